@@ -1,0 +1,313 @@
+"""Project configuration: the ``cwsgeo.toml`` file that says where data lives and how to build.
+
+A project is a folder with a ``cwsgeo.toml``. Relative paths in the file are relative to that
+folder. Path values may start with ``mirror:`` (inside the local data mirror) or ``raw:``
+(inside the project's ``data/raw/``). Unknown sections or keys are rejected, so a typo never
+passes silently. Library-wide knobs (CRS, HTTP etiquette) are in :mod:`cwsgeo.settings`.
+
+Example:
+-------
+>>> from cwsgeo.config import Config
+>>> cfg = Config.from_dict({"data": {"source": "mirror"}}, root=".")
+>>> cfg.data.source
+'mirror'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from . import settings
+from ._errors import ConfigError
+
+CONFIG_NAME = "cwsgeo.toml"
+
+__all__ = ["CONFIG_NAME", "Config", "find_config"]
+
+
+@dataclass
+class DataConfig:
+    """Where inputs and outputs live."""
+
+    mirror: Path = Path("../shared/data/bcn")
+    """Local mirror of the public sources (the Barcelona bundle)."""
+    source: Literal["mirror", "live"] = "mirror"
+    """Fill ``data/raw/`` from the mirror or from live sources (OSM, Open Data BCN)."""
+    raw: Path = Path("data/raw")
+    processed: Path = Path("data/processed")
+    maps: Path = Path("maps")
+    cache: Path = Path("data/cache")
+    place: str = "Barcelona, Catalonia, Spain"
+    """Place name used by live queries (Nominatim/Overpass through osmnx)."""
+
+
+@dataclass
+class InventoryConfig:
+    """Which coworking inventory to read and how."""
+
+    path: str = "raw:coworking/coworking_spaces.csv"
+    columns: dict[str, str] = field(default_factory=dict)
+    """Explicit mapping from the file's header to cwsgeo's names, e.g. ``{"Nom" = "name"}``."""
+    ignore_columns: list[str] = field(default_factory=list)
+    """Input columns to ignore entirely (read as if absent)."""
+    sheet: str | None = None
+    """Worksheet of an XLSX inventory (default: the first one)."""
+
+
+@dataclass
+class GeocodingConfig:
+    """How addresses become points."""
+
+    online: bool = False
+    """Ask Nominatim for addresses the offline gazetteer cannot resolve."""
+    min_score: float = 85.0
+    """Lowest fuzzy street-name score (0-100) accepted by the offline geocoder."""
+    city: str = "Barcelona"
+
+
+@dataclass
+class ProximityConfig:
+    """Walking-distance metrics."""
+
+    walk_speed_kmh: float = settings.walk_speed_kmh
+    minutes: list[int] = field(default_factory=lambda: list(settings.walk_minutes))
+    snap_max_m: float = settings.snap_max_m
+    network: str = "raw:streets/bcn_grafvial_walk.graphml"
+    """Walking network: a GraphML or OSM XML file (``live`` source: downloaded with osmnx)."""
+
+
+@dataclass
+class DensityConfig:
+    """Density surfaces."""
+
+    hex_resolution: int = 9
+    kde_bandwidth_m: float = 500.0
+    kde_cell_m: float = 50.0
+    kde_kernel: Literal["quartic", "gaussian"] = "quartic"
+
+
+@dataclass
+class MapsConfig:
+    """How HTML maps are written."""
+
+    assets: Literal["inline", "cdn"] = "inline"
+    """``inline`` embeds Leaflet and plugins (works offline); ``cdn`` links them (smaller file)."""
+    tiles: bool = True
+    """Add an OpenStreetMap tile layer (blank without network; the offline basemap stays)."""
+    street_lines: bool = True
+    """Draw simplified street lines in the offline basemap."""
+
+
+_SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "inventory": InventoryConfig,
+    "geocoding": GeocodingConfig,
+    "proximity": ProximityConfig,
+    "density": DensityConfig,
+    "maps": MapsConfig,
+}
+
+
+@dataclass
+class Config:
+    """A loaded project configuration.
+
+    Use :meth:`load` to read ``cwsgeo.toml`` (searched upward from the current folder) or
+    :meth:`from_dict` in scripts and tests.
+    """
+
+    root: Path
+    data: DataConfig = field(default_factory=DataConfig)
+    inventory: InventoryConfig = field(default_factory=InventoryConfig)
+    geocoding: GeocodingConfig = field(default_factory=GeocodingConfig)
+    proximity: ProximityConfig = field(default_factory=ProximityConfig)
+    density: DensityConfig = field(default_factory=DensityConfig)
+    maps: MapsConfig = field(default_factory=MapsConfig)
+    file: Path | None = None
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> Config:
+        """Read a config file, or find ``cwsgeo.toml`` from the current folder upward.
+
+        Parameters
+        ----------
+        path
+            A ``cwsgeo.toml`` file or a folder holding one. ``None`` searches the current
+            folder and its parents; if none is found, defaults are used with the current folder
+            as project root.
+
+        Returns
+        -------
+        Config
+        """
+        file = Path(path) if path is not None else find_config(Path.cwd())
+        if file is not None and file.is_dir():
+            file = file / CONFIG_NAME
+        if file is None:
+            return cls(root=Path.cwd().resolve())
+        if not file.is_file():
+            raise ConfigError(f"config file not found: {file}")
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+        cfg = cls.from_dict(raw, root=file.parent.resolve())
+        cfg.file = file.resolve()
+        return cfg
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], root: str | os.PathLike[str]) -> Config:
+        """Build a config from a nested mapping (as read from TOML).
+
+        Parameters
+        ----------
+        raw
+            ``{"section": {"key": value}}``. Unknown sections and keys raise
+            :class:`~cwsgeo.ConfigError`.
+        root
+            Folder that relative paths are resolved against.
+        """
+        kwargs: dict[str, Any] = {}
+        for section, values in raw.items():
+            if section not in _SECTIONS:
+                raise ConfigError(
+                    f"unknown config section [{section}]; known: {', '.join(_SECTIONS)}")
+            if not isinstance(values, dict):
+                raise ConfigError(f"[{section}] must be a table of key = value")
+            kwargs[section] = _make_section(_SECTIONS[section], section, values)
+        return cls(root=Path(root).resolve(), **kwargs)
+
+    # -- resolved paths -----------------------------------------------------------------
+    def _abs(self, p: str | os.PathLike[str]) -> Path:
+        q = Path(os.path.expanduser(os.fspath(p)))
+        return q if q.is_absolute() else (self.root / q).resolve()
+
+    @property
+    def mirror_dir(self) -> Path:
+        """Absolute path of the local data mirror (env ``CWSGEO_MIRROR`` overrides)."""
+        env = os.environ.get("CWSGEO_MIRROR")
+        return self._abs(env) if env else self._abs(self.data.mirror)
+
+    @property
+    def raw_dir(self) -> Path:
+        """Absolute path of ``data/raw/``."""
+        return self._abs(self.data.raw)
+
+    @property
+    def cache_dir(self) -> Path:
+        """Absolute path of the HTTP, geocoding and stage cache."""
+        return self._abs(self.data.cache)
+
+    def processed_dir(self, out: str | os.PathLike[str] | None = None) -> Path:
+        """``data/processed/`` under ``out`` (default: the configured folder)."""
+        return (Path(out).resolve() / "data" / "processed") if out else self._abs(
+            self.data.processed)
+
+    def maps_dir(self, out: str | os.PathLike[str] | None = None) -> Path:
+        """``maps/`` under ``out`` (default: the configured folder)."""
+        return (Path(out).resolve() / "maps") if out else self._abs(self.data.maps)
+
+    def resolve(self, value: str | os.PathLike[str]) -> Path:
+        """Resolve a path value that may start with ``mirror:`` or ``raw:``."""
+        text = os.fspath(value)
+        if text.startswith("mirror:"):
+            return self.mirror_dir / text.removeprefix("mirror:")
+        if text.startswith("raw:"):
+            return self.raw_dir / text.removeprefix("raw:")
+        return self._abs(text)
+
+    @property
+    def inventory_path(self) -> Path:
+        """Absolute path of the configured inventory."""
+        return self.resolve(self.inventory.path)
+
+    def replace(self, **sections: Any) -> Config:
+        """Return a copy with some sections' fields changed: ``cfg.replace(data={"source": "live"})``."""
+        new = dataclasses.replace(self)
+        for name, changes in sections.items():
+            current = getattr(self, name)
+            merged = {**dataclasses.asdict(current), **changes}
+            setattr(new, name, _make_section(_SECTIONS[name], name, merged))
+        return new
+
+
+def _make_section(kind: type, name: str, values: dict[str, Any]) -> Any:
+    known = {f.name: f for f in dataclasses.fields(kind)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) in [{name}]: {', '.join(unknown)}; known: {', '.join(known)}")
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        default = getattr(kind(), key)
+        out[key] = _coerce(name, key, value, default)
+    obj = kind(**out)
+    _check_section(name, obj)
+    return obj
+
+
+def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
+    where = f"[{section}] {key}"
+    if isinstance(default, Path):
+        if not isinstance(value, (str, os.PathLike)):
+            raise ConfigError(f"{where} must be a path string, got {value!r}")
+        return Path(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, got {value!r}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where} must be a number, got {value!r}")
+        return float(value)
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be an integer, got {value!r}")
+        return value
+    if isinstance(default, dict):
+        if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise ConfigError(f"{where} must be a table of text = text")
+        return dict(value)
+    if isinstance(default, list):
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        return list(value)
+    if value is not None and default is not None and not isinstance(value, type(default)):
+        raise ConfigError(f"{where} must be {type(default).__name__}, got {value!r}")
+    return value
+
+
+def _check_section(name: str, obj: Any) -> None:
+    if name == "data" and obj.source not in ("mirror", "live"):
+        raise ConfigError(f"[data] source must be 'mirror' or 'live', got {obj.source!r}")
+    if name == "maps" and obj.assets not in ("inline", "cdn"):
+        raise ConfigError(f"[maps] assets must be 'inline' or 'cdn', got {obj.assets!r}")
+    if name == "density" and obj.kde_kernel not in ("quartic", "gaussian"):
+        raise ConfigError(f"[density] kde_kernel must be 'quartic' or 'gaussian', "
+                          f"got {obj.kde_kernel!r}")
+    if name == "proximity":
+        if obj.walk_speed_kmh <= 0:
+            raise ConfigError("[proximity] walk_speed_kmh must be > 0")
+        if not obj.minutes or any(not isinstance(m, int) or m <= 0 for m in obj.minutes):
+            raise ConfigError("[proximity] minutes must be a list of positive integers")
+    if name == "density":
+        if obj.kde_bandwidth_m <= 0 or obj.kde_cell_m <= 0:
+            raise ConfigError("[density] kde_bandwidth_m and kde_cell_m must be > 0")
+        if not 0 <= obj.hex_resolution <= 15:
+            raise ConfigError("[density] hex_resolution must be between 0 and 15")
+
+
+def find_config(start: Path) -> Path | None:
+    """Return the nearest ``cwsgeo.toml`` in ``start`` or its parents, or ``None``."""
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None

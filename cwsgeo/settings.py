@@ -1,0 +1,66 @@
+"""Library-wide settings: one typed module-level value per knob.
+
+Change them at run time like osmnx's settings, e.g. ``cwsgeo.settings.walk_speed_kmh = 4.5``.
+Per-project paths (data mirror, inventory, output folders) live in the project config file
+``cwsgeo.toml`` instead; see :mod:`cwsgeo.config`.
+
+Attributes
+----------
+crs_work : str
+    Projected CRS for every distance and area (ETRS89 / UTM 31N). Default ``"EPSG:25831"``.
+crs_store : str
+    Geographic CRS for stored outputs and maps. Default ``"EPSG:4326"``.
+city_bbox : tuple[float, float, float, float]
+    Loose (west, south, east, north) box around Barcelona used to spot swapped or foreign
+    coordinates before the real boundary is loaded. Default ``(2.05, 41.31, 2.23, 41.47)``.
+walk_speed_kmh : float
+    Walking speed for minutes. Default ``4.8``.
+walk_minutes : tuple[int, ...]
+    Thresholds, in walking minutes, for counts of places and residents. Default ``(5, 10, 15)``.
+snap_max_m : float
+    A point farther than this from the street network gets straight-line values instead of
+    network values (flagged ``method="straight_line"``). Default ``300``.
+coord_mismatch_m : float
+    A row's own coordinates are flagged when they lie farther than this from its geocoded address.
+    Default ``250``.
+user_agent : str
+    HTTP User-Agent sent to Nominatim, Overpass and the open-data portal (their usage
+    policies require a real one).
+nominatim_url : str
+    Base URL of the Nominatim server. Default ``"https://nominatim.openstreetmap.org/"``.
+nominatim_min_interval_s : float
+    Minimum seconds between two Nominatim requests (its usage policy: at most 1 per second).
+overpass_url : str
+    Base URL of the Overpass API. Default ``"https://overpass-api.de/api"``.
+opendata_bcn_url : str
+    Base URL of the Barcelona open-data portal (CKAN). Default
+    ``"https://opendata-ajuntament.barcelona.cat/data"``.
+http_timeout_s : float
+    Timeout of one HTTP request. Default ``60``.
+http_retries : int
+    Retries after a 429/5xx/timeout/malformed answer before giving up. Default ``4``.
+http_backoff_s : float
+    First back-off delay; doubles on each retry unless the server sends ``Retry-After``.
+    Default ``2``.
+http_max_wait_s : float
+    Longest single wait honoured from a ``Retry-After`` header. Default ``120``.
+"""
+
+from __future__ import annotations
+
+crs_work: str = "EPSG:25831"
+crs_store: str = "EPSG:4326"
+city_bbox: tuple[float, float, float, float] = (2.05, 41.31, 2.23, 41.47)
+walk_speed_kmh: float = 4.8
+walk_minutes: tuple[int, ...] = (5, 10, 15)
+snap_max_m: float = 300.0
+coord_mismatch_m: float = 250.0
+user_agent: str = "cwsgeo/0.1 (coworking geography toolkit; https://github.com/cwsgeo/cwsgeo)"
+nominatim_url: str = "https://nominatim.openstreetmap.org/"
+nominatim_min_interval_s: float = 1.0
+overpass_url: str = "https://overpass-api.de/api"
+opendata_bcn_url: str = "https://opendata-ajuntament.barcelona.cat/data"
+http_timeout_s: float = 60.0
+http_retries: int = 4
+http_backoff_s: float = 2.0
+http_max_wait_s: float = 120.0
