@@ -1,0 +1,331 @@
+"""Administrative units with population: districts, barris, census sections, the city boundary.
+
+This module owns reading the official boundaries (CartoBCN) with their 2024 resident population
+(Padró), fetching equivalent boundaries live from OpenStreetMap (admin_level 9 = districts,
+10 = barris) with population from the Open Data BCN portal, and the spatial join that gives each
+located coworking space its district, barri and census section. Everything is computed in the
+work CRS (EPSG:25831); points outside the city are flagged, never dropped.
+
+Example
+-------
+>>> from cwsgeo.admin import load_admin, join_admin     # doctest: +SKIP
+>>> admin = load_admin("data/raw/admin")                 # doctest: +SKIP
+>>> spaces = join_admin(spaces, admin)                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import settings
+from ._errors import DataSourceError, MissingDataError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ADMIN_FILES",
+    "AdminAreas",
+    "fetch_admin_live",
+    "join_admin",
+    "load_admin",
+]
+
+#: File names of the four layers inside an admin folder.
+ADMIN_FILES: dict[str, str] = {
+    "districts": "districts.geojson",
+    "barris": "barris.geojson",
+    "sections": "census_sections.geojson",
+    "city": "city_boundary.geojson",
+}
+
+_REQUIRED = {
+    "districts": ["district_code", "district_name", "population"],
+    "barris": ["barri_code", "barri_name", "district_code", "population"],
+    "sections": ["section_code", "barri_code", "district_code", "population"],
+    "city": [],
+}
+
+
+@dataclass
+class AdminAreas:
+    """The administrative layers, each a GeoDataFrame in the work CRS (EPSG:25831).
+
+    Attributes
+    ----------
+    districts, barris
+        With ``*_code``, ``*_name``, ``area_km2``, ``population``.
+    sections
+        Census sections with ``section_code``, ``barri_code``, ``district_code``,
+        ``population``; ``None`` when not available (live source without a mirror).
+    city
+        One polygon: the municipal boundary.
+    pop_year
+        Reference year of the population figures.
+    """
+
+    districts: gpd.GeoDataFrame
+    barris: gpd.GeoDataFrame
+    sections: gpd.GeoDataFrame | None
+    city: gpd.GeoDataFrame
+    pop_year: int | None = None
+
+    @property
+    def population(self) -> int:
+        """Total residents of the city."""
+        return int(self.districts["population"].sum())
+
+    @property
+    def city_polygon(self):  # noqa: ANN201 - shapely geometry
+        """The city boundary as one shapely (Multi)Polygon in the work CRS."""
+        return self.city.geometry.union_all()
+
+
+def _read_layer(path: Path, kind: str) -> gpd.GeoDataFrame:
+    if not path.exists():
+        raise MissingDataError(f"{path} not found: run `cwsgeo fetch` to fill data/raw/")
+    gdf = gpd.read_file(path, engine="pyogrio")
+    missing = [c for c in _REQUIRED[kind] if c not in gdf.columns]
+    if missing:
+        raise MissingDataError(f"{path}: missing column(s) {', '.join(missing)}")
+    for col in gdf.columns:
+        if col.endswith("_code"):
+            gdf[col] = gdf[col].astype(str)
+    if "population" in gdf.columns:
+        gdf["population"] = pd.to_numeric(gdf["population"], errors="coerce").fillna(0)
+    if gdf.crs is None:
+        gdf = gdf.set_crs(settings.crs_store)
+    gdf = gdf.to_crs(settings.crs_work)
+    gdf["area_km2"] = gdf.geometry.area / 1e6
+    return gdf
+
+
+def load_admin(folder: str | Path) -> AdminAreas:
+    """Read districts, barris, census sections and the city boundary from a folder.
+
+    Parameters
+    ----------
+    folder
+        A folder laid out like the bundle's ``admin/`` (see :data:`ADMIN_FILES`). The census
+        sections file is optional.
+
+    Returns
+    -------
+    AdminAreas
+        Layers in EPSG:25831; ``area_km2`` is recomputed from the projected geometry.
+
+    Raises
+    ------
+    cwsgeo.MissingDataError
+        A required file or column is missing.
+    """
+    folder = Path(folder)
+    layers: dict[str, gpd.GeoDataFrame | None] = {}
+    for kind, name in ADMIN_FILES.items():
+        path = folder / name
+        if kind == "sections" and not path.exists():
+            logger.warning("%s not found: residents will be allocated per barri", path)
+            layers[kind] = None
+            continue
+        layers[kind] = _read_layer(path, kind)
+    districts = layers["districts"]
+    assert districts is not None
+    years = districts["pop_year"].dropna().unique() if "pop_year" in districts else []
+    return AdminAreas(districts=districts, barris=layers["barris"],  # type: ignore[arg-type]
+                      sections=layers["sections"], city=layers["city"],  # type: ignore[arg-type]
+                      pop_year=int(years[0]) if len(years) else None)
+
+
+def join_admin(points: gpd.GeoDataFrame, admin: AdminAreas) -> gpd.GeoDataFrame:
+    """Give every located point its district, barri and census section.
+
+    Parameters
+    ----------
+    points
+        Points in any CRS; rows with an empty geometry are kept and get blank codes.
+    admin
+        Administrative layers from :func:`load_admin`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The input (same index, same CRS) plus ``district_code``, ``district_name``,
+        ``barri_code``, ``barri_name``, ``section_code``, ``in_city`` (bool) and
+        ``outside_city_m`` (distance to the boundary for points outside it, else 0).
+    """
+    out = points.copy()
+    work = points.geometry.to_crs(settings.crs_work)
+    located = ~(work.isna() | work.is_empty)
+    finest = admin.sections if admin.sections is not None else admin.barris
+    cols = [c for c in ("section_code", "barri_code", "district_code") if c in finest.columns]
+    probe = gpd.GeoDataFrame({"_i": np.arange(len(out))}, geometry=work.values,
+                             crs=settings.crs_work)[located.to_numpy()]
+    hit = gpd.sjoin(probe, finest[[*cols, "geometry"]], how="left", predicate="within")
+    hit = hit[~hit.index.duplicated(keep="first")]
+    codes = pd.DataFrame(index=np.arange(len(out)), columns=cols, dtype=object)
+    codes.loc[hit["_i"].to_numpy(), cols] = hit[cols].to_numpy()
+    bnames = admin.barris.set_index("barri_code")["barri_name"]
+    dnames = admin.districts.set_index("district_code")["district_name"]
+    out["district_code"] = codes["district_code"].to_numpy()
+    out["district_name"] = codes["district_code"].map(dnames).to_numpy()
+    out["barri_code"] = codes["barri_code"].to_numpy()
+    out["barri_name"] = codes["barri_code"].map(bnames).to_numpy()
+    out["section_code"] = (codes["section_code"].to_numpy() if "section_code" in codes
+                           else None)
+    inside = pd.Series(codes["district_code"].notna().to_numpy(), index=out.index)
+    out["in_city"] = inside & located
+    dist = pd.Series(0.0, index=out.index)
+    outside = located & ~inside
+    if outside.any():
+        boundary = admin.city_polygon.boundary
+        dist[outside] = work[outside].distance(boundary).round(1)
+        for i in out.index[outside]:
+            logger.warning("space %s lies outside the city (%.0f m from the boundary)",
+                           out.at[i, "id"] if "id" in out else i, dist[i])
+    dist[~located] = np.nan
+    out["outside_city_m"] = dist
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Live: OSM boundaries + Open Data BCN population
+# ---------------------------------------------------------------------------------------
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", str(text))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = re.sub(r"\b(el|la|les|els|l|de|del|dels|i)\b", " ", re.sub(r"[^a-z0-9]+", " ", text))
+    return " ".join(text.split())
+
+
+def _match_names(osm_names: pd.Series, official: pd.Series) -> pd.Series:
+    """Map OSM names onto official codes by folded-name equality, then fuzzy matching."""
+    from rapidfuzz import fuzz, process
+
+    table = {_fold(n): code for code, n in official.items()}
+    result = {}
+    for idx, name in osm_names.items():
+        key = _fold(name)
+        if key in table:
+            result[idx] = table[key]
+            continue
+        best = process.extractOne(key, list(table), scorer=fuzz.token_set_ratio)
+        if best is not None and best[1] >= 85:
+            result[idx] = table[best[0]]
+    return pd.Series(result, dtype=object)
+
+
+def _population_live(cache_dir: Path) -> pd.DataFrame:
+    """Population per census section from Open Data BCN's ``pad_mdbas`` dataset (CKAN API)."""
+    from ._http import get_bytes, get_json
+
+    base = settings.opendata_bcn_url.rstrip("/")
+    meta = get_json(f"{base}/api/3/action/package_show", {"id": "pad_mdbas"},
+                    source="Open Data BCN", cache_dir=cache_dir)
+    try:
+        resources = meta["result"]["resources"]
+    except (KeyError, TypeError):
+        raise DataSourceError("Open Data BCN", "package_show answer for 'pad_mdbas' has no "
+                              "resources") from None
+    csvs = [r for r in resources if str(r.get("format", "")).upper() == "CSV"
+            or str(r.get("url", "")).lower().endswith(".csv")]
+    if not csvs:
+        raise DataSourceError("Open Data BCN", "dataset 'pad_mdbas' lists no CSV resource")
+    latest = max(csvs, key=lambda r: (str(r.get("name", "")), str(r.get("url", ""))))
+    data = get_bytes(latest["url"], source="Open Data BCN", cache_dir=cache_dir)
+    try:
+        table = pd.read_csv(io.BytesIO(data), dtype=str, encoding="utf-8-sig")
+        table["Valor"] = pd.to_numeric(table["Valor"])
+        table["Codi_Districte"] = table["Codi_Districte"].str.zfill(2)
+        table["Codi_Barri"] = table["Codi_Barri"].str.zfill(2)
+    except (KeyError, ValueError, pd.errors.ParserError) as exc:
+        raise DataSourceError("Open Data BCN", f"unexpected population table {latest['url']}: "
+                              f"{exc}") from None
+    return table
+
+
+def fetch_admin_live(place: str, cache_dir: str | Path) -> AdminAreas:
+    """Download district and barri boundaries from OSM and population from Open Data BCN.
+
+    Districts are OSM ``boundary=administrative`` + ``admin_level=9`` and barris
+    ``admin_level=10`` inside ``place`` (through osmnx, Overpass and Nominatim, with osmnx's
+    cache); the city boundary is ``place`` geocoded by Nominatim. Population per census section
+    comes from the ``pad_mdbas`` dataset of the Open Data BCN portal and is summed per barri and
+    district; OSM names are matched to the official names (accent-free, fuzzy). Census-section
+    polygons are not in OSM, so ``sections`` is ``None``.
+
+    Parameters
+    ----------
+    place
+        Place name for Nominatim, e.g. ``"Barcelona, Catalonia, Spain"``.
+    cache_dir
+        cwsgeo's cache folder (HTTP answers are cached there).
+
+    Returns
+    -------
+    AdminAreas
+
+    Raises
+    ------
+    cwsgeo.DataSourceError
+        A source failed or answered with unusable data.
+    """
+    import osmnx as ox
+
+    from ._http import call_live, osmnx_settings
+
+    cache_dir = Path(cache_dir)
+    with osmnx_settings(cache_dir, source="Nominatim"):
+        city = call_live(ox.geocode_to_gdf, place, source="Nominatim")
+    polygon = city.geometry.iloc[0]
+    with osmnx_settings(cache_dir, source="Overpass"):
+        feats = call_live(ox.features_from_polygon, polygon,
+                          {"boundary": "administrative", "admin_level": ["9", "10"]},
+                          source="Overpass")
+    feats = feats[feats.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    feats = feats[feats.geometry.representative_point().within(polygon)]
+    pop = _population_live(cache_dir)
+    year = None
+    if "Data_Referencia" in pop:
+        year = int(str(pop["Data_Referencia"].dropna().iloc[0])[:4])
+
+    def level(admin_level: str, code_col: str, name_col: str, src_code: str,
+              src_name: str) -> gpd.GeoDataFrame:
+        layer = feats[feats["admin_level"].astype(str) == admin_level].copy()
+        if layer.empty:
+            raise DataSourceError("Overpass", f"no admin_level={admin_level} boundaries "
+                                  f"inside {place!r}")
+        official = pop.groupby(src_code)[src_name].first()
+        codes = _match_names(layer["name"], official)
+        unmatched = layer.loc[~layer.index.isin(codes.index), "name"].tolist()
+        if unmatched:
+            logger.warning("OSM admin_level=%s names not matched to official ones: %s",
+                           admin_level, ", ".join(map(str, unmatched)))
+        layer = layer.loc[codes.index]
+        layer[code_col] = codes.to_numpy()
+        layer[name_col] = layer[code_col].map(official)
+        layer["population"] = layer[code_col].map(pop.groupby(src_code)["Valor"].sum())
+        layer["pop_year"] = year
+        out = gpd.GeoDataFrame(layer[[code_col, name_col, "population", "pop_year", "geometry"]]
+                               .reset_index(drop=True), crs=feats.crs).to_crs(settings.crs_work)
+        out["area_km2"] = out.geometry.area / 1e6
+        return out
+
+    districts = level("9", "district_code", "district_name", "Codi_Districte", "Nom_Districte")
+    barris = level("10", "barri_code", "barri_name", "Codi_Barri", "Nom_Barri")
+    dmap = pop.groupby("Codi_Barri")["Codi_Districte"].first()
+    barris["district_code"] = barris["barri_code"].map(dmap)
+    barris["district_name"] = barris["district_code"].map(
+        districts.set_index("district_code")["district_name"])
+    city_w = city.to_crs(settings.crs_work)[["geometry"]].assign(
+        name=place, population=float(pop["Valor"].sum()), pop_year=year)
+    city_w["area_km2"] = city_w.geometry.area / 1e6
+    return AdminAreas(districts=districts, barris=barris, sections=None, city=city_w,
+                      pop_year=year)

@@ -1,0 +1,241 @@
+"""The ``cwsgeo`` command: argument parsing, logging, progress bars and exit codes.
+
+Subcommands: ``check`` (inventory QA), ``geocode`` (write a geocoded table), ``fetch`` (fill
+``data/raw/``), ``build`` (the whole pipeline) and ``watch`` (rebuild when the inventory
+changes). Library modules never print or configure logging; this one does. Every
+:class:`~cwsgeo.CwsgeoError` becomes a readable message and a non-zero exit code, never a
+traceback.
+
+Exit codes: 0 success, 1 invalid inventory, 2 bad usage or config, 3 missing data,
+4 a live source failed, 5 other cwsgeo error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from ._errors import (
+    ConfigError,
+    CwsgeoError,
+    DataSourceError,
+    InventoryError,
+    MissingDataError,
+)
+from .config import Config
+
+logger = logging.getLogger("cwsgeo")
+
+EXIT_OK, EXIT_INVENTORY, EXIT_USAGE, EXIT_MISSING, EXIT_SOURCE, EXIT_OTHER = 0, 1, 2, 3, 4, 5
+
+
+def _mapping(values: Sequence[str] | None) -> dict[str, str]:
+    out = {}
+    for item in values or []:
+        if "=" not in item:
+            raise ConfigError(f"--column expects HEADER=NAME, got {item!r}")
+        src, dst = item.split("=", 1)
+        out[src.strip()] = dst.strip()
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cwsgeo",
+        description="The geography of coworking spaces: inventory -> geocoding -> districts, "
+                    "places, transit, walking proximity, densities -> maps and tables.")
+    p.add_argument("--version", action="version", version=f"cwsgeo {__version__}")
+    p.add_argument("--config", type=Path, help="cwsgeo.toml (default: searched upward from "
+                   "the current folder)")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars, only errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def inventory_opts(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--column", action="append", metavar="HEADER=NAME",
+                        help="map a header to a canonical column (id, name, address, "
+                             "postcode, lat, lon, innovation_type); repeatable")
+        sp.add_argument("--ignore-column", action="append", metavar="HEADER",
+                        help="ignore a column of the inventory; repeatable")
+        sp.add_argument("--sheet", help="worksheet of an XLSX inventory")
+
+    c = sub.add_parser("check", help="validate an inventory and print its QA report")
+    c.add_argument("path", type=Path)
+    inventory_opts(c)
+
+    g = sub.add_parser("geocode", help="geocode an inventory and write the table")
+    g.add_argument("path", type=Path)
+    g.add_argument("-o", "--output", type=Path, required=True,
+                   help="output table (.csv, .gpkg or .geojson)")
+    g.add_argument("--online", action=argparse.BooleanOptionalAction, default=None,
+                   help="ask Nominatim when the offline gazetteer fails (default: config)")
+    inventory_opts(g)
+
+    f = sub.add_parser("fetch", help="fill data/raw/ from the mirror or live sources")
+    src = f.add_mutually_exclusive_group()
+    src.add_argument("--live", dest="live", action="store_true", default=None,
+                     help="download from OpenStreetMap and Open Data BCN")
+    src.add_argument("--mirror", dest="live", action="store_false",
+                     help="copy from the local data mirror")
+    f.add_argument("--only", help="comma-separated datasets (admin, addresses, streets, places, "
+                   "transit, coworking)")
+
+    for name, helptext in (("build", "run the whole pipeline"),
+                           ("watch", "rebuild whenever the inventory changes")):
+        b = sub.add_parser(name, help=helptext)
+        b.add_argument("--inventory", type=Path, help="inventory file (default: config)")
+        b.add_argument("--out", type=Path, help="folder receiving data/processed/ and maps/ "
+                       "(default: the project root)")
+        src = b.add_mutually_exclusive_group()
+        src.add_argument("--live", dest="live", action="store_true", default=None,
+                         help="use live sources (OSM, Open Data BCN) instead of the mirror")
+        src.add_argument("--mirror", dest="live", action="store_false",
+                         help="use the local data mirror")
+        b.add_argument("--online-geocoding", action=argparse.BooleanOptionalAction,
+                       default=None, help="Nominatim fallback for addresses (default: config)")
+        b.add_argument("--cdn", action="store_true",
+                       help="link Leaflet from a CDN instead of embedding it (smaller maps, "
+                            "need internet)")
+        b.add_argument("--no-cache", action="store_true",
+                       help="recompute every stage (the geocoding cache is still used)")
+        inventory_opts(b)
+        if name == "build":
+            b.add_argument("--dry-run", action="store_true",
+                           help="show what would change without writing anything")
+        else:
+            b.add_argument("--interval", type=float, default=1.0,
+                           help="seconds between checks when file events are unavailable")
+    return p
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else
+                                         logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    if verbose < 2:
+        for noisy in ("pyogrio", "fiona", "urllib3", "matplotlib", "PIL", "rasterio"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    cfg = Config.load(args.config)
+    changes: dict[str, dict[str, object]] = {}
+    if getattr(args, "column", None) or getattr(args, "ignore_column", None) or getattr(
+            args, "sheet", None):
+        inv: dict[str, object] = {}
+        if args.column:
+            inv["columns"] = _mapping(args.column)
+        if args.ignore_column:
+            inv["ignore_columns"] = list(args.ignore_column)
+        if args.sheet:
+            inv["sheet"] = args.sheet
+        changes["inventory"] = inv
+    if getattr(args, "live", None) is not None:
+        changes["data"] = {"source": "live" if args.live else "mirror"}
+    online = getattr(args, "online", None)
+    if online is None:
+        online = getattr(args, "online_geocoding", None)
+    if online is not None:
+        changes["geocoding"] = {"online": online}
+    if getattr(args, "cdn", False):
+        changes["maps"] = {"assets": "cdn"}
+    return cfg.replace(**changes) if changes else cfg
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .inventory import check_inventory
+
+    cfg = _config(args)
+    inv = check_inventory(args.path, cfg.inventory.columns, cfg.inventory.ignore_columns,
+                          cfg.inventory.sheet)
+    print(inv.report())
+    return EXIT_INVENTORY if inv.errors else EXIT_OK
+
+
+def _cmd_geocode(args: argparse.Namespace) -> int:
+    from .pipeline import geocode_file
+
+    cfg = _config(args)
+    result = geocode_file(cfg, args.path, args.output, progress=not args.quiet)
+    print(result)
+    return EXIT_OK
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from .sources import fetch
+
+    cfg = _config(args)
+    only = [s.strip() for s in args.only.split(",")] if args.only else None
+    manifest = fetch(cfg, live=args.live, only=only, progress=not args.quiet)
+    total = sum(e["bytes"] for e in manifest["files"])
+    print(f"fetched {len(manifest['files'])} files ({total / 1e6:,.1f} MB, source: "
+          f"{manifest['source']}) into {cfg.raw_dir}; manifest: {cfg.raw_dir / 'manifest.json'}")
+    return EXIT_OK
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .pipeline import build
+
+    cfg = _config(args)
+    result = build(cfg, inventory=args.inventory, out=args.out, dry_run=args.dry_run,
+                   use_cache=not args.no_cache, progress=not args.quiet)
+    print(result.summary())
+    return EXIT_OK
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    from .pipeline import watch
+
+    cfg = _config(args)
+    watch(cfg, inventory=args.inventory, out=args.out, use_cache=not args.no_cache,
+          progress=not args.quiet, interval=args.interval, report=print)
+    return EXIT_OK
+
+
+_COMMANDS = {"check": _cmd_check, "geocode": _cmd_geocode, "fetch": _cmd_fetch,
+             "build": _cmd_build, "watch": _cmd_watch}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose, args.quiet)
+    start = time.perf_counter()
+    try:
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        with logging_redirect_tqdm(loggers=[logging.getLogger("cwsgeo")]):
+            return _COMMANDS[args.command](args)
+    except InventoryError as exc:
+        print(f"cwsgeo: invalid inventory: {exc}", file=sys.stderr)
+        print("nothing was written; previous outputs are kept. Run `cwsgeo check FILE` for "
+              "the full QA report.", file=sys.stderr)
+        return EXIT_INVENTORY
+    except ConfigError as exc:
+        print(f"cwsgeo: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MissingDataError as exc:
+        print(f"cwsgeo: missing data: {exc}", file=sys.stderr)
+        return EXIT_MISSING
+    except DataSourceError as exc:
+        print(f"cwsgeo: live source failed: {exc}", file=sys.stderr)
+        print("previous outputs are kept; retry later or use --mirror.", file=sys.stderr)
+        return EXIT_SOURCE
+    except CwsgeoError as exc:
+        print(f"cwsgeo: {exc}", file=sys.stderr)
+        return EXIT_OTHER
+    except KeyboardInterrupt:
+        print(f"cwsgeo: interrupted after {time.perf_counter() - start:.1f} s; previous "
+              "outputs are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""Data sources: what cwsgeo reads, where it comes from, under which licence, and ``fetch``.
+
+This module owns the dataset registry (publisher, licence, data date, attribution of every
+input), :func:`fetch`, which fills ``data/raw/`` either from the local mirror of the public
+sources or live (OpenStreetMap through osmnx, the Open Data BCN portal), and the manifest
+``data/raw/manifest.json`` that records each file's source, licence, date and sha256. Later
+stages read only ``data/raw/`` through :class:`RawData`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._errors import ConfigError, DataSourceError, MissingDataError
+from ._io import atomic_path, sha256_file, write_json
+from .config import Config
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DATASETS", "Dataset", "RawData", "attributions", "ensure_raw", "fetch",
+           "read_manifest"]
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One input dataset and how to credit it.
+
+    Attributes
+    ----------
+    key
+        Short identifier (also the folder under ``data/raw/``).
+    role
+        What the pipeline uses it for: admin, addresses, network, places, transit, inventory.
+    title, publisher, licence, date, url
+        Provenance shown in the manifest, the README and the maps.
+    attribution
+        Credit line required by the licence.
+    mirror_files
+        Paths inside the local mirror.
+    """
+
+    key: str
+    role: str
+    title: str
+    publisher: str
+    licence: str
+    date: str
+    url: str
+    attribution: str
+    mirror_files: tuple[str, ...] = ()
+    live: bool = True
+
+
+DATASETS: tuple[Dataset, ...] = (
+    Dataset(
+        "admin", "admin",
+        "Unitats administratives (districtes, barris, seccions censals) + Padró 2024",
+        "Ajuntament de Barcelona (CartoBCN; Oficina Municipal de Dades)", "CC BY 4.0",
+        "boundaries 2020-03-11; population 2024-01-01",
+        "https://opendata-ajuntament.barcelona.cat/data/ca/dataset/pad_mdbas",
+        "Ajuntament de Barcelona (CartoBCN; Open Data BCN, Padró Municipal d'Habitants "
+        "1/1/2024), CC BY 4.0",
+        ("admin/districts.geojson", "admin/barris.geojson", "admin/census_sections.geojson",
+         "admin/city_boundary.geojson")),
+    Dataset(
+        "addresses", "addresses",
+        "Adreces postals elementals (TAULA_DIRELE) + Carrerer",
+        "Ajuntament de Barcelona (IMI)", "CC BY 4.0",
+        "points 2019-05; street names 2023-12",
+        "https://opendata-ajuntament.barcelona.cat/data/ca/dataset/taula-direle",
+        "Ajuntament de Barcelona (Open Data BCN / IMI), CC BY 4.0",
+        ("addresses/bcn_addresses.csv", "addresses/bcn_streets.csv",
+         "addresses/bcn_street_types.csv"), live=False),
+    Dataset(
+        "streets", "network", "Graf viari de la ciutat de Barcelona (walking graph)",
+        "Ajuntament de Barcelona", "CC BY 4.0", "downloaded <= 2023-06",
+        "https://opendata-ajuntament.barcelona.cat/data/ca/dataset/graf-viari",
+        "Ajuntament de Barcelona – Open Data BCN, CC BY 4.0",
+        ("streets/bcn_grafvial_walk.graphml",)),
+    Dataset(
+        "places", "places",
+        "Equipaments de cultura i lleure, Restaurants, ICUB equipaments culturals, Terrasses",
+        "Ajuntament de Barcelona / ICUB", "CC BY 4.0", "2023-2026",
+        "https://opendata-ajuntament.barcelona.cat/",
+        "Ajuntament de Barcelona – Open Data BCN (facilities, restaurants, terraces; ICUB), "
+        "CC BY 4.0",
+        ("places/bcn_equipaments_cultura_lleure.geojson", "places/bcn_restaurants_guia.geojson",
+         "places/bcn_icub_equipaments_culturals.geojson",
+         "places/bcn_terrasses_2023_2s.geojson")),
+    Dataset(
+        "transit", "transit", "Metro, tram, FGC, Rodalies stations and TMB bus stops (GTFS)",
+        "TMB, TRAM, FGC, Renfe/Rodalies", "operators' open-data terms", "2026-01/02",
+        "https://github.com/FabianUB/minibarcelona3d",
+        "Transit stops: TMB, TRAM, FGC, Rodalies de Catalunya open data (GTFS)",
+        ("osm/transit_gtfs/tmb_metro_stations.geojson", "osm/transit_gtfs/tram_stations.geojson",
+         "osm/transit_gtfs/fgc_stations.geojson", "osm/transit_gtfs/rodalies_stations.geojson",
+         "osm/transit_gtfs/tmb_bus_stops.geojson",
+         "osm/transit_gtfs/tmb_funicular_stations.geojson")),
+    Dataset(
+        "coworking", "inventory", "Barcelona coworking spaces (2025 directory scrapes)",
+        "coworker.com, coworkingspain.es, Google Places (via public GitHub repositories)",
+        "see coworking/PROVENANCE.md (coordinates: testing only)", "2025",
+        "https://github.com/GabrielFersPin/Coworking",
+        "Coworking list: 2025 scrapes of coworker.com and coworkingspain.es",
+        ("coworking/coworking_spaces.csv",), live=False),
+)
+
+#: Credit lines of live OpenStreetMap data.
+OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
+
+
+def attributions(manifest: dict[str, Any] | None = None) -> list[str]:
+    """Return the credit lines of the datasets used (all registered ones if no manifest)."""
+    if manifest is None:
+        return [d.attribution for d in DATASETS]
+    seen: list[str] = []
+    for entry in manifest.get("files", []):
+        line = entry.get("attribution")
+        if line and line not in seen:
+            seen.append(line)
+    return seen
+
+
+def read_manifest(raw_dir: str | Path) -> dict[str, Any] | None:
+    """Return ``data/raw/manifest.json`` as a dict, or ``None`` if absent or unreadable."""
+    path = Path(raw_dir) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class RawData:
+    """Paths of the inputs in ``data/raw/``, by role, as recorded in the manifest."""
+
+    root: Path
+    manifest: dict[str, Any]
+    files: dict[str, list[Path]] = field(default_factory=dict)
+
+    @classmethod
+    def from_manifest(cls, raw_dir: str | Path) -> RawData:
+        """Read the manifest of ``raw_dir``; raise if it is missing."""
+        root = Path(raw_dir)
+        manifest = read_manifest(root)
+        if manifest is None:
+            raise MissingDataError(f"{root / MANIFEST} not found: run `cwsgeo fetch`")
+        files: dict[str, list[Path]] = {}
+        for entry in manifest.get("files", []):
+            files.setdefault(entry["role"], []).append(root / entry["path"])
+        return cls(root, manifest, files)
+
+    def paths(self, role: str) -> list[Path]:
+        """Files of one role (empty list if none)."""
+        return list(self.files.get(role, []))
+
+    def folder(self, role: str) -> Path:
+        """The folder holding a role's files."""
+        paths = self.paths(role)
+        if not paths:
+            raise MissingDataError(f"no {role} data in {self.root}: run `cwsgeo fetch`")
+        return paths[0].parent
+
+    def one(self, role: str) -> Path:
+        """The single file of a role."""
+        paths = self.paths(role)
+        if not paths:
+            raise MissingDataError(f"no {role} data in {self.root}: run `cwsgeo fetch`")
+        return paths[0]
+
+    @property
+    def source(self) -> str:
+        """``"mirror"`` or ``"live"``."""
+        return str(self.manifest.get("source", "mirror"))
+
+
+def _entry(ds: Dataset, raw_dir: Path, dest: Path, origin: str, date: str | None = None,
+           attribution: str | None = None, licence: str | None = None) -> dict[str, Any]:
+    return {
+        "path": dest.relative_to(raw_dir).as_posix(),
+        "role": ds.role,
+        "dataset": ds.key,
+        "title": ds.title,
+        "source": origin,
+        "publisher": ds.publisher,
+        "licence": licence or ds.licence,
+        "date": date or ds.date,
+        "attribution": attribution or ds.attribution,
+        "fetched": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "sha256": sha256_file(dest),
+        "bytes": dest.stat().st_size,
+    }
+
+
+def _copy_from_mirror(ds: Dataset, mirror: Path, raw_dir: Path,
+                      previous: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    entries = []
+    for rel in ds.mirror_files:
+        src = mirror / rel
+        if not src.exists():
+            raise MissingDataError(f"{src} not found in the data mirror {mirror} (set "
+                                   "[data] mirror in cwsgeo.toml or CWSGEO_MIRROR)")
+        dest = raw_dir / ds.key / Path(rel).name
+        old = previous.get(dest.relative_to(raw_dir).as_posix())
+        if (old and dest.exists() and dest.stat().st_size == src.stat().st_size
+                and old.get("sha256") == sha256_file(src)):
+            entries.append(old)
+            continue
+        with atomic_path(dest) as tmp:
+            shutil.copyfile(src, tmp)
+        entries.append(_entry(ds, raw_dir, dest, f"mirror:{rel}"))
+    return entries
+
+
+def _fetch_live(ds: Dataset, cfg: Config, raw_dir: Path, polygon: Any) -> list[dict[str, Any]]:
+    """Download one dataset live and save it in data/raw in the pipeline's schema."""
+    import osmnx as ox
+
+    from . import admin as admin_mod
+    from . import layers, network
+
+    today = dt.date.today().isoformat()
+    cache = cfg.cache_dir
+    folder = raw_dir / ds.key
+    osm_kw = {"date": today, "attribution": OSM_ATTRIBUTION, "licence": "ODbL 1.0"}
+    if ds.key == "admin":
+        areas = admin_mod.fetch_admin_live(cfg.data.place, cache)
+        out = []
+        for kind, gdf in (("districts", areas.districts), ("barris", areas.barris),
+                          ("city", areas.city)):
+            dest = folder / admin_mod.ADMIN_FILES[kind]
+            with atomic_path(dest) as tmp:
+                gdf.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON", engine="pyogrio")
+            out.append(_entry(ds, raw_dir, dest, "OSM admin_level 9/10 + Open Data BCN "
+                              "pad_mdbas", date=today,
+                              attribution=f"{OSM_ATTRIBUTION}; {ds.attribution}"))
+        return out
+    if ds.key == "streets":
+        graph = network.fetch_walk_graph_live(polygon, cache)
+        dest = folder / "osm_walk.graphml"
+        with atomic_path(dest) as tmp:
+            ox.save_graphml(graph, tmp)
+        return [_entry(ds, raw_dir, dest, "Overpass (osmnx network_type='walk')", **osm_kw)]
+    if ds.key in ("places", "transit"):
+        fetcher = layers.fetch_places_live if ds.key == "places" else layers.fetch_transit_live
+        gdf = fetcher(polygon, cache)
+        dest = folder / f"osm_{ds.key}.gpkg"
+        with atomic_path(dest) as tmp:
+            gdf.to_crs("EPSG:4326").to_file(tmp, driver="GPKG", engine="pyogrio")
+        return [_entry(ds, raw_dir, dest, "Overpass (osmnx features)", **osm_kw)]
+    raise ConfigError(f"dataset {ds.key!r} has no live source")  # pragma: no cover
+
+
+def fetch(cfg: Config, *, live: bool | None = None, only: Iterable[str] | None = None,
+          progress: bool = False) -> dict[str, Any]:
+    """Fill ``data/raw/`` from the mirror or from live sources, and write the manifest.
+
+    Parameters
+    ----------
+    cfg
+        Project configuration (mirror, raw folder, cache, place name).
+    live
+        ``True`` downloads boundaries, population, places, transit and the walking network
+        live; datasets without a live source (address gazetteer, coworking list) still come
+        from the mirror when it exists. ``None`` follows ``[data] source`` in the config.
+    only
+        Dataset keys to refresh (default: all).
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    dict
+        The manifest written to ``data/raw/manifest.json``.
+    """
+    from tqdm.auto import tqdm
+
+    live = (cfg.data.source == "live") if live is None else live
+    raw_dir = cfg.raw_dir
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    previous = read_manifest(raw_dir) or {}
+    old_entries = {e["path"]: e for e in previous.get("files", [])}
+    wanted = set(only) if only else {d.key for d in DATASETS}
+    unknown = wanted - {d.key for d in DATASETS}
+    if unknown:
+        raise ConfigError(f"unknown dataset(s): {', '.join(sorted(unknown))}; known: "
+                          f"{', '.join(d.key for d in DATASETS)}")
+    mirror = cfg.mirror_dir
+    polygon = None
+    entries: list[dict[str, Any]] = []
+    datasets = [d for d in DATASETS if d.key in wanted]
+    for ds in tqdm(datasets, desc="fetch", unit="dataset", disable=not progress):
+        if live and ds.live:
+            if polygon is None and ds.key != "admin":
+                polygon = _live_polygon(cfg, raw_dir)
+            logger.info("fetching %s live", ds.key)
+            entries += _fetch_live(ds, cfg, raw_dir, polygon)
+        elif mirror.exists():
+            logger.info("copying %s from the mirror %s", ds.key, mirror)
+            entries += _copy_from_mirror(ds, mirror, raw_dir, old_entries)
+        elif live:
+            logger.warning("no live source for %s and no mirror at %s: skipped", ds.key, mirror)
+        else:
+            raise MissingDataError(f"data mirror not found: {mirror} (set [data] mirror in "
+                                   "cwsgeo.toml, CWSGEO_MIRROR, or use --live)")
+    kept = [e for p, e in old_entries.items()
+            if e.get("dataset") not in wanted and (raw_dir / p).exists()]
+    manifest = {
+        "cwsgeo_manifest": 1,
+        "source": "live" if live else "mirror",
+        "mirror": str(mirror),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "files": kept + entries,
+    }
+    write_json(raw_dir / MANIFEST, manifest)
+    return manifest
+
+
+def _live_polygon(cfg: Config, raw_dir: Path) -> Any:
+    """The city polygon (EPSG:4326) for live queries: from data/raw if present, else Nominatim."""
+    import geopandas as gpd
+    import osmnx as ox
+
+    from ._http import call_live, osmnx_settings
+
+    city_file = raw_dir / "admin" / "city_boundary.geojson"
+    if city_file.exists():
+        return gpd.read_file(city_file).to_crs("EPSG:4326").geometry.union_all()
+    with osmnx_settings(cfg.cache_dir, source="Nominatim"):
+        gdf = call_live(ox.geocode_to_gdf, cfg.data.place, source="Nominatim")
+    if gdf.empty:
+        raise DataSourceError("Nominatim", f"no boundary found for {cfg.data.place!r}")
+    return gdf.geometry.iloc[0]
+
+
+def ensure_raw(cfg: Config, *, progress: bool = False) -> RawData:
+    """Return the inputs in ``data/raw/``, running :func:`fetch` first when needed.
+
+    A fetch runs when the manifest is missing, when it was made from another source than the
+    configured one, or when a listed file is missing or has changed size.
+    """
+    manifest = read_manifest(cfg.raw_dir)
+    ok = manifest is not None and manifest.get("source") == cfg.data.source
+    if ok:
+        for entry in manifest["files"]:  # type: ignore[index]
+            path = cfg.raw_dir / entry["path"]
+            if not path.exists() or path.stat().st_size != entry.get("bytes"):
+                logger.info("%s missing or changed: refetching", path)
+                ok = False
+                break
+    if not ok:
+        fetch(cfg, progress=progress)
+    return RawData.from_manifest(cfg.raw_dir)

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up and run every test (unit, live-against-loopback, end-to-end, browser) and ruff.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh test
+.venv/bin/ruff check cwsgeo tests benchmarks
+exec .venv/bin/python -m pytest "$@"
