@@ -1,0 +1,387 @@
+"""The build: the one place that knows the order of the stages, their caching and outputs.
+
+``build`` runs: fetch inputs into ``data/raw/`` (when needed) → read and validate the
+inventory → geocode → join districts, barris and sections → (places, transit, walking network
+→ proximity metrics) → (densities) → write tables, report and maps. Each stage is a plain
+function of another module; this module wires them, caches their results by the hash of their
+inputs (:mod:`cwsgeo._cache`), times them, and writes every output atomically. An inventory
+with errors stops the build before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from . import __version__, settings
+from ._cache import StageCache, digest
+from ._io import write_csv, write_gpkg, write_text
+from .config import Config
+from .inventory import INNOVATION_LABELS, Inventory, read_inventory
+from .sources import RawData, attributions, ensure_raw
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BuildResult", "build", "geocode_file", "watch"]
+
+
+@dataclass
+class BuildResult:
+    """What a build did: outputs, counts and timings.
+
+    Attributes
+    ----------
+    outputs
+        Output name -> path written (empty for a dry run).
+    spaces
+        The final spaces table (EPSG:4326).
+    n_rows, n_located
+        Inventory rows and located spaces.
+    methods, statuses
+        Counts of ``location_method`` and ``geocode_status``.
+    timings
+        Stage -> seconds.
+    wall_s
+        Total wall time.
+    cache_hits
+        Stages served from the cache.
+    """
+
+    outputs: dict[str, Path] = field(default_factory=dict)
+    spaces: gpd.GeoDataFrame | None = None
+    n_rows: int = 0
+    n_located: int = 0
+    methods: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    wall_s: float = 0.0
+    cache_hits: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One-paragraph summary printed at the end of ``cwsgeo build``."""
+        how = ", ".join(f"{k} {v}" for k, v in sorted(self.methods.items()) if k != "none")
+        status = ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
+        lines = [f"{'dry run: ' if self.dry_run else ''}{self.n_rows} spaces, "
+                 f"{self.n_located} located ({how or 'none'}); geocode status: {status}; "
+                 f"{self.wall_s:.1f} s"]
+        for key in ("changes",):
+            if key in self.extra:
+                lines.append(str(self.extra[key]))
+        if self.outputs:
+            lines.append("wrote: " + ", ".join(str(p) for p in self.outputs.values()))
+        return "\n".join(lines)
+
+
+@dataclass
+class _Context:
+    cfg: Config
+    cache: StageCache
+    progress: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+            logger.info("stage %s: %.2f s", stage, self.timings[stage])
+
+
+def _file_key(paths: list[Path], raw: RawData) -> list[str]:
+    """Hashes of raw files from the manifest (no re-hashing)."""
+    by_path = {(raw.root / e["path"]).resolve(): e["sha256"] for e in raw.manifest["files"]}
+    return [by_path.get(Path(p).resolve(), str(p)) for p in paths]
+
+
+# ---------------------------------------------------------------------------------------
+# Stages
+# ---------------------------------------------------------------------------------------
+def _stage_inventory(ctx: _Context, path: Path) -> Inventory:
+    from ._io import sha256_file
+
+    inv_cfg = ctx.cfg.inventory
+    if not path.exists():
+        # read_inventory reports it with the standard message
+        return read_inventory(path, inv_cfg.columns, inv_cfg.ignore_columns, inv_cfg.sheet)
+    key = [sha256_file(path), str(path), inv_cfg.columns, inv_cfg.ignore_columns,
+           inv_cfg.sheet, __version__]
+    return ctx.cache.cached("inventory", key, lambda: read_inventory(
+        path, inv_cfg.columns, inv_cfg.ignore_columns, inv_cfg.sheet))
+
+
+def _stage_geocode(ctx: _Context, inv: Inventory, raw: RawData) -> gpd.GeoDataFrame:
+    from .geocoding import Geocoder, geocode_table
+
+    folder = raw.folder("addresses") if raw.paths("addresses") else None
+    with Geocoder.from_config(ctx.cfg, folder) as geocoder:
+        return geocode_table(inv.data, geocoder, progress=ctx.progress)
+
+
+def _stage_admin(ctx: _Context, raw: RawData) -> Any:
+    from .admin import load_admin
+
+    paths = raw.paths("admin")
+    return ctx.cache.cached("admin", _file_key(paths, raw),
+                            lambda: load_admin(raw.folder("admin")))
+
+
+def _district_table(spaces: gpd.GeoDataFrame, admin: Any) -> pd.DataFrame:
+    from .density import area_densities
+
+    table = area_densities(admin.districts, spaces, key="district_code")
+    return pd.DataFrame(table.drop(columns="geometry"))
+
+
+# ---------------------------------------------------------------------------------------
+# Reports
+# ---------------------------------------------------------------------------------------
+def _row_account(row: pd.Series) -> str:
+    method = row.get("location_method")
+    status = row.get("geocode_status")
+    if method == "input":
+        text = "located by the coordinates given in the inventory"
+        if bool(row.get("coord_flag")):
+            text += f" (flag: {row.get('coord_check_m', float('nan')):.0f} m from its address)"
+        return text
+    if method in ("gazetteer", "nominatim"):
+        source = ("the official address gazetteer" if method == "gazetteer" else
+                  "Nominatim (OpenStreetMap)")
+        origin = " (address read from the name)" if bool(row.get("address_from_name")) else ""
+        return f"geocoded by {source}: {status}{origin} → {row.get('matched_address', '')}"
+    if not str(row.get("address") or "").strip():
+        return "not located: no address and no coordinates (and none found in the name)"
+    return f"not located: address not found ({status})"
+
+
+def _md_escape(text: Any) -> str:
+    s = "" if text is None or text is pd.NA else str(text)
+    for ch in ("\\", "|", "`", "*", "_", "[", "]", "<", ">"):
+        s = s.replace(ch, "\\" + ch)
+    return s.replace("\n", " ")
+
+
+def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame) -> str:
+    """Return the Markdown report that accounts for every input row.
+
+    Parameters
+    ----------
+    inv
+        The parsed inventory (its problems are listed).
+    spaces
+        The geocoded, joined spaces.
+    """
+    n = len(spaces)
+    methods = Counter(spaces["location_method"])
+    lines = [
+        f"# Inventory report: {_md_escape(inv.path.name)}",
+        "",
+        f"Built {dt.datetime.now().isoformat(timespec='seconds')} by cwsgeo {__version__}.",
+        "",
+        f"- data rows in the file: {inv.n_input_rows}",
+        f"- spaces kept: {n} (rows skipped: {inv.n_input_rows - n}, see problems below)",
+        f"- located: {n - methods.get('none', 0)} "
+        f"(inventory coordinates {methods.get('input', 0)}, address gazetteer "
+        f"{methods.get('gazetteer', 0)}, Nominatim {methods.get('nominatim', 0)}); "
+        f"not located: {methods.get('none', 0)}",
+        f"- outside the city: {int((~spaces['in_city'] & spaces.geometry.notna()).sum())}",
+        "",
+        "## Located how, or why not",
+        "",
+        "| row | id | name | address | district | account |",
+        "|---:|---|---|---|---|---|",
+    ]
+    for _, row in spaces.sort_values("source_row").iterrows():
+        lines.append(f"| {row['source_row']} | {_md_escape(row['id'])} | "
+                     f"{_md_escape(row['name'])} | {_md_escape(row.get('address'))} | "
+                     f"{_md_escape(row.get('district_name') or '')} | "
+                     f"{_md_escape(_row_account(row))} |")
+    lines += ["", "## Problems found in the inventory", ""]
+    if inv.problems:
+        lines += [f"- {_md_escape(p)}" for p in inv.problems]
+    else:
+        lines.append("None.")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+# Build
+# ---------------------------------------------------------------------------------------
+def _tabular(spaces: gpd.GeoDataFrame) -> pd.DataFrame:
+    table = pd.DataFrame(spaces.drop(columns="geometry"))
+    table["innovation_type"] = table["innovation_type"].astype("Int64")
+    return table
+
+
+def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path | None = None,
+          dry_run: bool = False, use_cache: bool = True, progress: bool = False) -> BuildResult:
+    """Run the whole pipeline and write every output.
+
+    Parameters
+    ----------
+    cfg
+        Project configuration.
+    inventory
+        Inventory file (default: ``[inventory] path`` of the config).
+    out
+        Folder receiving ``data/processed/`` and ``maps/`` (default: the configured folders).
+    dry_run
+        Compute and report, but write nothing.
+    use_cache
+        Reuse cached stage results whose inputs did not change.
+    progress
+        Show progress bars.
+
+    Returns
+    -------
+    BuildResult
+
+    Raises
+    ------
+    cwsgeo.InventoryError
+        The inventory has errors (nothing is written).
+    cwsgeo.MissingDataError, cwsgeo.DataSourceError
+        Inputs are missing or a live source failed (previous outputs are kept).
+    """
+    from tqdm.auto import tqdm
+
+    start = time.perf_counter()
+    ctx = _Context(cfg, StageCache(cfg.cache_dir, enabled=use_cache), progress)
+    inv_path = Path(inventory).resolve() if inventory else cfg.inventory_path
+    processed, maps_dir = cfg.processed_dir(out), cfg.maps_dir(out)
+    steps = ["inputs", "inventory", "geocode", "admin", "tables", "maps"]
+    bar = tqdm(total=len(steps), desc="build", unit="stage", disable=not progress,
+               leave=False)
+
+    def step(name: str) -> None:
+        bar.set_postfix_str(name)
+
+    def done() -> None:
+        bar.update(1)
+
+    try:
+        step("inputs")
+        with ctx.timed("inputs"):
+            raw = ensure_raw(cfg, progress=progress)
+        done()
+        step("inventory")
+        with ctx.timed("inventory"):
+            inv = _stage_inventory(ctx, inv_path)
+        done()
+        step("geocode")
+        with ctx.timed("geocode"):
+            spaces = _stage_geocode(ctx, inv, raw)
+        done()
+        step("admin")
+        with ctx.timed("admin"):
+            admin = _stage_admin(ctx, raw)
+            from .admin import join_admin
+
+            spaces = join_admin(spaces, admin)
+            spaces["innovation_label"] = [INNOVATION_LABELS[None if pd.isna(v) else int(v)]
+                                          for v in spaces["innovation_type"]]
+        done()
+        result = BuildResult(spaces=spaces, n_rows=len(spaces),
+                             n_located=int(spaces.geometry.notna().sum()
+                                           - spaces.geometry.is_empty.sum()),
+                             methods=dict(Counter(spaces["location_method"])),
+                             statuses=dict(Counter(spaces["geocode_status"])),
+                             dry_run=dry_run)
+        step("tables")
+        with ctx.timed("tables"):
+            districts = _district_table(spaces, admin)
+            report = inventory_report(inv, spaces)
+            if not dry_run:
+                table = _tabular(spaces)
+                result.outputs["spaces_gpkg"] = write_gpkg(
+                    {"coworking_spaces": spaces.to_crs(settings.crs_store)},
+                    processed / "coworking_spaces.gpkg")
+                result.outputs["spaces_csv"] = write_csv(table, processed / "coworking_spaces.csv")
+                result.outputs["districts_csv"] = write_csv(districts, processed / "districts.csv")
+                result.outputs["report"] = write_text(processed / "inventory_report.md", report)
+        done()
+        step("maps")
+        with ctx.timed("maps"):
+            if not dry_run:
+                from .maps import innovation_map
+
+                manifest = raw.manifest
+                result.outputs["map"] = innovation_map(
+                    spaces, admin, maps_dir / "innovation_types.html",
+                    assets=cfg.maps.assets, tiles=cfg.maps.tiles,
+                    attributions=attributions(manifest))
+        done()
+    finally:
+        bar.close()
+    result.timings = ctx.timings
+    result.cache_hits = list(ctx.cache.hits)
+    result.wall_s = time.perf_counter() - start
+    return result
+
+
+def geocode_file(cfg: Config, path: str | Path, output: str | Path, *,
+                 progress: bool = False) -> str:
+    """Geocode an inventory file and write the table (``.csv``, ``.gpkg`` or ``.geojson``).
+
+    Returns
+    -------
+    str
+        A one-line summary.
+    """
+    from ._errors import ConfigError
+    from ._io import atomic_path
+    from .geocoding import Geocoder, geocode_table
+
+    output = Path(output)
+    suffix = output.suffix.lower()
+    if suffix not in (".csv", ".gpkg", ".geojson"):
+        raise ConfigError(f"unsupported output {output.name!r}: use .csv, .gpkg or .geojson")
+    inv = read_inventory(path, cfg.inventory.columns, cfg.inventory.ignore_columns,
+                         cfg.inventory.sheet)
+    raw = cfg.raw_dir / "addresses"
+    folder = raw if raw.exists() else None
+    with Geocoder.from_config(cfg, folder) as geocoder:
+        table = geocode_table(inv.data, geocoder, progress=progress)
+    if suffix == ".csv":
+        write_csv(_tabular(table), output)
+    elif suffix == ".gpkg":
+        write_gpkg({"geocoded": table}, output)
+    else:
+        with atomic_path(output) as tmp:
+            table.to_file(tmp, driver="GeoJSON", engine="pyogrio")
+    counts = Counter(table["geocode_status"])
+    located = int(table.geometry.notna().sum() - table.geometry.is_empty.sum())
+    return (f"{len(table)} rows, {located} located ("
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f") -> {output}")
+
+
+def watch(cfg: Config, *, inventory: str | Path | None = None, out: str | Path | None = None,
+          use_cache: bool = True, progress: bool = False, interval: float = 1.0,
+          report: Callable[[str], None] = print, max_builds: int | None = None) -> None:
+    """Rebuild whenever the inventory file changes (until interrupted).
+
+    Parameters
+    ----------
+    cfg, inventory, out, use_cache, progress
+        As in :func:`build`.
+    interval
+        Polling period in seconds when file-system events are unavailable.
+    report
+        Called with each build's summary or error message.
+    max_builds
+        Stop after this many builds (for tests); ``None`` runs until interrupted.
+    """
+    raise NotImplementedError  # implemented with the incremental-rebuild work
