@@ -61,16 +61,28 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _problem(response: requests.Response, expect_json: bool) -> str | None:
+_JSON_ENDPOINTS = ("/interpreter", "/search", "/lookup", "/reverse", "/details")
+
+
+def _wants_json(response: requests.Response, expect_json: bool | None) -> bool:
+    if expect_json is not None:
+        return expect_json
+    path = requests.utils.urlparse(response.url).path.rstrip("/")
+    return "json" in response.headers.get("Content-Type", "") or path.endswith(_JSON_ENDPOINTS)
+
+
+def _problem(response: requests.Response, expect_json: bool | None) -> str | None:
     """Return why an answer is unusable (None when it is fine)."""
     if response.status_code in RETRY_STATUS:
         return f"HTTP {response.status_code} {response.reason}"
     if not response.ok:
         return None  # other 4xx: not retryable; the caller reports it
-    if not expect_json:
+    if not _wants_json(response, expect_json):
         return None
     try:
         body = response.json()
+    except requests.RequestException as exc:
+        return f"truncated answer ({type(exc).__name__})"
     except ValueError:
         snippet = response.text[:80].replace("\n", " ")
         return f"malformed JSON (truncated or not JSON: {snippet!r})"
@@ -86,7 +98,8 @@ def _wait(attempt: int, response: requests.Response | None) -> float:
     return min(settings.http_backoff_s * (2 ** attempt), settings.http_max_wait_s)
 
 
-def make_retry_hook(source: str, expect_json: bool = True) -> Callable[..., requests.Response]:
+def make_retry_hook(source: str, expect_json: bool | None = None
+                    ) -> Callable[..., requests.Response]:
     """Return a ``requests`` response hook that retries bad answers from ``source``.
 
     Parameters
@@ -94,7 +107,9 @@ def make_retry_hook(source: str, expect_json: bool = True) -> Callable[..., requ
     source
         Name used in logs and errors ("Overpass", "Nominatim", "Open Data BCN").
     expect_json
-        Treat a body that is not valid JSON as a failed answer.
+        Treat a body that is not valid JSON as a failed answer. ``None`` decides per answer:
+        JSON is expected when the Content-Type says so or the endpoint is one of Overpass's
+        or Nominatim's JSON endpoints (``/interpreter``, ``/search`` …), not ``/status``.
 
     Returns
     -------
@@ -106,6 +121,7 @@ def make_retry_hook(source: str, expect_json: bool = True) -> Callable[..., requ
         problem = _problem(response, expect_json)
         attempt = 0
         while problem is not None:
+            response.close()
             if attempt >= settings.http_retries:
                 raise DataSourceError(
                     source, f"{problem} from {response.url} after {attempt + 1} attempt(s); "
@@ -139,6 +155,8 @@ class _FailedResponse(requests.Response):
         self.status_code = 503
         self.reason = reason
         self.url = request.url or ""
+        self._content = b""
+        self._content_consumed = True
 
 
 def call_live(fn: Callable[..., T], *args: Any, source: str, **kwargs: Any) -> T:
@@ -170,7 +188,9 @@ def call_live(fn: Callable[..., T], *args: Any, source: str, **kwargs: Any) -> T
             return fn(*args, **kwargs)
         except DataSourceError:
             raise
-        except (requests.Timeout, requests.ConnectionError) as exc:
+        except (requests.Timeout, requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError) as exc:
             if attempt >= settings.http_retries:
                 raise DataSourceError(source, f"network failure after {attempt + 1} "
                                       f"attempt(s): {type(exc).__name__}: {exc}") from None

@@ -125,17 +125,12 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 def _config(args: argparse.Namespace) -> Config:
     cfg = Config.load(args.config)
+    if hasattr(args, "column"):
+        # a file named on the command line is read with the command line's options only
+        path = getattr(args, "path", None) or getattr(args, "inventory", None)
+        cfg = cfg.with_inventory(path, columns=_mapping(args.column),
+                                 ignore_columns=args.ignore_column, sheet=args.sheet)
     changes: dict[str, dict[str, object]] = {}
-    if getattr(args, "column", None) or getattr(args, "ignore_column", None) or getattr(
-            args, "sheet", None):
-        inv: dict[str, object] = {}
-        if args.column:
-            inv["columns"] = _mapping(args.column)
-        if args.ignore_column:
-            inv["ignore_columns"] = list(args.ignore_column)
-        if args.sheet:
-            inv["sheet"] = args.sheet
-        changes["inventory"] = inv
     if getattr(args, "live", None) is not None:
         changes["data"] = {"source": "live" if args.live else "mirror"}
     online = getattr(args, "online", None)
@@ -152,8 +147,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .inventory import check_inventory
 
     cfg = _config(args)
-    inv = check_inventory(args.path, cfg.inventory.columns, cfg.inventory.ignore_columns,
-                          cfg.inventory.sheet)
+    inv = check_inventory(cfg.inventory_path, cfg.inventory.columns,
+                          cfg.inventory.ignore_columns, cfg.inventory.sheet)
     print(inv.report())
     return EXIT_INVENTORY if inv.errors else EXIT_OK
 
@@ -162,7 +157,7 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
     from .pipeline import geocode_file
 
     cfg = _config(args)
-    result = geocode_file(cfg, args.path, args.output, progress=not args.quiet)
+    result = geocode_file(cfg, cfg.inventory_path, args.output, progress=not args.quiet)
     print(result)
     return EXIT_OK
 
@@ -183,7 +178,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from .pipeline import build
 
     cfg = _config(args)
-    result = build(cfg, inventory=args.inventory, out=args.out, dry_run=args.dry_run,
+    result = build(cfg, out=args.out, dry_run=args.dry_run,
                    use_cache=not args.no_cache, progress=not args.quiet)
     print(result.summary())
     return EXIT_OK
@@ -193,7 +188,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     from .pipeline import watch
 
     cfg = _config(args)
-    watch(cfg, inventory=args.inventory, out=args.out, use_cache=not args.no_cache,
+    watch(cfg, out=args.out, use_cache=not args.no_cache,
           progress=not args.quiet, interval=args.interval, report=print)
     return EXIT_OK
 

@@ -227,6 +227,39 @@ class Config:
         """Absolute path of the configured inventory."""
         return self.resolve(self.inventory.path)
 
+    def with_inventory(self, path: str | os.PathLike[str] | None = None, *,
+                       columns: dict[str, str] | None = None,
+                       ignore_columns: list[str] | None = None,
+                       sheet: str | None = None) -> Config:
+        """Return a copy that reads another inventory file, or the same with other options.
+
+        The configured ``columns``, ``ignore_columns`` and ``sheet`` describe the configured
+        file only: for any other file they reset to the defaults (no mapping, nothing
+        ignored). Options given here override in both cases.
+
+        Parameters
+        ----------
+        path
+            Inventory file (``None``: the configured one).
+        columns, ignore_columns, sheet
+            Reading options to use instead.
+        """
+        target = Path(path).resolve() if path is not None else self.inventory_path
+        same = target == self.inventory_path.resolve()
+        opts: dict[str, Any] = {
+            "path": str(target),
+            "columns": dict(self.inventory.columns) if same else {},
+            "ignore_columns": list(self.inventory.ignore_columns) if same else [],
+            "sheet": self.inventory.sheet if same else None,
+        }
+        if columns:
+            opts["columns"] = dict(columns)
+        if ignore_columns:
+            opts["ignore_columns"] = list(ignore_columns)
+        if sheet:
+            opts["sheet"] = sheet
+        return self.replace(inventory=opts)
+
     def replace(self, **sections: Any) -> Config:
         """Return a copy with some sections' fields changed: ``cfg.replace(data={"source": "live"})``."""
         new = dataclasses.replace(self)

@@ -235,7 +235,8 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
     cfg
         Project configuration.
     inventory
-        Inventory file (default: ``[inventory] path`` of the config).
+        Inventory file (default: ``[inventory] path`` of the config; another file is read
+        without the configured column options, see :meth:`Config.with_inventory`).
     out
         Folder receiving ``data/processed/`` and ``maps/`` (default: the configured folders).
     dry_run
@@ -259,8 +260,10 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
+    if inventory is not None:
+        cfg = cfg.with_inventory(inventory)
     ctx = _Context(cfg, StageCache(cfg.cache_dir, enabled=use_cache), progress)
-    inv_path = Path(inventory).resolve() if inventory else cfg.inventory_path
+    inv_path = cfg.inventory_path
     processed, maps_dir = cfg.processed_dir(out), cfg.maps_dir(out)
     steps = ["inputs", "inventory", "geocode", "admin", "tables", "maps"]
     bar = tqdm(total=len(steps), desc="build", unit="stage", disable=not progress,
@@ -349,8 +352,9 @@ def geocode_file(cfg: Config, path: str | Path, output: str | Path, *,
     suffix = output.suffix.lower()
     if suffix not in (".csv", ".gpkg", ".geojson"):
         raise ConfigError(f"unsupported output {output.name!r}: use .csv, .gpkg or .geojson")
-    inv = read_inventory(path, cfg.inventory.columns, cfg.inventory.ignore_columns,
-                         cfg.inventory.sheet)
+    cfg = cfg.with_inventory(path)
+    inv = read_inventory(cfg.inventory_path, cfg.inventory.columns,
+                         cfg.inventory.ignore_columns, cfg.inventory.sheet)
     raw = cfg.raw_dir / "addresses"
     folder = raw if raw.exists() else None
     with Geocoder.from_config(cfg, folder) as geocoder:

@@ -1,0 +1,72 @@
+"""Project config parsing and the atomic, formula-safe writers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cwsgeo import ConfigError
+from cwsgeo._io import atomic_path, neutralise_formulas, write_csv, write_text
+from cwsgeo.config import Config
+
+
+def test_defaults_and_prefixes(tmp_path: Path) -> None:
+    cfg = Config.from_dict({"data": {"mirror": "../m"}}, root=tmp_path)
+    assert cfg.mirror_dir == (tmp_path / ".." / "m").resolve()
+    assert cfg.resolve("raw:a/b.csv") == tmp_path / "data" / "raw" / "a" / "b.csv"
+    assert cfg.resolve("mirror:x.csv") == cfg.mirror_dir / "x.csv"
+    assert cfg.processed_dir(tmp_path / "o") == tmp_path / "o" / "data" / "processed"
+    assert cfg.maps_dir() == tmp_path / "maps"
+    assert cfg.proximity.walk_speed_kmh == 4.8
+
+
+def test_env_overrides_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CWSGEO_MIRROR", str(tmp_path / "elsewhere"))
+    assert Config.from_dict({}, root=tmp_path).mirror_dir == tmp_path / "elsewhere"
+
+
+@pytest.mark.parametrize("raw, match", [
+    ({"dataa": {}}, "unknown config section"),
+    ({"data": {"mirorr": "x"}}, "unknown key"),
+    ({"data": {"source": "web"}}, "source must be"),
+    ({"proximity": {"walk_speed_kmh": "fast"}}, "must be a number"),
+    ({"proximity": {"minutes": [5, -1]}}, "positive integers"),
+    ({"maps": {"tiles": "yes"}}, "true or false"),
+    ({"inventory": {"columns": {"a": 1}}}, "table of text"),
+])
+def test_bad_config_is_rejected(tmp_path: Path, raw: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        Config.from_dict(raw, root=tmp_path)
+
+
+def test_load_file_and_invalid_toml(tmp_path: Path) -> None:
+    (tmp_path / "cwsgeo.toml").write_text('[maps]\nassets = "cdn"\n')
+    cfg = Config.load(tmp_path)
+    assert cfg.maps.assets == "cdn" and cfg.root == tmp_path.resolve()
+    (tmp_path / "cwsgeo.toml").write_text("[maps\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Config.load(tmp_path / "cwsgeo.toml")
+
+
+def test_atomic_write_keeps_previous_on_failure(tmp_path: Path) -> None:
+    dest = write_text(tmp_path / "out.txt", "old")
+    with pytest.raises(RuntimeError), atomic_path(dest) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert dest.read_text() == "old"
+    assert os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_csv_neutralises_formulas(tmp_path: Path) -> None:
+    df = pd.DataFrame({"name": ["=HYPERLINK(\"http://x\",\"y\")", "+1", "@SUM(A1)", "ok",
+                                "-cmd"], "n": [-3.5, 1, 2, 3, 4]})
+    out = neutralise_formulas(df)
+    assert out["name"].tolist() == ["'=HYPERLINK(\"http://x\",\"y\")", "'+1", "'@SUM(A1)", "ok",
+                                    "'-cmd"]
+    assert out["n"].tolist() == [-3.5, 1, 2, 3, 4]
+    write_csv(df, tmp_path / "t.csv")
+    back = pd.read_csv(tmp_path / "t.csv")
+    assert back["name"][0].startswith("'=")
