@@ -25,14 +25,18 @@ import pandas as pd
 
 from . import __version__, settings
 from ._cache import StageCache, digest
-from ._io import write_csv, write_gpkg, write_text
+from ._io import read_json, write_csv, write_gpkg, write_json, write_text
+from .changes import compare, snapshot
 from .config import Config
 from .inventory import INNOVATION_LABELS, Inventory, read_inventory
 from .sources import RawData, attributions, ensure_raw
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BuildResult", "build", "geocode_file", "watch"]
+__all__ = ["BuildResult", "build", "geocode_file", "inventory_report", "watch"]
+
+#: Snapshot of the last completed build, compared with by the next one.
+STATE_FILE = "build_state.json"
 
 
 @dataclass
@@ -76,9 +80,9 @@ class BuildResult:
         lines = [f"{'dry run: ' if self.dry_run else ''}{self.n_rows} spaces, "
                  f"{self.n_located} located ({how or 'none'}); geocode status: {status}; "
                  f"{self.wall_s:.1f} s"]
-        for key in ("changes",):
-            if key in self.extra:
-                lines.append(str(self.extra[key]))
+        changes = self.extra.get("changes")
+        if changes is not None:
+            lines.append(changes.to_markdown() if self.dry_run else changes.summary())
         if self.outputs:
             lines.append("wrote: " + ", ".join(str(p) for p in self.outputs.values()))
         return "\n".join(lines)
@@ -307,7 +311,16 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
         with ctx.timed("tables"):
             districts = _district_table(spaces, admin)
             report = inventory_report(inv, spaces)
+            state = snapshot(spaces)
+            changes = compare(read_json(processed / STATE_FILE), state)
+            result.extra["changes"] = changes
             if not dry_run:
+                names = dict(zip(admin.districts["district_code"],
+                                 admin.districts["district_name"], strict=True))
+                result.outputs["changes_md"] = write_text(processed / "changes.md",
+                                                          changes.to_markdown(names))
+                result.outputs["changes_json"] = write_json(processed / "changes.json",
+                                                            changes.to_dict())
                 table = _tabular(spaces)
                 result.outputs["spaces_gpkg"] = write_gpkg(
                     {"coworking_spaces": spaces.to_crs(settings.crs_store)},
@@ -327,6 +340,9 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
                     assets=cfg.maps.assets, tiles=cfg.maps.tiles,
                     attributions=attributions(manifest))
         done()
+        if not dry_run:
+            # written last: the next build compares with the outputs of a completed build
+            write_json(processed / STATE_FILE, state)
     finally:
         bar.close()
     result.timings = ctx.timings
@@ -374,18 +390,61 @@ def geocode_file(cfg: Config, path: str | Path, output: str | Path, *,
 
 def watch(cfg: Config, *, inventory: str | Path | None = None, out: str | Path | None = None,
           use_cache: bool = True, progress: bool = False, interval: float = 1.0,
-          report: Callable[[str], None] = print, max_builds: int | None = None) -> None:
-    """Rebuild whenever the inventory file changes (until interrupted).
+          report: Callable[[str], None] = print, max_builds: int | None = None,
+          stop_event: Any = None) -> int:
+    """Build, then rebuild whenever the inventory file changes (until interrupted).
+
+    A failed build (bad inventory, failed source) is reported and watching goes on; the
+    previous outputs stay in place.
 
     Parameters
     ----------
     cfg, inventory, out, use_cache, progress
         As in :func:`build`.
     interval
-        Polling period in seconds when file-system events are unavailable.
+        Polling period in seconds, used where file-system events are unavailable.
     report
         Called with each build's summary or error message.
     max_builds
         Stop after this many builds (for tests); ``None`` runs until interrupted.
+    stop_event
+        A ``threading.Event`` that stops watching when set.
+
+    Returns
+    -------
+    int
+        Number of builds run.
     """
-    raise NotImplementedError  # implemented with the incremental-rebuild work
+    import os
+
+    from watchfiles import watch as fs_watch
+
+    from ._errors import CwsgeoError
+
+    if inventory is not None:
+        cfg = cfg.with_inventory(inventory)
+    path = cfg.inventory_path
+    builds = 0
+
+    def run_once() -> None:
+        nonlocal builds
+        builds += 1
+        try:
+            report(build(cfg, out=out, use_cache=use_cache, progress=progress).summary())
+        except CwsgeoError as exc:
+            report(f"build failed, previous outputs kept: {exc}")
+
+    run_once()
+    if max_builds is not None and builds >= max_builds:
+        return builds
+    report(f"watching {path} for changes (Ctrl-C to stop)")
+    polling = os.environ.get("CWSGEO_WATCH_POLLING") == "1"
+    for _ in fs_watch(path.parent, watch_filter=lambda _c, p: Path(p).name == path.name,
+                      stop_event=stop_event, force_polling=polling or None,
+                      poll_delay_ms=int(interval * 1000), debounce=400, raise_interrupt=True):
+        if not path.exists():
+            continue  # mid-save by an editor; the rename will trigger again
+        run_once()
+        if max_builds is not None and builds >= max_builds:
+            break
+    return builds
