@@ -143,11 +143,26 @@ def _stage_admin(ctx: _Context, raw: RawData) -> Any:
                             lambda: load_admin(raw.folder("admin")))
 
 
-def _district_table(spaces: gpd.GeoDataFrame, admin: Any) -> pd.DataFrame:
-    from .density import area_densities
+def _stage_layers(ctx: _Context, raw: RawData, admin: Any) -> tuple[gpd.GeoDataFrame,
+                                                                      gpd.GeoDataFrame]:
+    from .layers import read_places, read_transit
 
-    table = area_densities(admin.districts, spaces, key="district_code")
-    return pd.DataFrame(table.drop(columns="geometry"))
+    city = admin.city.geometry.union_all()
+    places = ctx.cache.cached(
+        "places", [*_file_key(raw.paths("places"), raw), *_file_key(raw.paths("admin"), raw)],
+        lambda: read_places(raw.paths("places"), clip=city))
+    transit = ctx.cache.cached(
+        "transit", [*_file_key(raw.paths("transit"), raw), *_file_key(raw.paths("admin"), raw)],
+        lambda: read_transit(raw.paths("transit"), clip=city))
+    return places, transit
+
+
+def _stage_density(ctx: _Context, admin: Any, spaces: gpd.GeoDataFrame,
+                   places: gpd.GeoDataFrame, transit: gpd.GeoDataFrame) -> Any:
+    from .density import compute_densities
+
+    return compute_densities(admin.districts, admin.barris, admin.sections, admin.city, spaces,
+                             places, transit, config=ctx.cfg.density, progress=ctx.progress)
 
 
 # ---------------------------------------------------------------------------------------
@@ -269,7 +284,7 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
     ctx = _Context(cfg, StageCache(cfg.cache_dir, enabled=use_cache), progress)
     inv_path = cfg.inventory_path
     processed, maps_dir = cfg.processed_dir(out), cfg.maps_dir(out)
-    steps = ["inputs", "inventory", "geocode", "admin", "tables", "maps"]
+    steps = ["inputs", "inventory", "geocode", "admin", "layers", "density", "tables", "maps"]
     bar = tqdm(total=len(steps), desc="build", unit="stage", disable=not progress,
                leave=False)
 
@@ -307,9 +322,24 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
                              methods=dict(Counter(spaces["location_method"])),
                              statuses=dict(Counter(spaces["geocode_status"])),
                              dry_run=dry_run)
+        step("layers")
+        with ctx.timed("layers"):
+            places, transit = _stage_layers(ctx, raw, admin)
+        done()
+        step("density")
+        with ctx.timed("density"):
+            densities = _stage_density(ctx, admin, spaces, places, transit)
+            if not dry_run:
+                from .density import write_density_figures, write_density_outputs
+
+                for name, path in write_density_outputs(densities, processed).items():
+                    result.outputs[f"density_{name}"] = path
+                for name, path in write_density_figures(densities,
+                                                        processed / "figures").items():
+                    result.outputs[f"figure_{name}"] = path
+        done()
         step("tables")
         with ctx.timed("tables"):
-            districts = _district_table(spaces, admin)
             report = inventory_report(inv, spaces)
             state = snapshot(spaces)
             changes = compare(read_json(processed / STATE_FILE), state)
@@ -326,7 +356,6 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
                     {"coworking_spaces": spaces.to_crs(settings.crs_store)},
                     processed / "coworking_spaces.gpkg")
                 result.outputs["spaces_csv"] = write_csv(table, processed / "coworking_spaces.csv")
-                result.outputs["districts_csv"] = write_csv(districts, processed / "districts.csv")
                 result.outputs["report"] = write_text(processed / "inventory_report.md", report)
         done()
         step("maps")
