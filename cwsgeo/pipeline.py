@@ -276,14 +276,55 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
     cwsgeo.MissingDataError, cwsgeo.DataSourceError
         Inputs are missing or a live source failed (previous outputs are kept).
     """
-    from tqdm.auto import tqdm
-
     start = time.perf_counter()
     if inventory is not None:
         cfg = cfg.with_inventory(inventory)
+    with _build_lock(cfg):
+        return _build(cfg, out=out, dry_run=dry_run, use_cache=use_cache, progress=progress,
+                      start=start)
+
+
+@contextmanager
+def _build_lock(cfg: Config) -> Iterator[None]:
+    """Hold an exclusive lock for the project so two builds never interleave their writes.
+
+    The operating system releases the lock when the process dies (even by SIGKILL), so a
+    killed build never blocks the next one.
+    """
+    import fcntl
+
+    from ._errors import CwsgeoError
+
+    cfg.cache_dir.mkdir(parents=True, exist_ok=True)
+    with (cfg.cache_dir / "build.lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CwsgeoError("another cwsgeo build is running in this project") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _remove_stale_temp_files(*folders: Path) -> None:
+    """Delete temporary files left by a build that was killed mid-write."""
+    for folder in folders:
+        if folder.exists():
+            for tmp in folder.rglob(".*.tmp*"):
+                logger.info("removing %s left by an interrupted build", tmp)
+                tmp.unlink(missing_ok=True)
+
+
+def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: bool,
+           progress: bool, start: float) -> BuildResult:
+    from tqdm.auto import tqdm
+
     ctx = _Context(cfg, StageCache(cfg.cache_dir, enabled=use_cache), progress)
     inv_path = cfg.inventory_path
     processed, maps_dir = cfg.processed_dir(out), cfg.maps_dir(out)
+    if not dry_run:
+        _remove_stale_temp_files(processed, maps_dir, cfg.raw_dir, cfg.cache_dir)
     steps = ["inputs", "inventory", "geocode", "admin", "layers", "density", "tables", "maps"]
     bar = tqdm(total=len(steps), desc="build", unit="stage", disable=not progress,
                leave=False)
