@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Bump when a stage's output format changes, to invalidate every cached result.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def digest(*parts: Any) -> str:

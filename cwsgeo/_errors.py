@@ -42,12 +42,10 @@ class InventoryError(CwsgeoError, ValueError):
         self.problems = list(problems)
 
     def __str__(self) -> str:
-        lines = [super().__str__()]
-        errors = [p for p in self.problems if p.severity == "error"]
-        lines += [f"  {p}" for p in errors[:50]]
-        if len(errors) > 50:
-            lines.append(f"  ... and {len(errors) - 50} more errors")
-        return "\n".join(lines)
+        from .inventory import format_problems
+
+        return "\n".join([super().__str__(),
+                          *format_problems(self.problems, severities=("error",))])
 
 
 class DataSourceError(CwsgeoError, RuntimeError):

@@ -49,7 +49,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             raise FileNotFoundError(f"nothing was written to {tmp}")
         with tmp.open("rb") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, dest)
+        tmp.replace(dest)
         _fsync_dir(dest.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -6,7 +6,7 @@ This module owns reading the official boundaries (CartoBCN) with their 2024 resi
 located coworking space its district, barri and census section. Everything is computed in the
 work CRS (EPSG:25831); points outside the city are flagged, never dropped.
 
-Example
+Example:
 -------
 >>> from cwsgeo.admin import load_admin, join_admin     # doctest: +SKIP
 >>> admin = load_admin("data/raw/admin")                 # doctest: +SKIP
@@ -84,7 +84,7 @@ class AdminAreas:
         return int(self.districts["population"].sum())
 
     @property
-    def city_polygon(self):  # noqa: ANN201 - shapely geometry
+    def city_polygon(self):
         """The city boundary as one shapely (Multi)Polygon in the work CRS."""
         return self.city.geometry.union_all()
 
@@ -223,7 +223,7 @@ def _match_names(osm_names: pd.Series, official: pd.Series) -> pd.Series:
 
 
 def _population_live(cache_dir: Path) -> pd.DataFrame:
-    """Population per census section from Open Data BCN's ``pad_mdbas`` dataset (CKAN API)."""
+    """Return population per census section from Open Data BCN (``pad_mdbas``, CKAN API)."""
     from ._http import get_bytes, get_json
 
     base = settings.opendata_bcn_url.rstrip("/")

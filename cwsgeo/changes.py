@@ -4,7 +4,7 @@ Each build leaves a small machine-readable snapshot of its spaces (``build_state
 the next build compares its own spaces with it. This module owns the snapshot format, the
 comparison and its two renderings (Markdown for people, JSON for programs).
 
-Example
+Example:
 -------
 >>> import geopandas as gpd, pandas as pd
 >>> from shapely.geometry import Point
@@ -108,7 +108,7 @@ class ChangeReport:
                     self.unlocated, self.renamed))
 
     def counts(self) -> dict[str, int]:
-        """Number of spaces per kind of change."""
+        """Return the number of spaces per kind of change."""
         return {k: len(getattr(self, k)) for k in
                 ("added", "removed", "moved", "retyped", "located", "unlocated", "renamed")}
 

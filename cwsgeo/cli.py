@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="validate an inventory and print its QA report")
     c.add_argument("path", type=Path)
+    c.add_argument("--all", action="store_true",
+                   help="list every problem (default: the first 5 of each kind)")
     inventory_opts(c)
 
     g = sub.add_parser("geocode", help="geocode an inventory and write the table")
@@ -149,7 +151,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     cfg = _config(args)
     inv = check_inventory(cfg.inventory_path, cfg.inventory.columns,
                           cfg.inventory.ignore_columns, cfg.inventory.sheet)
-    print(inv.report())
+    print(inv.report(max_per_code=None if args.all else 5))
     return EXIT_INVENTORY if inv.errors else EXIT_OK
 
 

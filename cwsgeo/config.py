@@ -56,7 +56,7 @@ class InventoryConfig:
     ignore_columns: list[str] = field(default_factory=list)
     """Input columns to ignore entirely (read as if absent)."""
     sheet: str | None = None
-    """Worksheet of an XLSX inventory (default: the first one)."""
+    """Worksheet of an XLSX inventory, or layer of a GeoPackage (default: the first one)."""
 
 
 @dataclass
@@ -185,7 +185,7 @@ class Config:
 
     # -- resolved paths -----------------------------------------------------------------
     def _abs(self, p: str | os.PathLike[str]) -> Path:
-        q = Path(os.path.expanduser(os.fspath(p)))
+        q = Path(os.fspath(p)).expanduser()
         return q if q.is_absolute() else (self.root / q).resolve()
 
     @property
@@ -210,7 +210,7 @@ class Config:
             self.data.processed)
 
     def maps_dir(self, out: str | os.PathLike[str] | None = None) -> Path:
-        """``maps/`` under ``out`` (default: the configured folder)."""
+        """Return ``maps/`` under ``out`` (default: the configured folder)."""
         return (Path(out).resolve() / "maps") if out else self._abs(self.data.maps)
 
     def resolve(self, value: str | os.PathLike[str]) -> Path:
@@ -261,7 +261,7 @@ class Config:
         return self.replace(inventory=opts)
 
     def replace(self, **sections: Any) -> Config:
-        """Return a copy with some sections' fields changed: ``cfg.replace(data={"source": "live"})``."""
+        """Return a copy with some sections changed: ``cfg.replace(data={"source": "live"})``."""
         new = dataclasses.replace(self)
         for name, changes in sections.items():
             current = getattr(self, name)

@@ -24,7 +24,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import __version__, settings
-from ._cache import StageCache, digest
+from ._cache import StageCache
 from ._io import read_json, write_csv, write_gpkg, write_json, write_text
 from .changes import compare, snapshot
 from .config import Config
@@ -114,17 +114,20 @@ def _file_key(paths: list[Path], raw: RawData) -> list[str]:
 # ---------------------------------------------------------------------------------------
 # Stages
 # ---------------------------------------------------------------------------------------
-def _stage_inventory(ctx: _Context, path: Path) -> Inventory:
+def _stage_inventory(ctx: _Context, path: Path, admin: Any, raw: RawData) -> Inventory:
     from ._io import sha256_file
 
     inv_cfg = ctx.cfg.inventory
+
+    def read() -> Inventory:
+        return read_inventory(path, inv_cfg.columns, inv_cfg.ignore_columns, inv_cfg.sheet,
+                              boundary=admin.city)
+
     if not path.exists():
-        # read_inventory reports it with the standard message
-        return read_inventory(path, inv_cfg.columns, inv_cfg.ignore_columns, inv_cfg.sheet)
+        return read()  # reports the missing file with the standard message
     key = [sha256_file(path), str(path), inv_cfg.columns, inv_cfg.ignore_columns,
-           inv_cfg.sheet, __version__]
-    return ctx.cache.cached("inventory", key, lambda: read_inventory(
-        path, inv_cfg.columns, inv_cfg.ignore_columns, inv_cfg.sheet))
+           inv_cfg.sheet, __version__, *_file_key(raw.paths("admin"), raw)]
+    return ctx.cache.cached("inventory", key, read)
 
 
 def _stage_geocode(ctx: _Context, inv: Inventory, raw: RawData) -> gpd.GeoDataFrame:
@@ -147,7 +150,7 @@ def _stage_layers(ctx: _Context, raw: RawData, admin: Any) -> tuple[gpd.GeoDataF
                                                                       gpd.GeoDataFrame]:
     from .layers import read_places, read_transit
 
-    city = admin.city.geometry.union_all()
+    city = admin.city
     places = ctx.cache.cached(
         "places", [*_file_key(raw.paths("places"), raw), *_file_key(raw.paths("admin"), raw)],
         lambda: read_places(raw.paths("places"), clip=city))
@@ -341,8 +344,10 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
             raw = ensure_raw(cfg, progress=progress)
         done()
         step("inventory")
+        with ctx.timed("admin"):
+            admin = _stage_admin(ctx, raw)
         with ctx.timed("inventory"):
-            inv = _stage_inventory(ctx, inv_path)
+            inv = _stage_inventory(ctx, inv_path, admin, raw)
         done()
         step("geocode")
         with ctx.timed("geocode"):
@@ -350,7 +355,6 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
         done()
         step("admin")
         with ctx.timed("admin"):
-            admin = _stage_admin(ctx, raw)
             from .admin import join_admin
 
             spaces = join_admin(spaces, admin)

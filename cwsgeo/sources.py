@@ -164,14 +164,14 @@ class RawData:
         return list(self.files.get(role, []))
 
     def folder(self, role: str) -> Path:
-        """The folder holding a role's files."""
+        """Return the folder holding a role's files."""
         paths = self.paths(role)
         if not paths:
             raise MissingDataError(f"no {role} data in {self.root}: run `cwsgeo fetch`")
         return paths[0].parent
 
     def one(self, role: str) -> Path:
-        """The single file of a role."""
+        """Return the single file of a role."""
         paths = self.paths(role)
         if not paths:
             raise MissingDataError(f"no {role} data in {self.root}: run `cwsgeo fetch`")
@@ -326,7 +326,7 @@ def fetch(cfg: Config, *, live: bool | None = None, only: Iterable[str] | None =
 
 
 def _live_polygon(cfg: Config, raw_dir: Path) -> Any:
-    """The city polygon (EPSG:4326) for live queries: from data/raw if present, else Nominatim."""
+    """Return the city polygon (EPSG:4326) for live queries (data/raw, else Nominatim)."""
     import geopandas as gpd
     import osmnx as ox
 

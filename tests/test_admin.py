@@ -64,7 +64,7 @@ def test_load_and_join(tmp_path: Path) -> None:
 def test_missing_file_is_named(tmp_path: Path) -> None:
     folder = write_admin(tmp_path / "admin")
     (folder / "barris.geojson").unlink()
-    with pytest.raises(MissingDataError, match="barris.geojson"):
+    with pytest.raises(MissingDataError, match=r"barris\.geojson"):
         load_admin(folder)
 
 

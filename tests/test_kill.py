@@ -96,6 +96,6 @@ def test_sigkill_at_many_points(bundle_dir: Path, tmp_path: Path) -> None:
     # the next build recovers: succeeds, removes temp files, reflects the edit
     final = run(config, "--inventory", str(edited))
     assert finish(final) == 0
-    assert not [p for p in tmp_path.rglob(".*.tmp*")]
+    assert not list(tmp_path.rglob(".*.tmp*"))
     table = pd.read_csv(tmp_path / "out" / "data" / "processed" / "coworking_spaces.csv")
     assert "Betahaus BCN (renamed)" in set(table["name"])

@@ -41,7 +41,7 @@ def test_build_writes_every_output(built: Path) -> None:
     assert (built / "out" / "maps" / "innovation_types.html").stat().st_size > 0
     manifest = (built / "raw" / "manifest.json").read_text()
     assert "sha256" in manifest and "CC BY 4.0" in manifest
-    leftovers = [p for p in built.rglob("*.tmp*")]
+    leftovers = list(built.rglob("*.tmp*"))
     assert leftovers == []
 
 
