@@ -208,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from tqdm.contrib.logging import logging_redirect_tqdm
 
-        with logging_redirect_tqdm(loggers=[logging.getLogger("cwsgeo")]):
+        with logging_redirect_tqdm():
             return _COMMANDS[args.command](args)
     except InventoryError as exc:
         print(f"cwsgeo: invalid inventory: {exc}", file=sys.stderr)

@@ -77,8 +77,9 @@ class ProximityConfig:
     walk_speed_kmh: float = settings.walk_speed_kmh
     minutes: list[int] = field(default_factory=lambda: list(settings.walk_minutes))
     snap_max_m: float = settings.snap_max_m
-    network: str = "raw:streets/bcn_grafvial_walk.graphml"
-    """Walking network: a GraphML or OSM XML file (``live`` source: downloaded with osmnx)."""
+    network: str = ""
+    """Walking network file (GraphML, OSM XML or ``.npz``); empty: the one ``cwsgeo fetch``
+    put in ``data/raw/`` (the municipal street graph, or OSM's walk network when live)."""
 
 
 @dataclass

@@ -1306,14 +1306,14 @@ class Geocoder:
     the gazetteer. Network failures are never cached; a genuine "not found" is.
     """
 
-    def __init__(self, offline: OfflineGeocoder, *, online: bool = False,
+    def __init__(self, offline: OfflineGeocoder | None, *, online: bool = False,
                  cache_dir: str | os.PathLike[str] | None = None,
                  nominatim: NominatimGeocoder | None = None) -> None:
         self.offline = offline
         self.online = bool(online)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
-        self.nominatim = nominatim or NominatimGeocoder(self.cache_dir,
-                                                        min_score=offline.min_score)
+        self.nominatim = nominatim or NominatimGeocoder(
+            self.cache_dir, min_score=offline.min_score if offline else 85.0)
         self._cache = _Cache(self.cache_dir / "geocode.sqlite") if self.cache_dir else None
         self._gaz_version: str | None = None
 
@@ -1353,6 +1353,12 @@ class Geocoder:
             raw = cfg.raw_dir / "addresses"
             gazetteer_dir = raw if (raw / ADDRESS_FILE).is_file() else \
                 cfg.mirror_dir / "addresses"
+        if cfg.geocoding.online and not (Path(gazetteer_dir) / ADDRESS_FILE).is_file():
+            logger.warning("no address gazetteer at %s: geocoding with Nominatim only",
+                           gazetteer_dir)
+            nominatim = NominatimGeocoder(cfg.cache_dir, city=cfg.geocoding.city,
+                                          min_score=cfg.geocoding.min_score)
+            return cls(None, online=True, cache_dir=cfg.cache_dir, nominatim=nominatim)
         return cls.from_dir(gazetteer_dir, cache_dir=cfg.cache_dir,
                             min_score=cfg.geocoding.min_score, online=cfg.geocoding.online,
                             city=cfg.geocoding.city)
@@ -1371,6 +1377,7 @@ class Geocoder:
     # -- keys ------------------------------------------------------------------------------
     def _gazetteer_version(self) -> str:
         """Hash of the gazetteer, memoised in the cache by file size and mtime."""
+        assert self.offline is not None
         if self._gaz_version is None:
             stamp = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
                              for p in self.offline.files)
@@ -1384,6 +1391,7 @@ class Geocoder:
         return self._gaz_version
 
     def _offline_key(self, task: Task) -> str:
+        assert self.offline is not None
         kind, text, postcode, name = task
         base = f"gazetteer|{self._gazetteer_version()}|ms{self.offline.min_score:g}|{kind}"
         return f"{base}|{fold(text)}|{postcode}|{fold(name)}"
@@ -1460,6 +1468,11 @@ class Geocoder:
             elif kind == "address" and not text.strip():
                 results[task] = _unmatched("", note="no address")
         pending = [t for t in todo if t not in results]
+        if self.offline is None:  # Nominatim only
+            for t in pending:
+                results[t] = _unmatched(t[1], note="no offline gazetteer",
+                                        from_name=t[0] == "name")
+            pending = []
         keys: dict[Task, str] = {}
         if pending and self._cache is not None:
             keys = {t: self._offline_key(t) for t in pending}
@@ -1472,6 +1485,7 @@ class Geocoder:
         misses = [t for t in pending if t not in results]
         fresh: list[tuple[str, GeocodeResult]] = []
         for task in tqdm(misses, desc="geocoding", unit="address", disable=not progress):
+            assert self.offline is not None
             kind, text, postcode, name = task
             if kind == "name":
                 res = self.offline.geocode_name(text)

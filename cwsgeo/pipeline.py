@@ -24,7 +24,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import __version__, settings
-from ._cache import StageCache
+from ._cache import StageCache, digest
 from ._io import read_json, write_csv, write_gpkg, write_json, write_text
 from .changes import compare, snapshot
 from .config import Config
@@ -146,18 +146,128 @@ def _stage_admin(ctx: _Context, raw: RawData) -> Any:
                             lambda: load_admin(raw.folder("admin")))
 
 
-def _stage_layers(ctx: _Context, raw: RawData, admin: Any) -> tuple[gpd.GeoDataFrame,
-                                                                      gpd.GeoDataFrame]:
+def _stage_layers(ctx: _Context, raw: RawData, admin: Any
+                  ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
     from .layers import read_places, read_transit
 
     city = admin.city
-    places = ctx.cache.cached(
-        "places", [*_file_key(raw.paths("places"), raw), *_file_key(raw.paths("admin"), raw)],
-        lambda: read_places(raw.paths("places"), clip=city))
-    transit = ctx.cache.cached(
-        "transit", [*_file_key(raw.paths("transit"), raw), *_file_key(raw.paths("admin"), raw)],
-        lambda: read_transit(raw.paths("transit"), clip=city))
-    return places, transit
+    admin_key = _file_key(raw.paths("admin"), raw)
+    places_key = [*_file_key(raw.paths("places"), raw), *admin_key]
+    transit_key = [*_file_key(raw.paths("transit"), raw), *admin_key]
+    places = ctx.cache.cached("places", places_key,
+                              lambda: read_places(raw.paths("places"), clip=city))
+    transit = ctx.cache.cached("transit", transit_key,
+                               lambda: read_transit(raw.paths("transit"), clip=city))
+    return places, transit, [digest(places_key), digest(transit_key)]
+
+
+@dataclass
+class _Proximity:
+    metrics: pd.DataFrame
+    areas: gpd.GeoDataFrame
+    coverage: pd.DataFrame
+    by_type: pd.DataFrame
+    surface: gpd.GeoDataFrame
+    residents_report: pd.DataFrame
+    streets: gpd.GeoDataFrame
+    n_computed: int
+
+
+def _space_key(geom: Any) -> str:
+    """Location key of a space: its coordinates rounded to 1 cm in the work CRS."""
+    return "none" if geom is None or geom.is_empty else f"{geom.x:.2f},{geom.y:.2f}"
+
+
+def _stage_proximity(ctx: _Context, raw: RawData, admin: Any, spaces: gpd.GeoDataFrame,
+                     places: gpd.GeoDataFrame, transit: gpd.GeoDataFrame,
+                     layer_keys: list[str]) -> _Proximity:
+    """Network, residents, surface (cached by inputs) and per-space metrics (cached per space).
+
+    Per-space metrics and walking areas depend only on the space's location and the layers, so
+    they are stored per location: after a one-row edit only new or moved spaces are computed.
+    """
+    from .network import load_network
+    from .proximity import (
+        accessibility_surface,
+        allocate_residents,
+        coverage,
+        space_metrics,
+        summarize_by_type,
+        walk_areas,
+    )
+
+    pcfg = ctx.cfg.proximity
+    params = [pcfg.walk_speed_kmh, list(pcfg.minutes), pcfg.snap_max_m]
+    net_path = ctx.cfg.resolve(pcfg.network) if pcfg.network else raw.one("network")
+    net_key = _file_key([net_path], raw)
+    with ctx.timed("network"):
+        net = load_network(net_path, cache_dir=ctx.cfg.cache_dir)
+    admin_key = _file_key(raw.paths("admin"), raw)
+    addr_paths = [p for p in raw.paths("addresses") if p.name == "bcn_addresses.csv"]
+
+    def residents_fn() -> Any:
+        sections = admin.sections if admin.sections is not None else admin.barris.rename(
+            columns={"barri_code": "section_code"})
+        if addr_paths:
+            addresses = pd.read_csv(addr_paths[0], dtype=str, engine="pyarrow")
+        else:
+            addresses = pd.DataFrame(columns=["lat", "lon", "census_section"])
+        return allocate_residents(sections, addresses, net, snap_max_m=pcfg.snap_max_m)
+
+    with ctx.timed("residents"):
+        residents = ctx.cache.cached(
+            "residents", [*net_key, *admin_key, *_file_key(addr_paths, raw), pcfg.snap_max_m],
+            residents_fn)
+    with ctx.timed("surface"):
+        surface = ctx.cache.cached(
+            "surface", [*net_key, *admin_key, *_file_key(addr_paths, raw), *layer_keys,
+                        *params],
+            lambda: accessibility_surface(net, residents=residents, places=places,
+                                          minutes=pcfg.minutes,
+                                          walk_speed_kmh=pcfg.walk_speed_kmh,
+                                          snap_max_m=pcfg.snap_max_m, progress=ctx.progress))
+    # per-space metrics, cached per location
+    context = digest(net_key, admin_key, _file_key(addr_paths, raw), layer_keys, params)
+    store_key = digest("space-metrics", context)
+    store: dict[str, tuple[dict[str, Any], Any]] = ctx.cache.get("space_metrics",
+                                                                  store_key) or {}
+    work = spaces.to_crs(settings.crs_work)
+    keys = [_space_key(g) for g in work.geometry]
+    todo = sorted({k for k in keys if k != "none" and k not in store})
+    with ctx.timed("metrics"):
+        if todo:
+            first = {k: keys.index(k) for k in todo}
+            sub = work.iloc[[first[k] for k in todo]].copy()
+            sub["id"] = todo
+            metrics = space_metrics(sub, net, stops=transit, places=places,
+                                    residents=residents, minutes=pcfg.minutes,
+                                    walk_speed_kmh=pcfg.walk_speed_kmh,
+                                    snap_max_m=pcfg.snap_max_m, progress=ctx.progress)
+            areas = walk_areas(sub, net, minutes=10, walk_speed_kmh=pcfg.walk_speed_kmh,
+                               snap_max_m=pcfg.snap_max_m).set_index("id")
+            for i, k in enumerate(todo):
+                geom = areas.geometry.get(k) if k in areas.index else None
+                store[k] = (metrics.iloc[i].to_dict(), geom)
+            ctx.cache.put("space_metrics", store_key, store)
+            ctx.cache.misses.append("space_metrics")
+        else:
+            ctx.cache.hits.append("space_metrics")
+        logger.info("proximity: %d space location(s) computed, %d reused", len(todo),
+                    len({k for k in keys if k != "none"}) - len(todo))
+        rows = [store[k][0] if k in store else {} for k in keys]
+        metrics_df = pd.DataFrame.from_records(rows, index=spaces.index)
+        area_geoms = [store[k][1] if k in store else None for k in keys]
+        areas_gdf = gpd.GeoDataFrame({"id": spaces["id"].to_numpy(),
+                                      "name": spaces["name"].to_numpy(),
+                                      "innovation_type": spaces["innovation_type"].to_numpy()},
+                                     geometry=area_geoms, crs=settings.crs_work)
+        areas_gdf = areas_gdf[areas_gdf.geometry.notna()]
+    with ctx.timed("coverage"):
+        cov = coverage(work, residents, net, minutes=tuple(m for m in pcfg.minutes if m >= 10)
+                       or (10,), walk_speed_kmh=pcfg.walk_speed_kmh, snap_max_m=pcfg.snap_max_m)
+        by_type = summarize_by_type(metrics_df, pd.DataFrame(spaces))
+    return _Proximity(metrics_df, areas_gdf, cov, by_type, surface, residents.report,
+                      net.edges_gdf() if ctx.cfg.maps.street_lines else None, len(todo))
 
 
 def _stage_density(ctx: _Context, admin: Any, spaces: gpd.GeoDataFrame,
@@ -328,7 +438,8 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
     processed, maps_dir = cfg.processed_dir(out), cfg.maps_dir(out)
     if not dry_run:
         _remove_stale_temp_files(processed, maps_dir, cfg.raw_dir, cfg.cache_dir)
-    steps = ["inputs", "inventory", "geocode", "admin", "layers", "density", "tables", "maps"]
+    steps = ["inputs", "inventory", "geocode", "admin", "layers", "proximity", "density",
+             "tables", "maps"]
     bar = tqdm(total=len(steps), desc="build", unit="stage", disable=not progress,
                leave=False)
 
@@ -369,7 +480,30 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
                              dry_run=dry_run)
         step("layers")
         with ctx.timed("layers"):
-            places, transit = _stage_layers(ctx, raw, admin)
+            places, transit, layer_keys = _stage_layers(ctx, raw, admin)
+        done()
+        step("proximity")
+        prox = _stage_proximity(ctx, raw, admin, spaces, places, transit, layer_keys)
+        spaces = gpd.GeoDataFrame(pd.concat([spaces, prox.metrics], axis=1),
+                                  geometry="geometry", crs=spaces.crs)
+        result.spaces = spaces
+        result.extra["proximity_computed"] = prox.n_computed
+        result.extra["coverage"] = prox.coverage
+        if not dry_run:
+            with ctx.timed("proximity_outputs"):
+                result.outputs["proximity_by_type"] = write_csv(
+                    prox.by_type, processed / "proximity_by_type.csv")
+                result.outputs["coverage"] = write_csv(prox.coverage, processed / "coverage.csv")
+                result.outputs["residents_allocation"] = write_csv(
+                    prox.residents_report, processed / "residents_allocation.csv")
+                surface_key = digest(_file_key([processed / "accessibility_surface.gpkg"], raw),
+                                     len(prox.surface), list(prox.surface.columns))
+                surface_path = processed / "accessibility_surface.gpkg"
+                if not surface_path.exists() or ctx.cache.get("surface_written",
+                                                              surface_key) is None:
+                    write_gpkg({"nodes": prox.surface.to_crs(settings.crs_store)}, surface_path)
+                    ctx.cache.put("surface_written", surface_key, True)
+                result.outputs["surface"] = surface_path
         done()
         step("density")
         with ctx.timed("density"):
@@ -398,7 +532,8 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
                                                             changes.to_dict())
                 table = _tabular(spaces)
                 result.outputs["spaces_gpkg"] = write_gpkg(
-                    {"coworking_spaces": spaces.to_crs(settings.crs_store)},
+                    {"coworking_spaces": spaces.to_crs(settings.crs_store),
+                     "walk_areas_10min": prox.areas.to_crs(settings.crs_store)},
                     processed / "coworking_spaces.gpkg")
                 result.outputs["spaces_csv"] = write_csv(table, processed / "coworking_spaces.csv")
                 result.outputs["report"] = write_text(processed / "inventory_report.md", report)

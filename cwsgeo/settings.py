@@ -36,7 +36,8 @@ opendata_bcn_url : str
     Base URL of the Barcelona open-data portal (CKAN). Default
     ``"https://opendata-ajuntament.barcelona.cat/data"``.
 http_timeout_s : float
-    Timeout of one HTTP request. Default ``60``.
+    Timeout of one HTTP request, also sent to Overpass as its server-side ``[timeout:]``.
+    Default ``180`` (osmnx's default).
 http_retries : int
     Retries after a 429/5xx/timeout/malformed answer before giving up. Default ``4``.
 http_backoff_s : float
@@ -60,7 +61,7 @@ nominatim_url: str = "https://nominatim.openstreetmap.org/"
 nominatim_min_interval_s: float = 1.0
 overpass_url: str = "https://overpass-api.de/api"
 opendata_bcn_url: str = "https://opendata-ajuntament.barcelona.cat/data"
-http_timeout_s: float = 60.0
+http_timeout_s: float = 180.0
 http_retries: int = 4
 http_backoff_s: float = 2.0
 http_max_wait_s: float = 120.0

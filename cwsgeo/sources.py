@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -201,7 +202,7 @@ def _entry(ds: Dataset, raw_dir: Path, dest: Path, origin: str, date: str | None
     }
 
 
-def _copy_from_mirror(ds: Dataset, mirror: Path, raw_dir: Path,
+def _copy_from_mirror(ds: Dataset, mirror: Path, raw_dir: Path, staging: Path,
                       previous: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     entries = []
     for rel in ds.mirror_files:
@@ -209,22 +210,21 @@ def _copy_from_mirror(ds: Dataset, mirror: Path, raw_dir: Path,
         if not src.exists():
             raise MissingDataError(f"{src} not found in the data mirror {mirror} (set "
                                    "[data] mirror in cwsgeo.toml or CWSGEO_MIRROR)")
-        dest = raw_dir / ds.key / Path(rel).name
-        old = previous.get(dest.relative_to(raw_dir).as_posix())
-        if (old and dest.exists() and dest.stat().st_size == src.stat().st_size
+        name = f"{ds.key}/{Path(rel).name}"
+        current, old = raw_dir / name, previous.get(name)
+        if (old and current.exists() and current.stat().st_size == src.stat().st_size
                 and old.get("sha256") == sha256_file(src)):
             entries.append(old)
             continue
-        with atomic_path(dest) as tmp:
-            shutil.copyfile(src, tmp)
-        entries.append(_entry(ds, raw_dir, dest, f"mirror:{rel}"))
+        dest = staging / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        entries.append(_entry(ds, staging, dest, f"mirror:{rel}"))
     return entries
 
 
 def _fetch_live(ds: Dataset, cfg: Config, raw_dir: Path, polygon: Any) -> list[dict[str, Any]]:
     """Download one dataset live and save it in data/raw in the pipeline's schema."""
-    import osmnx as ox
-
     from . import admin as admin_mod
     from . import layers, network
 
@@ -245,17 +245,15 @@ def _fetch_live(ds: Dataset, cfg: Config, raw_dir: Path, polygon: Any) -> list[d
                               attribution=f"{OSM_ATTRIBUTION}; {ds.attribution}"))
         return out
     if ds.key == "streets":
-        graph = network.fetch_walk_graph_live(polygon, cache)
-        dest = folder / "osm_walk.graphml"
-        with atomic_path(dest) as tmp:
-            ox.save_graphml(graph, tmp)
+        net = network.download_network(polygon, cache_dir=cache)
+        dest = net.save(folder / "osm_walk_network.npz")
         return [_entry(ds, raw_dir, dest, "Overpass (osmnx network_type='walk')", **osm_kw)]
     if ds.key in ("places", "transit"):
         fetcher = layers.fetch_places_live if ds.key == "places" else layers.fetch_transit_live
         gdf = fetcher(polygon, cache)
         dest = folder / f"osm_{ds.key}.gpkg"
         with atomic_path(dest) as tmp:
-            gdf.to_crs("EPSG:4326").to_file(tmp, driver="GPKG", engine="pyogrio")
+            gdf.to_crs("EPSG:4326").to_file(tmp, layer=ds.key, driver="GPKG", engine="pyogrio")
         return [_entry(ds, raw_dir, dest, "Overpass (osmnx features)", **osm_kw)]
     raise ConfigError(f"dataset {ds.key!r} has no live source")  # pragma: no cover
 
@@ -287,6 +285,20 @@ def fetch(cfg: Config, *, live: bool | None = None, only: Iterable[str] | None =
     live = (cfg.data.source == "live") if live is None else live
     raw_dir = cfg.raw_dir
     raw_dir.mkdir(parents=True, exist_ok=True)
+    for stale in raw_dir.glob(".staging-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    # everything is fetched into a staging folder first; only when every dataset succeeded
+    # are the files moved into data/raw/ and the manifest written, so a failed or killed
+    # fetch leaves the previous inputs and manifest as they were
+    staging = raw_dir / f".staging-{os.getpid()}"
+    try:
+        return _fetch(cfg, live, only, progress, raw_dir, staging, tqdm)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, raw_dir: Path,
+           staging: Path, tqdm: Any) -> dict[str, Any]:
     previous = read_manifest(raw_dir) or {}
     old_entries = {e["path"]: e for e in previous.get("files", [])}
     wanted = set(only) if only else {d.key for d in DATASETS}
@@ -301,17 +313,23 @@ def fetch(cfg: Config, *, live: bool | None = None, only: Iterable[str] | None =
     for ds in tqdm(datasets, desc="fetch", unit="dataset", disable=not progress):
         if live and ds.live:
             if polygon is None and ds.key != "admin":
-                polygon = _live_polygon(cfg, raw_dir)
+                polygon = _live_polygon(cfg, staging, raw_dir)
             logger.info("fetching %s live", ds.key)
-            entries += _fetch_live(ds, cfg, raw_dir, polygon)
+            entries += _fetch_live(ds, cfg, staging, polygon)
         elif mirror.exists():
             logger.info("copying %s from the mirror %s", ds.key, mirror)
-            entries += _copy_from_mirror(ds, mirror, raw_dir, old_entries)
+            entries += _copy_from_mirror(ds, mirror, raw_dir, staging, old_entries)
         elif live:
             logger.warning("no live source for %s and no mirror at %s: skipped", ds.key, mirror)
         else:
             raise MissingDataError(f"data mirror not found: {mirror} (set [data] mirror in "
                                    "cwsgeo.toml, CWSGEO_MIRROR, or use --live)")
+    for entry in entries:
+        staged = staging / entry["path"]
+        if staged.exists():
+            target = raw_dir / entry["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staged.replace(target)
     kept = [e for p, e in old_entries.items()
             if e.get("dataset") not in wanted and (raw_dir / p).exists()]
     manifest = {
@@ -325,16 +343,17 @@ def fetch(cfg: Config, *, live: bool | None = None, only: Iterable[str] | None =
     return manifest
 
 
-def _live_polygon(cfg: Config, raw_dir: Path) -> Any:
-    """Return the city polygon (EPSG:4326) for live queries (data/raw, else Nominatim)."""
+def _live_polygon(cfg: Config, *folders: Path) -> Any:
+    """Return the city polygon (EPSG:4326) for live queries (a fetched file, else Nominatim)."""
     import geopandas as gpd
     import osmnx as ox
 
     from ._http import call_live, osmnx_settings
 
-    city_file = raw_dir / "admin" / "city_boundary.geojson"
-    if city_file.exists():
-        return gpd.read_file(city_file).to_crs("EPSG:4326").geometry.union_all()
+    for folder in folders:
+        city_file = folder / "admin" / "city_boundary.geojson"
+        if city_file.exists():
+            return gpd.read_file(city_file).to_crs("EPSG:4326").geometry.union_all()
     with osmnx_settings(cfg.cache_dir, source="Nominatim"):
         gdf = call_live(ox.geocode_to_gdf, cfg.data.place, source="Nominatim")
     if gdf.empty:

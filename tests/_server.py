@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 
 @dataclass
 class Canned:
+    match: str | None = None  # answer only requests whose decoded body/query contains this
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
@@ -56,15 +56,20 @@ class CannedServer:
                 body = self.rfile.read(length) if length else b""
                 server.requests.append(Seen(method, parts.path, parse_qs(parts.query), body,
                                             dict(self.headers)))
+                text = unquote_plus(body.decode("utf-8", "replace") + "&" + parts.query)
                 queue = server.routes.get((method, parts.path))
+                filtered = bool(queue) and any(c.match for c in queue)
+                if filtered:
+                    queue = deque(c for c in queue if c.match is not None and c.match in text)
                 if not queue:
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                canned = queue[0] if len(queue) == 1 else queue.popleft()
+                canned = queue[0] if len(queue) == 1 or filtered else queue.popleft()
                 if canned.delay:
-                    time.sleep(canned.delay)
+                    # not time.sleep: tests may patch it to skip osmnx's Nominatim pause
+                    threading.Event().wait(canned.delay)
                 self.send_response(canned.status)
                 for k, v in canned.headers.items():
                     self.send_header(k, v)
@@ -85,7 +90,11 @@ class CannedServer:
             def do_POST(self) -> None:
                 self._handle("POST")
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that timed out or hung up: expected in fault tests
+
+        self._httpd = Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -96,8 +105,13 @@ class CannedServer:
 
     def add(self, method: str, path: str, *, status: int = 200, json_body: Any = None,
             body: bytes | str = b"", headers: dict[str, str] | None = None, delay: float = 0.0,
-            truncate_to: int | None = None, content_type: str | None = None) -> None:
-        """Queue one response for ``method path`` (the last queued response repeats)."""
+            truncate_to: int | None = None, content_type: str | None = None,
+            match: str | None = None) -> None:
+        """Queue one response for ``method path`` (the last queued response repeats).
+
+        With ``match``, the response only answers requests whose URL-decoded body or query
+        contains that text (such responses repeat and are not consumed).
+        """
         hdrs = dict(headers or {})
         if json_body is not None:
             body = json.dumps(json_body)
@@ -105,7 +119,8 @@ class CannedServer:
         elif content_type:
             hdrs.setdefault("Content-Type", content_type)
         data = body.encode() if isinstance(body, str) else body
-        self.routes[(method, path)].append(Canned(status, data, hdrs, delay, truncate_to))
+        self.routes[(method, path)].append(Canned(match, status, data, hdrs, delay,
+                                                  truncate_to))
 
     def clear(self) -> None:
         self.routes.clear()

@@ -51,7 +51,7 @@ def test_every_input_row_is_accounted_for(built: Path, bundle_dir: Path) -> None
     table = pd.read_csv(processed / "coworking_spaces.csv", dtype={"id": str})
     assert sorted(table["id"]) == sorted(source["id"])
     assert set(table["location_method"]) <= {"input", "gazetteer", "nominatim", "none"}
-    gpkg = gpd.read_file(processed / "coworking_spaces.gpkg")
+    gpkg = gpd.read_file(processed / "coworking_spaces.gpkg", layer="coworking_spaces")
     assert len(gpkg) == len(source) and gpkg.crs.to_epsg() == 4326
     located = gpkg[gpkg.geometry.notna() & ~gpkg.geometry.is_empty]
     # the 53 addressed rows: at least 48 resolve (issue target)
