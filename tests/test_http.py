@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import requests
 
 from cwsgeo import _http, settings
 from cwsgeo._errors import DataSourceError
