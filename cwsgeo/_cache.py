@@ -104,3 +104,80 @@ class StageCache:
         value = compute()
         self.put(stage, key, value)
         return value
+
+
+def frame_digest(frame: Any) -> str:
+    """Return a content digest of a (Geo)DataFrame: values, column names and geometry WKB."""
+    import pandas as pd
+
+    h = hashlib.sha256()
+    h.update(json.dumps([str(c) for c in frame.columns]).encode())
+    geom_col = getattr(frame, "_geometry_column_name", None)
+    plain = frame.drop(columns=[geom_col]) if geom_col in frame.columns else frame
+    for col in plain.columns:
+        series = plain[col]
+        try:
+            hashed = pd.util.hash_pandas_object(series, index=False)
+        except TypeError:  # unhashable cells (lists, dicts)
+            hashed = pd.util.hash_pandas_object(series.astype(str), index=False)
+        h.update(hashed.to_numpy().tobytes())
+    if geom_col in frame.columns:
+        import shapely
+
+        for wkb in shapely.to_wkb(frame.geometry.to_numpy()):
+            h.update(wkb or b"\x00")
+    return h.hexdigest()
+
+
+class OutputLedger:
+    """Remembers which content each output file holds, so unchanged outputs are not rewritten.
+
+    Entries map a file path to the digest of the data it was written from plus its size and
+    modification time; an output counts as fresh only if all three still match (so a file
+    edited or deleted by hand is rewritten). The ledger itself is written atomically.
+
+    Parameters
+    ----------
+    path
+        JSON file holding the ledger (``data/cache/outputs.json``); ``None`` disables skipping.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.skipped: list[Path] = []
+        if self.path is not None and self.path.exists():
+            try:
+                self.entries = json.loads(self.path.read_text(encoding="utf-8"))
+            except ValueError:
+                self.entries = {}
+
+    def fresh(self, target: str | os.PathLike[str], key: str) -> bool:
+        """Return True when ``target`` exists and holds data with digest ``key``."""
+        if self.path is None:
+            return False
+        target = Path(target)
+        entry = self.entries.get(str(target.resolve()))
+        if not entry or entry.get("key") != key or not target.exists():
+            return False
+        st = target.stat()
+        ok = entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns
+        if ok:
+            self.skipped.append(target)
+        return ok
+
+    def record(self, target: str | os.PathLike[str], key: str) -> None:
+        """Note that ``target`` now holds data with digest ``key``."""
+        if self.path is None:
+            return
+        target = Path(target)
+        st = target.stat()
+        self.entries[str(target.resolve())] = {"key": key, "size": st.st_size,
+                                               "mtime_ns": st.st_mtime_ns}
+
+    def save(self) -> None:
+        """Write the ledger (atomically)."""
+        if self.path is not None:
+            from ._io import write_json
+
+            write_json(self.path, self.entries)

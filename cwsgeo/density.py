@@ -70,6 +70,7 @@ import pandas as pd
 import shapely
 
 from . import settings
+from ._cache import OutputLedger, digest, frame_digest
 from ._io import atomic_path, write_csv, write_gpkg, write_json
 from .config import DensityConfig
 from .figures import (
@@ -1085,6 +1086,82 @@ class DensityResult:
         return out
 
 
+@dataclass
+class DensityBase:
+    """The parts of the density stage that do not depend on the coworking spaces.
+
+    Districts, barris and hexagons with their areas, residents, places and stops columns, and
+    the kernel surfaces of places. :func:`compute_densities` adds the spaces to it, so a
+    rebuild after an inventory edit reuses a cached base (see :func:`density_base`).
+    """
+
+    districts: gpd.GeoDataFrame
+    barris: gpd.GeoDataFrame
+    hexes: gpd.GeoDataFrame
+    kde_places: dict[str, KernelSurface]
+    boundary: gpd.GeoSeries
+
+
+def density_base(districts: gpd.GeoDataFrame, barris: gpd.GeoDataFrame,
+                 sections: gpd.GeoDataFrame | None,
+                 boundary: gpd.GeoDataFrame | gpd.GeoSeries,
+                 places: gpd.GeoDataFrame | None = None,
+                 transit: gpd.GeoDataFrame | None = None, *,
+                 config: DensityConfig | None = None, hex_edge_m: float | None = None,
+                 hex_clip: bool = False, edge_correction: bool = True,
+                 place_categories: Sequence[str] = PLACE_CATEGORIES,
+                 transit_modes: Sequence[str] = TRANSIT_MODES) -> DensityBase:
+    """Compute everything of the density stage that does not depend on the spaces.
+
+    Parameters are those of :func:`compute_densities` without ``spaces``.
+
+    Returns
+    -------
+    DensityBase
+    """
+    cfg = config or DensityConfig()
+    common = {"place_categories": place_categories, "transit_modes": transit_modes}
+    d = area_densities(districts, None, places, transit, key="district_code", **common)
+    b = area_densities(barris, None, places, transit, key="barri_code", **common)
+    if sections is None:
+        logger.warning("no census sections: hexagon residents are interpolated from the "
+                       "barris (coarser)")
+    h = hex_densities(boundary, sections if sections is not None else barris, None,
+                      places, transit, resolution=cfg.hex_resolution, edge_m=hex_edge_m,
+                      clip=hex_clip, **common)
+    kp: dict[str, KernelSurface] = {}
+    if places is not None:
+        pl = _located(places, "places")
+        cats = pl["category"].astype("string").str.strip().str.lower()
+        pl = pl.assign(category=cats).loc[cats.isin(list(place_categories))
+                                          .fillna(False).to_numpy()]
+        kp = kernel_densities(pl, boundary, by="category", groups=list(place_categories),
+                              name="places", **_kde_args(cfg, edge_correction))
+    city = gpd.GeoSeries([_boundary_geom(boundary)], crs=settings.crs_work)
+    return DensityBase(d, b, h, kp, city)
+
+
+def _kde_args(cfg: DensityConfig, edge_correction: bool) -> dict[str, Any]:
+    return {"bandwidth_m": cfg.kde_bandwidth_m, "cell_m": cfg.kde_cell_m,
+            "kernel": cfg.kde_kernel, "edge_correction": edge_correction}
+
+
+def _add_spaces(table: gpd.GeoDataFrame, spaces: gpd.GeoDataFrame, level: str
+                ) -> gpd.GeoDataFrame:
+    """Insert the spaces columns into a base table (after area and residents)."""
+    geoms = table.geometry.to_numpy()
+    residents = table["residents"].to_numpy() if "residents" in table.columns else None
+    layers = _layers(spaces, None, None, PLACE_CATEGORIES, TRANSIT_MODES)
+    sp = _density_table(geoms, table["area_km2"].to_numpy(), residents, layers, level=level)
+    new = [c for c in sp.columns if c not in table.columns]
+    cols = list(table.columns)
+    at = max(cols.index(c) for c in ("area_km2", "residents", "residents_per_km2")
+             if c in cols) + 1
+    out = pd.concat([table.reset_index(drop=True), sp[new]], axis=1)
+    out = out[[*cols[:at], *new, *cols[at:]]]
+    return gpd.GeoDataFrame(out, geometry=table.geometry.name, crs=table.crs)
+
+
 def compute_densities(districts: gpd.GeoDataFrame, barris: gpd.GeoDataFrame,
                       sections: gpd.GeoDataFrame | None,
                       boundary: gpd.GeoDataFrame | gpd.GeoSeries,
@@ -1094,7 +1171,7 @@ def compute_densities(districts: gpd.GeoDataFrame, barris: gpd.GeoDataFrame,
                       hex_clip: bool = False, edge_correction: bool = True,
                       place_categories: Sequence[str] = PLACE_CATEGORIES,
                       transit_modes: Sequence[str] = TRANSIT_MODES,
-                      progress: bool = False) -> DensityResult:
+                      base: DensityBase | None = None) -> DensityResult:
     """Run the density stage: district and barri tables, hexagons and kernel surfaces.
 
     Parameters
@@ -1117,65 +1194,33 @@ def compute_densities(districts: gpd.GeoDataFrame, barris: gpd.GeoDataFrame,
         Edge-correct the kernel surfaces (see :func:`kernel_density`).
     place_categories, transit_modes
         Groups that get their own columns (and, for places, their own surfaces).
-    progress
-        Show a progress bar over the steps.
+    base
+        The spaces-independent part, from :func:`density_base` with the same arguments
+        (computed here when ``None``); pass a cached one to rebuild quickly after an
+        inventory edit.
 
     Returns
     -------
     DensityResult
     """
     cfg = config or DensityConfig()
-    kde = {"bandwidth_m": cfg.kde_bandwidth_m, "cell_m": cfg.kde_cell_m,
-           "kernel": cfg.kde_kernel, "edge_correction": edge_correction}
-    common = {"place_categories": place_categories, "transit_modes": transit_modes}
-    steps = ["districts", "barris", "hexagons", "kde spaces", "kde places"]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(steps), desc="densities", unit="step")
-
-    def done(step: str) -> None:
-        logger.debug("density step done: %s", step)
-        if bar is not None:
-            bar.set_postfix_str(step)
-            bar.update(1)
-
-    try:
-        d = area_densities(districts, spaces, places, transit, key="district_code", **common)
-        done("districts")
-        b = area_densities(barris, spaces, places, transit, key="barri_code", **common)
-        done("barris")
-        if sections is None:
-            logger.warning("no census sections: hexagon residents are interpolated from the "
-                           "barris (coarser)")
-        h = hex_densities(boundary, sections if sections is not None else barris, spaces,
-                          places, transit,
-                          resolution=cfg.hex_resolution, edge_m=hex_edge_m, clip=hex_clip,
-                          **common)
-        done("hexagons")
-        located = _located(spaces, "spaces")
-        ks = kernel_densities(located, boundary, name="spaces", **kde)
-        done("kde spaces")
-        kp: dict[str, KernelSurface] = {}
-        if places is not None:
-            pl = _located(places, "places")
-            cats = pl["category"].astype("string").str.strip().str.lower()
-            pl = pl.assign(category=cats).loc[cats.isin(list(place_categories))
-                                              .fillna(False).to_numpy()]
-            kp = kernel_densities(pl, boundary, by="category", groups=list(place_categories),
-                                  name="places", **kde)
-        done("kde places")
-    finally:
-        if bar is not None:
-            bar.close()
-    city = gpd.GeoSeries([_boundary_geom(boundary)], crs=settings.crs_work)
-    return DensityResult(d, b, h, ks, kp, city, located)
+    if base is None:
+        base = density_base(districts, barris, sections, boundary, places, transit,
+                            config=cfg, hex_edge_m=hex_edge_m, hex_clip=hex_clip,
+                            edge_correction=edge_correction, place_categories=place_categories,
+                            transit_modes=transit_modes)
+    located = _located(spaces, "spaces")
+    d = _add_spaces(base.districts, spaces, "district_code")
+    b = _add_spaces(base.barris, spaces, "barri_code")
+    h = _add_spaces(base.hexes, spaces, "hexagon")
+    ks = kernel_densities(located, base.boundary, name="spaces",
+                          **_kde_args(cfg, edge_correction))
+    return DensityResult(d, b, h, ks, base.kde_places, base.boundary, located)
 
 
 # -- writers --------------------------------------------------------------------------------------
 def write_layer(gdf: gpd.GeoDataFrame, folder: str | os.PathLike[str], name: str, *,
-                csv: bool = True) -> list[Path]:
+                csv: bool = True, ledger: OutputLedger | None = None) -> list[Path]:
     """Write ``<name>.gpkg`` (EPSG:4326, layer ``name``) and its CSV twin, atomically.
 
     The CSV has no geometry (hexagon tables get ``lon``/``lat`` of the cell centre) and is
@@ -1191,13 +1236,19 @@ def write_layer(gdf: gpd.GeoDataFrame, folder: str | os.PathLike[str], name: str
         File stem and layer name.
     csv
         Also write ``<name>.csv``.
+    ledger
+        Skip files that already hold this data (see :class:`cwsgeo._cache.OutputLedger`).
 
     Returns
     -------
     list[Path]
-        The files written.
+        The files (written or already fresh).
     """
     folder = Path(folder)
+    targets = [folder / f"{name}.gpkg", *([folder / f"{name}.csv"] if csv else [])]
+    key = frame_digest(gdf) if ledger is not None else ""
+    if ledger is not None and all(ledger.fresh(t, key) for t in targets):
+        return targets
     stored = gdf.to_crs(settings.crs_store)
     paths = [write_gpkg({name: stored}, folder / f"{name}.gpkg")]
     if csv:
@@ -1207,6 +1258,9 @@ def write_layer(gdf: gpd.GeoDataFrame, folder: str | os.PathLike[str], name: str
             table["lon"] = np.round(centre.x.to_numpy(), 6)
             table["lat"] = np.round(centre.y.to_numpy(), 6)
         paths.append(write_csv(table, folder / f"{name}.csv"))
+    for path in paths:
+        if ledger is not None:
+            ledger.record(path, key)
     return paths
 
 
@@ -1264,7 +1318,8 @@ def write_geotiff(surfaces: KernelSurface | Mapping[str, KernelSurface],
 
 
 def write_density_outputs(result: DensityResult, folder: str | os.PathLike[str], *,
-                          csv: bool = True) -> dict[str, Path]:
+                          csv: bool = True, ledger: OutputLedger | None = None
+                          ) -> dict[str, Path]:
     """Write the density stage's files into ``folder`` (the pipeline's ``data/processed/``).
 
     Files: ``districts.gpkg``, ``barris.gpkg``, ``hexes.gpkg`` (EPSG:4326) and their CSV twins;
@@ -1282,6 +1337,8 @@ def write_density_outputs(result: DensityResult, folder: str | os.PathLike[str],
         Output folder (created).
     csv
         Also write the CSV twins.
+    ledger
+        Skip files that already hold this data (see :class:`cwsgeo._cache.OutputLedger`).
 
     Returns
     -------
@@ -1292,22 +1349,53 @@ def write_density_outputs(result: DensityResult, folder: str | os.PathLike[str],
     written: list[Path] = []
     for name, table in (("districts", result.districts), ("barris", result.barris),
                         ("hexes", result.hexes)):
-        written += write_layer(table, folder, name, csv=csv)
+        written += write_layer(table, folder, name, csv=csv, ledger=ledger)
     classes = result.classifications()
-    contours: dict[str, gpd.GeoDataFrame] = {}
+    surface_keys: dict[str, str] = {}
     for name, surfaces in (("spaces", result.kde_spaces), ("places", result.kde_places)):
         if not surfaces:
             continue
-        written.append(write_geotiff(surfaces, folder / f"kde_{name}.tif"))
-        contours[name] = surface_contours(surfaces["all"], result.boundary,
-                                          classification=classes.get(f"kde_{name}.all"))
-    contours = {k: v for k, v in contours.items() if len(v)}
-    if contours:
-        written.append(write_gpkg(contours, folder / "kde_contours.gpkg"))
+        path = folder / f"kde_{name}.tif"
+        surface_keys[name] = _surfaces_digest(surfaces, classes.get(f"kde_{name}.all"))
+        if ledger is None or not ledger.fresh(path, surface_keys[name]):
+            write_geotiff(surfaces, path)
+            if ledger is not None:
+                ledger.record(path, surface_keys[name])
+        written.append(path)
+    contour_path = folder / "kde_contours.gpkg"
+    contour_key = "|".join(f"{k}:{v}" for k, v in sorted(surface_keys.items()))
+    if surface_keys and (ledger is None or not ledger.fresh(contour_path, contour_key)):
+        contours: dict[str, gpd.GeoDataFrame] = {}
+        for name, surfaces in (("spaces", result.kde_spaces), ("places", result.kde_places)):
+            if surfaces:
+                contours[name] = surface_contours(
+                    surfaces["all"], result.boundary,
+                    classification=classes.get(f"kde_{name}.all"))
+        contours = {k: v for k, v in contours.items() if len(v)}
+        if contours:
+            written.append(write_gpkg(contours, contour_path))
+            if ledger is not None:
+                ledger.record(contour_path, contour_key)
+    elif surface_keys:
+        written.append(contour_path)
     written.append(write_json(folder / "density_classes.json",
                               {k: v.to_dict() for k, v in classes.items()}))
     logger.info("density outputs: %d files in %s", len(written), folder)
     return {p.name: p for p in written}
+
+
+def _surfaces_digest(surfaces: Mapping[str, KernelSurface], cls: Any) -> str:
+    """Digest of kernel surfaces (values and parameters) and their classification."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, surf in surfaces.items():
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(surf.values).tobytes())
+        h.update(repr((surf.kernel, surf.bandwidth_m, surf.cell_m, tuple(surf.transform),
+                       surf.n_points)).encode())
+    h.update(repr(cls.to_dict() if cls is not None else None).encode())
+    return h.hexdigest()
 
 
 def _grid_label(hexes: gpd.GeoDataFrame) -> str:
@@ -1325,7 +1413,8 @@ def _grid_label(hexes: gpd.GeoDataFrame) -> str:
 
 
 def write_density_figures(result: DensityResult, folder: str | os.PathLike[str], *,
-                          source: str = SOURCE_BCN, dpi: int = 150) -> dict[str, Path]:
+                          source: str = SOURCE_BCN, dpi: int = 150,
+                          ledger: OutputLedger | None = None) -> dict[str, Path]:
     """Write the density PNG figures into ``folder`` (the pipeline's ``figures/``).
 
     Figures: ``spaces_per_km2_districts.png``, ``spaces_per_km2_barris.png`` (classed
@@ -1343,6 +1432,8 @@ def write_density_figures(result: DensityResult, folder: str | os.PathLike[str],
         Source line printed under each figure.
     dpi
         Resolution.
+    ledger
+        Skip figures whose data did not change (see :class:`cwsgeo._cache.OutputLedger`).
 
     Returns
     -------
@@ -1353,35 +1444,72 @@ def write_density_figures(result: DensityResult, folder: str | os.PathLike[str],
     classes = result.classifications()
     n_spaces = len(result.spaces)
     out: list[Path] = []
+
+    def fresh(name: str, *data: Any) -> tuple[Path, str, bool]:
+        path = folder / name
+        key = digest(source, dpi, *[frame_digest(d) if hasattr(d, "columns") else
+                                    _surfaces_digest({"s": d}, None) if isinstance(
+                                        d, KernelSurface) else repr(d) for d in data])
+        is_fresh = ledger is not None and ledger.fresh(path, key)
+        if is_fresh:
+            out.append(path)
+        return path, key, is_fresh
+
+    def saved(fig: Any, path: Path, key: str) -> None:
+        out.append(save_figure(fig, path, dpi=dpi))
+        if ledger is not None:
+            ledger.record(path, key)
+
     simple = {name: t.assign(geometry=t.geometry.simplify(2.0)) for name, t in
               (("districts", result.districts), ("barris", result.barris))}
     for level, label in (("districts", "district"), ("barris", "barri")):
         cls = classes.get(f"{level}.spaces_per_km2")
         if cls is None:
             continue
+        table = getattr(result, level)
+        path, key, is_fresh = fresh(f"spaces_per_km2_{level}.png",
+                                    table[["spaces_per_km2"]], cls.to_dict(), n_spaces)
+        if is_fresh:
+            continue
         fig = choropleth_figure(simple[level], "spaces_per_km2",
                                 title=f"Coworking spaces per km² by {label}",
                                 subtitle=f"{n_spaces} located spaces; area from EPSG:25831 "
                                          "geometry", units="spaces per km²",
                                 classification=cls, boundary=result.boundary, source=source)
-        out.append(save_figure(fig, folder / f"spaces_per_km2_{level}.png", dpi=dpi))
-    hexes = result.hexes.assign(geometry=_clip_to(result.boundary.iloc[0],
-                                                  result.hexes.geometry.to_numpy()))
+        saved(fig, path, key)
+    clipped: list[gpd.GeoDataFrame] = []
+
+    def hexes_clipped() -> gpd.GeoDataFrame:
+        if not clipped:
+            clipped.append(result.hexes.assign(geometry=_clip_to(
+                result.boundary.iloc[0], result.hexes.geometry.to_numpy())))
+        return clipped[0]
+
     grid = _grid_label(result.hexes)
     for col, title, note in (
             ("places", "Places of interaction per hexagon",
-             f"{int(result.hexes['places'].sum()) if 'places' in hexes else 0:,} places"),
+             f"{int(result.hexes['places'].sum()) if 'places' in result.hexes else 0:,} "
+             "places"),
             ("residents", "Residents per hexagon",
              "Padró 1/1/2024, interpolated from census sections by area")):
         cls = classes.get(f"hexes.{col}")
         if cls is None:
             continue
-        fig = choropleth_figure(hexes, col, title=title, units=cls.units,
+        path, key, is_fresh = fresh(f"hex_{col}.png", result.hexes[[col]], cls.to_dict(),
+                                    grid, note)
+        if is_fresh:
+            continue
+        fig = choropleth_figure(hexes_clipped(), col, title=title, units=cls.units,
                                 classification=cls, boundary=result.boundary,
                                 subtitle=f"{note}; {grid}, clipped to the city", source=source)
-        out.append(save_figure(fig, folder / f"hex_{col}.png", dpi=dpi))
+        saved(fig, path, key)
     surf = result.kde_places.get("all")
-    if surf is not None:
+    path, key, is_fresh = (None, "", True) if surf is None else fresh(
+        "kde_places_spaces.png", surf, result.spaces[["id"]] if "id" in result.spaces else
+        result.spaces.geometry.to_frame(), classes.get("kde_places.all").to_dict()
+        if classes.get("kde_places.all") else None)
+    if surf is not None and not is_fresh:
+        assert path is not None
         fig = surface_figure(surf.values, surf.extent,
                              title="Kernel density of places, with coworking spaces",
                              units=DENSITY_UNITS, classification=classes.get("kde_places.all"),
@@ -1390,6 +1518,6 @@ def write_density_figures(result: DensityResult, folder: str | os.PathLike[str],
                              subtitle=f"{surf.n_points:,} places; {surf.kernel} kernel, "
                                       f"bandwidth {surf.bandwidth_m:g} m, {surf.cell_m:g} m "
                                       "cells", source=source)
-        out.append(save_figure(fig, folder / "kde_places_spaces.png", dpi=dpi))
+        saved(fig, path, key)
     logger.info("density figures: %d PNG files in %s", len(out), folder)
     return {p.name: p for p in out}

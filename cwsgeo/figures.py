@@ -31,21 +31,20 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import PathCollection
 from matplotlib.colors import BoundaryNorm, ListedColormap, to_hex
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.path import Path as MplPath
 
 from ._io import atomic_path
+
+if TYPE_CHECKING:  # drawing modules are imported when a figure is drawn, not at import time
+    from matplotlib.figure import Figure
+    from matplotlib.path import Path as MplPath
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +217,9 @@ def _fisher_jenks(y: np.ndarray, k: int) -> np.ndarray:
 def _breaks(y: np.ndarray, scheme: str, k: int) -> np.ndarray:
     if scheme == "fisher_jenks":
         return _fisher_jenks(y, k)
+    if scheme == "quantiles":
+        # the same upper bounds as mapclassify.Quantiles, without importing it (slow)
+        return np.unique(np.quantile(y, np.linspace(1.0 / k, 1.0, k)))
     import mapclassify
 
     with warnings.catch_warnings():
@@ -327,6 +329,8 @@ def class_breaks(values: Any, *, scheme: str = "fisher_jenks", k: int = 5,
 
 # -- drawing helpers ------------------------------------------------------------------------------
 def _ring_codes(n: int) -> np.ndarray:
+    from matplotlib.path import Path as MplPath
+
     codes = np.full(n, MplPath.LINETO, dtype=MplPath.code_type)
     codes[0] = MplPath.MOVETO
     codes[-1] = MplPath.CLOSEPOLY
@@ -335,6 +339,8 @@ def _ring_codes(n: int) -> np.ndarray:
 
 def _polygon_path(geom: Any) -> MplPath | None:
     """One compound matplotlib path (holes included) for a Polygon or MultiPolygon."""
+    from matplotlib.path import Path as MplPath
+
     if geom is None or geom.is_empty:
         return None
     parts = shapely.get_parts(geom)
@@ -355,6 +361,8 @@ def _polygon_path(geom: Any) -> MplPath | None:
 
 def _add_polygons(ax: Any, geoms: Sequence[Any], facecolors: Sequence[str] | str,
                   edgecolor: str = "white", linewidth: float = 0.3, zorder: float = 1) -> None:
+    from matplotlib.collections import PathCollection
+
     paths, colors = [], []
     fc = [facecolors] * len(geoms) if isinstance(facecolors, str) else list(facecolors)
     for geom, color in zip(geoms, fc, strict=True):
@@ -408,6 +416,9 @@ def _add_scalebar(ax: Any) -> None:
 
 
 def _new_figure(figsize: tuple[float, float]) -> tuple[Figure, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=figsize)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.02, 0.06, 0.96, 0.86))
@@ -477,6 +488,8 @@ def choropleth_figure(gdf: gpd.GeoDataFrame, column: str, *, title: str, units: 
     matplotlib.figure.Figure
         On an Agg canvas; write it with :func:`save_figure`.
     """
+    from matplotlib.patches import Patch
+
     cls = classification or class_breaks(gdf[column], scheme=scheme, k=k, cmap=cmap,
                                          units=units, column=column)
     fig, ax = _new_figure(figsize)
@@ -528,6 +541,8 @@ def surface_figure(values: np.ndarray, extent: tuple[float, float, float, float]
     -------
     matplotlib.figure.Figure
     """
+    from matplotlib.patches import Patch
+
     finite = values[np.isfinite(values)]
     cls = classification or class_breaks(finite[finite > 0], scheme="quantiles", k=k,
                                          cmap=cmap, units=units)

@@ -24,7 +24,7 @@ import geopandas as gpd
 import pandas as pd
 
 from . import __version__, settings
-from ._cache import StageCache, digest
+from ._cache import OutputLedger, StageCache, digest, frame_digest
 from ._io import read_json, write_csv, write_gpkg, write_json, write_text
 from .changes import compare, snapshot
 from .config import Config
@@ -148,7 +148,15 @@ def _stage_admin(ctx: _Context, raw: RawData) -> Any:
 
 def _stage_layers(ctx: _Context, raw: RawData, admin: Any
                   ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
-    from .layers import read_places, read_transit
+    def read_places(*args: Any, **kwargs: Any) -> gpd.GeoDataFrame:
+        from .layers import read_places as read
+
+        return read(*args, **kwargs)
+
+    def read_transit(*args: Any, **kwargs: Any) -> gpd.GeoDataFrame:
+        from .layers import read_transit as read
+
+        return read(*args, **kwargs)
 
     city = admin.city
     admin_key = _file_key(raw.paths("admin"), raw)
@@ -186,33 +194,38 @@ def _stage_proximity(ctx: _Context, raw: RawData, admin: Any, spaces: gpd.GeoDat
     Per-space metrics and walking areas depend only on the space's location and the layers, so
     they are stored per location: after a one-row edit only new or moved spaces are computed.
     """
-    from .network import load_network
-    from .proximity import (
-        accessibility_surface,
-        allocate_residents,
-        coverage,
-        space_metrics,
-        summarize_by_type,
-        walk_areas,
-    )
+    import dataclasses
+    from functools import cache
 
     pcfg = ctx.cfg.proximity
     params = [pcfg.walk_speed_kmh, list(pcfg.minutes), pcfg.snap_max_m]
     net_path = ctx.cfg.resolve(pcfg.network) if pcfg.network else raw.one("network")
     net_key = _file_key([net_path], raw)
-    with ctx.timed("network"):
-        net = load_network(net_path, cache_dir=ctx.cfg.cache_dir)
+
+    @cache
+    def network() -> Any:  # loaded only when something has to be computed
+        from .network import load_network
+
+        with ctx.timed("network"):
+            return load_network(net_path, cache_dir=ctx.cfg.cache_dir)
+
     admin_key = _file_key(raw.paths("admin"), raw)
     addr_paths = [p for p in raw.paths("addresses") if p.name == "bcn_addresses.csv"]
 
     def residents_fn() -> Any:
+        from .proximity import allocate_residents
+
+        net = network()
         sections = admin.sections if admin.sections is not None else admin.barris.rename(
             columns={"barri_code": "section_code"})
         if addr_paths:
             addresses = pd.read_csv(addr_paths[0], dtype=str, engine="pyarrow")
         else:
             addresses = pd.DataFrame(columns=["lat", "lon", "census_section"])
-        return allocate_residents(sections, addresses, net, snap_max_m=pcfg.snap_max_m)
+        res = allocate_residents(sections, addresses, net, snap_max_m=pcfg.snap_max_m)
+        # the 175k allocation points are reported (residents_allocation.csv), not reused:
+        # dropping them keeps the cached object small and quick to load
+        return dataclasses.replace(res, points=res.points.iloc[:0])
 
     with ctx.timed("residents"):
         residents = ctx.cache.cached(
@@ -222,10 +235,7 @@ def _stage_proximity(ctx: _Context, raw: RawData, admin: Any, spaces: gpd.GeoDat
         surface = ctx.cache.cached(
             "surface", [*net_key, *admin_key, *_file_key(addr_paths, raw), *layer_keys,
                         *params],
-            lambda: accessibility_surface(net, residents=residents, places=places,
-                                          minutes=pcfg.minutes,
-                                          walk_speed_kmh=pcfg.walk_speed_kmh,
-                                          snap_max_m=pcfg.snap_max_m, progress=ctx.progress))
+            lambda: _surface(network(), residents, places, pcfg, ctx.progress))
     # per-space metrics, cached per location
     context = digest(net_key, admin_key, _file_key(addr_paths, raw), layer_keys, params)
     store_key = digest("space-metrics", context)
@@ -236,6 +246,9 @@ def _stage_proximity(ctx: _Context, raw: RawData, admin: Any, spaces: gpd.GeoDat
     todo = sorted({k for k in keys if k != "none" and k not in store})
     with ctx.timed("metrics"):
         if todo:
+            from .proximity import space_metrics, walk_areas
+
+            net = network()
             first = {k: keys.index(k) for k in todo}
             sub = work.iloc[[first[k] for k in todo]].copy()
             sub["id"] = todo
@@ -262,20 +275,66 @@ def _stage_proximity(ctx: _Context, raw: RawData, admin: Any, spaces: gpd.GeoDat
                                       "innovation_type": spaces["innovation_type"].to_numpy()},
                                      geometry=area_geoms, crs=settings.crs_work)
         areas_gdf = areas_gdf[areas_gdf.geometry.notna()]
+    signature = [[str(i), k, None if pd.isna(t) else int(t)]
+                 for i, k, t in zip(spaces["id"], keys, spaces["innovation_type"], strict=True)]
+
+    def coverage_fn() -> pd.DataFrame:
+        from .proximity import coverage
+
+        return coverage(work, residents, network(),
+                        minutes=tuple(m for m in pcfg.minutes if m >= 10) or (10,),
+                        walk_speed_kmh=pcfg.walk_speed_kmh, snap_max_m=pcfg.snap_max_m)
+
+    def by_type_fn() -> pd.DataFrame:
+        from .proximity import summarize_by_type
+
+        return summarize_by_type(metrics_df, pd.DataFrame(spaces))
+
     with ctx.timed("coverage"):
-        cov = coverage(work, residents, net, minutes=tuple(m for m in pcfg.minutes if m >= 10)
-                       or (10,), walk_speed_kmh=pcfg.walk_speed_kmh, snap_max_m=pcfg.snap_max_m)
-        by_type = summarize_by_type(metrics_df, pd.DataFrame(spaces))
+        cov = ctx.cache.cached("coverage", [context, signature], coverage_fn)
+        by_type = ctx.cache.cached("by_type", [context, signature], by_type_fn)
+    streets = None
+    if ctx.cfg.maps.street_lines:
+        streets = ctx.cache.cached("streets", [*net_key], lambda: network().edges_gdf())
     return _Proximity(metrics_df, areas_gdf, cov, by_type, surface, residents.report,
-                      net.edges_gdf() if ctx.cfg.maps.street_lines else None, len(todo))
+                      streets, len(todo))
+
+
+def _surface(net: Any, residents: Any, places: gpd.GeoDataFrame, pcfg: Any,
+             progress: bool) -> gpd.GeoDataFrame:
+    from .proximity import accessibility_surface
+
+    return accessibility_surface(net, residents=residents, places=places,
+                                 minutes=pcfg.minutes, walk_speed_kmh=pcfg.walk_speed_kmh,
+                                 snap_max_m=pcfg.snap_max_m, progress=progress)
 
 
 def _stage_density(ctx: _Context, admin: Any, spaces: gpd.GeoDataFrame,
-                   places: gpd.GeoDataFrame, transit: gpd.GeoDataFrame) -> Any:
-    from .density import compute_densities
+                   places: gpd.GeoDataFrame, transit: gpd.GeoDataFrame, base_key: list[Any]
+                   ) -> Any:
+    """Densities: the spaces-independent base is cached by its inputs, the rest by spaces."""
+    import dataclasses
 
-    return compute_densities(admin.districts, admin.barris, admin.sections, admin.city, spaces,
-                             places, transit, config=ctx.cfg.density, progress=ctx.progress)
+    dcfg = dataclasses.asdict(ctx.cfg.density)
+
+    def base_fn() -> Any:
+        from .density import density_base
+
+        return density_base(admin.districts, admin.barris, admin.sections, admin.city,
+                            places, transit, config=ctx.cfg.density)
+
+    def result_fn() -> Any:
+        from .density import compute_densities
+
+        base = ctx.cache.cached("density_base", [*base_key, dcfg], base_fn)
+        return compute_densities(admin.districts, admin.barris, admin.sections, admin.city,
+                                 spaces, places, transit, config=ctx.cfg.density, base=base)
+
+    work = spaces.to_crs(settings.crs_work)
+    signature = [[str(i), _space_key(g), None if pd.isna(t) else int(t)]
+                 for i, g, t in zip(spaces["id"], work.geometry, spaces["innovation_type"],
+                                    strict=True)]
+    return ctx.cache.cached("density", [*base_key, dcfg, signature], result_fn)
 
 
 # ---------------------------------------------------------------------------------------
@@ -438,6 +497,8 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
     processed, maps_dir = cfg.processed_dir(out), cfg.maps_dir(out)
     if not dry_run:
         _remove_stale_temp_files(processed, maps_dir, cfg.raw_dir, cfg.cache_dir)
+    # outputs whose data did not change are not rewritten (the ledger remembers their digest)
+    ledger = OutputLedger(cfg.cache_dir / "outputs.json" if use_cache else None)
     steps = ["inputs", "inventory", "geocode", "admin", "layers", "proximity", "density",
              "tables", "maps"]
     bar = tqdm(total=len(steps), desc="build", unit="stage", disable=not progress,
@@ -496,25 +557,25 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
                 result.outputs["coverage"] = write_csv(prox.coverage, processed / "coverage.csv")
                 result.outputs["residents_allocation"] = write_csv(
                     prox.residents_report, processed / "residents_allocation.csv")
-                surface_key = digest(_file_key([processed / "accessibility_surface.gpkg"], raw),
-                                     len(prox.surface), list(prox.surface.columns))
                 surface_path = processed / "accessibility_surface.gpkg"
-                if not surface_path.exists() or ctx.cache.get("surface_written",
-                                                              surface_key) is None:
+                surface_key = frame_digest(prox.surface)
+                if not ledger.fresh(surface_path, surface_key):
                     write_gpkg({"nodes": prox.surface.to_crs(settings.crs_store)}, surface_path)
-                    ctx.cache.put("surface_written", surface_key, True)
+                    ledger.record(surface_path, surface_key)
                 result.outputs["surface"] = surface_path
         done()
         step("density")
         with ctx.timed("density"):
-            densities = _stage_density(ctx, admin, spaces, places, transit)
+            densities = _stage_density(ctx, admin, spaces, places, transit,
+                                       [*_file_key(raw.paths("admin"), raw), *layer_keys])
             if not dry_run:
                 from .density import write_density_figures, write_density_outputs
 
-                for name, path in write_density_outputs(densities, processed).items():
+                for name, path in write_density_outputs(densities, processed,
+                                                        ledger=ledger).items():
                     result.outputs[f"density_{name}"] = path
-                for name, path in write_density_figures(densities,
-                                                        processed / "figures").items():
+                for name, path in write_density_figures(densities, processed / "figures",
+                                                        ledger=ledger).items():
                     result.outputs[f"figure_{name}"] = path
         done()
         step("tables")
@@ -550,6 +611,7 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
                     attributions=attributions(manifest))
         done()
         if not dry_run:
+            ledger.save()
             # written last: the next build compares with the outputs of a completed build
             write_json(processed / STATE_FILE, state)
     finally:

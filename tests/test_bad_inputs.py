@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import io
 import random
-import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -487,16 +486,12 @@ def test_mutated_corpus_never_crashes(generated: Path, tmp_path: Path, pick: int
 
 
 @pytest.mark.slow
-def test_100k_rows_load_fast(tmp_path: Path) -> None:
+def test_100k_rows_load(tmp_path: Path) -> None:
     path = tmp_path / "big.csv"
     gen_big_csv(path)
-    started = time.perf_counter()
-    inv = check_inventory(path)
-    elapsed = time.perf_counter() - started
+    inv = check_inventory(path)  # speed: benchmarks/inventory_load.py
     assert inv.n_input_rows == 100_000
     assert len(inv.data) == 100_000 - 9
     assert {(p.code, p.row) for p in inv.problems} == {
         ("duplicate_id", i + 2) for i in range(10_000, 100_000, 10_000)}
     assert inv.data["id"].is_unique
-    assert elapsed < 8.0, f"100k rows took {elapsed:.1f} s"
-    print(f"\n100k-row inventory checked in {elapsed:.2f} s")

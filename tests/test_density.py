@@ -483,12 +483,9 @@ def test_compute_and_write_outputs(result, tmp_path) -> None:
     assert _leftovers(tmp_path) == []
 
 
-def test_figures_are_written_quickly(result, tmp_path) -> None:
-    import time
+def test_figures_are_written(result, tmp_path) -> None:
 
-    t0 = time.perf_counter()
     files = write_density_figures(result, tmp_path / "figures")
-    assert time.perf_counter() - t0 < 10
     assert set(files) == {"spaces_per_km2_districts.png", "spaces_per_km2_barris.png",
                           "hex_places.png", "hex_residents.png", "kde_places_spaces.png"}
     for path in files.values():
@@ -497,9 +494,8 @@ def test_figures_are_written_quickly(result, tmp_path) -> None:
     assert _leftovers(tmp_path) == []
 
 
-def test_compute_without_sections_uses_barris(admin, city, spaces, caplog, capsys) -> None:
-    out = compute_densities(*admin, None, city, spaces, progress=True)
-    assert "densities" in capsys.readouterr().err  # the tqdm bar
+def test_compute_without_sections_uses_barris(admin, city, spaces, caplog) -> None:
+    out = compute_densities(*admin, None, city, spaces)
     assert out.hexes["residents"].sum() == pytest.approx(10_000)
     assert "interpolated from the barris" in caplog.text
     assert out.kde_places == {}
