@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["finalize_html", "use_assets"]
+__all__ = ["ASSET_NAMES", "add_assets", "finalize_html", "use_assets"]
 
 _PREFIX = "cwsgeo-asset:"
 
@@ -50,6 +50,16 @@ _ASSETS: dict[str, tuple[str, str, str]] = {
                                   "https://cdn.jsdelivr.net/npm/leaflet.markercluster@{v}/"
                                   "dist/MarkerCluster.Default.css"),
 }
+
+
+#: Names of the assets a map element can ask for (see :func:`use_assets`).
+ASSET_NAMES: tuple[str, ...] = tuple(_ASSETS)
+
+
+def _check(names: list[str] | tuple[str, ...]) -> None:
+    unknown = [n for n in names if n not in _ASSETS]
+    if unknown:
+        raise ValueError(f"unknown asset(s) {', '.join(unknown)}; known: {', '.join(_ASSETS)}")
 
 
 def _cdn_version(module: str) -> str:
@@ -86,8 +96,34 @@ def use_assets(element: Any, js: list[str], css: list[str]) -> None:
     js, css
         Asset names, keys of the internal asset table (e.g. ``"leaflet.js"``).
     """
+    _check(js)
+    _check(css)
     element.default_js = [(n, _PREFIX + n) for n in js]
     element.default_css = [(n, _PREFIX + n) for n in css]
+
+
+def add_assets(element: Any, js: list[str] | tuple[str, ...] = (),
+               css: list[str] | tuple[str, ...] = ()) -> None:
+    """Append assets to those an element already loads (each name at most once, in order).
+
+    Map layers that need a plugin call this on the map, e.g. the clustered places layer adds
+    ``markercluster.js`` after ``leaflet.js``.
+
+    Parameters
+    ----------
+    element
+        A folium ``Map`` (or anything with ``default_js``/``default_css``).
+    js, css
+        Asset names, keys of the internal asset table.
+    """
+    _check(js)
+    _check(css)
+    have_js = [n for n, _ in element.default_js]
+    have_css = [n for n, _ in element.default_css]
+    element.default_js = [*element.default_js,
+                          *[(n, _PREFIX + n) for n in js if n not in have_js]]
+    element.default_css = [*element.default_css,
+                           *[(n, _PREFIX + n) for n in css if n not in have_css]]
 
 
 def finalize_html(html: str, mode: Literal["inline", "cdn"] = "inline") -> str:

@@ -602,13 +602,21 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
         step("maps")
         with ctx.timed("maps"):
             if not dry_run:
-                from .maps import innovation_map
+                from .maps import density_map, innovation_map
 
                 manifest = raw.manifest
                 result.outputs["map"] = innovation_map(
                     spaces, admin, maps_dir / "innovation_types.html",
+                    streets=prox.streets, transit=transit, places=places,
+                    places_density=densities.kde_places.get("all"), walk_areas=prox.areas,
                     assets=cfg.maps.assets, tiles=cfg.maps.tiles,
-                    attributions=attributions(manifest))
+                    attributions=attributions(manifest, ("admin", "places", "transit",
+                                                         "network", "inventory")))
+                result.outputs["density_map"] = density_map(
+                    densities, admin, maps_dir / "density.html", spaces=spaces,
+                    streets=prox.streets, assets=cfg.maps.assets, tiles=cfg.maps.tiles,
+                    attributions=attributions(manifest, ("admin", "places", "transit",
+                                                         "inventory")))
         done()
         if not dry_run:
             ledger.save()

@@ -119,16 +119,39 @@ DATASETS: tuple[Dataset, ...] = (
 OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
 
 
-def attributions(manifest: dict[str, Any] | None = None) -> list[str]:
-    """Return the credit lines of the datasets used (all registered ones if no manifest)."""
-    if manifest is None:
-        return [d.attribution for d in DATASETS]
-    seen: list[str] = []
-    for entry in manifest.get("files", []):
-        line = entry.get("attribution")
-        if line and line not in seen:
-            seen.append(line)
-    return seen
+def attributions(manifest: dict[str, Any] | None = None,
+                 roles: Iterable[str] | None = None) -> list[str]:
+    """Return credit lines with data dates, one per distinct attribution.
+
+    Parameters
+    ----------
+    manifest
+        ``data/raw/manifest.json`` as a dict; ``None`` credits every registered dataset.
+    roles
+        Roles of the files a product uses (``admin``, ``places``, ``transit``, ``network``,
+        ``inventory`` ...); ``None``: every file.
+
+    Returns
+    -------
+    list[str]
+        E.g. ``"Transit stops: TMB, … (GTFS) — data 2026-01/02"``, in manifest order.
+    """
+    wanted = None if roles is None else set(roles)
+    entries: Iterable[dict[str, Any]] = (
+        manifest.get("files", []) if manifest is not None else
+        ({"role": d.role, "attribution": d.attribution, "date": d.date} for d in DATASETS))
+    lines: list[str] = []
+    for entry in entries:
+        if wanted is not None and entry.get("role") not in wanted:
+            continue
+        text = str(entry.get("attribution") or entry.get("publisher") or "").strip()
+        if not text:
+            continue
+        date = str(entry.get("date") or "").strip()
+        line = f"{text} — data {date}" if date else text
+        if line not in lines:
+            lines.append(line)
+    return lines
 
 
 def read_manifest(raw_dir: str | Path) -> dict[str, Any] | None:

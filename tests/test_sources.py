@@ -56,3 +56,16 @@ def test_missing_mirror_is_a_clear_error(tmp_path: Path) -> None:
     cfg = Config.from_dict({"data": {"mirror": str(tmp_path / "none")}}, root=tmp_path)
     with pytest.raises(MissingDataError, match="data mirror not found"):
         fetch(cfg)
+
+
+def test_attributions_have_dates_and_follow_roles() -> None:
+    manifest = {"files": [
+        {"role": "admin", "attribution": "Ajuntament", "date": "2024-01-01"},
+        {"role": "admin", "attribution": "Ajuntament", "date": "2024-01-01"},
+        {"role": "transit", "attribution": "TMB (GTFS)", "date": "2026-01/02"},
+        {"role": "addresses", "attribution": "IMI", "date": "2019-05"}]}
+    assert attributions(manifest, ["admin", "transit"]) == [
+        "Ajuntament — data 2024-01-01", "TMB (GTFS) — data 2026-01/02"]
+    assert len(attributions(manifest)) == 3
+    every = attributions(None)  # no manifest: every registered dataset
+    assert len(every) == len(DATASETS) and all(" — data " in line for line in every)
