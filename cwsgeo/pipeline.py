@@ -84,7 +84,12 @@ class BuildResult:
         if changes is not None:
             lines.append(changes.to_markdown() if self.dry_run else changes.summary())
         if self.outputs:
-            lines.append("wrote: " + ", ".join(str(p) for p in self.outputs.values()))
+            maps = [p for p in self.outputs.values() if p.suffix == ".html"]
+            folders = sorted({str(p.parent) for p in self.outputs.values()
+                              if p.suffix != ".html" and p.parent.name != "figures"})
+            lines.append(f"outputs: {len(self.outputs)} files in {', '.join(folders)} "
+                         f"(unchanged ones kept as they were); maps: "
+                         + ", ".join(str(p) for p in maps))
         return "\n".join(lines)
 
 
