@@ -1473,15 +1473,22 @@ class Geocoder:
                 results[t] = _unmatched(t[1], note="no offline gazetteer",
                                         from_name=t[0] == "name")
             pending = []
+        # An address's answer depends on the space's name only when the address alone matches
+        # nothing (the name may complete the street). Answers found without the name are
+        # cached under a name-free key, so renaming a space never re-runs the gazetteer.
         keys: dict[Task, str] = {}
+        generic: dict[Task, str] = {}
         if pending and self._cache is not None:
             keys = {t: self._offline_key(t) for t in pending}
-            hits = self._cache.get_many(list(keys.values()))
+            generic = {t: self._offline_key((t[0], t[1], t[2], "")) for t in pending
+                       if t[0] == "address"}
+            hits = self._cache.get_many(list({*keys.values(), *generic.values()}))
             for t in pending:
-                if keys[t] in hits:
-                    results[t] = _with_query(hits[keys[t]], t)
-            logger.debug("geocode cache: %d of %d offline answers cached", len(hits),
-                         len(pending))
+                hit = hits.get(generic.get(t, "")) or hits.get(keys[t])
+                if hit is not None:
+                    results[t] = _with_query(hit, t)
+            logger.debug("geocode cache: %d of %d offline answers cached",
+                         sum(t in results for t in pending), len(pending))
         misses = [t for t in pending if t not in results]
         fresh: list[tuple[str, GeocodeResult]] = []
         for task in tqdm(misses, desc="geocoding", unit="address", disable=not progress):
@@ -1493,7 +1500,9 @@ class Geocoder:
                 res = self.offline.geocode(text, postcode or None, name=name or None)
             results[task] = res
             if task in keys:
-                fresh.append((keys[task], res))
+                name_free = (task in generic and res.located
+                             and "completed from the name" not in res.note)
+                fresh.append((generic[task] if name_free else keys[task], res))
         if self._cache is not None:
             self._cache.put_many(fresh)
 

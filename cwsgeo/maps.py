@@ -40,12 +40,16 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import html
 import json
 import logging
 import math
+import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -81,6 +85,7 @@ __all__ = [
     "TRANSIT_LABELS",
     "Legend",
     "SafePopup",
+    "SafeTooltip",
     "add_attribution",
     "add_kernel_bands",
     "add_legend",
@@ -90,11 +95,13 @@ __all__ = [
     "add_walk_areas",
     "base_map",
     "density_map",
+    "display_cache",
     "display_geojson",
     "format_value",
     "innovation_map",
     "legend_html",
     "popup_html",
+    "render_page",
     "save_map",
 ]
 
@@ -343,12 +350,7 @@ def display_geojson(gdf: gpd.GeoDataFrame, columns: Sequence[str] = (),
     dict
         A FeatureCollection; rows with empty geometry are left out.
     """
-    work = gdf.to_crs(settings.crs_work)
-    geoms = work.geometry
-    if tolerance_m > 0:
-        geoms = geoms.simplify(tolerance_m, preserve_topology=True)
-    geoms = gpd.GeoSeries(geoms, crs=settings.crs_work).to_crs(settings.crs_store)
-    geoms = shapely.set_precision(geoms.values, 10 ** -decimals, mode="pointwise")
+    geometries = _display_geometries(gdf, tolerance_m, decimals)
     records = (pd.DataFrame(gdf[list(columns)]).to_dict("records") if columns
                else [{} for _ in range(len(gdf))])
     if properties is not None:
@@ -356,13 +358,57 @@ def display_geojson(gdf: gpd.GeoDataFrame, columns: Sequence[str] = (),
             raise ValueError(f"display_geojson: {len(properties)} properties for {len(gdf)} rows")
         records = [{**r, **p} for r, p in zip(records, properties, strict=True)]
     features = []
-    for geom, record in zip(geoms, records, strict=True):
-        if geom is None or geom.is_empty:
+    for geometry, record in zip(geometries, records, strict=True):
+        if geometry is None:
             continue
         features.append({"type": "Feature",
                          "properties": {k: _jsonable(v) for k, v in record.items()},
-                         "geometry": json.loads(shapely.to_geojson(geom))})
+                         "geometry": geometry})
     return {"type": "FeatureCollection", "features": features}
+
+
+_DISPLAY_CACHE: ContextVar[Path | None] = ContextVar("cwsgeo_display_cache", default=None)
+
+
+@contextlib.contextmanager
+def display_cache(folder: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Reuse simplified display geometries across builds, stored in ``folder``.
+
+    Simplifying, reprojecting and encoding the same boundaries and streets for every build
+    is most of a map's cost; inside this block the results are kept on disk, keyed by the
+    geometry's content and the parameters.
+    """
+    token = _DISPLAY_CACHE.set(Path(folder) if folder is not None else None)
+    try:
+        yield
+    finally:
+        _DISPLAY_CACHE.reset(token)
+
+
+def _display_geometries(gdf: gpd.GeoDataFrame, tolerance_m: float, decimals: int
+                        ) -> list[dict[str, Any] | None]:
+    """GeoJSON geometry dicts (EPSG:4326, simplified, rounded), None for empty rows."""
+    folder = _DISPLAY_CACHE.get()
+    path = None
+    if folder is not None:
+        h = hashlib.sha256(repr((str(gdf.crs), tolerance_m, decimals, 1)).encode())
+        for wkb in shapely.to_wkb(gdf.geometry.to_numpy()):
+            h.update(wkb or b"\x00")
+        path = folder / f"{h.hexdigest()}.json"
+        if path.exists():
+            with contextlib.suppress(OSError, ValueError):
+                return json.loads(path.read_text(encoding="utf-8"))
+    work = gdf.to_crs(settings.crs_work)
+    geoms = work.geometry
+    if tolerance_m > 0:
+        geoms = geoms.simplify(tolerance_m, preserve_topology=True)
+    geoms = gpd.GeoSeries(geoms, crs=settings.crs_work).to_crs(settings.crs_store)
+    geoms = shapely.set_precision(geoms.values, 10 ** -decimals, mode="pointwise")
+    out = [None if g is None or g.is_empty else json.loads(shapely.to_geojson(g))
+           for g in geoms]
+    if path is not None:
+        write_text(path, json.dumps(out, separators=(",", ":")))
+    return out
 
 
 def _jsonable(value: Any) -> Any:
@@ -420,7 +466,7 @@ def _setup(m: folium.Map) -> None:
     if getattr(m, "_cws_setup", False):
         return
     m._cws_setup = True  # type: ignore[attr-defined]
-    m.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="cws_style")
+    m.get_root().header.add_child(_RawElement(f"<style>{_CSS}</style>"), name="cws_style")
     for name, z in _PANES.items():
         m.add_child(CustomPane(name, z_index=z, pointer_events=False),
                     name=f"pane_{name.replace('-', '_')}")
@@ -599,13 +645,14 @@ class _Title(MacroElement):
         self.subtitle = html.escape(subtitle)
 
     def render(self, **kwargs: Any) -> None:
-        self.get_root().html.add_child(Element(self._template.module.html(self, kwargs)),
+        self.get_root().html.add_child(_RawElement(self._template.module.html(self, kwargs)),
                                        name=self.get_name())
 
 
 _POPUP_TEMPLATE = Template("""
 {% macro script(this, kwargs) %}
-    {{ this._parent.get_name() }}.bindPopup({{ this.content|tojson }}, {{ this.options|tojson }});
+    {{ this._parent.get_name() }}.{{ this.method }}({{ this.content|tojson }},
+        {{ this.options|tojson }});
 {% endmacro %}
 """)
 
@@ -618,11 +665,29 @@ class SafePopup(MacroElement):
 
     _template = _POPUP_TEMPLATE
 
+    method = "bindPopup"
+
     def __init__(self, content: str, max_width: int = 340) -> None:
         super().__init__()
         self._name = "SafePopup"
         self.content = content
         self.options = {"maxWidth": max_width}
+
+
+class SafeTooltip(SafePopup):
+    """A tooltip passed to Leaflet as a JSON string.
+
+    folium's ``Tooltip`` puts its text in a JavaScript template literal, where a name
+    containing a backtick or ``${...}`` would break out and run code. ``content`` is HTML:
+    escape data with :func:`html.escape` first.
+    """
+
+    method = "bindTooltip"
+
+    def __init__(self, content: str) -> None:
+        super().__init__(content)
+        self._name = "SafeTooltip"
+        self.options = {"sticky": True}
 
 
 _READY_TEMPLATE = Template("""
@@ -927,6 +992,16 @@ def base_map(admin: AdminAreas | None = None, *, streets: gpd.GeoDataFrame | Non
 
 def _street_lines(streets: gpd.GeoDataFrame, tolerance_m: float = 2.0) -> dict[str, Any]:
     """All street lines as one MultiLineString feature (one SVG path, a third of the bytes)."""
+    folder = _DISPLAY_CACHE.get()
+    path = None
+    if folder is not None:
+        h = hashlib.sha256(repr(("streets", str(streets.crs), tolerance_m, 1)).encode())
+        for wkb in shapely.to_wkb(streets.geometry.to_numpy()):
+            h.update(wkb or b"\x00")
+        path = folder / f"streets-{h.hexdigest()}.json"
+        if path.exists():
+            with contextlib.suppress(OSError, ValueError):
+                return json.loads(path.read_text(encoding="utf-8"))
     work = streets.to_crs(settings.crs_work).geometry.to_numpy()
     lines = shapely.get_parts(work[~(shapely.is_missing(work) | shapely.is_empty(work))])
     merged = shapely.line_merge(shapely.multilinestrings(
@@ -935,6 +1010,8 @@ def _street_lines(streets: gpd.GeoDataFrame, tolerance_m: float = 2.0) -> dict[s
     data = display_geojson(one, (), tolerance_m=tolerance_m)
     logger.debug("street lines: %d segments in, %d lines out", len(lines),
                  len(shapely.get_parts(merged)))
+    if path is not None:
+        write_text(path, json.dumps(data, separators=(",", ":")))
     return data
 
 
@@ -1002,9 +1079,9 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
             marker = folium.CircleMarker(
                 location=(round(row.geometry.y, 6), round(row.geometry.x, 6)), radius=7,
                 color="#222", weight=1.2, fill=True, fill_color=INNOVATION_COLORS[key],
-                fill_opacity=0.9, class_name=css,
-                tooltip=folium.Tooltip(html.escape(_safe_text(row.get("name")))))
+                fill_opacity=0.9, class_name=css)
             marker.options["pane"] = "cws-spaces"
+            marker.add_child(SafeTooltip(html.escape(_safe_text(row.get("name")))))
             marker.add_child(SafePopup(popup_html(_safe_text(row.get("name")), rows)))
             marker.add_to(group)
         group.add_to(m)
@@ -1286,6 +1363,57 @@ def add_walk_areas(m: folium.Map, areas: gpd.GeoDataFrame,
 # ---------------------------------------------------------------------------------------
 # Saving
 # ---------------------------------------------------------------------------------------
+class _RawElement(Element):
+    """Finished HTML or JavaScript, emitted as is (never compiled as a Jinja template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        """Return the text unchanged."""
+        return self._text
+
+
+def _render_macro_parts(self: MacroElement, **kwargs: Any) -> None:
+    """`MacroElement.render` without branca's second pass over the rendered text."""
+    figure = self.get_root()
+    module = self._template.module.__dict__
+    for part, target in (("header", figure.header), ("html", figure.html),
+                         ("script", figure.script)):
+        macro = module.get(part)
+        if macro is not None:
+            target.add_child(_RawElement(macro(self, kwargs)), name=self.get_name())
+    for element in self._children.values():
+        element.render(**kwargs)
+
+
+def render_page(m: folium.Map) -> str:
+    """Render a folium map to HTML without evaluating template syntax found in the data.
+
+    branca's ``MacroElement.render`` wraps every rendered header/html/script snippet in a new
+    ``Element(text)``, which compiles the snippet as a Jinja template and renders it again. A
+    space named ``{{ 7*7 }}`` would show as ``49`` and a crafted name could run Python at build
+    time (template injection). During this call the snippets are kept as finished text.
+
+    Parameters
+    ----------
+    m
+        The map.
+
+    Returns
+    -------
+    str
+        The page.
+    """
+    original = MacroElement.render
+    MacroElement.render = _render_macro_parts  # type: ignore[method-assign]
+    try:
+        return m.get_root().render()
+    finally:
+        MacroElement.render = original  # type: ignore[method-assign]
+
+
 def save_map(m: folium.Map, path: str | Path,
              assets: Literal["inline", "cdn"] = "inline") -> Path:
     """Render a map and write it atomically.
@@ -1310,7 +1438,7 @@ def save_map(m: folium.Map, path: str | Path,
     control = next((c.get_name() for c in m._children.values()
                     if isinstance(c, folium.LayerControl)), None)
     m.add_child(_Ready(control), name="cws_ready")
-    page = finalize_html(m.get_root().render(), assets)
+    page = finalize_html(render_page(m), assets)
     path = write_text(path, page)
     logger.info("map %s: %.2f MB", path, len(page.encode("utf-8")) / 1e6)
     return path

@@ -607,21 +607,8 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
         step("maps")
         with ctx.timed("maps"):
             if not dry_run:
-                from .maps import density_map, innovation_map
-
-                manifest = raw.manifest
-                result.outputs["map"] = innovation_map(
-                    spaces, admin, maps_dir / "innovation_types.html",
-                    streets=prox.streets, transit=transit, places=places,
-                    places_density=densities.kde_places.get("all"), walk_areas=prox.areas,
-                    assets=cfg.maps.assets, tiles=cfg.maps.tiles,
-                    attributions=attributions(manifest, ("admin", "places", "transit",
-                                                         "network", "inventory")))
-                result.outputs["density_map"] = density_map(
-                    densities, admin, maps_dir / "density.html", spaces=spaces,
-                    streets=prox.streets, assets=cfg.maps.assets, tiles=cfg.maps.tiles,
-                    attributions=attributions(manifest, ("admin", "places", "transit",
-                                                         "inventory")))
+                result.outputs.update(_write_maps(ctx, raw, admin, spaces, places, transit,
+                                                  prox, densities, maps_dir))
         done()
         if not dry_run:
             ledger.save()
@@ -633,6 +620,28 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
     result.cache_hits = list(ctx.cache.hits)
     result.wall_s = time.perf_counter() - start
     return result
+
+
+def _write_maps(ctx: _Context, raw: RawData, admin: Any, spaces: gpd.GeoDataFrame,
+                places: gpd.GeoDataFrame, transit: gpd.GeoDataFrame, prox: _Proximity,
+                densities: Any, maps_dir: Path) -> dict[str, Path]:
+    """Write the innovation-type map and the density map."""
+    from .maps import density_map, display_cache, innovation_map
+
+    cfg = ctx.cfg
+    manifest = raw.manifest
+    common = {"assets": cfg.maps.assets, "tiles": cfg.maps.tiles, "streets": prox.streets}
+    with display_cache(cfg.cache_dir / "display" if ctx.cache.enabled else None):
+        innovation = innovation_map(
+            spaces, admin, maps_dir / "innovation_types.html", transit=transit,
+            places=places, places_density=densities.kde_places.get("all"),
+            walk_areas=prox.areas, **common,
+            attributions=attributions(manifest, ("admin", "places", "transit", "network",
+                                                 "inventory")))
+        density = density_map(
+            densities, admin, maps_dir / "density.html", spaces=spaces, **common,
+            attributions=attributions(manifest, ("admin", "places", "transit", "inventory")))
+    return {"map": innovation, "density_map": density}
 
 
 def geocode_file(cfg: Config, path: str | Path, output: str | Path, *,
