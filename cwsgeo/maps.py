@@ -1072,20 +1072,50 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
         label = _type_label(key)
         count = f"{len(sub)}" + (f" of {n_all}" if counts_total and n_all != len(sub) else "")
         items.append((INNOVATION_COLORS[key], label, count))
-        group = folium.FeatureGroup(name=_layer_name(f"{label} ({len(sub)})"), show=True)
         css = f"cws-space cws-type-{key if key is not None else 'none'}"
-        for _, row in sub.iterrows():
-            rows = [(lab, format_value(row[col], col)) for col, lab in present]
-            marker = folium.CircleMarker(
-                location=(round(row.geometry.y, 6), round(row.geometry.x, 6)), radius=7,
-                color="#222", weight=1.2, fill=True, fill_color=INNOVATION_COLORS[key],
-                fill_opacity=0.9, class_name=css)
-            marker.options["pane"] = "cws-spaces"
-            marker.add_child(SafeTooltip(html.escape(_safe_text(row.get("name")))))
-            marker.add_child(SafePopup(popup_html(_safe_text(row.get("name")), rows)))
-            marker.add_to(group)
-        group.add_to(m)
+        rows = [[round(g.y, 6), round(g.x, 6), html.escape(_safe_text(name)),
+                 popup_html(_safe_text(name), [(lab, format_value(v, col))
+                                               for (col, lab), v in zip(present, vals,
+                                                                        strict=True)])]
+                for g, name, *vals in zip(sub.geometry, sub.get("name", [""] * len(sub)),
+                                          *[sub[c] for c, _ in present], strict=True)]
+        m.add_child(_SpaceLayer(rows, name=f"{label} ({len(sub)})", css=css,
+                                color=INNOVATION_COLORS[key]))
     return items
+
+
+class _SpaceLayer(Layer):
+    """Coworking spaces of one type: SVG circle markers built in the browser from one array.
+
+    Each row is ``[lat, lon, tooltip_html, popup_html]`` (HTML escaped in Python). The
+    markers carry ``className`` (e.g. ``cws-space cws-type-2``) and sit in the
+    ``cws-spaces`` pane, above every other layer. One compact array instead of one folium
+    object per marker keeps pages small and builds fast.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+    var {{ this.get_name() }} = (function () {
+        var rows = {{ this.rows_js }}, group = L.featureGroup();
+        for (var i = 0; i < rows.length; i++) {
+            var r = rows[i];
+            L.circleMarker([r[0], r[1]], {pane: "cws-spaces", radius: 7, color: "#222",
+                weight: 1.2, fill: true, fillColor: {{ this.color|tojson }},
+                fillOpacity: 0.9, className: {{ this.css|tojson }}})
+             .bindTooltip(r[2], {sticky: true}).bindPopup(r[3], {maxWidth: 340})
+             .addTo(group);
+        }
+        return group;
+    })();
+{% endmacro %}
+""")
+
+    def __init__(self, rows: list[list[Any]], *, name: str, css: str, color: str) -> None:
+        super().__init__(name=_layer_name(name), overlay=True, control=True, show=True)
+        self._name = "cws_spaces"
+        self.rows_js = _js_data(rows)
+        self.css = css
+        self.color = _color(color)
 
 
 def _innovation_legend(m: folium.Map, items: Sequence[tuple[str, str, Any]]) -> None:

@@ -264,9 +264,9 @@ def test_pages_are_offline_compact_and_flagged(built, spaces, places, transit) -
         assert "jquery" not in page.lower() and "bootstrap" not in page.lower()
         assert EVIL not in page and SCRIPT not in page  # only escaped copies
     inno = built["innovation"].read_text(encoding="utf-8")
-    # 700 places and stops: one array per layer (7 layers), not one folium object per point
-    n_located = int(spaces.geometry.notna().sum())
-    assert inno.count("L.circleMarker(") == n_located + 7
+    # places, stops and spaces: one array per layer (7 point layers + 4 innovation types),
+    # not one folium object per point
+    assert inno.count("L.circleMarker(") == 7 + 4
     assert "L.markerClusterGroup(" in inno and "(embedded)" in inno
 
 
