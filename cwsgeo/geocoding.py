@@ -579,6 +579,9 @@ def _read_csv(path: Path, usecols: Sequence[str] | None = None) -> pd.DataFrame:
         raise GeocodingError(f"{path}: cannot be read as the address gazetteer: {exc}") from None
 
 
+_OFFLINE_GEOCODERS: dict[tuple[Any, ...], OfflineGeocoder] = {}
+
+
 class OfflineGeocoder:
     """Street + number matcher over the Ajuntament's address gazetteer.
 
@@ -620,8 +623,21 @@ class OfflineGeocoder:
             The folder or a required file is missing.
         cwsgeo.GeocodingError
             A file lacks required columns.
+
+        Notes
+        -----
+        Within one process the same folder with unchanged files gives the same (possibly
+        already loaded) geocoder, so ``cwsgeo watch`` loads the gazetteer once.
         """
-        return cls(path, min_score=min_score)
+        geocoder = cls(path, min_score=min_score)
+        stamp = (str(Path(path).resolve()), geocoder.min_score, tuple(
+            (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in geocoder.files))
+        cached = _OFFLINE_GEOCODERS.get(stamp)
+        if cached is not None:
+            return cached
+        _OFFLINE_GEOCODERS.clear()  # keep at most one gazetteer in memory
+        _OFFLINE_GEOCODERS[stamp] = geocoder
+        return geocoder
 
     # -- files -----------------------------------------------------------------------------
     @property

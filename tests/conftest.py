@@ -63,3 +63,11 @@ def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     from cwsgeo import _http
 
     monkeypatch.setattr(_http, "sleep", lambda s: None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_gazetteer_memo() -> None:
+    """Each test starts like a new process: no gazetteer kept in memory from another test."""
+    from cwsgeo import geocoding
+
+    geocoding._OFFLINE_GEOCODERS.clear()

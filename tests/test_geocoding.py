@@ -365,6 +365,7 @@ def test_cache_hit_does_not_load_gazetteer(tmp_path: Path, gaz_dir: Path) -> Non
     first.close()
     assert (tmp_path / "geocode.sqlite").is_file()
 
+    gc._OFFLINE_GEOCODERS.clear()  # as in a new process
     second = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path)
     assert second.geocode("Calle Valencia 264") == res1
     # keys are folded: a case variant reuses the answer, with its own query text
@@ -387,6 +388,7 @@ def test_corrupt_cache_is_set_aside(tmp_path: Path, gaz_dir: Path,
     geo.close()
     assert list(tmp_path.glob("geocode.sqlite.corrupt-*"))
     assert "unreadable" in caplog.text
+    gc._OFFLINE_GEOCODERS.clear()  # as in a new process
     again = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path)
     assert again.geocode("Calle Valencia 264").status == "exact"
     assert not again.offline.is_loaded
@@ -710,6 +712,7 @@ def test_bundle_inventory_names(bundle_dir: Path, tmp_path: Path) -> None:
     assert not named.name.str.contains("Talent Garden|Aticco Bailén").any()
     # cached second run does not load the gazetteer
     geo.close()
+    gc._OFFLINE_GEOCODERS.clear()  # as in a new process
     geo2 = Geocoder.from_dir(bundle_dir / "addresses", cache_dir=tmp_path)
     out2 = geocode_table(inv.data, geo2)
     assert not geo2.offline.is_loaded
