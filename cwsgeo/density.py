@@ -979,9 +979,25 @@ def surface_contours(surface: KernelSurface,
         ``level_min <= value < level_max``, the top one includes the maximum), ``label``,
         ``color`` (hex), ``units``.
     """
+    cls = classification or surface.classification(k=k, scheme=scheme, cmap=cmap)
+    boundary_key = None if boundary is None else shapely.to_wkb(_boundary_geom(boundary))
+    key = digest(_surfaces_digest({"s": surface}, cls), boundary_key)
+    if key not in _CONTOURS:
+        if len(_CONTOURS) >= 8:
+            _CONTOURS.pop(next(iter(_CONTOURS)))
+        _CONTOURS[key] = _surface_contours(surface, boundary, cls)
+    return _CONTOURS[key].copy()
+
+
+#: Recent contour results (the same surface is drawn by both maps and written to a file).
+_CONTOURS: dict[str, gpd.GeoDataFrame] = {}
+
+
+def _surface_contours(surface: KernelSurface,
+                      boundary: gpd.GeoDataFrame | gpd.GeoSeries | None,
+                      cls: Classification) -> gpd.GeoDataFrame:
     import contourpy
 
-    cls = classification or surface.classification(k=k, scheme=scheme, cmap=cmap)
     columns = ["layer", "band", "level_min", "level_max", "label", "color", "units"]
     if cls.k == 0:
         return gpd.GeoDataFrame(columns=[*columns, "geometry"], geometry="geometry",
