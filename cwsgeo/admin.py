@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import pandas as pd
 
 from . import settings
 from ._errors import DataSourceError, MissingDataError
+from ._text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -199,10 +198,9 @@ def join_admin(points: gpd.GeoDataFrame, admin: AdminAreas) -> gpd.GeoDataFrame:
 # Live: OSM boundaries + Open Data BCN population
 # ---------------------------------------------------------------------------------------
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", str(text))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = re.sub(r"\b(el|la|les|els|l|de|del|dels|i)\b", " ", re.sub(r"[^a-z0-9]+", " ", text))
-    return " ".join(text.split())
+    """Fold a district or barri name and drop Catalan articles and particles."""
+    return " ".join(t for t in fold(text).split()
+                    if t not in {"el", "la", "les", "els", "l", "de", "del", "dels", "i"})
 
 
 def _match_names(osm_names: pd.Series, official: pd.Series) -> pd.Series:

@@ -72,6 +72,7 @@ import pandas as pd
 
 from . import settings
 from ._errors import DataSourceError, GeocodingError, MissingDataError
+from ._text import strip_accents
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -241,9 +242,7 @@ def fold(text: str) -> str:
     """
     text = _MIDDLE_DOT.sub("ll", str(text).lower())
     text = text.replace("ñ", "ny").replace("ß", "ss").replace("º", " ").replace("ª", " ")
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return _NON_ALNUM.sub(" ", text).strip()
+    return _NON_ALNUM.sub(" ", strip_accents(text)).strip()
 
 
 def _tokens(text: str) -> list[str]:

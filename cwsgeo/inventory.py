@@ -123,7 +123,6 @@ import math
 import os
 import re
 import time
-import unicodedata
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -136,6 +135,7 @@ import pandas as pd
 
 from . import settings
 from ._errors import InventoryError
+from ._text import fold
 
 __all__ = [
     "CANONICAL_COLUMNS",
@@ -402,12 +402,7 @@ def _delim_name(d: str) -> str:
 # ---------------------------------------------------------------------------------------
 # Innovation types
 # ---------------------------------------------------------------------------------------
-def _fold(text: str) -> str:
-    """Lower-case, strip accents, turn punctuation into spaces, collapse spaces."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = re.sub(r"[^0-9a-z]+", " ", text)
-    return text.strip()
+_fold = fold
 
 
 def parse_innovation_type(value: Any) -> int | None:

@@ -58,7 +58,6 @@ import json
 import logging
 import os
 import re
-import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -79,6 +78,7 @@ from shapely.geometry.base import BaseGeometry
 from . import settings
 from ._errors import ConfigError, MissingDataError
 from ._http import call_live, osmnx_settings
+from ._text import fold
 
 __all__ = [
     "ALL_CATEGORIES",
@@ -301,12 +301,7 @@ def read_places(
         A file given explicitly is of no known places kind.
     """
     keep = _check_values(categories, ALL_CATEGORIES, "category")
-    frames = []
-    for path, layer, kind in _resolve(paths, "places"):
-        frame = _PLACE_READERS[kind.kind](path, layer, kind, dates or {})
-        logger.info("places: %d rows from %s (%s)", len(frame), path.name, kind.kind)
-        frames.append(frame)
-    places = _concat(frames, PLACES_COLUMNS)
+    places = _read_sources(paths, "places", _PLACE_READERS, dates, PLACES_COLUMNS)
     places = places[places["category"].isin(keep)]
     places = _clip(places, clip, clip_buffer_m)
     places = _unique_ids(places, "place_id")
@@ -365,18 +360,26 @@ def read_transit(
         A file given explicitly is of no known transit kind.
     """
     keep = _check_values(modes, MODES, "mode")
-    frames = []
-    for path, layer, kind in _resolve(paths, "transit"):
-        frame = _TRANSIT_READERS[kind.kind](path, layer, kind, dates or {})
-        logger.info("transit: %d rows from %s (%s)", len(frame), path.name, kind.kind)
-        frames.append(frame)
-    transit = _concat(frames, (*TRANSIT_COLUMNS, "_rank"))
+    transit = _read_sources(paths, "transit", _TRANSIT_READERS, dates,
+                            (*TRANSIT_COLUMNS, "_rank"))
     transit = transit[transit["mode"].isin(keep)]
     transit = _unique_ids(transit, "stop_id")
     if collapse:
         transit = collapse_stations(transit)
     transit = _clip(transit, clip, clip_buffer_m)
     return _finish(transit, TRANSIT_COLUMNS)
+
+
+def _read_sources(paths: PathLike | Iterable[PathLike], layer: str,
+                  readers: Mapping[str, Callable[..., pd.DataFrame]],
+                  dates: Mapping[str, str] | None, columns: Sequence[str]) -> pd.DataFrame:
+    """Read every file of one layer with the reader of its kind and stack them."""
+    frames = []
+    for path, sub, kind in _resolve(paths, layer):
+        frame = readers[kind.kind](path, sub, kind, dates or {})
+        logger.info("%s: %d rows from %s (%s)", layer, len(frame), path.name, kind.kind)
+        frames.append(frame)
+    return _concat(frames, columns)
 
 
 def fetch_places_live(
@@ -1465,9 +1468,7 @@ def _norm_name(name: str) -> str:
     """Lower-case, no accents, punctuation, articles or ``*remark``: for comparing names."""
     text = name.split("*")[0] if name.split("*")[0].strip() else name
     text = text.replace("·", "").replace("’", "'")
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return " ".join(t for t in re.findall(r"[a-z0-9]+", text) if t not in _STOPWORDS)
+    return " ".join(t for t in fold(text).split() if t not in _STOPWORDS)
 
 
 def _core_name(norm: str) -> str:
