@@ -9,12 +9,14 @@ the most recent few.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import logging
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +28,16 @@ T = TypeVar("T")
 
 #: Bump when a stage's output format changes, to invalidate every cached result.
 CACHE_FORMAT = 2
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """Digest of cwsgeo's own source files: any code change invalidates cached results."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
 
 
 def digest(*parts: Any) -> str:
@@ -49,14 +61,17 @@ class StageCache:
         Cache root (``data/cache``); results go to ``folder/stages``.
     enabled
         When false, every lookup misses and nothing is stored.
+    read_only
+        Look results up but never store any (``--dry-run`` writes nothing).
     keep
         Entries kept per stage when pruning.
     """
 
     def __init__(self, folder: str | os.PathLike[str], enabled: bool = True,
-                 keep: int = 3) -> None:
+                 keep: int = 3, read_only: bool = False) -> None:
         self.root = Path(folder) / "stages"
         self.enabled = enabled
+        self.read_only = read_only
         self.keep = keep
         self.hits: list[str] = []
         self.misses: list[str] = []
@@ -82,7 +97,7 @@ class StageCache:
 
     def put(self, stage: str, key: str, value: Any) -> None:
         """Store a result atomically and prune old entries of the stage."""
-        if not self.enabled:
+        if not self.enabled or self.read_only:
             return
         path = self._path(stage, key)
         with atomic_path(path) as tmp, tmp.open("wb") as fh:
@@ -94,7 +109,7 @@ class StageCache:
 
     def cached(self, stage: str, key_parts: list[Any], compute: Callable[[], T]) -> T:
         """Return the cached result for ``key_parts`` or compute, store and return it."""
-        key = digest(CACHE_FORMAT, stage, *key_parts)
+        key = digest(CACHE_FORMAT, code_fingerprint(), stage, *key_parts)
         value = self.get(stage, key)
         if value is not None:
             self.hits.append(stage)
@@ -104,6 +119,36 @@ class StageCache:
         value = compute()
         self.put(stage, key, value)
         return value
+
+
+@contextlib.contextmanager
+def project_lock(cache_dir: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold the project's exclusive lock (builds and fetches never interleave their writes).
+
+    The operating system releases the lock when the process dies (even by SIGKILL), so a
+    killed build never blocks the next one.
+
+    Raises
+    ------
+    cwsgeo.CwsgeoError
+        Another cwsgeo build or fetch holds the lock.
+    """
+    import fcntl
+
+    from ._errors import CwsgeoError
+
+    folder = Path(cache_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "build.lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CwsgeoError("another cwsgeo build or fetch is running in this project"
+                              ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def frame_digest(frame: Any) -> str:
@@ -148,9 +193,10 @@ class OutputLedger:
         self.skipped: list[Path] = []
         if self.path is not None and self.path.exists():
             try:
-                self.entries = json.loads(self.path.read_text(encoding="utf-8"))
-            except ValueError:
-                self.entries = {}
+                entries = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                entries = {}
+            self.entries = entries if isinstance(entries, dict) else {}
 
     def fresh(self, target: str | os.PathLike[str], key: str) -> bool:
         """Return True when ``target`` exists and holds data with digest ``key``."""
@@ -158,7 +204,7 @@ class OutputLedger:
             return False
         target = Path(target)
         entry = self.entries.get(str(target.resolve()))
-        if not entry or entry.get("key") != key or not target.exists():
+        if not isinstance(entry, dict) or entry.get("key") != key or not target.exists():
             return False
         st = target.stat()
         ok = entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns

@@ -109,13 +109,19 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         A copy with neutralised text cells.
     """
+    def safe(value: Any) -> Any:
+        return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) \
+            else value
+
     out = df.copy()
+    out.columns = [safe(str(c)) for c in out.columns]  # headers come from the inventory too
     for col in out.columns:
         series = out[col]
-        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-            mask = series.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
-            if mask.any():
-                out[col] = series.astype(object).where(~mask, "'" + series.astype(str))
+        if not pd.api.types.is_numeric_dtype(series.dtype) or isinstance(
+                series.dtype, pd.CategoricalDtype):
+            values = series.astype(object)
+            if any(isinstance(v, str) and v.startswith(_FORMULA_START) for v in values):
+                out[col] = values.map(safe)
     return out
 
 

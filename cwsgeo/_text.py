@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "strip_accents"]
+__all__ = ["fold", "md_escape", "strip_accents"]
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -25,3 +25,11 @@ def strip_accents(text: str) -> str:
 def fold(text: str) -> str:
     """Lower-case, strip accents, turn every run of other characters into one space."""
     return " ".join(_NON_ALNUM.sub(" ", strip_accents(str(text)).lower()).split())
+
+
+def md_escape(value: object) -> str:
+    """Return text safe inside a Markdown table cell or list item (one line, no markup)."""
+    text = "" if value is None or value != value else str(value)  # None and NaN -> ""
+    for ch in ("\\", "|", "`", "*", "_", "[", "]", "<", ">", "#"):
+        text = text.replace(ch, "\\" + ch)
+    return " ".join(text.splitlines())

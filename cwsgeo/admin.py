@@ -167,7 +167,8 @@ def join_admin(points: gpd.GeoDataFrame, admin: AdminAreas) -> gpd.GeoDataFrame:
     cols = [c for c in ("section_code", "barri_code", "district_code") if c in finest.columns]
     probe = gpd.GeoDataFrame({"_i": np.arange(len(out))}, geometry=work.values,
                              crs=settings.crs_work)[located.to_numpy()]
-    hit = gpd.sjoin(probe, finest[[*cols, "geometry"]], how="left", predicate="within")
+    # "intersects", not "within": a point on a shared edge belongs to one of the units
+    hit = gpd.sjoin(probe, finest[[*cols, "geometry"]], how="left", predicate="intersects")
     hit = hit[~hit.index.duplicated(keep="first")]
     codes = pd.DataFrame(index=np.arange(len(out)), columns=cols, dtype=object)
     codes.loc[hit["_i"].to_numpy(), cols] = hit[cols].to_numpy()
@@ -179,13 +180,14 @@ def join_admin(points: gpd.GeoDataFrame, admin: AdminAreas) -> gpd.GeoDataFrame:
     out["barri_name"] = codes["barri_code"].map(bnames).to_numpy()
     out["section_code"] = (codes["section_code"].to_numpy() if "section_code" in codes
                            else None)
-    inside = pd.Series(codes["district_code"].notna().to_numpy(), index=out.index)
-    out["in_city"] = inside & located
+    city = admin.city_polygon
+    inside = pd.Series(False, index=out.index)
+    inside[located] = work[located].covered_by(city).to_numpy()
+    out["in_city"] = inside
     dist = pd.Series(0.0, index=out.index)
     outside = located & ~inside
     if outside.any():
-        boundary = admin.city_polygon.boundary
-        dist[outside] = work[outside].distance(boundary).round(1)
+        dist[outside] = work[outside].distance(city).round(1)
         for i in out.index[outside]:
             logger.warning("space %s lies outside the city (%.0f m from the boundary)",
                            out.at[i, "id"] if "id" in out else i, dist[i])
@@ -214,10 +216,16 @@ def _match_names(osm_names: pd.Series, official: pd.Series) -> pd.Series:
         if key in table:
             result[idx] = table[key]
             continue
-        best = process.extractOne(key, list(table), scorer=fuzz.token_set_ratio)
+        best = process.extractOne(key, list(table), scorer=fuzz.ratio)
         if best is not None and best[1] >= 85:
             result[idx] = table[best[0]]
-    return pd.Series(result, dtype=object)
+    matched = pd.Series(result, dtype=object)
+    twice = matched[matched.duplicated(keep=False)]
+    if len(twice):
+        pairs = ", ".join(f"{osm_names[i]!r}->{c}" for i, c in twice.items())
+        raise DataSourceError("OpenStreetMap", f"several OSM areas match one official area: "
+                              f"{pairs}")
+    return matched
 
 
 def _population_live(cache_dir: Path) -> pd.DataFrame:
@@ -291,8 +299,9 @@ def fetch_admin_live(place: str, cache_dir: str | Path) -> AdminAreas:
     feats = feats[feats.geometry.representative_point().within(polygon)]
     pop = _population_live(cache_dir)
     year = None
-    if "Data_Referencia" in pop:
-        year = int(str(pop["Data_Referencia"].dropna().iloc[0])[:4])
+    stamps = pop["Data_Referencia"].dropna().astype(str) if "Data_Referencia" in pop else []
+    if len(stamps) and stamps.iloc[0][:4].isdigit():
+        year = int(stamps.iloc[0][:4])
 
     def level(admin_level: str, code_col: str, name_col: str, src_code: str,
               src_name: str) -> gpd.GeoDataFrame:

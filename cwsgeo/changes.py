@@ -33,6 +33,7 @@ import pandas as pd
 from pyproj import Transformer
 
 from . import settings
+from ._text import md_escape
 
 __all__ = ["ChangeReport", "compare", "snapshot"]
 
@@ -132,11 +133,7 @@ class ChangeReport:
         """Human-readable form (written as ``changes.md``); names are escaped."""
         names = district_names or {}
 
-        def esc(text: Any) -> str:
-            s = "" if text is None else str(text)
-            for ch in ("\\", "|", "`", "*", "_", "[", "]", "<", ">"):
-                s = s.replace(ch, "\\" + ch)
-            return s
+        esc = md_escape
 
         lines = ["# Changes since the previous build", "", self.summary(), ""]
         if self.first_build:
@@ -190,7 +187,7 @@ def compare(previous: dict[str, Any] | None, current: dict[str, Any]) -> ChangeR
     -------
     ChangeReport
     """
-    if not previous or "spaces" not in previous:
+    if not isinstance(previous, dict) or not isinstance(previous.get("spaces"), dict):
         return ChangeReport(first_build=True)
     old, new = previous["spaces"], current["spaces"]
     report = ChangeReport()

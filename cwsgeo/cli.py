@@ -7,7 +7,8 @@ changes). Library modules never print or configure logging; this one does. Every
 traceback.
 
 Exit codes: 0 success, 1 invalid inventory, 2 bad usage or config, 3 missing data,
-4 a live source failed, 5 other cwsgeo error, 130 interrupted.
+4 a live source failed, 5 other error (including files that cannot be read or written),
+70 internal error (a bug; ``-vv`` shows the traceback), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .config import Config
 logger = logging.getLogger("cwsgeo")
 
 EXIT_OK, EXIT_INVENTORY, EXIT_USAGE, EXIT_MISSING, EXIT_SOURCE, EXIT_OTHER = 0, 1, 2, 3, 4, 5
+EXIT_INTERNAL = 70
 
 
 def _mapping(values: Sequence[str] | None) -> dict[str, str]:
@@ -165,11 +167,13 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
+    from ._cache import project_lock
     from .sources import fetch
 
     cfg = _config(args)
     only = [s.strip() for s in args.only.split(",")] if args.only else None
-    manifest = fetch(cfg, live=args.live, only=only, progress=not args.quiet)
+    with project_lock(cfg.cache_dir):
+        manifest = fetch(cfg, live=args.live, only=only, progress=not args.quiet)
     total = sum(e["bytes"] for e in manifest["files"])
     print(f"fetched {len(manifest['files'])} files ({total / 1e6:,.1f} MB, source: "
           f"{manifest['source']}) into {cfg.raw_dir}; manifest: {cfg.raw_dir / 'manifest.json'}")
@@ -228,10 +232,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CwsgeoError as exc:
         print(f"cwsgeo: {exc}", file=sys.stderr)
         return EXIT_OTHER
+    except OSError as exc:
+        print(f"cwsgeo: cannot read or write a file: {exc}", file=sys.stderr)
+        print("nothing half-written was left; previous outputs are kept.", file=sys.stderr)
+        return EXIT_OTHER
     except KeyboardInterrupt:
         print(f"cwsgeo: interrupted after {time.perf_counter() - start:.1f} s; previous "
               "outputs are kept", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: say so plainly; the traceback only with -vv
+        if args.verbose > 1:
+            raise
+        print(f"cwsgeo: internal error ({type(exc).__name__}: {exc}); previous outputs are "
+              "kept. Run again with -vv for the traceback and please report it.",
+              file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

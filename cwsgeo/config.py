@@ -329,8 +329,13 @@ def _check_section(name: str, obj: Any) -> None:
     if name == "proximity":
         if obj.walk_speed_kmh <= 0:
             raise ConfigError("[proximity] walk_speed_kmh must be > 0")
-        if not obj.minutes or any(not isinstance(m, int) or m <= 0 for m in obj.minutes):
+        if not obj.minutes or any(isinstance(m, bool) or not isinstance(m, int) or m <= 0
+                                  for m in obj.minutes):
             raise ConfigError("[proximity] minutes must be a list of positive integers")
+        if obj.snap_max_m <= 0:
+            raise ConfigError("[proximity] snap_max_m must be > 0")
+    if name == "geocoding" and not 0 <= obj.min_score <= 100:
+        raise ConfigError("[geocoding] min_score must be between 0 and 100")
     if name == "density":
         if obj.kde_bandwidth_m <= 0 or obj.kde_cell_m <= 0:
             raise ConfigError("[density] kde_bandwidth_m and kde_cell_m must be > 0")

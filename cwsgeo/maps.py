@@ -383,6 +383,18 @@ def display_cache(folder: str | os.PathLike[str] | None) -> Iterator[None]:
         yield
     finally:
         _DISPLAY_CACHE.reset(token)
+        if folder is not None:
+            _prune(Path(folder), keep=_DISPLAY_CACHE_KEEP)
+
+
+#: Display-geometry files kept in the cache (the oldest beyond this are removed).
+_DISPLAY_CACHE_KEEP = 200
+
+
+def _prune(folder: Path, keep: int) -> None:
+    files = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)
 
 
 def _display_geometries(gdf: gpd.GeoDataFrame, tolerance_m: float, decimals: int
@@ -397,7 +409,9 @@ def _display_geometries(gdf: gpd.GeoDataFrame, tolerance_m: float, decimals: int
         path = folder / f"{h.hexdigest()}.json"
         if path.exists():
             with contextlib.suppress(OSError, ValueError):
-                return json.loads(path.read_text(encoding="utf-8"))
+                data = json.loads(path.read_text(encoding="utf-8"))
+                path.touch()
+                return data
     work = gdf.to_crs(settings.crs_work)
     geoms = work.geometry
     if tolerance_m > 0:
@@ -1001,7 +1015,9 @@ def _street_lines(streets: gpd.GeoDataFrame, tolerance_m: float = 2.0) -> dict[s
         path = folder / f"streets-{h.hexdigest()}.json"
         if path.exists():
             with contextlib.suppress(OSError, ValueError):
-                return json.loads(path.read_text(encoding="utf-8"))
+                data = json.loads(path.read_text(encoding="utf-8"))
+                path.touch()
+                return data
     work = streets.to_crs(settings.crs_work).geometry.to_numpy()
     lines = shapely.get_parts(work[~(shapely.is_missing(work) | shapely.is_empty(work))])
     merged = shapely.line_merge(shapely.multilinestrings(
@@ -1405,26 +1421,25 @@ class _RawElement(Element):
         return self._text
 
 
-def _render_macro_parts(self: MacroElement, **kwargs: Any) -> None:
-    """`MacroElement.render` without branca's second pass over the rendered text."""
-    figure = self.get_root()
-    module = self._template.module.__dict__
-    for part, target in (("header", figure.header), ("html", figure.html),
-                         ("script", figure.script)):
-        macro = module.get(part)
-        if macro is not None:
-            target.add_child(_RawElement(macro(self, kwargs)), name=self.get_name())
-    for element in self._children.values():
-        element.render(**kwargs)
+class _TextTemplate:
+    """Stands in for ``jinja2.Template`` while a page renders: the text is final, not a template."""
+
+    def __init__(self, source: str, *args: Any, **kwargs: Any) -> None:
+        self._source = source
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        """Return the text unchanged."""
+        return self._source
 
 
 def render_page(m: folium.Map) -> str:
     """Render a folium map to HTML without evaluating template syntax found in the data.
 
-    branca's ``MacroElement.render`` wraps every rendered header/html/script snippet in a new
-    ``Element(text)``, which compiles the snippet as a Jinja template and renders it again. A
-    space named ``{{ 7*7 }}`` would show as ``49`` and a crafted name could run Python at build
-    time (template injection). During this call the snippets are kept as finished text.
+    branca (``MacroElement.render``) and folium (``Popup.render``) wrap every rendered snippet
+    in a new ``Element(text)``, which compiles the snippet as a Jinja template and renders it
+    again. A space named ``{{ 7*7 }}`` would show as ``49`` and a crafted name could run
+    Python at build time (template injection). During this call such snippets are kept as
+    finished text. Not thread-safe: render one page at a time (builds hold a lock).
 
     Parameters
     ----------
@@ -1436,12 +1451,17 @@ def render_page(m: folium.Map) -> str:
     str
         The page.
     """
-    original = MacroElement.render
-    MacroElement.render = _render_macro_parts  # type: ignore[method-assign]
+    import branca.element
+
+    # Every template of folium and branca is compiled when its class is defined; what is
+    # compiled during rendering is only this second pass over finished text (in
+    # ``Element(text)``), so making it a plain text holder changes nothing else.
+    original = branca.element.Template
+    branca.element.Template = _TextTemplate  # type: ignore[misc]
     try:
         return m.get_root().render()
     finally:
-        MacroElement.render = original  # type: ignore[method-assign]
+        branca.element.Template = original  # type: ignore[misc]
 
 
 def save_map(m: folium.Map, path: str | Path,

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +24,16 @@ import geopandas as gpd
 import pandas as pd
 
 from . import __version__, settings
-from ._cache import OutputLedger, StageCache, digest, frame_digest
+from ._cache import (
+    OutputLedger,
+    StageCache,
+    code_fingerprint,
+    digest,
+    frame_digest,
+    project_lock,
+)
 from ._io import read_json, write_csv, write_gpkg, write_json, write_text
+from ._text import md_escape
 from .changes import compare, snapshot
 from .config import Config
 from .inventory import INNOVATION_LABELS, Inventory, read_inventory
@@ -87,8 +95,7 @@ class BuildResult:
             maps = [p for p in self.outputs.values() if p.suffix == ".html"]
             folders = sorted({str(p.parent) for p in self.outputs.values()
                               if p.suffix != ".html" and p.parent.name != "figures"})
-            lines.append(f"outputs: {len(self.outputs)} files in {', '.join(folders)} "
-                         f"(unchanged ones kept as they were); maps: "
+            lines.append(f"outputs: {len(self.outputs)} files in {', '.join(folders)}; maps: "
                          + ", ".join(str(p) for p in maps))
         return "\n".join(lines)
 
@@ -111,9 +118,16 @@ class _Context:
 
 
 def _file_key(paths: list[Path], raw: RawData) -> list[str]:
-    """Hashes of raw files from the manifest (no re-hashing)."""
+    """Content hashes of input files: from the manifest for data/raw, else hashed now."""
+    from ._io import sha256_file
+
     by_path = {(raw.root / e["path"]).resolve(): e["sha256"] for e in raw.manifest["files"]}
-    return [by_path.get(Path(p).resolve(), str(p)) for p in paths]
+    out = []
+    for p in paths:
+        known = by_path.get(Path(p).resolve())
+        out.append(known if known is not None else
+                   sha256_file(p) if Path(p).is_file() else f"missing:{p}")
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -135,12 +149,38 @@ def _stage_inventory(ctx: _Context, path: Path, admin: Any, raw: RawData) -> Inv
     return ctx.cache.cached("inventory", key, read)
 
 
-def _stage_geocode(ctx: _Context, inv: Inventory, raw: RawData) -> gpd.GeoDataFrame:
-    from .geocoding import Geocoder, geocode_table
+#: Columns the admin join adds to the spaces.
+ADMIN_COLUMNS = ("district_code", "district_name", "barri_code", "barri_name", "section_code",
+                 "in_city", "outside_city_m", "innovation_label")
 
+
+def _keep_input_columns(frame: pd.DataFrame, generated: Iterable[str]) -> pd.DataFrame:
+    """Rename carried-through inventory columns that a stage is about to add (``input_<name>``).
+
+    An inventory may bring any extra column, e.g. its own ``snap_m`` or ``district_name``;
+    renaming keeps the user's values next to cwsgeo's instead of failing on duplicates.
+    """
+    clash = [c for c in generated if c in frame.columns]
+    if not clash:
+        return frame
+    mapping = {}
+    for col in clash:
+        new = f"input_{col}"
+        while new in frame.columns or new in mapping.values():
+            new = f"input_{new}"
+        mapping[col] = new
+    logger.warning("inventory columns renamed to keep them apart from cwsgeo's: %s",
+                   ", ".join(f"{k} -> {v}" for k, v in mapping.items()))
+    return frame.rename(columns=mapping)
+
+
+def _stage_geocode(ctx: _Context, inv: Inventory, raw: RawData) -> gpd.GeoDataFrame:
+    from .geocoding import GEOCODE_COLUMNS, Geocoder, geocode_table
+
+    data = _keep_input_columns(inv.data, (*GEOCODE_COLUMNS, *ADMIN_COLUMNS, "geometry"))
     folder = raw.folder("addresses") if raw.paths("addresses") else None
     with Geocoder.from_config(ctx.cfg, folder) as geocoder:
-        return geocode_table(inv.data, geocoder, progress=ctx.progress)
+        return geocode_table(data, geocoder, progress=ctx.progress)
 
 
 def _stage_admin(ctx: _Context, raw: RawData) -> Any:
@@ -243,7 +283,7 @@ def _stage_proximity(ctx: _Context, raw: RawData, admin: Any, spaces: gpd.GeoDat
             lambda: _surface(network(), residents, places, pcfg, ctx.progress))
     # per-space metrics, cached per location
     context = digest(net_key, admin_key, _file_key(addr_paths, raw), layer_keys, params)
-    store_key = digest("space-metrics", context)
+    store_key = digest("space-metrics", code_fingerprint(), context)
     store: dict[str, tuple[dict[str, Any], Any]] = ctx.cache.get("space_metrics",
                                                                   store_key) or {}
     work = spaces.to_crs(settings.crs_work)
@@ -363,13 +403,6 @@ def _row_account(row: pd.Series) -> str:
     return f"not located: address not found ({status})"
 
 
-def _md_escape(text: Any) -> str:
-    s = "" if text is None or text is pd.NA else str(text)
-    for ch in ("\\", "|", "`", "*", "_", "[", "]", "<", ">"):
-        s = s.replace(ch, "\\" + ch)
-    return s.replace("\n", " ")
-
-
 def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame) -> str:
     """Return the Markdown report that accounts for every input row.
 
@@ -383,7 +416,7 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame) -> str:
     n = len(spaces)
     methods = Counter(spaces["location_method"])
     lines = [
-        f"# Inventory report: {_md_escape(inv.path.name)}",
+        f"# Inventory report: {md_escape(inv.path.name)}",
         "",
         f"Built {dt.datetime.now().isoformat(timespec='seconds')} by cwsgeo {__version__}.",
         "",
@@ -401,13 +434,13 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame) -> str:
         "|---:|---|---|---|---|---|",
     ]
     for _, row in spaces.sort_values("source_row").iterrows():
-        lines.append(f"| {row['source_row']} | {_md_escape(row['id'])} | "
-                     f"{_md_escape(row['name'])} | {_md_escape(row.get('address'))} | "
-                     f"{_md_escape(row.get('district_name') or '')} | "
-                     f"{_md_escape(_row_account(row))} |")
+        lines.append(f"| {row['source_row']} | {md_escape(row['id'])} | "
+                     f"{md_escape(row['name'])} | {md_escape(row.get('address'))} | "
+                     f"{md_escape(row.get('district_name') or '')} | "
+                     f"{md_escape(_row_account(row))} |")
     lines += ["", "## Problems found in the inventory", ""]
     if inv.problems:
-        lines += [f"- {_md_escape(p)}" for p in inv.problems]
+        lines += [f"- {md_escape(p)}" for p in inv.problems]
     else:
         lines.append("None.")
     return "\n".join(lines) + "\n"
@@ -456,32 +489,9 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
     start = time.perf_counter()
     if inventory is not None:
         cfg = cfg.with_inventory(inventory)
-    with _build_lock(cfg):
+    with project_lock(cfg.cache_dir):
         return _build(cfg, out=out, dry_run=dry_run, use_cache=use_cache, progress=progress,
                       start=start)
-
-
-@contextmanager
-def _build_lock(cfg: Config) -> Iterator[None]:
-    """Hold an exclusive lock for the project so two builds never interleave their writes.
-
-    The operating system releases the lock when the process dies (even by SIGKILL), so a
-    killed build never blocks the next one.
-    """
-    import fcntl
-
-    from ._errors import CwsgeoError
-
-    cfg.cache_dir.mkdir(parents=True, exist_ok=True)
-    with (cfg.cache_dir / "build.lock").open("w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise CwsgeoError("another cwsgeo build is running in this project") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _remove_stale_temp_files(*folders: Path) -> None:
@@ -497,7 +507,8 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
            progress: bool, start: float) -> BuildResult:
     from tqdm.auto import tqdm
 
-    ctx = _Context(cfg, StageCache(cfg.cache_dir, enabled=use_cache), progress)
+    ctx = _Context(cfg, StageCache(cfg.cache_dir, enabled=use_cache, read_only=dry_run),
+                   progress)
     inv_path = cfg.inventory_path
     processed, maps_dir = cfg.processed_dir(out), cfg.maps_dir(out)
     if not dry_run:
@@ -518,7 +529,7 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
     try:
         step("inputs")
         with ctx.timed("inputs"):
-            raw = ensure_raw(cfg, progress=progress)
+            raw = ensure_raw(cfg, progress=progress, dry_run=dry_run)
         done()
         step("inventory")
         with ctx.timed("admin"):
@@ -550,6 +561,7 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
         done()
         step("proximity")
         prox = _stage_proximity(ctx, raw, admin, spaces, places, transit, layer_keys)
+        spaces = _keep_input_columns(spaces, prox.metrics.columns)
         spaces = gpd.GeoDataFrame(pd.concat([spaces, prox.metrics], axis=1),
                                   geometry="geometry", crs=spaces.crs)
         result.spaces = spaces
@@ -662,6 +674,9 @@ def geocode_file(cfg: Config, path: str | Path, output: str | Path, *,
     if suffix not in (".csv", ".gpkg", ".geojson"):
         raise ConfigError(f"unsupported output {output.name!r}: use .csv, .gpkg or .geojson")
     cfg = cfg.with_inventory(path)
+    if output.resolve() == cfg.inventory_path.resolve():
+        raise ConfigError(f"the output {output} is the inventory itself: choose another file "
+                          "(inputs are never overwritten)")
     inv = read_inventory(cfg.inventory_path, cfg.inventory.columns,
                          cfg.inventory.ignore_columns, cfg.inventory.sheet)
     raw = cfg.raw_dir / "addresses"
@@ -724,8 +739,12 @@ def watch(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
         builds += 1
         try:
             report(build(cfg, out=out, use_cache=use_cache, progress=progress).summary())
-        except CwsgeoError as exc:
+        except (CwsgeoError, OSError) as exc:
             report(f"build failed, previous outputs kept: {exc}")
+        except Exception as exc:  # keep watching: the next edit may fix it
+            logger.exception("build failed")
+            report(f"build failed (internal error {type(exc).__name__}: {exc}), previous "
+                   "outputs kept")
 
     run_once()
     if max_builds is not None and builds >= max_builds:

@@ -246,13 +246,13 @@ def _copy_from_mirror(ds: Dataset, mirror: Path, raw_dir: Path, staging: Path,
     return entries
 
 
-def _fetch_live(ds: Dataset, cfg: Config, raw_dir: Path, polygon: Any) -> list[dict[str, Any]]:
+def _fetch_live(ds: Dataset, cfg: Config, raw_dir: Path, polygon: Any,
+                cache: Path) -> list[dict[str, Any]]:
     """Download one dataset live and save it in data/raw in the pipeline's schema."""
     from . import admin as admin_mod
     from . import layers, network
 
     today = dt.date.today().isoformat()
-    cache = cfg.cache_dir
     folder = raw_dir / ds.key
     osm_kw = {"date": today, "attribution": OSM_ATTRIBUTION, "licence": "ODbL 1.0"}
     if ds.key == "admin":
@@ -309,19 +309,45 @@ def fetch(cfg: Config, *, live: bool | None = None, only: Iterable[str] | None =
     raw_dir = cfg.raw_dir
     raw_dir.mkdir(parents=True, exist_ok=True)
     for stale in raw_dir.glob(".staging-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        if not _pid_alive(stale.name.removeprefix(".staging-")):
+            shutil.rmtree(stale, ignore_errors=True)
     # everything is fetched into a staging folder first; only when every dataset succeeded
     # are the files moved into data/raw/ and the manifest written, so a failed or killed
     # fetch leaves the previous inputs and manifest as they were
     staging = raw_dir / f".staging-{os.getpid()}"
+    # live answers are cached for this fetch only (retries reuse what already arrived); a
+    # later fetch downloads afresh, so the recorded date is the date of the data
+    live_root = cfg.cache_dir / "live"
+    live_cache = live_root / dt.datetime.now(dt.UTC).strftime(f"%Y%m%dT%H%M%S-{os.getpid()}")
     try:
-        return _fetch(cfg, live, only, progress, raw_dir, staging, tqdm)
+        manifest = _fetch(cfg, live, only, progress, raw_dir, staging, tqdm, live_cache)
+    except BaseException:
+        shutil.rmtree(live_cache, ignore_errors=True)
+        raise
+    else:
+        for old in live_root.glob("*"):
+            if old != live_cache:
+                shutil.rmtree(old, ignore_errors=True)
+        return manifest
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _pid_alive(pid: str) -> bool:
+    """Return True when ``pid`` is a running process (its staging folder is in use)."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, raw_dir: Path,
-           staging: Path, tqdm: Any) -> dict[str, Any]:
+           staging: Path, tqdm: Any, live_cache: Path) -> dict[str, Any]:
     previous = read_manifest(raw_dir) or {}
     old_entries = {e["path"]: e for e in previous.get("files", [])}
     wanted = set(only) if only else {d.key for d in DATASETS}
@@ -336,9 +362,9 @@ def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, 
     for ds in tqdm(datasets, desc="fetch", unit="dataset", disable=not progress):
         if live and ds.live:
             if polygon is None and ds.key != "admin":
-                polygon = _live_polygon(cfg, staging, raw_dir)
+                polygon = _live_polygon(cfg, live_cache, staging, raw_dir)
             logger.info("fetching %s live", ds.key)
-            entries += _fetch_live(ds, cfg, staging, polygon)
+            entries += _fetch_live(ds, cfg, staging, polygon, live_cache)
         elif mirror.exists():
             logger.info("copying %s from the mirror %s", ds.key, mirror)
             entries += _copy_from_mirror(ds, mirror, raw_dir, staging, old_entries)
@@ -349,10 +375,22 @@ def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, 
                                    "cwsgeo.toml, CWSGEO_MIRROR, or use --live)")
     for entry in entries:
         staged = staging / entry["path"]
+        target = raw_dir / entry["path"]
         if staged.exists():
-            target = raw_dir / entry["path"]
             target.parent.mkdir(parents=True, exist_ok=True)
             staged.replace(target)
+        entry["mtime_ns"] = target.stat().st_mtime_ns
+    # files of a refreshed dataset that the new fetch did not produce (e.g. census sections
+    # after a live fetch, which has none) must not be mixed with the new ones
+    listed = {e["path"] for e in entries}
+    for ds in datasets:
+        folder = raw_dir / ds.key
+        if folder.is_dir():
+            for old in folder.iterdir():
+                rel = old.relative_to(raw_dir).as_posix()
+                if old.is_file() and rel not in listed:
+                    logger.info("removing %s: not part of the new %s data", old, ds.key)
+                    old.unlink()
     kept = [e for p, e in old_entries.items()
             if e.get("dataset") not in wanted and (raw_dir / p).exists()]
     manifest = {
@@ -366,7 +404,7 @@ def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, 
     return manifest
 
 
-def _live_polygon(cfg: Config, *folders: Path) -> Any:
+def _live_polygon(cfg: Config, cache: Path, *folders: Path) -> Any:
     """Return the city polygon (EPSG:4326) for live queries (a fetched file, else Nominatim)."""
     import geopandas as gpd
     import osmnx as ox
@@ -377,28 +415,59 @@ def _live_polygon(cfg: Config, *folders: Path) -> Any:
         city_file = folder / "admin" / "city_boundary.geojson"
         if city_file.exists():
             return gpd.read_file(city_file).to_crs("EPSG:4326").geometry.union_all()
-    with osmnx_settings(cfg.cache_dir, source="Nominatim"):
+    with osmnx_settings(cache, source="Nominatim"):
         gdf = call_live(ox.geocode_to_gdf, cfg.data.place, source="Nominatim")
     if gdf.empty:
         raise DataSourceError("Nominatim", f"no boundary found for {cfg.data.place!r}")
     return gdf.geometry.iloc[0]
 
 
-def ensure_raw(cfg: Config, *, progress: bool = False) -> RawData:
+def ensure_raw(cfg: Config, *, progress: bool = False, dry_run: bool = False) -> RawData:
     """Return the inputs in ``data/raw/``, running :func:`fetch` first when needed.
 
-    A fetch runs when the manifest is missing, when it was made from another source than the
-    configured one, or when a listed file is missing or has changed size.
+    A fetch runs when the manifest is missing, was made from another source than the
+    configured one (or from another mirror folder), or when a listed file is missing or has
+    changed (size or modification time).
+
+    Parameters
+    ----------
+    cfg
+        Project configuration.
+    progress
+        Show a progress bar while fetching.
+    dry_run
+        Never fetch: raise instead when data/raw is missing or out of date.
+
+    Raises
+    ------
+    cwsgeo.MissingDataError
+        A dry run found data/raw missing or out of date.
     """
     manifest = read_manifest(cfg.raw_dir)
-    ok = manifest is not None and manifest.get("source") == cfg.data.source
-    if ok:
-        for entry in manifest["files"]:  # type: ignore[index]
-            path = cfg.raw_dir / entry["path"]
-            if not path.exists() or path.stat().st_size != entry.get("bytes"):
-                logger.info("%s missing or changed: refetching", path)
-                ok = False
-                break
-    if not ok:
+    reason = _stale(cfg, manifest)
+    if reason:
+        if dry_run:
+            raise MissingDataError(f"{reason}; a dry run does not fetch: run `cwsgeo fetch` "
+                                   "first")
+        logger.info("fetching inputs: %s", reason)
         fetch(cfg, progress=progress)
     return RawData.from_manifest(cfg.raw_dir)
+
+
+def _stale(cfg: Config, manifest: dict[str, Any] | None) -> str | None:
+    """Why data/raw must be fetched again, or None when it is up to date."""
+    if not manifest or not isinstance(manifest.get("files"), list):
+        return f"{cfg.raw_dir / MANIFEST} is missing"
+    if manifest.get("source") != cfg.data.source:
+        return f"data/raw came from the {manifest.get('source')} source, not {cfg.data.source}"
+    if cfg.data.source == "mirror" and manifest.get("mirror") != str(cfg.mirror_dir):
+        return f"data/raw came from another mirror ({manifest.get('mirror')})"
+    for entry in manifest["files"]:
+        path = cfg.raw_dir / entry["path"]
+        if not path.exists():
+            return f"{path} is missing"
+        st = path.stat()
+        if st.st_size != entry.get("bytes") or entry.get("mtime_ns", st.st_mtime_ns) \
+                != st.st_mtime_ns:
+            return f"{path} has changed"
+    return None

@@ -134,3 +134,14 @@ def test_fetch_admin_live(canned_server, monkeypatch, tmp_path: Path) -> None:
     ua = {r.headers.get("User-Agent") for r in canned_server.requests}
     assert ua == {settings.user_agent}
     assert json.loads(json.dumps(admin.city.total_bounds.tolist()))
+
+
+def test_point_on_a_shared_edge_is_inside(tmp_path: Path) -> None:
+    admin = load_admin(write_admin(tmp_path / "admin"))
+    pts = gpd.GeoDataFrame({"id": ["edge", "corner"]},
+                           geometry=[Point(X0 + 1000, Y0 + 500), Point(X0 + 1500, Y0)],
+                           crs=settings.crs_work)
+    out = join_admin(pts, admin)
+    assert out["in_city"].tolist() == [True, True]
+    assert out["district_code"].notna().all()
+    assert out["outside_city_m"].tolist() == [0.0, 0.0]

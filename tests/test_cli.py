@@ -74,3 +74,37 @@ def test_geocode_command(bundle_dir: Path, tmp_path: Path) -> None:
     assert main(["--quiet", "--config", str(config), "geocode", str(src), "-o", str(out)]) == 0
     text = out.read_text()
     assert "exact" in text and "unmatched" in text
+
+
+def test_geocode_refuses_to_overwrite_the_inventory(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("id,name,address\n1,A,Carrer del Bruc 149\n")
+    assert main(["--quiet", "geocode", str(src), "-o", str(src)]) == 2
+    assert "inventory itself" in capsys.readouterr().err
+    assert src.read_text() == "id,name,address\n1,A,Carrer del Bruc 149\n"
+
+
+def test_internal_errors_have_no_traceback(monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str],
+                                           tmp_path: Path) -> None:
+    import cwsgeo.inventory
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AttributeError("simulated bug")
+
+    monkeypatch.setattr(cwsgeo.inventory, "check_inventory", boom)
+    src = tmp_path / "in.csv"
+    src.write_text("id,name\n1,A\n")
+    assert main(["check", str(src)]) == 70
+    err = capsys.readouterr().err
+    assert "internal error" in err and "Traceback" not in err
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from cwsgeo._io import write_text
+
+    (tmp_path / "out.csv").mkdir()
+    with pytest.raises(OSError):
+        write_text(tmp_path / "out.csv", "x")

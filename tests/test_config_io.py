@@ -34,6 +34,9 @@ def test_env_overrides_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ({"data": {"source": "web"}}, "source must be"),
     ({"proximity": {"walk_speed_kmh": "fast"}}, "must be a number"),
     ({"proximity": {"minutes": [5, -1]}}, "positive integers"),
+    ({"proximity": {"minutes": [True, 10]}}, "positive integers"),
+    ({"proximity": {"snap_max_m": -5}}, "snap_max_m"),
+    ({"geocoding": {"min_score": 500}}, "min_score"),
     ({"maps": {"tiles": "yes"}}, "true or false"),
     ({"inventory": {"columns": {"a": 1}}}, "table of text"),
 ])

@@ -90,6 +90,30 @@ def test_dry_run_writes_nothing(project: Config) -> None:
     assert after == before
 
 
+def test_dry_run_stores_nothing_in_the_cache(project: Config) -> None:
+    stages = project.cache_dir / "stages"
+    before = sorted(p.name for p in stages.rglob("*.pkl"))
+    write_inventory(project.inventory_path, e="e,Espai E,Carrer de Girona 70,\n")
+    try:
+        build(project, dry_run=True)
+    finally:
+        write_inventory(project.inventory_path)
+    assert sorted(p.name for p in stages.rglob("*.pkl")) == before
+
+
+def test_inventory_columns_named_like_outputs_are_kept(project: Config) -> None:
+    inv = project.inventory_path
+    inv.write_text("id,name,address,snap_m,district_name\n"
+                   "a,Espai A,\"Carrer de Bailèn, 105\",mine,my district\n", encoding="utf-8")
+    try:
+        result = build(project)
+    finally:
+        write_inventory(inv)
+    row = result.spaces.iloc[0]
+    assert row["input_snap_m"] == "mine" and row["input_district_name"] == "my district"
+    assert row["district_name"] == "Eixample" and row["snap_m"] >= 0
+
+
 def test_output_edited_by_hand_is_rewritten(project: Config) -> None:
     target = processed(project) / "barris.csv"
     target.write_text("garbage\n")

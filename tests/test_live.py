@@ -89,6 +89,10 @@ def cache_files(root: Path) -> set[Path]:
 def test_live_fetch_and_build(live_project: Path, canned_server: CannedServer) -> None:
     cfg = str(live_project / "cwsgeo.toml")
     assert main(["--quiet", "--config", cfg, "fetch", "--live"]) == 0
+    n_requests = len(canned_server.requests)
+    assert main(["--quiet", "--config", cfg, "fetch", "--live"]) == 0
+    assert len(canned_server.requests) > n_requests  # a new live fetch downloads again
+    assert len(list((live_project / "data" / "cache" / "live").iterdir())) == 1
     manifest = json.loads((live_project / "data" / "raw" / "manifest.json").read_text())
     assert manifest["source"] == "live"
     roles = {e["role"] for e in manifest["files"]}
@@ -132,10 +136,7 @@ def test_live_faults_keep_previous_state(live_project: Path, canned_server: Cann
     before = {p: p.read_bytes() for p in sorted(raw.rglob("*")) if p.is_file()}
     outputs = {p: p.read_bytes() for p in sorted((live_project / "data" / "processed")
                                                  .rglob("*")) if p.is_file()}
-    # a fresh download (empty cache) now meets a misbehaving Overpass
-    import shutil
-
-    shutil.rmtree(live_project / "data" / "cache" / "osmnx")
+    # a new live fetch downloads afresh (its own cache) and meets a misbehaving Overpass
     cached_before = cache_files(live_project)
     canned_server.routes[("POST", "/api/interpreter")].clear()
     canned_server.add("POST", "/api/interpreter", **FAULTS[fault])
