@@ -397,32 +397,41 @@ def _prune(folder: Path, keep: int) -> None:
         old.unlink(missing_ok=True)
 
 
+def _display_cached(kind: str, gdf: gpd.GeoDataFrame, params: tuple[Any, ...],
+                    compute: Callable[[], Any]) -> Any:
+    """Return ``compute()``, kept in the display cache under the geometry's content + params."""
+    folder = _DISPLAY_CACHE.get()
+    if folder is None:
+        return compute()
+    h = hashlib.sha256(repr((kind, str(gdf.crs), params, 1)).encode())
+    for wkb in shapely.to_wkb(gdf.geometry.to_numpy()):
+        h.update(wkb or b"\x00")
+    path = folder / f"{kind}-{h.hexdigest()}.json"
+    if path.exists():
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            path.touch()
+            return data
+    data = compute()
+    write_text(path, json.dumps(data, separators=(",", ":")))
+    return data
+
+
 def _display_geometries(gdf: gpd.GeoDataFrame, tolerance_m: float, decimals: int
                         ) -> list[dict[str, Any] | None]:
     """GeoJSON geometry dicts (EPSG:4326, simplified, rounded), None for empty rows."""
-    folder = _DISPLAY_CACHE.get()
-    path = None
-    if folder is not None:
-        h = hashlib.sha256(repr((str(gdf.crs), tolerance_m, decimals, 1)).encode())
-        for wkb in shapely.to_wkb(gdf.geometry.to_numpy()):
-            h.update(wkb or b"\x00")
-        path = folder / f"{h.hexdigest()}.json"
-        if path.exists():
-            with contextlib.suppress(OSError, ValueError):
-                data = json.loads(path.read_text(encoding="utf-8"))
-                path.touch()
-                return data
-    work = gdf.to_crs(settings.crs_work)
-    geoms = work.geometry
-    if tolerance_m > 0:
-        geoms = geoms.simplify(tolerance_m, preserve_topology=True)
-    geoms = gpd.GeoSeries(geoms, crs=settings.crs_work).to_crs(settings.crs_store)
-    geoms = shapely.set_precision(geoms.values, 10 ** -decimals, mode="pointwise")
-    out = [None if g is None or g.is_empty else json.loads(shapely.to_geojson(g))
-           for g in geoms]
-    if path is not None:
-        write_text(path, json.dumps(out, separators=(",", ":")))
-    return out
+
+    def compute() -> list[dict[str, Any] | None]:
+        work = gdf.to_crs(settings.crs_work)
+        geoms = work.geometry
+        if tolerance_m > 0:
+            geoms = geoms.simplify(tolerance_m, preserve_topology=True)
+        geoms = gpd.GeoSeries(geoms, crs=settings.crs_work).to_crs(settings.crs_store)
+        geoms = shapely.set_precision(geoms.values, 10 ** -decimals, mode="pointwise")
+        return [None if g is None or g.is_empty else json.loads(shapely.to_geojson(g))
+                for g in geoms]
+
+    return _display_cached("geoms", gdf, (tolerance_m, decimals), compute)
 
 
 def _jsonable(value: Any) -> Any:
@@ -1006,29 +1015,18 @@ def base_map(admin: AdminAreas | None = None, *, streets: gpd.GeoDataFrame | Non
 
 def _street_lines(streets: gpd.GeoDataFrame, tolerance_m: float = 2.0) -> dict[str, Any]:
     """All street lines as one MultiLineString feature (one SVG path, a third of the bytes)."""
-    folder = _DISPLAY_CACHE.get()
-    path = None
-    if folder is not None:
-        h = hashlib.sha256(repr(("streets", str(streets.crs), tolerance_m, 1)).encode())
-        for wkb in shapely.to_wkb(streets.geometry.to_numpy()):
-            h.update(wkb or b"\x00")
-        path = folder / f"streets-{h.hexdigest()}.json"
-        if path.exists():
-            with contextlib.suppress(OSError, ValueError):
-                data = json.loads(path.read_text(encoding="utf-8"))
-                path.touch()
-                return data
-    work = streets.to_crs(settings.crs_work).geometry.to_numpy()
-    lines = shapely.get_parts(work[~(shapely.is_missing(work) | shapely.is_empty(work))])
-    merged = shapely.line_merge(shapely.multilinestrings(
-        [g for g in lines if g.geom_type == "LineString"]))
-    one = gpd.GeoDataFrame(geometry=[merged], crs=settings.crs_work)
-    data = display_geojson(one, (), tolerance_m=tolerance_m)
-    logger.debug("street lines: %d segments in, %d lines out", len(lines),
-                 len(shapely.get_parts(merged)))
-    if path is not None:
-        write_text(path, json.dumps(data, separators=(",", ":")))
-    return data
+
+    def compute() -> dict[str, Any]:
+        work = streets.to_crs(settings.crs_work).geometry.to_numpy()
+        lines = shapely.get_parts(work[~(shapely.is_missing(work) | shapely.is_empty(work))])
+        merged = shapely.line_merge(shapely.multilinestrings(
+            [g for g in lines if g.geom_type == "LineString"]))
+        one = gpd.GeoDataFrame(geometry=[merged], crs=settings.crs_work)
+        logger.debug("street lines: %d segments in, %d lines out", len(lines),
+                     len(shapely.get_parts(merged)))
+        return display_geojson(one, (), tolerance_m=tolerance_m)
+
+    return _display_cached("streets", streets, (tolerance_m,), compute)
 
 
 def _require_markercluster(m: folium.Map) -> None:
