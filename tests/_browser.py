@@ -65,7 +65,8 @@ def launch() -> Iterator[Any]:
             browser.close()
 
 
-def open_map(browser: Any, path: Path, wait_ms: int = 400) -> PageWatch:
+def watched_page(browser: Any) -> PageWatch:
+    """A new page whose errors, dialogs and failed requests are recorded."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     watch = PageWatch(page)
     page.on("pageerror", lambda e: watch.js_errors.append(str(e)))
@@ -73,6 +74,12 @@ def open_map(browser: Any, path: Path, wait_ms: int = 400) -> PageWatch:
             else None)
     page.on("dialog", lambda d: (watch.dialogs.append(d.message), d.dismiss()))
     page.on("requestfailed", lambda r: watch.failed_requests.append(r.url))
+    return watch
+
+
+def open_map(browser: Any, path: Path, wait_ms: int = 400) -> PageWatch:
+    watch = watched_page(browser)
+    page = watch.page
     page.goto(Path(path).resolve().as_uri())
     page.wait_for_selector(".leaflet-container")
     page.wait_for_timeout(wait_ms)

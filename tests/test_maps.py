@@ -25,7 +25,7 @@ from cwsgeo.admin import AdminAreas
 from cwsgeo.config import DensityConfig
 from cwsgeo.density import DensityResult, compute_densities
 from cwsgeo.layers import INTERACTION_CATEGORIES
-from tests._browser import PageWatch, launch, open_map
+from tests._browser import PageWatch, launch, open_map, watched_page
 
 WORK = "EPSG:25831"
 X0, Y0 = 428_000.0, 4_580_000.0  # a corner in Barcelona (UTM 31N)
@@ -164,13 +164,8 @@ def browser() -> Iterator[Any]:
 # -- helpers --------------------------------------------------------------------------------------
 def open_all_layers(browser: Any, path: Path) -> tuple[PageWatch, float]:
     """Open ``path#all-layers`` watched like ``open_map``; the ``data-cws-ready`` time (ms)."""
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    watch = PageWatch(page)
-    page.on("pageerror", lambda e: watch.js_errors.append(str(e)))
-    page.on("console", lambda m: watch.console_errors.append(m.text) if m.type == "error"
-            else None)
-    page.on("dialog", lambda d: (watch.dialogs.append(d.message), d.dismiss()))
-    page.on("requestfailed", lambda r: watch.failed_requests.append(r.url))
+    watch = watched_page(browser)
+    page = watch.page
     page.goto(path.resolve().as_uri() + "#all-layers")
     page.wait_for_function("document.documentElement.dataset.cwsReady", timeout=30_000)
     return watch, float(page.evaluate("document.documentElement.dataset.cwsReady"))
