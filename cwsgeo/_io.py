@@ -14,9 +14,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -109,6 +110,8 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         A copy with neutralised text cells.
     """
+    import pandas as pd
+
     def safe(value: Any) -> Any:
         return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) \
             else value
@@ -127,6 +130,8 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a table as UTF-8 CSV, atomically and safe against formula injection."""
+    import pandas as pd
+
     with atomic_path(path) as tmp:
         neutralise_formulas(pd.DataFrame(df)).to_csv(tmp, index=False, encoding="utf-8")
     return Path(path)

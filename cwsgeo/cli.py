@@ -1,8 +1,9 @@
 """The ``cwsgeo`` command: argument parsing, logging, progress bars and exit codes.
 
 Subcommands: ``check`` (inventory QA), ``geocode`` (write a geocoded table), ``fetch`` (fill
-``data/raw/``), ``build`` (the whole pipeline) and ``watch`` (rebuild when the inventory
-changes). Library modules never print or configure logging; this one does. Every
+``data/raw/``), ``build`` (the whole pipeline), ``watch`` (rebuild when the inventory
+changes) and ``serve`` (keep a warm build process, see :mod:`cwsgeo.server`; ``build`` uses
+it when it runs). Library modules never print or configure logging; this one does. Every
 :class:`~cwsgeo.CwsgeoError` becomes a readable message and a non-zero exit code, never a
 traceback.
 
@@ -111,9 +112,21 @@ def _parser() -> argparse.ArgumentParser:
         if name == "build":
             b.add_argument("--dry-run", action="store_true",
                            help="show what would change without writing anything")
+            b.add_argument("--no-server", action="store_true",
+                           help="build in this process even if `cwsgeo serve` runs for the "
+                                "project (also: CWSGEO_NO_SERVER=1)")
         else:
             b.add_argument("--interval", type=float, default=1.0,
                            help="seconds between checks when file events are unavailable")
+    s = sub.add_parser("serve", help="keep a warm build process: later `cwsgeo build` runs "
+                       "in it, without the ~1 s of Python start-up and imports")
+    s.add_argument("--idle-timeout", type=float, default=3600.0, metavar="SECONDS",
+                   help="exit after this long without a build (default: 3600)")
+    action = s.add_mutually_exclusive_group()
+    action.add_argument("--detach", action="store_true",
+                        help="run in the background (log: <cache>/server.log)")
+    action.add_argument("--status", action="store_true", help="show the running server")
+    action.add_argument("--stop", action="store_true", help="stop the running server")
     return p
 
 
@@ -199,14 +212,98 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from . import server
+
+    cfg = Config.load(args.config)
+    if args.status or args.stop:
+        status = server.server_status(cfg.cache_dir)
+        if status is None:
+            print(f"no build server runs for {cfg.root}")
+            return EXIT_OK
+        if args.stop:
+            server.stop_server(cfg.cache_dir)
+            print(f"build server {status['pid']} stopped")
+        else:
+            print(f"build server {status['pid']} for {status['project']}: up "
+                  f"{time.time() - status['started']:.0f} s, {status['builds']} build(s) served")
+        return EXIT_OK
+    if args.detach:
+        return _detach(cfg, args.idle_timeout)
+    served = server.serve(cfg.cache_dir, project=str(cfg.root), idle_timeout_s=args.idle_timeout,
+                          config=cfg, ready=lambda path: print(
+                              f"build server for {cfg.root} ready ({path}); `cwsgeo build` in "
+                              "this project now runs here. Ctrl-C stops it.", flush=True))
+    print(f"build server stopped after {served} build(s)")
+    return EXIT_OK
+
+
+def _detach(cfg: Config, idle_timeout: float) -> int:
+    """Start the server in the background and return once it accepts builds."""
+    import os
+
+    from . import server
+
+    log = cfg.cache_dir / "server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the daemon (tested through the CLI)
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        with Path(os.devnull).open("rb") as null, log.open("ab") as out:
+            os.dup2(null.fileno(), 0)
+            os.dup2(out.fileno(), 1)
+            os.dup2(out.fileno(), 2)
+        os.closerange(3, 1 << 16)  # keep no pipe of the caller open (it would wait for us)
+        code = EXIT_OK
+        try:
+            _setup_logging(1, False)
+            server.serve(cfg.cache_dir, project=str(cfg.root), idle_timeout_s=idle_timeout,
+                         config=cfg)
+        except BaseException as exc:  # a daemon reports to its log
+            print(f"cwsgeo serve: {exc}", file=sys.stderr, flush=True)
+            code = EXIT_OTHER
+        os._exit(code)
+    os.waitpid(pid, 0)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = server.server_status(cfg.cache_dir)
+        if status is not None:
+            print(f"build server {status['pid']} for {cfg.root} ready; log: {log}")
+            return EXIT_OK
+        time.sleep(0.1)
+    print(f"cwsgeo: the build server did not start; see {log}", file=sys.stderr)
+    return EXIT_OTHER
+
+
 _COMMANDS = {"check": _cmd_check, "geocode": _cmd_geocode, "fetch": _cmd_fetch,
-             "build": _cmd_build, "watch": _cmd_watch}
+             "build": _cmd_build, "watch": _cmd_watch, "serve": _cmd_serve}
+
+
+def _via_server(args: argparse.Namespace, argv: Sequence[str]) -> int | None:
+    """Hand ``cwsgeo build`` to the project's build server, if one runs (else ``None``)."""
+    import os
+
+    if args.command != "build" or args.no_server or os.environ.get("CWSGEO_NO_SERVER"):
+        return None
+    try:
+        cache_dir = Config.load(args.config).cache_dir
+    except CwsgeoError:
+        return None  # the local build reports the problem
+    from .server import request
+
+    return request(cache_dir, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    served = _via_server(args, argv)
+    if served is not None:
+        return served
     _setup_logging(args.verbose, args.quiet)
     start = time.perf_counter()
     try:

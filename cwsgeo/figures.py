@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -215,6 +216,24 @@ def _fisher_jenks(y: np.ndarray, k: int) -> np.ndarray:
 
 
 def _breaks(y: np.ndarray, scheme: str, k: int) -> np.ndarray:
+    """Return the class upper bounds of ``y``, memoised by content.
+
+    Most columns of a rebuild after an inventory edit are unchanged, and Fisher-Jenks is
+    O(k n²).
+    """
+    key = (scheme, k, hashlib.sha256(np.ascontiguousarray(y, dtype=float).tobytes()).digest())
+    if key not in _BREAKS:
+        if len(_BREAKS) >= 256:
+            _BREAKS.pop(next(iter(_BREAKS)))
+        _BREAKS[key] = _compute_breaks(y, scheme, k)
+        _BREAKS[key].setflags(write=False)
+    return _BREAKS[key]
+
+
+_BREAKS: dict[tuple[str, int, bytes], np.ndarray] = {}
+
+
+def _compute_breaks(y: np.ndarray, scheme: str, k: int) -> np.ndarray:
     if scheme == "fisher_jenks":
         return _fisher_jenks(y, k)
     if scheme == "quantiles":

@@ -33,6 +33,7 @@ from ._cache import (
     project_lock,
 )
 from ._io import read_json, write_csv, write_gpkg, write_json, write_text
+from ._parallel import background
 from ._text import md_escape
 from .changes import compare, snapshot
 from .config import Config
@@ -180,6 +181,8 @@ def _stage_geocode(ctx: _Context, inv: Inventory, raw: RawData) -> gpd.GeoDataFr
     data = _keep_input_columns(inv.data, (*GEOCODE_COLUMNS, *ADMIN_COLUMNS, "geometry"))
     folder = raw.folder("addresses") if raw.paths("addresses") else None
     with Geocoder.from_config(ctx.cfg, folder) as geocoder:
+        if geocoder.offline is not None and ctx.cache.enabled:
+            geocoder.offline.index_cache = ctx.cache
         return geocode_table(data, geocoder, progress=ctx.progress)
 
 
@@ -188,7 +191,7 @@ def _stage_admin(ctx: _Context, raw: RawData) -> Any:
 
     paths = raw.paths("admin")
     return ctx.cache.cached("admin", _file_key(paths, raw),
-                            lambda: load_admin(raw.folder("admin")))
+                            lambda: load_admin(raw.folder("admin")), memo=True)
 
 
 def _stage_layers(ctx: _Context, raw: RawData, admin: Any
@@ -208,9 +211,9 @@ def _stage_layers(ctx: _Context, raw: RawData, admin: Any
     places_key = [*_file_key(raw.paths("places"), raw), *admin_key]
     transit_key = [*_file_key(raw.paths("transit"), raw), *admin_key]
     places = ctx.cache.cached("places", places_key,
-                              lambda: read_places(raw.paths("places"), clip=city))
+                              lambda: read_places(raw.paths("places"), clip=city), memo=True)
     transit = ctx.cache.cached("transit", transit_key,
-                               lambda: read_transit(raw.paths("transit"), clip=city))
+                               lambda: read_transit(raw.paths("transit"), clip=city), memo=True)
     return places, transit, [digest(places_key), digest(transit_key)]
 
 
@@ -275,12 +278,12 @@ def _stage_proximity(ctx: _Context, raw: RawData, admin: Any, spaces: gpd.GeoDat
     with ctx.timed("residents"):
         residents = ctx.cache.cached(
             "residents", [*net_key, *admin_key, *_file_key(addr_paths, raw), pcfg.snap_max_m],
-            residents_fn)
+            residents_fn, memo=True)
     with ctx.timed("surface"):
         surface = ctx.cache.cached(
             "surface", [*net_key, *admin_key, *_file_key(addr_paths, raw), *layer_keys,
                         *params],
-            lambda: _surface(network(), residents, places, pcfg, ctx.progress))
+            lambda: _surface(network(), residents, places, pcfg, ctx.progress), memo=True)
     # per-space metrics, cached per location
     context = digest(net_key, admin_key, _file_key(addr_paths, raw), layer_keys, params)
     store_key = digest("space-metrics", code_fingerprint(), context)
@@ -340,7 +343,8 @@ def _stage_proximity(ctx: _Context, raw: RawData, admin: Any, spaces: gpd.GeoDat
         by_type = ctx.cache.cached("by_type", [context, signature], by_type_fn)
     streets = None
     if ctx.cfg.maps.street_lines:
-        streets = ctx.cache.cached("streets", [*net_key], lambda: network().edges_gdf())
+        streets = ctx.cache.cached("streets", [*net_key], lambda: network().edges_gdf(),
+                                   memo=True)
     return _Proximity(metrics_df, areas_gdf, cov, by_type, surface, residents.report,
                       streets, len(todo))
 
@@ -368,18 +372,24 @@ def _stage_density(ctx: _Context, admin: Any, spaces: gpd.GeoDataFrame,
         return density_base(admin.districts, admin.barris, admin.sections, admin.city,
                             places, transit, config=ctx.cfg.density)
 
+    def base() -> Any:
+        return ctx.cache.cached("density_base", [*base_key, dcfg], base_fn, memo=True)
+
     def result_fn() -> Any:
         from .density import compute_densities
 
-        base = ctx.cache.cached("density_base", [*base_key, dcfg], base_fn)
-        return compute_densities(admin.districts, admin.barris, admin.sections, admin.city,
-                                 spaces, places, transit, config=ctx.cfg.density, base=base)
+        full = compute_densities(admin.districts, admin.barris, admin.sections, admin.city,
+                                 spaces, places, transit, config=ctx.cfg.density, base=base())
+        # stored without the places' surfaces, which belong to the base (cached once): a
+        # tenth of the bytes to write after each edit
+        return dataclasses.replace(full, kde_places={})
 
     work = spaces.to_crs(settings.crs_work)
     signature = [[str(i), _space_key(g), None if pd.isna(t) else int(t)]
                  for i, g, t in zip(spaces["id"], work.geometry, spaces["innovation_type"],
                                     strict=True)]
-    return ctx.cache.cached("density", [*base_key, dcfg, signature], result_fn)
+    slim = ctx.cache.cached("density", [*base_key, dcfg, signature], result_fn, memo=True)
+    return dataclasses.replace(slim, kde_places=base().kde_places)
 
 
 # ---------------------------------------------------------------------------------------
@@ -585,15 +595,17 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
         with ctx.timed("density"):
             densities = _stage_density(ctx, admin, spaces, places, transit,
                                        [*_file_key(raw.paths("admin"), raw), *layer_keys])
+            density_files = None
             if not dry_run:
-                from .density import write_density_figures, write_density_outputs
+                from .density import write_density_outputs
 
+                # the PNG figures (matplotlib: the slowest writer) are drawn side by side with
+                # the tables and maps below
+                density_files = background(lambda: _write_figures(
+                    densities, processed / "figures", ledger), "density figures")
                 for name, path in write_density_outputs(densities, processed,
                                                         ledger=ledger).items():
                     result.outputs[f"density_{name}"] = path
-                for name, path in write_density_figures(densities, processed / "figures",
-                                                        ledger=ledger).items():
-                    result.outputs[f"figure_{name}"] = path
         done()
         step("tables")
         with ctx.timed("tables"):
@@ -621,6 +633,11 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
             if not dry_run:
                 result.outputs.update(_write_maps(ctx, raw, admin, spaces, places, transit,
                                                   prox, densities, maps_dir))
+        if density_files is not None:
+            with ctx.timed("figures (wait)"):
+                paths, entries = density_files.result()
+            result.outputs.update(paths)
+            ledger.entries.update(entries)
         done()
         if not dry_run:
             ledger.save()
@@ -644,16 +661,33 @@ def _write_maps(ctx: _Context, raw: RawData, admin: Any, spaces: gpd.GeoDataFram
     manifest = raw.manifest
     common = {"assets": cfg.maps.assets, "tiles": cfg.maps.tiles, "streets": prox.streets}
     with display_cache(cfg.cache_dir / "display" if ctx.cache.enabled else None):
+        # the two pages are independent: one is rendered in a forked child meanwhile
+        density = background(lambda: density_map(
+            densities, admin, maps_dir / "density.html", spaces=spaces, **common,
+            attributions=attributions(manifest, ("admin", "places", "transit", "inventory"))),
+            "density map")
         innovation = innovation_map(
             spaces, admin, maps_dir / "innovation_types.html", transit=transit,
             places=places, places_density=densities.kde_places.get("all"),
             walk_areas=prox.areas, **common,
             attributions=attributions(manifest, ("admin", "places", "transit", "network",
                                                  "inventory")))
-        density = density_map(
-            densities, admin, maps_dir / "density.html", spaces=spaces, **common,
-            attributions=attributions(manifest, ("admin", "places", "transit", "inventory")))
-    return {"map": innovation, "density_map": density}
+        return {"map": innovation, "density_map": density.result()}
+
+
+def _write_figures(densities: Any, folder: Path, ledger: OutputLedger
+                   ) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Write the density figures; return them and their ledger entries.
+
+    Runs in a forked child (:func:`cwsgeo._parallel.background`): the entries let the parent
+    record what the child wrote.
+    """
+    from .density import write_density_figures
+
+    paths = {f"figure_{name}": path for name, path in
+             write_density_figures(densities, folder, ledger=ledger).items()}
+    keys = {str(p.resolve()) for p in paths.values()}
+    return paths, {k: v for k, v in ledger.entries.items() if k in keys}
 
 
 def geocode_file(cfg: Config, path: str | Path, output: str | Path, *,

@@ -48,6 +48,7 @@ docstring. Residents reached are summed over the network nodes reached.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
@@ -242,11 +244,37 @@ class _Targets:
 
 def _prepare(net: WalkNetwork, frame: gpd.GeoDataFrame, column: str, keys: Sequence[str],
              snap_max_m: float | None, what: str) -> _Targets:
-    """Snap a target layer and one-hot encode ``column`` over ``keys`` (others: all zero)."""
+    """Snap a target layer and one-hot encode ``column`` over ``keys`` (others: all zero).
+
+    Memoised by content (the network's source digest, the layer's geometry and values): a
+    rebuild in the same process (``cwsgeo watch``, the build server) that measures one moved
+    space does not snap the 10,000 places again.
+    """
     frame = _as_gdf(frame, what)
     if column not in frame.columns:
         raise CwsgeoError(f"{what}: missing column {column!r} (have {list(frame.columns)})")
     values = frame[column].astype("string").str.strip().str.lower()
+    if not net.source:  # a network without a content description: nothing to key on
+        return _prepare_now(net, frame, values, keys, snap_max_m, what)
+    h = hashlib.sha256(repr((net.source, net.n_nodes, net.n_edges, str(frame.crs), column,
+                             list(keys), snap_max_m)).encode())
+    h.update("\x00".join(values.fillna("\x01").tolist()).encode())
+    for wkb in shapely.to_wkb(frame.geometry.to_numpy()):
+        h.update(wkb or b"\x00")
+    key = h.hexdigest()
+    if key not in _TARGETS:
+        if len(_TARGETS) >= 8:
+            _TARGETS.pop(next(iter(_TARGETS)))
+        _TARGETS[key] = _prepare_now(net, frame, values, keys, snap_max_m, what)
+    return _TARGETS[key]
+
+
+#: Snapped target layers by content (see :func:`_prepare`); read-only once stored.
+_TARGETS: dict[str, _Targets] = {}
+
+
+def _prepare_now(net: WalkNetwork, frame: gpd.GeoDataFrame, values: pd.Series,
+                 keys: Sequence[str], snap_max_m: float | None, what: str) -> _Targets:
     codes = pd.Index(list(keys), dtype=object).get_indexer(values.to_numpy(dtype=object))
     matrix = np.zeros((len(frame), len(keys)))
     hit = codes >= 0
@@ -1078,15 +1106,20 @@ def summarize_by_type(metrics: pd.DataFrame, spaces: pd.DataFrame, *,
         untyped = pd.to_numeric(spaces[type_col], errors="coerce").isna().to_numpy()
         if untyped.any():
             groups.append(("unclassified", pd.NA, untyped))
+    values = metrics[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     rows = []
     for label, kind, mask in groups:
-        sub = metrics.loc[mask, cols].apply(pd.to_numeric, errors="coerce").astype(float)
-        for col in cols:
-            values = sub[col].dropna()
-            q1, med, q3 = (values.quantile([0.25, 0.5, 0.75]).to_numpy()
-                           if len(values) else (np.nan, np.nan, np.nan))
+        sub = values[np.asarray(mask, dtype=bool)]
+        counts = (~np.isnan(sub)).sum(axis=0)
+        quart = np.full((3, len(cols)), np.nan)
+        some = counts > 0
+        if some.any():  # linear interpolation, as pandas' Series.quantile
+            quart[:, some] = np.nanquantile(sub[:, some], [0.25, 0.5, 0.75], axis=0)
+        for j, col in enumerate(cols):
+            q1, med, q3 = quart[:, j]
             rows.append({"group": label, "innovation_type": kind, "metric": col,
-                         "n": len(values), "median": med, "q1": q1, "q3": q3, "iqr": q3 - q1})
+                         "n": int(counts[j]), "median": med, "q1": q1, "q3": q3,
+                         "iqr": q3 - q1})
     out = pd.DataFrame(rows, columns=["group", "innovation_type", "metric", "n", "median", "q1",
                                       "q3", "iqr"])
     out["innovation_type"] = out["innovation_type"].astype("Int64")

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -318,7 +319,9 @@ def fetch(cfg: Config, *, live: bool | None = None, only: Iterable[str] | None =
     # live answers are cached for this fetch only (retries reuse what already arrived); a
     # later fetch downloads afresh, so the recorded date is the date of the data
     live_root = cfg.cache_dir / "live"
-    live_cache = live_root / dt.datetime.now(dt.UTC).strftime(f"%Y%m%dT%H%M%S-{os.getpid()}")
+    # (unique per fetch: two fetches within one second must not share answers)
+    live_cache = live_root / (dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%f")
+                              + f"-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
         manifest = _fetch(cfg, live, only, progress, raw_dir, staging, tqdm, live_cache)
     except BaseException:

@@ -66,8 +66,15 @@ def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_gazetteer_memo() -> None:
-    """Each test starts like a new process: no gazetteer kept in memory from another test."""
-    from cwsgeo import geocoding
+def _fresh_memos() -> None:
+    """Each test starts like a new process: nothing kept in memory from another test.
 
-    geocoding._OFFLINE_GEOCODERS.clear()
+    (The memos are content-keyed, so sharing them could not give wrong answers, but it
+    would hide what a fresh process does: read caches, load files, log.)
+    """
+    from cwsgeo import _cache, density, figures, geocoding, maps, network, proximity
+
+    for memo in (geocoding._OFFLINE_GEOCODERS, _cache._MEMO, network._LOADED,
+                 maps._DISPLAY_MEMO, proximity._TARGETS, density._GRIDS, density._BOUNDARIES,
+                 density._CONTOURS, figures._BREAKS):
+        memo.clear()

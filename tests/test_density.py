@@ -561,3 +561,16 @@ def test_bundle_hex_population_and_kde(bundle_dir) -> None:
                           name="places")
     assert surf.integral() == pytest.approx(surf.n_points, rel=0.01)
     assert surf.n_points > 10_000
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 7), (60, 45)])
+@pytest.mark.parametrize("kernel", ["quartic", "gaussian"])
+def test_numpy_convolution_matches_scipy(shape: tuple[int, int], kernel: str) -> None:
+    from scipy.signal import fftconvolve
+
+    from cwsgeo.density import _convolve, _kernel_weights
+
+    grid = np.random.default_rng(7).random(shape)
+    w = _kernel_weights(kernel, 120.0, 50.0)
+    np.testing.assert_allclose(_convolve(grid, w), fftconvolve(grid, w, mode="same"),
+                               atol=1e-12)

@@ -719,3 +719,33 @@ def test_bundle_inventory_names(bundle_dir: Path, tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(pd.DataFrame(out.drop(columns="geometry")),
                                   pd.DataFrame(out2.drop(columns="geometry")))
     geo2.close()
+
+
+def test_built_index_is_cached_and_gives_the_same_answers(gaz_dir: Path,
+                                                          tmp_path: Path) -> None:
+    from cwsgeo._cache import StageCache
+
+    texts = ["Calle Valencia 264", "Plaza Cataluña, 9", "La Rambla, 42", "Provenza 1"]
+    plain = OfflineGeocoder(gaz_dir)
+    expected = [plain.geocode(t) for t in texts]
+
+    first = OfflineGeocoder(gaz_dir)
+    first.index_cache = StageCache(tmp_path)
+    first.load()
+    assert first.index_cache.misses == ["gazetteer"]
+    second = OfflineGeocoder(gaz_dir)  # a new process, in effect
+    second.index_cache = StageCache(tmp_path)
+    second.load()
+    assert second.index_cache.hits == ["gazetteer"]
+    assert [second.geocode(t) for t in texts] == expected
+    # a changed gazetteer file is a different key: parsed again
+    edited = tmp_path / "gaz"
+    edited.mkdir()
+    for path in gaz_dir.iterdir():
+        (edited / path.name).write_bytes(path.read_bytes())
+    with (edited / "bcn_addresses.csv").open("a", encoding="utf-8") as fh:
+        fh.write("\n")
+    third = OfflineGeocoder(edited)
+    third.index_cache = StageCache(tmp_path)
+    third.load()
+    assert third.index_cache.misses == ["gazetteer"]

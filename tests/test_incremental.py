@@ -154,3 +154,16 @@ def test_snapshot_compare_roundtrip() -> None:
     moved = gdf.set_geometry([Point(2.17, 41.39)], crs=4326)
     report = compare(state, snapshot(moved))
     assert [c["id"] for c in report.located] == ["x"]
+
+
+def test_moving_a_space_redraws_the_figure_that_shows_it(project: Config) -> None:
+    figure = processed(project) / "figures" / "kde_places_spaces.png"
+    before = figure.read_bytes()
+    write_inventory(project.inventory_path, b="b,Espai B,Carrer de Girona 50,2\n")
+    try:
+        build(project)  # same ids, one new position: the points on the figure move
+        assert figure.read_bytes() != before
+    finally:
+        write_inventory(project.inventory_path)
+    build(project)
+    assert figure.read_bytes() == before

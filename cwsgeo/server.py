@@ -1,0 +1,501 @@
+"""The build server: a warm process that runs ``cwsgeo build`` for one project.
+
+After a one-row edit of the inventory, little of a rebuild is work (only the edited space is
+geocoded and measured, see :mod:`cwsgeo.pipeline`); most of a new ``cwsgeo build`` process
+is starting Python and importing pandas, geopandas, scipy, folium and matplotlib (about 1 s)
+and reading cached stage results back from disk. ``cwsgeo serve`` pays that once: while it
+runs, ``cwsgeo build`` in the same project hands its command line to the server over a Unix
+socket and returns in about the time of the work itself (the idea of the Gradle daemon or
+``dmypy``). Without a server, ``cwsgeo build`` builds in its own process as always.
+
+How a build is served: the client connects, sends its arguments, working folder, environment
+and code fingerprint, and passes its stdin, stdout and stderr (``SCM_RIGHTS``). The server
+takes on those descriptors, folder and environment for the duration of the build and runs the
+ordinary command line (:func:`cwsgeo.cli.main`), so output, progress bars, exit codes and
+outputs are exactly those of a local build; builds run one at a time (they hold the project
+lock anyway). What stays in memory between builds is only content-keyed (stage results by the
+hash of their inputs, the parsed gazetteer by its files, display geometry by its WKB), so it is
+never stale. Ctrl-C in the client, or the client dying, interrupts the build like a local
+Ctrl-C; previous outputs are kept.
+
+Safety: the socket lives in a private folder (``$XDG_RUNTIME_DIR/cwsgeo`` or
+``/tmp/cwsgeo-<uid>``, mode 0700, checked), only the same user is served (``SO_PEERCRED``),
+and only clients running the same cwsgeo code and Python: after a code change the client
+builds locally and the outdated server exits. The server also exits after ``idle_timeout_s``
+without builds. POSIX only (Unix sockets, descriptor passing); elsewhere ``cwsgeo build``
+simply runs locally.
+"""
+
+from __future__ import annotations
+
+import _thread
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import select
+import signal
+import socket
+import stat
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._errors import CwsgeoError
+
+if TYPE_CHECKING:
+    from .config import Config
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["request", "serve", "server_status", "socket_path", "stop_server"]
+
+#: Protocol version of the messages below (bumped on incompatible changes).
+PROTOCOL = 1
+#: Default seconds without a build after which the server exits.
+IDLE_TIMEOUT_S = 3600.0
+_MAX_MESSAGE = 4 << 20
+
+
+def _runtime_dir() -> Path:
+    """Private folder for the sockets (created 0700; refused if someone else owns it)."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    folder = (Path(base) / "cwsgeo" if base and Path(base).is_dir()
+              else Path(tempfile.gettempdir()) / f"cwsgeo-{os.getuid()}")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = folder.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise CwsgeoError(f"unsafe build-server folder {folder}: it must be a directory owned "
+                          "by you with mode 0700")
+    return folder
+
+
+def socket_path(cache_dir: str | os.PathLike[str]) -> Path:
+    """Return the socket of the build server of the project whose cache is ``cache_dir``.
+
+    The path is short (Unix sockets allow about 100 bytes) and depends only on the resolved
+    cache folder, so every ``cwsgeo build`` of a project finds the same server.
+    """
+    key = hashlib.sha256(str(Path(cache_dir).resolve()).encode()).hexdigest()[:20]
+    return _runtime_dir() / f"{key}.sock"
+
+
+def _identity() -> dict[str, str]:
+    """Return what client and server must share: the code and the interpreter."""
+    from ._cache import code_fingerprint
+
+    return {"code": code_fingerprint(), "python": sys.executable,
+            "version": sys.version}
+
+
+# ---------------------------------------------------------------------------------------
+# Messages: one JSON object per line
+# ---------------------------------------------------------------------------------------
+def _send(conn: socket.socket, message: dict[str, Any], fds: Sequence[int] = ()) -> None:
+    data = (json.dumps(message) + "\n").encode()
+    if fds:
+        socket.send_fds(conn, [data], list(fds))
+    else:
+        conn.sendall(data)
+
+
+class _Reader:
+    """Reads newline-terminated JSON messages (and passed descriptors) from a socket."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self.buffer = b""
+        self.fds: list[int] = []
+
+    def read(self) -> dict[str, Any] | None:
+        """Return the next message, or ``None`` when the peer closed the connection."""
+        while b"\n" not in self.buffer:
+            data, fds, _flags, _addr = socket.recv_fds(self.conn, 65536, 8)
+            self.fds.extend(fds)
+            if not data:
+                return None
+            self.buffer += data
+            if len(self.buffer) > _MAX_MESSAGE:
+                raise CwsgeoError("build server: message too long")
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        value = json.loads(line)
+        if not isinstance(value, dict):
+            raise CwsgeoError("build server: malformed message")
+        return value
+
+
+# ---------------------------------------------------------------------------------------
+# Client side
+# ---------------------------------------------------------------------------------------
+def _connect(path: Path, timeout: float | None = 2.0) -> socket.socket | None:
+    if not hasattr(socket, "AF_UNIX") or not path.exists():
+        return None
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(timeout)
+    try:
+        conn.connect(str(path))
+    except (ConnectionRefusedError, FileNotFoundError):
+        conn.close()
+        with contextlib.suppress(OSError):  # nobody listens: a server that died
+            path.unlink()
+        return None
+    except OSError:
+        conn.close()
+        return None
+    conn.settimeout(None)
+    return conn
+
+
+def request(cache_dir: str | os.PathLike[str], argv: Sequence[str]) -> int | None:
+    """Run a command line in the project's build server, if one is running.
+
+    The server's build writes to this process's terminal (its descriptors are passed along);
+    Ctrl-C interrupts it.
+
+    Parameters
+    ----------
+    cache_dir
+        The project's cache folder (identifies the server).
+    argv
+        The command line (without the program name), e.g. ``["build", "--quiet"]``.
+
+    Returns
+    -------
+    int or None
+        The build's exit code; ``None`` when no usable server runs (none, or one running
+        other code), and the caller should build locally.
+    """
+    if os.name != "posix":
+        return None
+    try:
+        conn = _connect(socket_path(cache_dir))
+    except CwsgeoError:
+        return None
+    if conn is None:
+        return None
+    with conn:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        try:
+            _send(conn, {"protocol": PROTOCOL, "op": "run", "argv": list(argv),
+                         "cwd": str(Path.cwd()), "env": dict(os.environ), **_identity()},
+                  fds=[0, 1, 2])
+        except OSError:
+            return None
+        reader = _Reader(conn)
+        pid: int | None = None
+        while True:
+            try:
+                message = reader.read()
+            except KeyboardInterrupt:
+                if pid is not None:  # interrupt the build like a local Ctrl-C
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGINT)
+                continue
+            except (OSError, ValueError, CwsgeoError):
+                message = None
+            if message is None:
+                if pid is None:  # the server went away before starting: build locally
+                    return None
+                print("cwsgeo: the build server stopped during the build; previous outputs "
+                      "are kept. Run the build again.", file=sys.stderr)
+                return 70
+            if "stale" in message:
+                logger.info("build server not used: %s", message["stale"])
+                return None
+            if "pid" in message:
+                pid = int(message["pid"])
+            if "exit" in message:
+                return int(message["exit"])
+
+
+def _ask(cache_dir: str | os.PathLike[str], op: str) -> dict[str, Any] | None:
+    conn = _connect(socket_path(cache_dir))
+    if conn is None:
+        return None
+    with conn:
+        _send(conn, {"protocol": PROTOCOL, "op": op})
+        try:
+            return _Reader(conn).read()
+        except (OSError, ValueError, CwsgeoError):
+            return None
+
+
+def server_status(cache_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """Return the running server's status (pid, start time, builds served) or ``None``."""
+    return _ask(cache_dir, "status")
+
+
+def stop_server(cache_dir: str | os.PathLike[str]) -> bool:
+    """Ask the project's build server to exit; return whether one was running."""
+    return _ask(cache_dir, "stop") is not None
+
+
+# ---------------------------------------------------------------------------------------
+# Server side
+# ---------------------------------------------------------------------------------------
+def warm_up(cfg: Config | None = None) -> float:
+    """Prepare the process for fast builds; return the seconds taken.
+
+    Imports everything a build uses (the point of the server) and, given the project's
+    config, rehearses a build into a temporary folder (deleted afterwards; the project's
+    outputs are not touched) so the first real build finds the stage results, display data,
+    class breaks, snapped layers and gazetteer already in memory. A failing rehearsal (bad
+    inventory, missing data, a build running) is only logged: the real build will report it.
+    """
+    import importlib
+
+    start = time.perf_counter()
+    for name in ("cwsgeo.pipeline", "cwsgeo.inventory", "cwsgeo.geocoding", "cwsgeo.admin",
+                 "cwsgeo.layers", "cwsgeo.network", "cwsgeo.proximity", "cwsgeo.density",
+                 "cwsgeo.figures", "cwsgeo.maps", "cwsgeo.changes", "cwsgeo.sources",
+                 "scipy.sparse.csgraph", "folium", "branca", "matplotlib.figure",
+                 "matplotlib.font_manager", "matplotlib.backends.backend_agg", "rasterio",
+                 "rasterio.features", "pyogrio", "contourpy", "h3", "rapidfuzz", "tqdm",
+                 "tqdm.auto", "tqdm.contrib.logging"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # optional dependency missing: the build will say so
+            logger.debug("warm-up: %s not importable", name)
+    if cfg is not None:
+        from ._cache import OutputLedger, StageCache
+        from .geocoding import Geocoder
+        from .pipeline import build
+
+        scratch = Path(tempfile.mkdtemp(prefix="cwsgeo-warm-"))
+        try:
+            build(cfg, out=scratch)
+            with Geocoder.from_config(cfg) as geocoder:
+                if geocoder.offline is not None:
+                    geocoder.offline.index_cache = StageCache(cfg.cache_dir, read_only=True)
+                    geocoder.offline.load()
+        except Exception as exc:
+            logger.info("warm-up build skipped: %s", exc)
+        finally:
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
+            ledger = OutputLedger(cfg.cache_dir / "outputs.json")  # forget the scratch files
+            prefix = str(scratch.resolve())
+            if any(k.startswith(prefix) for k in ledger.entries):
+                ledger.entries = {k: v for k, v in ledger.entries.items()
+                                  if not k.startswith(prefix)}
+                with contextlib.suppress(OSError):
+                    ledger.save()
+    return time.perf_counter() - start
+
+
+def _peer_uid(conn: socket.socket) -> int | None:
+    if not hasattr(socket, "SO_PEERCRED"):
+        return os.getuid()  # pragma: no cover - BSD/macOS: the 0700 folder guards the socket
+    import struct
+
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[1])
+
+
+@contextlib.contextmanager
+def _as_client(message: dict[str, Any], fds: list[int]) -> Iterator[None]:
+    """Take on the client's terminal, folder, environment and logging for one build."""
+    saved_fds = [os.dup(i) for i in range(3)]
+    saved_streams = (sys.stdin, sys.stdout, sys.stderr)
+    saved_cwd = Path.cwd()
+    saved_env = dict(os.environ)
+    root = logging.getLogger()
+    saved_logging = (list(root.handlers), root.level)
+    try:
+        for target, fd in enumerate(fds[:3]):
+            os.dup2(fd, target)
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+        sys.stdout = open(1, "w", encoding="utf-8", buffering=1, closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", encoding="utf-8", buffering=1,  # noqa: SIM115
+                          closefd=False)
+        os.chdir(message["cwd"])
+        os.environ.clear()
+        os.environ.update({str(k): str(v) for k, v in message["env"].items()})
+        os.environ["CWSGEO_NO_SERVER"] = "1"  # never hand the build back to this server
+        root.handlers.clear()  # the command line sets up logging for its own verbosity
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        for target, fd in enumerate(saved_fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        root.handlers[:], level = saved_logging
+        root.setLevel(level)
+
+
+def _watch_client(conn: socket.socket, done: threading.Event) -> None:
+    """Interrupt the running build (like Ctrl-C) if the client goes away."""
+    while not done.is_set():
+        ready, _, _ = select.select([conn], [], [], 0.1)
+        if ready and not done.is_set():
+            try:
+                gone = conn.recv(1, socket.MSG_PEEK) == b""
+            except OSError:
+                gone = True
+            if gone:
+                _thread.interrupt_main()
+                return
+            time.sleep(0.1)  # a byte waits (should not happen): do not spin
+
+
+def _run(message: dict[str, Any], fds: list[int], conn: socket.socket) -> int:
+    """Run the client's command line in this process; return its exit code."""
+    from .cli import main
+
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch_client, args=(conn, done), daemon=True)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    watcher.start()
+    try:
+        with _as_client(message, fds):
+            try:
+                return main(list(message["argv"]))
+            except SystemExit as exc:  # argparse errors
+                return exc.code if isinstance(exc.code, int) else 2
+            except KeyboardInterrupt:  # arrived outside the command's own handler
+                return 130
+    finally:
+        done.set()
+        watcher.join()
+        signal.signal(signal.SIGINT, previous)
+
+
+def _serve_one(conn: socket.socket, identity: dict[str, str], state: dict[str, Any]) -> bool:
+    """Handle one connection; return False when the server should stop."""
+    reader = _Reader(conn)
+    try:
+        message = reader.read()
+    except (OSError, ValueError, CwsgeoError):
+        message = None
+    try:
+        if message is None or message.get("protocol") != PROTOCOL:
+            if message is not None:
+                _send(conn, {"stale": "protocol version differs"})
+            return True
+        op = message.get("op")
+        if op == "status":
+            _send(conn, {"pid": os.getpid(), "started": state["started"],
+                         "builds": state["builds"], "project": state["project"]})
+            return True
+        if op == "stop":
+            _send(conn, {"stopping": True})
+            return False
+        if op != "run":
+            return True
+        differs = [k for k in identity if message.get(k) != identity[k]]
+        if differs:
+            _send(conn, {"stale": f"the server runs other cwsgeo code ({', '.join(differs)}); "
+                                  "it exits"})
+            logger.info("client with other %s: stopping", ", ".join(differs))
+            return False
+        if len(reader.fds) < 3:
+            _send(conn, {"stale": "no terminal descriptors received"})
+            return True
+        state["builds"] += 1
+        _send(conn, {"pid": os.getpid()})
+        code = _run(message, reader.fds, conn)
+        with contextlib.suppress(OSError):
+            _send(conn, {"exit": code})
+        return True
+    finally:
+        for fd in reader.fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def serve(cache_dir: str | os.PathLike[str], *, project: str = "",
+          idle_timeout_s: float = IDLE_TIMEOUT_S, ready: Any = None,
+          config: Config | None = None) -> int:
+    """Serve builds for one project until stopped, idle, or outdated by a code change.
+
+    Parameters
+    ----------
+    cache_dir
+        The project's cache folder (identifies the server; see :func:`socket_path`).
+    project
+        Shown by ``cwsgeo serve --status``.
+    idle_timeout_s
+        Exit after this many seconds without a request.
+    ready
+        Called with the socket path once the server accepts builds (for the CLI's message).
+    config
+        The project's config, for the warm-up dry build (:func:`warm_up`).
+
+    Returns
+    -------
+    int
+        Builds served.
+
+    Raises
+    ------
+    cwsgeo.CwsgeoError
+        Not a POSIX system, or a server already runs for this project.
+    """
+    if os.name != "posix" or not hasattr(os, "fork"):
+        raise CwsgeoError("the build server needs a POSIX system (fork and Unix sockets)")
+    path = socket_path(cache_dir)
+    existing = _connect(path)
+    if existing is not None:
+        existing.close()
+        raise CwsgeoError(f"a build server already runs for this project ({path}); stop it "
+                          "with `cwsgeo serve --stop`")
+    took = warm_up(config)
+    identity = _identity()
+    logger.info("build server warmed up in %.2f s", took)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    listener.bind(str(tmp))
+    tmp.chmod(0o600)
+    listener.listen(8)
+    tmp.replace(path)  # appears only once it accepts connections
+    state = {"started": time.time(), "builds": 0, "project": project}
+    stopping = False
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    if ready is not None:
+        ready(path)
+    last = time.monotonic()
+    try:
+        while not stopping and time.monotonic() - last < idle_timeout_s:
+            try:
+                ready_fds, _, _ = select.select([listener], [], [], 0.5)
+            except InterruptedError:  # pragma: no cover - retried by Python (PEP 475)
+                continue
+            if not ready_fds:
+                continue
+            conn, _ = listener.accept()
+            with conn:
+                if _peer_uid(conn) != os.getuid():
+                    continue
+                if not _serve_one(conn, identity, state):
+                    break
+            last = time.monotonic()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        listener.close()
+        # remove the socket unless another server has taken the path since (then it answers)
+        other = _connect(path, timeout=0.5)
+        if other is not None:
+            other.close()
+    return int(state["builds"])
