@@ -244,6 +244,8 @@ def _detach(cfg: Config, idle_timeout: float) -> int:
 
     from . import server
 
+    if not hasattr(os, "fork") or not hasattr(os, "setsid"):
+        raise CwsgeoError("the build server needs a POSIX system (fork and Unix sockets)")
     log = cfg.cache_dir / "server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     pid = os.fork()

@@ -212,6 +212,9 @@ def request(cache_dir: str | os.PathLike[str], argv: Sequence[str]) -> int | Non
             if "pid" in message:
                 pid = int(message["pid"])
             if "exit" in message:
+                if message.get("error"):
+                    print(f"cwsgeo: the build server could not run the build: "
+                          f"{message['error']}", file=sys.stderr)
                 return int(message["exit"])
 
 
@@ -352,8 +355,13 @@ def _watch_client(conn: socket.socket, done: threading.Event) -> None:
             time.sleep(0.1)  # a byte waits (should not happen): do not spin
 
 
-def _run(message: dict[str, Any], fds: list[int], conn: socket.socket) -> int:
-    """Run the client's command line in this process; return its exit code."""
+def _run(message: dict[str, Any], fds: list[int], conn: socket.socket
+         ) -> tuple[int, str | None]:
+    """Run the client's command line in this process; return its exit code and any error.
+
+    Nothing a build does can stop the server: an error taking on the client's folder or
+    terminal (a deleted working folder, say) is returned for the client to print.
+    """
     from .cli import main
 
     done = threading.Event()
@@ -363,11 +371,14 @@ def _run(message: dict[str, Any], fds: list[int], conn: socket.socket) -> int:
     try:
         with _as_client(message, fds):
             try:
-                return main(list(message["argv"]))
+                return main(list(message["argv"])), None
             except SystemExit as exc:  # argparse errors
-                return exc.code if isinstance(exc.code, int) else 2
+                return (exc.code if isinstance(exc.code, int) else 2), None
             except KeyboardInterrupt:  # arrived outside the command's own handler
-                return 130
+                return 130, None
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        logger.warning("build request failed: %s", exc)
+        return 70, f"{type(exc).__name__}: {exc}"
     finally:
         done.set()
         watcher.join()
@@ -407,9 +418,9 @@ def _serve_one(conn: socket.socket, identity: dict[str, str], state: dict[str, A
             return True
         state["builds"] += 1
         _send(conn, {"pid": os.getpid()})
-        code = _run(message, reader.fds, conn)
+        code, error = _run(message, reader.fds, conn)
         with contextlib.suppress(OSError):
-            _send(conn, {"exit": code})
+            _send(conn, {"exit": code, **({"error": error} if error else {})})
         return True
     finally:
         for fd in reader.fds:

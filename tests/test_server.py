@@ -140,6 +140,26 @@ def test_no_server_builds_locally(project: Config, runtime: Path,
 @posix_only
 @pytest.mark.bundle
 @pytest.mark.slow
+def test_a_request_that_cannot_run_does_not_stop_the_server(
+        project: Config, runtime: Path, serving: subprocess.Popen[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(str(server.socket_path(project.cache_dir)))
+        server._send(conn, {"protocol": server.PROTOCOL, "op": "run", "argv": ["build"],
+                            "cwd": str(tmp_path / "deleted"), "env": {},
+                            **server._identity()}, fds=[0, 1, 2])
+        reader = server._Reader(conn)
+        assert "pid" in (reader.read() or {})
+        answer = reader.read() or {}
+    assert answer["exit"] == 70 and "FileNotFoundError" in answer["error"]
+    assert serving.poll() is None
+    assert server.server_status(project.cache_dir) is not None
+
+
+@posix_only
+@pytest.mark.bundle
+@pytest.mark.slow
 def test_other_code_is_not_served_and_the_server_exits(project: Config, runtime: Path,
                                                        serving: subprocess.Popen[str],
                                                        monkeypatch: pytest.MonkeyPatch
