@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import pickle
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -69,10 +70,16 @@ class Task(Generic[T]):
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
         if pid == 0:  # pragma: no cover - the child ends in os._exit (covered by the tests)
             os.close(read_fd)
             _die_with_parent()
+            _plain_logging()
             code = 0
             try:
                 assert self._fn is not None
@@ -113,9 +120,13 @@ class Task(Generic[T]):
         assert self._read_fd is not None
         try:
             with os.fdopen(self._read_fd, "rb") as fh:
+                self._read_fd = None
                 payload = fh.read()
-        finally:
-            _, status = os.waitpid(self._pid, 0)
+        except BaseException:  # interrupted while waiting: the writer goes too
+            self.cancel()
+            raise
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = None
         self._done = True
         if not payload:
             raise CwsgeoError(f"{self.name}: the writer process ended without a result "
@@ -125,6 +136,37 @@ class Task(Generic[T]):
             raise value
         self._value = value
         return value  # type: ignore[no-any-return]
+
+
+    def cancel(self) -> None:
+        """Stop the writer if it still runs (its file writes are atomic) and reap it."""
+        self._done, self._fn = True, None
+        if self._read_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._read_fd)
+            self._read_fd = None
+        if self._pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._pid, 0)
+            self._pid = None
+
+
+def _plain_logging() -> None:
+    """In a child: log straight to stderr.
+
+    The parent's handlers may go through tqdm, whose lock another thread of the parent
+    could have held at the moment of the fork.
+    """
+    root = logging.getLogger()
+    level = root.level
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def background(fn: Callable[[], T], name: str, *, parallel: bool = True) -> Task[T]:

@@ -135,9 +135,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
                                          logging.INFO if verbose else logging.WARNING)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
-    if verbose < 2:
-        for noisy in ("pyogrio", "fiona", "urllib3", "matplotlib", "PIL", "rasterio"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    for noisy in ("pyogrio", "fiona", "urllib3", "matplotlib", "PIL", "rasterio"):
+        # (reset each time: the build server runs builds of any verbosity in one process)
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.NOTSET)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -240,6 +240,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _detach(cfg: Config, idle_timeout: float) -> int:
     """Start the server in the background and return once it accepts builds."""
+    import contextlib
     import os
 
     from . import server
@@ -268,13 +269,18 @@ def _detach(cfg: Config, idle_timeout: float) -> int:
             code = EXIT_OTHER
         os._exit(code)
     os.waitpid(pid, 0)
-    deadline = time.monotonic() + 120
+    start = log.stat().st_size if log.exists() else 0
+    deadline = time.monotonic() + 1800  # the warm-up rehearses a build, cold if need be
     while time.monotonic() < deadline:
         status = server.server_status(cfg.cache_dir)
         if status is not None:
             print(f"build server {status['pid']} for {cfg.root} ready; log: {log}")
             return EXIT_OK
-        time.sleep(0.1)
+        with contextlib.suppress(OSError), log.open("rb") as fh:
+            fh.seek(start)
+            if b"cwsgeo serve: " in fh.read():  # the daemon reported a failure and ended
+                break
+        time.sleep(0.2)
     print(f"cwsgeo: the build server did not start; see {log}", file=sys.stderr)
     return EXIT_OTHER
 
@@ -309,7 +315,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.verbose, args.quiet)
     start = time.perf_counter()
     try:
+        from tqdm import tqdm
         from tqdm.contrib.logging import logging_redirect_tqdm
+
+        # no monitor thread: builds fork writers (cwsgeo._parallel), and a thread holding
+        # tqdm's lock at that moment would leave the child a lock it can never take
+        tqdm.monitor_interval = 0
 
         with logging_redirect_tqdm():
             return _COMMANDS[args.command](args)

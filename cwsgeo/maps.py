@@ -426,7 +426,8 @@ def _display_cached(kind: str, gdf: gpd.GeoDataFrame, params: tuple[Any, ...],
     if path.exists():
         with contextlib.suppress(OSError, ValueError):
             text = path.read_text(encoding="utf-8")
-            data = RawJSON(text) if raw else json.loads(text)
+            parsed = json.loads(text)  # a damaged file is recomputed, never embedded
+            data = RawJSON(text) if raw else parsed
             path.touch()
     if data is None:
         computed = compute()

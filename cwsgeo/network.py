@@ -558,23 +558,6 @@ def load_network(path: str | Path, *, cache_dir: str | Path | None = None,
         raise MissingDataError(
             f"walking network not found: {path} (run `cwsgeo fetch`, or set [proximity] "
             "network in cwsgeo.toml)")
-    st = path.stat()
-    memo_key = (str(path.resolve()), st.st_size, st.st_mtime_ns, largest_component,
-                settings.crs_work)
-    if memo_key not in _LOADED:
-        # a rebuild in the same process (watch, build server) reuses the network and its
-        # lazily built indexes (edge samples, trees) instead of loading them again
-        _LOADED.clear()
-        _LOADED[memo_key] = _load_network(path, cache_dir, largest_component)
-    return _LOADED[memo_key]
-
-
-#: The last network loaded in this process, by file identity (size, mtime).
-_LOADED: dict[tuple[Any, ...], WalkNetwork] = {}
-
-
-def _load_network(path: Path, cache_dir: str | Path | None, largest_component: bool
-                  ) -> WalkNetwork:
     suffix = path.suffix.lower()
     if suffix == ".npz":
         net = WalkNetwork.load(path)
@@ -583,6 +566,22 @@ def _load_network(path: Path, cache_dir: str | Path | None, largest_component: b
         raise ConfigError(f"{path}: unsupported walking network format {suffix!r} "
                           "(use .graphml, .osm, .xml or .npz)")
     digest = sha256_file(path)
+    memo_key = (digest, largest_component, settings.crs_work)
+    if memo_key not in _LOADED:
+        # a rebuild in the same process (watch, build server) reuses the network and its
+        # lazily built indexes (edge samples, trees) instead of loading them again
+        _LOADED.clear()
+        _LOADED[memo_key] = _load_network(path, digest, cache_dir, largest_component)
+    return _LOADED[memo_key]
+
+
+#: The last network loaded in this process, by the sha256 of its source file.
+_LOADED: dict[tuple[Any, ...], WalkNetwork] = {}
+
+
+def _load_network(path: Path, digest: str, cache_dir: str | Path | None,
+                  largest_component: bool) -> WalkNetwork:
+    suffix = path.suffix.lower()
     cached: Path | None = None
     if cache_dir is not None:
         crs_tag = settings.crs_work.replace(":", "").lower()

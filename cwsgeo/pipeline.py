@@ -33,7 +33,7 @@ from ._cache import (
     project_lock,
 )
 from ._io import read_json, write_csv, write_gpkg, write_json, write_text
-from ._parallel import background
+from ._parallel import Task, background
 from ._text import md_escape
 from .changes import compare, snapshot
 from .config import Config
@@ -536,6 +536,7 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
     def done() -> None:
         bar.update(1)
 
+    pending: list[Task[Any]] = []
     try:
         step("inputs")
         with ctx.timed("inputs"):
@@ -603,6 +604,7 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
                 # the tables and maps below
                 density_files = background(lambda: _write_figures(
                     densities, processed / "figures", ledger), "density figures")
+                pending.append(density_files)
                 for name, path in write_density_outputs(densities, processed,
                                                         ledger=ledger).items():
                     result.outputs[f"density_{name}"] = path
@@ -644,6 +646,8 @@ def _build(cfg: Config, *, out: str | Path | None, dry_run: bool, use_cache: boo
             # written last: the next build compares with the outputs of a completed build
             write_json(processed / STATE_FILE, state)
     finally:
+        for task in pending:  # a failed or interrupted build leaves no writer running
+            task.cancel()
         bar.close()
     result.timings = ctx.timings
     result.cache_hits = list(ctx.cache.hits)
@@ -666,13 +670,16 @@ def _write_maps(ctx: _Context, raw: RawData, admin: Any, spaces: gpd.GeoDataFram
             densities, admin, maps_dir / "density.html", spaces=spaces, **common,
             attributions=attributions(manifest, ("admin", "places", "transit", "inventory"))),
             "density map")
-        innovation = innovation_map(
-            spaces, admin, maps_dir / "innovation_types.html", transit=transit,
-            places=places, places_density=densities.kde_places.get("all"),
-            walk_areas=prox.areas, **common,
-            attributions=attributions(manifest, ("admin", "places", "transit", "network",
-                                                 "inventory")))
-        return {"map": innovation, "density_map": density.result()}
+        try:
+            innovation = innovation_map(
+                spaces, admin, maps_dir / "innovation_types.html", transit=transit,
+                places=places, places_density=densities.kde_places.get("all"),
+                walk_areas=prox.areas, **common,
+                attributions=attributions(manifest, ("admin", "places", "transit", "network",
+                                                     "inventory")))
+            return {"map": innovation, "density_map": density.result()}
+        finally:
+            density.cancel()  # no-op once collected; stops it after an error
 
 
 def _write_figures(densities: Any, folder: Path, ledger: OutputLedger

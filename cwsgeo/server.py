@@ -10,13 +10,16 @@ socket and returns in about the time of the work itself (the idea of the Gradle 
 
 How a build is served: the client connects, sends its arguments, working folder, environment
 and code fingerprint, and passes its stdin, stdout and stderr (``SCM_RIGHTS``). The server
-takes on those descriptors, folder and environment for the duration of the build and runs the
-ordinary command line (:func:`cwsgeo.cli.main`), so output, progress bars, exit codes and
-outputs are exactly those of a local build; builds run one at a time (they hold the project
-lock anyway). What stays in memory between builds is only content-keyed (stage results by the
-hash of their inputs, the parsed gazetteer by its files, display geometry by its WKB), so it is
-never stale. Ctrl-C in the client, or the client dying, interrupts the build like a local
-Ctrl-C; previous outputs are kept.
+checks the request (``cwsgeo build`` only), takes on those descriptors, folder and environment
+for the duration of the build and runs the ordinary command line (:func:`cwsgeo.cli.main`),
+so the output, progress bars, exit codes and files are those of a local build; builds run one
+at a time (they hold the project lock anyway). What stays in memory between builds is keyed
+by content (stage results by the hash of their inputs, the network by its file's sha256,
+display geometry by its WKB; the parsed gazetteer, as in any process, by its files' size and
+modification time). Settings that libraries read once at import (PROJ and GDAL environment
+variables, say) are those the server started with. Ctrl-C in the client, or the client dying,
+interrupts the build like a local Ctrl-C; previous outputs are kept. Nothing a client sends
+stops the server except ``stop`` and a client running other cwsgeo code.
 
 Safety: the socket lives in a private folder (``$XDG_RUNTIME_DIR/cwsgeo`` or
 ``/tmp/cwsgeo-<uid>``, mode 0700, checked), only the same user is served (``SO_PEERCRED``),
@@ -123,7 +126,10 @@ class _Reader:
             if len(self.buffer) > _MAX_MESSAGE:
                 raise CwsgeoError("build server: message too long")
         line, self.buffer = self.buffer.split(b"\n", 1)
-        value = json.loads(line)
+        try:
+            value = json.loads(line)
+        except (ValueError, RecursionError):
+            raise CwsgeoError("build server: malformed message") from None
         if not isinstance(value, dict):
             raise CwsgeoError("build server: malformed message")
         return value
@@ -189,19 +195,21 @@ def request(cache_dir: str | os.PathLike[str], argv: Sequence[str]) -> int | Non
         except OSError:
             return None
         reader = _Reader(conn)
-        pid: int | None = None
+        started = False
         while True:
             try:
                 message = reader.read()
             except KeyboardInterrupt:
-                if pid is not None:  # interrupt the build like a local Ctrl-C
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGINT)
+                if not started:  # still queued behind another build: give up at once
+                    print("cwsgeo: interrupted before the build started", file=sys.stderr)
+                    return 130
+                with contextlib.suppress(OSError):  # interrupt the build like a local Ctrl-C
+                    conn.sendall(b"cancel\n")
                 continue
-            except (OSError, ValueError, CwsgeoError):
+            except Exception:  # a broken answer is a server gone away
                 message = None
             if message is None:
-                if pid is None:  # the server went away before starting: build locally
+                if not started:  # the server went away before starting: build locally
                     return None
                 print("cwsgeo: the build server stopped during the build; previous outputs "
                       "are kept. Run the build again.", file=sys.stderr)
@@ -209,8 +217,8 @@ def request(cache_dir: str | os.PathLike[str], argv: Sequence[str]) -> int | Non
             if "stale" in message:
                 logger.info("build server not used: %s", message["stale"])
                 return None
-            if "pid" in message:
-                pid = int(message["pid"])
+            if "started" in message:
+                started = True
             if "exit" in message:
                 if message.get("error"):
                     print(f"cwsgeo: the build server could not run the build: "
@@ -248,9 +256,11 @@ def warm_up(cfg: Config | None = None) -> float:
 
     Imports everything a build uses (the point of the server) and, given the project's
     config, rehearses a build into a temporary folder (deleted afterwards; the project's
-    outputs are not touched) so the first real build finds the stage results, display data,
-    class breaks, snapped layers and gazetteer already in memory. A failing rehearsal (bad
-    inventory, missing data, a build running) is only logged: the real build will report it.
+    outputs are not touched) so the first real build finds the stage results, the network,
+    snapped layers, class breaks, the innovation page's display data and the gazetteer
+    already in memory (what forked writers compute stays in their process). A failing
+    rehearsal (bad inventory, missing data, a build running) is only logged: the real build
+    will report it.
     """
     import importlib
 
@@ -283,13 +293,15 @@ def warm_up(cfg: Config | None = None) -> float:
         finally:
             import shutil
 
+            from ._cache import project_lock
+
             shutil.rmtree(scratch, ignore_errors=True)
-            ledger = OutputLedger(cfg.cache_dir / "outputs.json")  # forget the scratch files
             prefix = str(scratch.resolve())
-            if any(k.startswith(prefix) for k in ledger.entries):
-                ledger.entries = {k: v for k, v in ledger.entries.items()
-                                  if not k.startswith(prefix)}
-                with contextlib.suppress(OSError):
+            with contextlib.suppress(CwsgeoError, OSError), project_lock(cfg.cache_dir):
+                ledger = OutputLedger(cfg.cache_dir / "outputs.json")  # forget the scratch
+                if any(k.startswith(prefix) for k in ledger.entries):
+                    ledger.entries = {k: v for k, v in ledger.entries.items()
+                                      if not k.startswith(prefix)}
                     ledger.save()
     return time.perf_counter() - start
 
@@ -303,16 +315,40 @@ def _peer_uid(conn: socket.socket) -> int | None:
     return int(struct.unpack("3i", creds)[1])
 
 
+def _valid_request(message: dict[str, Any]) -> str | None:
+    """Return why a run request cannot be served, or ``None`` when it is well formed."""
+    argv, cwd, env = message.get("argv"), message.get("cwd"), message.get("env")
+    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        return "argv must be a list of strings"
+    if not isinstance(cwd, str) or not isinstance(env, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        return "cwd must be a string and env a mapping of strings"
+    from .cli import _parser
+
+    try:
+        with open(os.devnull, "w") as null, contextlib.redirect_stderr(null):  # noqa: PTH123
+            args = _parser().parse_args(argv)
+    except SystemExit:
+        return "not a valid command line"
+    if args.command != "build":
+        return "the build server runs `cwsgeo build` only"
+    return None
+
+
 @contextlib.contextmanager
 def _as_client(message: dict[str, Any], fds: list[int]) -> Iterator[None]:
-    """Take on the client's terminal, folder, environment and logging for one build."""
-    saved_fds = [os.dup(i) for i in range(3)]
+    """Take on the client's terminal, folder, environment and logging for one build.
+
+    Everything is restored afterwards, each part on its own, whatever happened.
+    """
+    saved_fds: list[int] = []
     saved_streams = (sys.stdin, sys.stdout, sys.stderr)
-    saved_cwd = Path.cwd()
     saved_env = dict(os.environ)
     root = logging.getLogger()
     saved_logging = (list(root.handlers), root.level)
+    saved_cwd = os.open(".", os.O_RDONLY)  # the server's own folder, even if renamed
     try:
+        saved_fds = [os.dup(i) for i in range(3)]
         for target, fd in enumerate(fds[:3]):
             os.dup2(fd, target)
         sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
@@ -321,7 +357,7 @@ def _as_client(message: dict[str, Any], fds: list[int]) -> Iterator[None]:
                           closefd=False)
         os.chdir(message["cwd"])
         os.environ.clear()
-        os.environ.update({str(k): str(v) for k, v in message["env"].items()})
+        os.environ.update(message["env"])
         os.environ["CWSGEO_NO_SERVER"] = "1"  # never hand the build back to this server
         root.handlers.clear()  # the command line sets up logging for its own verbosity
         yield
@@ -331,28 +367,51 @@ def _as_client(message: dict[str, Any], fds: list[int]) -> Iterator[None]:
                 stream.flush()
         sys.stdin, sys.stdout, sys.stderr = saved_streams
         for target, fd in enumerate(saved_fds):
-            os.dup2(fd, target)
-            os.close(fd)
-        os.chdir(saved_cwd)
+            with contextlib.suppress(OSError):
+                os.dup2(fd, target)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.fchdir(saved_cwd)
+        with contextlib.suppress(OSError):
+            os.close(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
         root.handlers[:], level = saved_logging
         root.setLevel(level)
 
 
-def _watch_client(conn: socket.socket, done: threading.Event) -> None:
-    """Interrupt the running build (like Ctrl-C) if the client goes away."""
-    while not done.is_set():
-        ready, _, _ = select.select([conn], [], [], 0.1)
-        if ready and not done.is_set():
-            try:
-                gone = conn.recv(1, socket.MSG_PEEK) == b""
-            except OSError:
-                gone = True
-            if gone:
-                _thread.interrupt_main()
-                return
-            time.sleep(0.1)  # a byte waits (should not happen): do not spin
+class _Cancel:
+    """Interrupts the running build (as a Ctrl-C would), and only while one runs.
+
+    The client asks by sending ``cancel`` or by going away. The request reaches the main
+    thread as a simulated SIGUSR1 whose handler raises :class:`KeyboardInterrupt` only while
+    :attr:`active` is set (under a lock), so a late request can never hit the server itself.
+    The server's own SIGINT (Ctrl-C in its terminal) still means "stop serving".
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = False
+
+    def handler(self, signum: int, frame: Any) -> None:
+        with self.lock:
+            if self.active:
+                self.active = False
+                raise KeyboardInterrupt
+
+    def watch(self, conn: socket.socket, done: threading.Event) -> None:
+        while not done.is_set():
+            ready, _, _ = select.select([conn], [], [], 0.1)
+            if not ready or done.is_set():
+                continue
+            with contextlib.suppress(OSError):
+                conn.recv(64)
+            # "cancel", or the client went away (end of file): interrupt, stop watching
+            with self.lock:
+                if self.active:
+                    _thread.interrupt_main(signal.SIGUSR1)
+            return
 
 
 def _run(message: dict[str, Any], fds: list[int], conn: socket.socket
@@ -360,67 +419,98 @@ def _run(message: dict[str, Any], fds: list[int], conn: socket.socket
     """Run the client's command line in this process; return its exit code and any error.
 
     Nothing a build does can stop the server: an error taking on the client's folder or
-    terminal (a deleted working folder, say) is returned for the client to print.
+    terminal (a deleted working folder, say) or a bug in the build is returned for the
+    client to print.
     """
     from .cli import main
 
+    cancel = _Cancel()
     done = threading.Event()
-    watcher = threading.Thread(target=_watch_client, args=(conn, done), daemon=True)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    watcher.start()
+    watcher = threading.Thread(target=cancel.watch, args=(conn, done), daemon=True)
+    previous = signal.signal(signal.SIGUSR1, cancel.handler)
     try:
         with _as_client(message, fds):
+            with cancel.lock:
+                cancel.active = True
+            watcher.start()
             try:
                 return main(list(message["argv"])), None
             except SystemExit as exc:  # argparse errors
                 return (exc.code if isinstance(exc.code, int) else 2), None
             except KeyboardInterrupt:  # arrived outside the command's own handler
                 return 130, None
-    except (OSError, KeyError, TypeError, ValueError) as exc:
+            finally:
+                with cancel.lock:
+                    cancel.active = False
+    except Exception as exc:  # reported to the client; the server goes on
         logger.warning("build request failed: %s", exc)
         return 70, f"{type(exc).__name__}: {exc}"
     finally:
         done.set()
-        watcher.join()
-        signal.signal(signal.SIGINT, previous)
+        if watcher.is_alive():
+            watcher.join()
+        signal.signal(signal.SIGUSR1, previous)
+
+
+def _client_gone(conn: socket.socket) -> bool:
+    """Return whether the client closed its end (it was interrupted while queued)."""
+    ready, _, _ = select.select([conn], [], [], 0)
+    if not ready:
+        return False
+    try:
+        return conn.recv(1, socket.MSG_PEEK) in (b"", b"c")
+    except OSError:
+        return True
+
+
+def _reply(conn: socket.socket, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):
+        _send(conn, message)
 
 
 def _serve_one(conn: socket.socket, identity: dict[str, str], state: dict[str, Any]) -> bool:
     """Handle one connection; return False when the server should stop."""
     reader = _Reader(conn)
     try:
-        message = reader.read()
-    except (OSError, ValueError, CwsgeoError):
-        message = None
-    try:
-        if message is None or message.get("protocol") != PROTOCOL:
-            if message is not None:
-                _send(conn, {"stale": "protocol version differs"})
+        try:
+            message = reader.read()
+        except (OSError, CwsgeoError):
+            return True
+        if message is None:
+            return True
+        if message.get("protocol") != PROTOCOL:
+            _reply(conn, {"stale": "protocol version differs"})
             return True
         op = message.get("op")
         if op == "status":
-            _send(conn, {"pid": os.getpid(), "started": state["started"],
-                         "builds": state["builds"], "project": state["project"]})
+            _reply(conn, {"pid": os.getpid(), "started": state["started"],
+                          "builds": state["builds"], "project": state["project"]})
             return True
         if op == "stop":
-            _send(conn, {"stopping": True})
+            _reply(conn, {"stopping": True})
             return False
         if op != "run":
             return True
-        differs = [k for k in identity if message.get(k) != identity[k]]
-        if differs:
-            _send(conn, {"stale": f"the server runs other cwsgeo code ({', '.join(differs)}); "
-                                  "it exits"})
+        if not all(isinstance(message.get(k), str) for k in identity):
+            _reply(conn, {"stale": "the request does not say which cwsgeo code sent it"})
+            return True
+        differs = [k for k in identity if message[k] != identity[k]]
+        if differs:  # a client of edited code: this server is outdated for good
+            _reply(conn, {"stale": f"the server runs other cwsgeo code ({', '.join(differs)})"
+                                   "; it exits"})
             logger.info("client with other %s: stopping", ", ".join(differs))
             return False
-        if len(reader.fds) < 3:
-            _send(conn, {"stale": "no terminal descriptors received"})
+        problem = "no terminal descriptors received" if len(reader.fds) < 3 else \
+            _valid_request(message)
+        if problem:
+            _reply(conn, {"stale": problem})
+            return True
+        if _client_gone(conn):  # interrupted while it waited for an earlier build
             return True
         state["builds"] += 1
-        _send(conn, {"pid": os.getpid()})
+        _reply(conn, {"started": True, "pid": os.getpid()})
         code, error = _run(message, reader.fds, conn)
-        with contextlib.suppress(OSError):
-            _send(conn, {"exit": code, **({"error": error} if error else {})})
+        _reply(conn, {"exit": code, **({"error": error} if error else {})})
         return True
     finally:
         for fd in reader.fds:
@@ -498,8 +588,11 @@ def serve(cache_dir: str | os.PathLike[str], *, project: str = "",
             with conn:
                 if _peer_uid(conn) != os.getuid():
                     continue
-                if not _serve_one(conn, identity, state):
-                    break
+                try:
+                    if not _serve_one(conn, identity, state):
+                        break
+                except Exception:  # a bug here must not end the session: log it, go on
+                    logger.exception("build server: request failed")
             last = time.monotonic()
     finally:
         for s, handler in previous.items():

@@ -73,3 +73,25 @@ def test_csv_neutralises_formulas(tmp_path: Path) -> None:
     write_csv(df, tmp_path / "t.csv")
     back = pd.read_csv(tmp_path / "t.csv")
     assert back["name"][0].startswith("'=")
+
+
+def test_frame_digest_is_canonical() -> None:
+    import pickle
+
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import Point
+
+    from cwsgeo._cache import frame_digest
+
+    df = gpd.GeoDataFrame(
+        {"s": pd.array(["a", None, "c"], dtype="string"), "o": ["x", 1, None],
+         "f": [1.0, float("nan"), 3.0], "i": pd.array([1, None, 3], dtype="Int64"),
+         "n": [1, 2, 3]}, geometry=[Point(0, 0), None, Point(1, 1)], crs="EPSG:25831")
+    key = frame_digest(df)
+    assert frame_digest(pickle.loads(pickle.dumps(df))) == key  # as read from the cache
+    assert frame_digest(df.copy()) == key
+    changed = df.copy()
+    changed.loc[2, "f"] = 3.5
+    assert frame_digest(changed) != key
+    assert frame_digest(df.astype({"n": "float64"})) != key  # the dtype is part of it

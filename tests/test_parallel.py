@@ -77,3 +77,34 @@ def test_without_fork_the_writer_runs_here_when_collected(monkeypatch: pytest.Mo
 def test_parallel_false_defers_too() -> None:
     task = background(lambda: os.getpid(), "writer", parallel=False)
     assert task.result() == os.getpid()
+
+
+@needs_fork
+def test_cancel_stops_a_running_writer_and_reaps_it(tmp_path: Path) -> None:
+    import time
+
+    marker = tmp_path / "late.txt"
+
+    def slow() -> None:
+        time.sleep(30)
+        marker.write_text("too late", encoding="utf-8")
+
+    task = background(slow, "writer")
+    pid = task._pid
+    assert pid is not None
+    task.cancel()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left
+    assert not marker.exists()
+    task.cancel()  # twice is fine
+
+
+@needs_fork
+def test_child_logs_without_the_parents_handlers(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    def logs() -> int:
+        logging.getLogger("cwsgeo.test").warning("from the child")
+        return len(logging.getLogger().handlers)
+
+    assert background(logs, "writer").result() == 1  # one plain stderr handler

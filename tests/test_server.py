@@ -160,6 +160,30 @@ def test_a_request_that_cannot_run_does_not_stop_the_server(
 @posix_only
 @pytest.mark.bundle
 @pytest.mark.slow
+def test_hostile_or_vanishing_clients_do_not_stop_the_server(
+        project: Config, runtime: Path, serving: subprocess.Popen[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    path = str(server.socket_path(project.cache_dir))
+    for payload in (b"[" * 200_000 + b"\n", b"\xff\xfe garbage\n",
+                    b'{"protocol": 1, "op": "status"}\n',
+                    b'{"protocol": 1, "op": "run", "argv": ["build"], "env": [1]}\n'):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(path)
+            conn.sendall(payload)  # and hang up without reading the answer
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(path)
+        server._send(conn, {"protocol": server.PROTOCOL, "op": "run",
+                            "argv": ["serve", "--stop"], "cwd": "/", "env": {},
+                            **server._identity()}, fds=[0, 1, 2])
+        assert "cwsgeo build` only" in (server._Reader(conn).read() or {}).get("stale", "")
+    assert serving.poll() is None
+    assert server.server_status(project.cache_dir) is not None
+
+
+@posix_only
+@pytest.mark.bundle
+@pytest.mark.slow
 def test_other_code_is_not_served_and_the_server_exits(project: Config, runtime: Path,
                                                        serving: subprocess.Popen[str],
                                                        monkeypatch: pytest.MonkeyPatch
@@ -226,15 +250,45 @@ def test_socket_path_is_short_and_per_project(tmp_path: Path,
 
 
 @posix_only
-def test_vanished_client_interrupts_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
-    ours, theirs = socket.socketpair()
-    interrupted = threading.Event()
-    monkeypatch.setattr(server._thread, "interrupt_main", interrupted.set)
-    done = threading.Event()
-    watcher = threading.Thread(target=server._watch_client, args=(ours, done), daemon=True)
-    watcher.start()
-    theirs.close()  # the client died
-    assert interrupted.wait(timeout=10)
-    done.set()
-    watcher.join(timeout=10)
-    ours.close()
+@pytest.mark.parametrize("how", ["cancel", "gone"])
+def test_client_cancel_or_exit_interrupts_only_a_running_build(
+        how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[int] = []
+    monkeypatch.setattr(server._thread, "interrupt_main", lambda sig: sent.append(sig))
+    for active in (True, False):
+        ours, theirs = socket.socketpair()
+        cancel = server._Cancel()
+        cancel.active = active
+        done = threading.Event()
+        watcher = threading.Thread(target=cancel.watch, args=(ours, done), daemon=True)
+        watcher.start()
+        if how == "cancel":
+            theirs.sendall(b"cancel\n")
+        else:
+            theirs.close()  # the client died
+        watcher.join(timeout=10)
+        assert not watcher.is_alive()
+        done.set()
+        ours.close()
+        theirs.close()
+    assert sent == [signal.SIGUSR1]  # only while a build was running
+    cancel = server._Cancel()
+    cancel.handler(signal.SIGUSR1, None)  # idle: ignored
+    cancel.active = True
+    with pytest.raises(KeyboardInterrupt):
+        cancel.handler(signal.SIGUSR1, None)
+    assert not cancel.active
+
+
+@posix_only
+@pytest.mark.parametrize(("message", "why"), [
+    ({"argv": "build", "cwd": "/", "env": {}}, "argv must be a list"),
+    ({"argv": ["build"], "cwd": "/", "env": [1]}, "env a mapping"),
+    ({"argv": ["serve", "--stop"], "cwd": "/", "env": {}}, "`cwsgeo build` only"),
+    ({"argv": ["watch"], "cwd": "/", "env": {}}, "`cwsgeo build` only"),
+    ({"argv": ["build", "--bogus"], "cwd": "/", "env": {}}, "not a valid command line"),
+])
+def test_malformed_run_requests_are_refused(message: dict[str, object], why: str) -> None:
+    assert why in (server._valid_request(message) or "")
+    assert server._valid_request({"argv": ["-q", "build", "--dry-run"], "cwd": "/",
+                                  "env": {"A": "b"}}) is None
