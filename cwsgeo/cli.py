@@ -200,6 +200,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
     result = build(cfg, out=args.out, dry_run=args.dry_run,
                    use_cache=not args.no_cache, progress=not args.quiet)
     print(result.summary())
+    import os
+
+    if (result.cache_hits and not (args.quiet or args.no_server)
+            and not os.environ.get("CWSGEO_NO_SERVER")
+            and sys.stdout.isatty()):  # a rebuild at a terminal, not through the server
+        print("tip: `cwsgeo serve --detach` keeps a warm build process for this project; "
+              "rebuilds after an edit then take about a second")
     return EXIT_OK
 
 
