@@ -386,19 +386,18 @@ class _Cancel:
 
     The client asks by sending ``cancel`` or by going away. The request reaches the main
     thread as a simulated SIGUSR1 whose handler raises :class:`KeyboardInterrupt` only while
-    :attr:`active` is set (under a lock), so a late request can never hit the server itself.
+    :attr:`active` is set, so a late request is ignored. (No lock: a signal handler taking a
+    lock the main thread holds would deadlock; reading and writing one attribute is atomic.)
     The server's own SIGINT (Ctrl-C in its terminal) still means "stop serving".
     """
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
         self.active = False
 
     def handler(self, signum: int, frame: Any) -> None:
-        with self.lock:
-            if self.active:
-                self.active = False
-                raise KeyboardInterrupt
+        if self.active:
+            self.active = False
+            raise KeyboardInterrupt
 
     def watch(self, conn: socket.socket, done: threading.Event) -> None:
         while not done.is_set():
@@ -408,9 +407,8 @@ class _Cancel:
             with contextlib.suppress(OSError):
                 conn.recv(64)
             # "cancel", or the client went away (end of file): interrupt, stop watching
-            with self.lock:
-                if self.active:
-                    _thread.interrupt_main(signal.SIGUSR1)
+            if self.active:
+                _thread.interrupt_main(signal.SIGUSR1)
             return
 
 
@@ -430,18 +428,16 @@ def _run(message: dict[str, Any], fds: list[int], conn: socket.socket
     previous = signal.signal(signal.SIGUSR1, cancel.handler)
     try:
         with _as_client(message, fds):
-            with cancel.lock:
-                cancel.active = True
+            cancel.active = True
             watcher.start()
             try:
                 return main(list(message["argv"])), None
             except SystemExit as exc:  # argparse errors
                 return (exc.code if isinstance(exc.code, int) else 2), None
-            except KeyboardInterrupt:  # arrived outside the command's own handler
-                return 130, None
             finally:
-                with cancel.lock:
-                    cancel.active = False
+                cancel.active = False
+    except KeyboardInterrupt:  # arrived outside the command's own handler
+        return 130, None
     except Exception as exc:  # reported to the client; the server goes on
         logger.warning("build request failed: %s", exc)
         return 70, f"{type(exc).__name__}: {exc}"
@@ -591,6 +587,8 @@ def serve(cache_dir: str | os.PathLike[str], *, project: str = "",
                 try:
                     if not _serve_one(conn, identity, state):
                         break
+                except KeyboardInterrupt:  # a cancel that arrived as the build ended
+                    logger.info("build server: late cancel ignored")
                 except Exception:  # a bug here must not end the session: log it, go on
                     logger.exception("build server: request failed")
             last = time.monotonic()

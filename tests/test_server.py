@@ -160,6 +160,31 @@ def test_a_request_that_cannot_run_does_not_stop_the_server(
 @posix_only
 @pytest.mark.bundle
 @pytest.mark.slow
+def test_ctrl_c_in_the_client_interrupts_the_served_build(
+        project: Config, runtime: Path, serving: subprocess.Popen[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    # --no-cache: a build that surely runs longer than the wait below
+    client = subprocess.Popen(
+        [sys.executable, "-m", "cwsgeo", "--config", str(project.root), "--quiet", "build",
+         "--no-cache", "--inventory", str(project.inventory_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(runtime),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(1.5)
+    client.send_signal(signal.SIGINT)
+    _, err = client.communicate(timeout=120)
+    assert client.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert serving.poll() is None  # the server goes on, and builds again
+    out = cli(project.root, runtime, "--quiet", "build", "--inventory",
+              str(project.inventory_path))
+    assert out.returncode == 0, out.stderr
+
+
+@posix_only
+@pytest.mark.bundle
+@pytest.mark.slow
 def test_hostile_or_vanishing_clients_do_not_stop_the_server(
         project: Config, runtime: Path, serving: subprocess.Popen[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
