@@ -25,6 +25,7 @@ from ._io import atomic_path
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 #: Bump when a stage's output format changes, to invalidate every cached result.
 CACHE_FORMAT = 2
@@ -38,6 +39,28 @@ def code_fingerprint() -> str:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
+
+
+def remember(store: dict[K, T], key: K, compute: Callable[[], T], size: int) -> T:
+    """Return ``store[key]``, computing it first; ``store`` keeps only the last ``size`` values.
+
+    The one in-process memo of cwsgeo (stage results, display data, grids, class breaks,
+    snapped layers, contours): keys are content digests, so a value is never stale, and
+    callers treat values as read-only.
+
+    Examples
+    --------
+    >>> store: dict[str, int] = {}
+    >>> remember(store, "a", lambda: 1, size=1), remember(store, "b", lambda: 2, size=1)
+    (1, 2)
+    >>> list(store)
+    ['b']
+    """
+    if key not in store:
+        if len(store) >= size:
+            store.pop(next(iter(store)))
+        store[key] = compute()
+    return store[key]
 
 
 def digest(*parts: Any) -> str:
@@ -116,24 +139,26 @@ class StageCache:
         it back from disk. Only for results that no caller modifies.
         """
         key = digest(CACHE_FORMAT, code_fingerprint(), stage, *key_parts)
+        if not (memo and self.enabled):
+            return self._fetch(stage, key, compute)
         slot = (str(self.root), stage, key)
-        if memo and self.enabled and slot in _MEMO and self._path(stage, key).exists():
+        if slot in _MEMO and self._path(stage, key).exists():
             self.hits.append(stage)
             logger.info("stage %s: in memory", stage)
             return _MEMO[slot]  # type: ignore[no-any-return]
+        _MEMO.pop(slot, None)  # its file was removed: read or compute it again
+        return remember(_MEMO, slot, lambda: self._fetch(stage, key, compute), _MEMO_SIZE)
+
+    def _fetch(self, stage: str, key: str, compute: Callable[[], T]) -> T:
         value = self.get(stage, key)
         if value is not None:
             self.hits.append(stage)
             logger.info("stage %s: cached", stage)
-        else:
-            self.misses.append(stage)
-            value = compute()
-            self.put(stage, key, value)
-        if memo and self.enabled:
-            if len(_MEMO) >= _MEMO_SIZE:
-                _MEMO.pop(next(iter(_MEMO)))
-            _MEMO[slot] = value
-        return value  # type: ignore[no-any-return]
+            return value  # type: ignore[no-any-return]
+        self.misses.append(stage)
+        value = compute()
+        self.put(stage, key, value)
+        return value
 
 
 #: Stage results kept in memory by :meth:`StageCache.cached` (``memo=True``), by content key.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -200,8 +201,6 @@ def _cmd_build(args: argparse.Namespace) -> int:
     result = build(cfg, out=args.out, dry_run=args.dry_run,
                    use_cache=not args.no_cache, progress=not args.quiet)
     print(result.summary())
-    import os
-
     if (result.cache_hits and not (args.quiet or args.no_server)
             and not os.environ.get("CWSGEO_NO_SERVER")
             and sys.stdout.isatty()):  # a rebuild at a terminal, not through the server
@@ -248,7 +247,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _detach(cfg: Config, idle_timeout: float) -> int:
     """Start the server in the background and return once it accepts builds."""
     import contextlib
-    import os
 
     from . import server
 
@@ -298,8 +296,6 @@ _COMMANDS = {"check": _cmd_check, "geocode": _cmd_geocode, "fetch": _cmd_fetch,
 
 def _via_server(args: argparse.Namespace, argv: Sequence[str]) -> int | None:
     """Hand ``cwsgeo build`` to the project's build server, if one runs (else ``None``)."""
-    import os
-
     if args.command != "build" or args.no_server or os.environ.get("CWSGEO_NO_SERVER"):
         return None
     try:

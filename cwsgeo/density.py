@@ -60,10 +60,10 @@ import hashlib
 import logging
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -71,7 +71,7 @@ import pandas as pd
 import shapely
 
 from . import settings
-from ._cache import OutputLedger, digest, frame_digest
+from ._cache import OutputLedger, digest, frame_digest, remember
 from ._io import atomic_path, write_csv, write_gpkg, write_json
 from .config import DensityConfig
 from .figures import (
@@ -88,8 +88,6 @@ if TYPE_CHECKING:
     from affine import Affine
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 __all__ = [
     "DENSITY_UNITS",
@@ -186,7 +184,8 @@ def _boundary_geom(boundary: Any) -> Any:
     """Return the union of the boundary's polygons, valid, in the work CRS (memoised)."""
     parts = np.asarray(_work(boundary, "boundary").geometry.dropna().to_numpy())
     key = hashlib.sha256(b"".join(shapely.to_wkb(parts).tolist())).hexdigest()
-    geom = _memo(_BOUNDARIES, key, lambda: shapely.union_all(shapely.make_valid(parts)))
+    geom = remember(_BOUNDARIES, key, lambda: shapely.union_all(shapely.make_valid(parts)),
+                    size=4)
     if geom.is_empty or geom.area <= 0:
         raise ValueError("boundary: no polygon with a positive area")
     return geom
@@ -196,15 +195,6 @@ def _boundary_geom(boundary: Any) -> Any:
 #: after an inventory edit (``cwsgeo watch``) reuse them.
 _BOUNDARIES: dict[Any, Any] = {}
 _GRIDS: dict[Any, Any] = {}
-
-
-def _memo(store: dict[Any, T], key: Any, compute: Callable[[], T], size: int = 4) -> T:
-    """Return ``store[key]``, computing it first; the store keeps the last ``size`` values."""
-    if key not in store:
-        if len(store) >= size:
-            store.pop(next(iter(store)))
-        store[key] = compute()
-    return store[key]
 
 
 def _located(points: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
@@ -770,7 +760,7 @@ def _grid_for(city: Any, cell_m: float, kernel: str, bandwidth_m: float,
         return grid, w, edge_mass
 
     key = (shapely.to_wkb(city), cell_m, kernel, bandwidth_m, edge_correction)
-    return _memo(_GRIDS, key, compute)
+    return remember(_GRIDS, key, compute, size=4)
 
 
 def _kernel_weights(kernel: str, bandwidth_m: float, cell_m: float) -> np.ndarray:
@@ -1022,11 +1012,8 @@ def surface_contours(surface: KernelSurface,
     cls = classification or surface.classification(k=k, scheme=scheme, cmap=cmap)
     boundary_key = None if boundary is None else shapely.to_wkb(_boundary_geom(boundary))
     key = digest(_surfaces_digest({"s": surface}, cls), boundary_key)
-    if key not in _CONTOURS:
-        if len(_CONTOURS) >= 8:
-            _CONTOURS.pop(next(iter(_CONTOURS)))
-        _CONTOURS[key] = _surface_contours(surface, boundary, cls)
-    return _CONTOURS[key].copy()
+    return remember(_CONTOURS, key, lambda: _surface_contours(surface, boundary, cls),
+                    size=8).copy()
 
 
 #: Recent contour results (the same surface is drawn by both maps and written to a file).

@@ -41,6 +41,7 @@ import pandas as pd
 import shapely
 from matplotlib.colors import BoundaryNorm, ListedColormap, to_hex
 
+from ._cache import remember
 from ._io import atomic_path
 
 if TYPE_CHECKING:  # drawing modules are imported when a figure is drawn, not at import time
@@ -221,13 +222,13 @@ def _breaks(y: np.ndarray, scheme: str, k: int) -> np.ndarray:
     Most columns of a rebuild after an inventory edit are unchanged, and Fisher-Jenks is
     O(k n²).
     """
+    def compute() -> np.ndarray:
+        breaks = _compute_breaks(y, scheme, k)
+        breaks.setflags(write=False)
+        return breaks
+
     key = (scheme, k, hashlib.sha256(np.ascontiguousarray(y, dtype=float).tobytes()).digest())
-    if key not in _BREAKS:
-        if len(_BREAKS) >= 256:
-            _BREAKS.pop(next(iter(_BREAKS)))
-        _BREAKS[key] = _compute_breaks(y, scheme, k)
-        _BREAKS[key].setflags(write=False)
-    return _BREAKS[key]
+    return remember(_BREAKS, key, compute, size=256)
 
 
 _BREAKS: dict[tuple[str, int, bytes], np.ndarray] = {}

@@ -1374,13 +1374,14 @@ class Geocoder:
         return cls(offline, online=online, cache_dir=cache_dir, nominatim=nominatim)
 
     @classmethod
-    def from_config(cls, cfg: Config, gazetteer_dir: str | os.PathLike[str] | None = None
-                    ) -> Geocoder:
+    def from_config(cls, cfg: Config, gazetteer_dir: str | os.PathLike[str] | None = None, *,
+                    index_cache: StageCache | None = None) -> Geocoder:
         """Build the geocoder a project config describes.
 
         The gazetteer is ``gazetteer_dir`` if given, else ``<raw>/addresses`` when it exists,
         else ``<mirror>/addresses``. ``[geocoding] online``, ``min_score`` and ``city`` are
-        honoured; the cache is the config's cache folder.
+        honoured; the cache is the config's cache folder. ``index_cache`` keeps the parsed
+        gazetteer (see :meth:`OfflineGeocoder.load`).
         """
         if gazetteer_dir is None:
             raw = cfg.raw_dir / "addresses"
@@ -1392,9 +1393,12 @@ class Geocoder:
             nominatim = NominatimGeocoder(cfg.cache_dir, city=cfg.geocoding.city,
                                           min_score=cfg.geocoding.min_score)
             return cls(None, online=True, cache_dir=cfg.cache_dir, nominatim=nominatim)
-        return cls.from_dir(gazetteer_dir, cache_dir=cfg.cache_dir,
-                            min_score=cfg.geocoding.min_score, online=cfg.geocoding.online,
-                            city=cfg.geocoding.city)
+        geocoder = cls.from_dir(gazetteer_dir, cache_dir=cfg.cache_dir,
+                                min_score=cfg.geocoding.min_score, online=cfg.geocoding.online,
+                                city=cfg.geocoding.city)
+        if geocoder.offline is not None and index_cache is not None:
+            geocoder.offline.index_cache = index_cache
+        return geocoder
 
     def close(self) -> None:
         """Close the cache database."""

@@ -64,6 +64,7 @@ from jinja2 import Template
 
 from . import settings
 from ._assets import add_assets, finalize_html, use_assets
+from ._cache import remember
 from ._io import write_text
 from .admin import AdminAreas
 from .inventory import INNOVATION_LABELS
@@ -419,25 +420,22 @@ def _display_cached(kind: str, gdf: gpd.GeoDataFrame, params: tuple[Any, ...],
     for wkb in shapely.to_wkb(gdf.geometry.to_numpy()):
         h.update(wkb or b"\x00")
     path = folder / f"{kind}-{h.hexdigest()}.json"
-    memo_key = (path.name, raw)
-    if memo_key in _DISPLAY_MEMO and path.exists():  # same process (watch, build server)
-        return _DISPLAY_MEMO[memo_key]
-    data = None
-    if path.exists():
-        with contextlib.suppress(OSError, ValueError):
-            text = path.read_text(encoding="utf-8")
-            parsed = json.loads(text)  # a damaged file is recomputed, never embedded
-            data = RawJSON(text) if raw else parsed
-            path.touch()
-    if data is None:
+    def read_or_compute() -> Any:
+        if path.exists():
+            with contextlib.suppress(OSError, ValueError):
+                text = path.read_text(encoding="utf-8")
+                parsed = json.loads(text)  # a damaged file is recomputed, never embedded
+                path.touch()
+                return RawJSON(text) if raw else parsed
         computed = compute()
         text = json.dumps(computed, separators=(",", ":"))
         write_text(path, text)
-        data = RawJSON(text) if raw else computed
-    if len(_DISPLAY_MEMO) >= _DISPLAY_MEMO_SIZE:
-        _DISPLAY_MEMO.pop(next(iter(_DISPLAY_MEMO)))
-    _DISPLAY_MEMO[memo_key] = data
-    return data
+        return RawJSON(text) if raw else computed
+
+    memo_key = (path.name, raw)  # kept in this process too (watch, build server)
+    if not path.exists():  # pruned from the cache folder: write it again
+        _DISPLAY_MEMO.pop(memo_key, None)
+    return remember(_DISPLAY_MEMO, memo_key, read_or_compute, size=_DISPLAY_MEMO_SIZE)
 
 
 #: Display data already read in this process, by cache file (content-addressed, so never

@@ -180,9 +180,8 @@ def _stage_geocode(ctx: _Context, inv: Inventory, raw: RawData) -> gpd.GeoDataFr
 
     data = _keep_input_columns(inv.data, (*GEOCODE_COLUMNS, *ADMIN_COLUMNS, "geometry"))
     folder = raw.folder("addresses") if raw.paths("addresses") else None
-    with Geocoder.from_config(ctx.cfg, folder) as geocoder:
-        if geocoder.offline is not None and ctx.cache.enabled:
-            geocoder.offline.index_cache = ctx.cache
+    with Geocoder.from_config(ctx.cfg, folder, index_cache=ctx.cache if ctx.cache.enabled
+                              else None) as geocoder:
         return geocode_table(data, geocoder, progress=ctx.progress)
 
 

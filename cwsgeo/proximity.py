@@ -62,6 +62,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from . import settings
+from ._cache import remember
 from ._errors import CwsgeoError
 from .network import (
     Snap,
@@ -261,12 +262,8 @@ def _prepare(net: WalkNetwork, frame: gpd.GeoDataFrame, column: str, keys: Seque
     h.update("\x00".join(values.fillna("\x01").tolist()).encode())
     for wkb in shapely.to_wkb(frame.geometry.to_numpy()):
         h.update(wkb or b"\x00")
-    key = h.hexdigest()
-    if key not in _TARGETS:
-        if len(_TARGETS) >= 8:
-            _TARGETS.pop(next(iter(_TARGETS)))
-        _TARGETS[key] = _prepare_now(net, frame, values, keys, snap_max_m, what)
-    return _TARGETS[key]
+    return remember(_TARGETS, h.hexdigest(),
+                    lambda: _prepare_now(net, frame, values, keys, snap_max_m, what), size=8)
 
 
 #: Snapped target layers by content (see :func:`_prepare`); read-only once stored.

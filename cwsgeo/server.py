@@ -284,9 +284,9 @@ def warm_up(cfg: Config | None = None) -> float:
         scratch = Path(tempfile.mkdtemp(prefix="cwsgeo-warm-"))
         try:
             build(cfg, out=scratch)
-            with Geocoder.from_config(cfg) as geocoder:
+            index = StageCache(cfg.cache_dir, read_only=True)
+            with Geocoder.from_config(cfg, index_cache=index) as geocoder:
                 if geocoder.offline is not None:
-                    geocoder.offline.index_cache = StageCache(cfg.cache_dir, read_only=True)
                     geocoder.offline.load()
         except Exception as exc:
             logger.info("warm-up build skipped: %s", exc)

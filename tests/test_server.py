@@ -66,12 +66,6 @@ def serving(project: Config, runtime: Path) -> Iterator[subprocess.Popen[str]]:
     proc.communicate(timeout=60)  # also closes the pipes
 
 
-def _status(project: Config, runtime: Path) -> dict[str, object]:
-    out = cli(project.root, runtime, "serve", "--status")
-    assert out.returncode == 0, out.stderr
-    return {"text": out.stdout}
-
-
 def _builds_served(project: Config, runtime: Path, monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     status = server.server_status(project.cache_dir)
@@ -101,7 +95,9 @@ def test_build_is_served_with_the_same_outputs(project: Config, runtime: Path,
     assert [c["id"] for c in changes["retyped"]] == ["b"]
     page = (project.maps_dir() / "innovation_types.html").read_text(encoding="utf-8")
     assert "Espai B" in page and "data-cws-ready" in page
-    assert "build server" in _status(project, runtime)["text"]
+    status = cli(project.root, runtime, "serve", "--status")
+    assert status.returncode == 0, status.stderr
+    assert "build server" in status.stdout
 
 
 @posix_only
