@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cwsgeo import density
+from cwsgeo.analysis import density
+from cwsgeo.outputs import figures, tables
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSIT_FILES = {"tmb_metro_stations": "metro", "tram_stations": "tram", "fgc_stations": "fgc",
@@ -72,7 +73,9 @@ def stand_in_spaces(city: gpd.GeoDataFrame, n: int, seed: int = 42) -> gpd.GeoDa
         cand = shapely.points(rng.uniform(x0, x1, 4 * n), rng.uniform(y0, y1, 4 * n))
         pts += list(cand[shapely.contains(geom, cand)])
     pts = pts[:n] + [None] * 5
-    types = pd.array(list(rng.choice([1, 2, 3, None], size=n + 5)), dtype="Int64")
+    # the same draws as rng.choice([1, 2, 3, None]), typed
+    types = pd.array([(1, 2, 3, None)[int(i)] for i in rng.choice(4, size=n + 5)],
+                     dtype="Int64")
     return gpd.GeoDataFrame({"id": [f"s{i:03d}" for i in range(n + 5)],
                              "innovation_type": types}, geometry=pts, crs="EPSG:25831")
 
@@ -110,15 +113,16 @@ def main() -> None:
                          crs="EPSG:25831")
     result = density.DensityResult(d, b, h, ks, kp, city, spaces.dropna(subset=["geometry"]))
     folder = args.out or Path(tempfile.mkdtemp(prefix="cwsgeo-density-"))
-    files = timed("write_density_outputs", lambda: density.write_density_outputs(
+    files = timed("write_density_outputs", lambda: tables.write_density_outputs(
         result, folder), timings)
-    figs = timed("write_density_figures", lambda: density.write_density_figures(
+    figs = timed("write_density_figures", lambda: figures.write_density_figures(
         result, folder / "figures"), timings)
-    timed("compute_densities (all)", lambda: density.compute_densities(
+    base = timed("density_base (all)", lambda: density.density_base(
         data["districts"], data["barris"], data["census_sections"], data["city_boundary"],
-        spaces, **common, hex_edge_m=args.edge_m), timings)
-    total = sum(t for label, t in timings if label not in ("load bundle",
-                                                           "compute_densities (all)"))
+        **common, hex_edge_m=args.edge_m, kde_kernel=args.kernel), timings)
+    timed("add_spaces (one edit)", lambda: density.add_spaces(base, spaces), timings)
+    total = sum(t for label, t in timings if label not in ("load bundle", "density_base (all)",
+                                                           "add_spaces (one edit)"))
     print(f"{'total (steps)':<32} {total:7.2f} s")
     print()
     print(f"residents: districts {d['residents'].sum():,}, barris {b['residents'].sum():,}, "

@@ -29,7 +29,14 @@ from pyproj import Transformer
 
 import cwsgeo
 from cwsgeo import settings
-from cwsgeo.geocoding import Geocoder, OfflineGeocoder, geocode_table, parse_address
+from cwsgeo.analysis.geocoding import (
+    GazetteerIndex,
+    Geocoder,
+    OfflineGeocoder,
+    SQLiteResultStore,
+    geocode_table,
+    parse_address,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RESOLVED = 48
@@ -65,10 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     offline = OfflineGeocoder.from_dir(mirror / "addresses", min_score=args.min_score)
     check_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    offline.load()
+    index = offline.load()
     load_s = time.perf_counter() - t0
     print(f"gazetteer: header check {check_s * 1000:.1f} ms, load {load_s:.2f} s "
-          f"({len(offline._nums):,} points, {len(offline._streets):,} streets)")
+          f"({index.n_points:,} points, {len(index.streets):,} streets)")
+    data = index.to_bytes()
+    t0 = time.perf_counter()
+    GazetteerIndex.from_bytes(data)
+    print(f"gazetteer index as bytes: {len(data) / 1e6:.1f} MB, read back in "
+          f"{time.perf_counter() - t0:.2f} s")
 
     # -- the 53 addressed rows -----------------------------------------------------------
     rows = pd.read_csv(cw / "coworking_addresses_only.csv", dtype=str, keep_default_na=False)
@@ -137,11 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     # -- the whole inventory through geocode_table --------------------------------------
     inv = cwsgeo.read_inventory(cw / "coworking_spaces.csv")
     with tempfile.TemporaryDirectory() as tmp:
-        geo = Geocoder(offline, cache_dir=tmp)
-        t0 = time.perf_counter()
-        out = geocode_table(inv.data, geo)
-        warm_s = time.perf_counter() - t0
-        geo.close()
+        with SQLiteResultStore(Path(tmp) / "geocode.sqlite") as store:
+            geo = Geocoder(offline, store=store)
+            t0 = time.perf_counter()
+            out = geocode_table(inv.data, geo)
+            warm_s = time.perf_counter() - t0
         geo2 = Geocoder.from_dir(mirror / "addresses", cache_dir=tmp,
                                  min_score=args.min_score)
         t0 = time.perf_counter()

@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import folium
 import geopandas as gpd
@@ -45,8 +45,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cwsgeo import maps  # noqa: E402
-from cwsgeo.sources import attributions  # noqa: E402
+from cwsgeo.build.sources import attributions  # noqa: E402
+from cwsgeo.outputs import maps  # noqa: E402
 
 TARGET_MB = 5.0
 TARGET_MS = 2000.0
@@ -55,11 +55,13 @@ CREDIT_ROLES = ("admin", "places", "transit", "inventory")
 
 # -- data -----------------------------------------------------------------------------------------
 def load_project(project: Path) -> dict[str, Any]:
-    from cwsgeo.admin import load_admin
-    from cwsgeo.config import Config
-    from cwsgeo.density import compute_densities
-    from cwsgeo.layers import read_places, read_transit
-    from cwsgeo.sources import read_manifest
+    import dataclasses
+
+    from cwsgeo.analysis.admin import load_admin
+    from cwsgeo.analysis.density import compute_densities
+    from cwsgeo.analysis.layers import read_places, read_transit
+    from cwsgeo.build.config import Config
+    from cwsgeo.build.sources import read_manifest
 
     cfg = Config.load(project)
     raw = cfg.raw_dir
@@ -73,7 +75,7 @@ def load_project(project: Path) -> dict[str, Any]:
     transit = read_transit(sorted((raw / "transit").glob("*")), clip=city)
     spaces = gpd.read_file(spaces_path, layer="coworking_spaces")
     result = compute_densities(admin.districts, admin.barris, admin.sections, admin.city,
-                               spaces, places, transit, config=cfg.density)
+                               spaces, places, transit, **dataclasses.asdict(cfg.density))
     areas, streets, how = network_layers(spaces, raw, cfg.cache_dir)
     print(f"data loaded in {time.perf_counter() - t0:.1f} s: {len(spaces)} spaces "
           f"({int((~spaces.geometry.is_empty & spaces.geometry.notna()).sum())} located), "
@@ -90,12 +92,12 @@ def network_layers(spaces: gpd.GeoDataFrame, raw: Path, cache: Path
     """Walking areas and street lines from the walking network (buffers if unavailable)."""
     graph = next(iter(sorted((raw / "streets").glob("*.graphml"))), None)
     try:
-        from cwsgeo.network import load_network
-        from cwsgeo.proximity import walk_areas as proximity_walk_areas
+        from cwsgeo.analysis.network import read_network
+        from cwsgeo.analysis.proximity import walk_areas as proximity_walk_areas
 
         if graph is None:
             raise FileNotFoundError("no street graph in data/raw/streets")
-        net = load_network(graph, cache_dir=cache)
+        net = read_network(graph)
         areas = proximity_walk_areas(spaces, net, minutes=10)
         areas = areas[~(areas.geometry.isna() | areas.geometry.is_empty)]
         return areas, net.edges_gdf(), "walking network, concave hulls"
@@ -108,7 +110,8 @@ def network_layers(spaces: gpd.GeoDataFrame, raw: Path, cache: Path
 
 
 # -- maps -----------------------------------------------------------------------------------------
-def build_cwsgeo(data: dict[str, Any], out: Path, assets: str = "inline") -> dict[str, Path]:
+def build_cwsgeo(data: dict[str, Any], out: Path,
+                 assets: Literal["inline", "cdn"] = "inline") -> dict[str, Path]:
     suffix = "" if assets == "inline" else "_cdn"
     inno = maps.innovation_map(
         data["spaces"], data["admin"], out / f"innovation_types{suffix}.html",
@@ -135,7 +138,7 @@ def _naive_points(m: folium.Map, gdf: gpd.GeoDataFrame, name: str, color: str,
 
 def build_baselines(data: dict[str, Any], out: Path) -> dict[str, Path]:
     """The same content, folium's default way: one object per point, raw GeoJSON layers."""
-    from cwsgeo.density import surface_contours
+    from cwsgeo.analysis.density import surface_contours
 
     admin, result = data["admin"], data["result"]
 
@@ -208,7 +211,10 @@ def measure(paths: dict[str, Path], runs: int, slowdown: float = 1.0
     out: dict[str, dict[str, Any]] = {}
     with launch() as browser:
         for name, path in paths.items():
-            times, scripts, errors, nodes, overlays = [], [], [], 0, 0
+            times: list[float] = []
+            scripts: list[float] = []
+            errors: list[str] = []
+            nodes, overlays = 0, 0
             for _ in range(runs):
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
                 page.on("pageerror", lambda e, errs=errors: errs.append(str(e)))

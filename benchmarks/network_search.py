@@ -9,7 +9,7 @@ On the bundle's municipal street graph (``streets/bcn_grafvial_walk.graphml``):
 
 (a) **located spaces**: ``--spaces`` random network nodes (seeded; a stand-in for the geocoded
     coworking spaces, which need the geocoder) as origins, every node within 15 minutes
-    (1,200 m): ``cwsgeo.network.node_distances(limit=1200)`` against
+    (1,200 m): ``cwsgeo.analysis.network.node_distances(limit=1200)`` against
     ``networkx.single_source_dijkstra_path_length(G, n, cutoff=1200, weight="length")`` per
     origin.
 (b) **every node as an origin**: the city-wide 10-minute (800 m) surface of residents and places
@@ -47,8 +47,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from cwsgeo import network as nw
-from cwsgeo import proximity as px
+from cwsgeo.analysis import network as nw
+from cwsgeo.analysis import proximity as px
+from cwsgeo.analysis.proximity._common import within_weights
+from cwsgeo.build.sources import save_network
+from cwsgeo.schema import PLACE_CATEGORIES
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSIT_FILES = {"tmb_metro_stations": "metro", "tram_stations": "tram", "fgc_stations": "fgc",
@@ -77,7 +80,7 @@ def peak_mib(fn: Callable[[], Any]) -> float:
 
 def load_inputs(mirror: Path) -> dict[str, Any]:
     csv = pd.read_csv(mirror / "places" / "bcn_places_combined.csv", dtype=str)
-    csv = csv[csv["category"].isin(px.PLACE_CATEGORIES)]
+    csv = csv[csv["category"].isin(PLACE_CATEGORIES)]
     places = gpd.GeoDataFrame(csv[["name", "category"]],
                               geometry=gpd.points_from_xy(csv["lon"].astype(float),
                                                           csv["lat"].astype(float)),
@@ -140,14 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     graph = ox.load_graphml(graphml)
     t_ox = time.perf_counter() - t0
-    with tempfile.TemporaryDirectory() as cache:
-        t0 = time.perf_counter()
-        net = nw.load_network(graphml, cache_dir=cache)
-        t_cold = time.perf_counter() - t0
-        t_warm, _ = best_of(lambda: nw.load_network(graphml, cache_dir=cache), args.repeat)
+    t0 = time.perf_counter()
+    net = nw.read_network(graphml)
+    t_cold = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as folder:
+        compact = save_network(net, Path(folder) / "walknet.npz")  # as `cwsgeo fetch` does
+        t_warm, _ = best_of(lambda: nw.read_network(compact), args.repeat)
     print(f"osmnx.load_graphml                 {t_ox:8.3f} s")
-    print(f"load_network, cold (parse + cache) {t_cold:8.3f} s")
-    print(f"load_network, cached .npz          {t_warm:8.3f} s")
+    print(f"read_network, GraphML (parse)      {t_cold:8.3f} s")
+    print(f"read_network, compact .npz         {t_warm:8.3f} s")
     print(f"network: {net}")
     graph = graph.subgraph(net.node_ids.tolist()).copy()  # same largest component
 
@@ -198,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                                                          places=places, minutes=(10,)))
     # networkx inputs: the same node residents and snapped places, as dicts
     snap = nw.snap_points(net, places.geometry)
-    cats = list(px.PLACE_CATEGORIES)
+    cats = list(PLACE_CATEGORIES)
     place_cat = pd.Index(cats).get_indexer(places["category"])
     ids = net.node_ids.tolist()
     place_ends: dict[Any, list[tuple[int, float]]] = {}
@@ -214,9 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         onehot = np.zeros((int(off.sum()), len(cats) + 1))
         onehot[:, 0] = 1
         onehot[np.arange(int(off.sum())), place_cat[off] + 1] = 1
-        return (px._within_weights(residents.offnet_xy, residents.offnet_residents, node_xy,
+        return (within_weights(residents.offnet_xy, residents.offnet_residents, node_xy,
                                    800.0)[:, 0],
-                px._within_weights(np.column_stack([snap.x[off], snap.y[off]]), onehot,
+                within_weights(np.column_stack([snap.x[off], snap.y[off]]), onehot,
                                    node_xy, 800.0))
 
     def run_nx(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

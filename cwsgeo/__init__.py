@@ -1,19 +1,25 @@
 """cwsgeo: the geography of coworking spaces.
 
 Inventory -> geocoding -> districts and barris -> places, transit and walking proximity ->
-densities -> Folium maps and tables. Each stage is a plain function on (Geo)DataFrames that an
-analyst can call alone; :mod:`cwsgeo.pipeline` is the only module that knows their order.
+densities -> Folium maps and tables. The package has three layers:
 
-``import cwsgeo`` is light: the inventory API (pandas) is imported on first use, so the
-``cwsgeo`` command can hand a build to a running build server (:mod:`cwsgeo.server`) in a
-few milliseconds.
+- :mod:`cwsgeo.analysis`: pure functions on (Geo)DataFrames and arrays, the API below;
+- :mod:`cwsgeo.outputs`: maps, figures, tables and the inventory report;
+- :mod:`cwsgeo.build`: the project (``cwsgeo.toml``), fetching inputs, the pipeline with its
+  caches, ``watch`` and the live preview (``from cwsgeo.build import build``).
+
+Examples
+--------
+>>> import cwsgeo
+>>> cwsgeo.schema.INNOVATION_LABELS[2]
+'innovative community'
+>>> cwsgeo.parse_address("C/ Pujades 77-79, 08005").number
+77
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from . import settings
+from . import schema, settings
 from ._errors import (
     ConfigError,
     CwsgeoError,
@@ -22,43 +28,72 @@ from ._errors import (
     InventoryError,
     MissingDataError,
 )
-from .config import Config
-
-if TYPE_CHECKING:
-    from .inventory import Inventory, Problem, check_inventory, read_inventory
 
 __version__ = "0.1.0"
 
+from .analysis.admin import AdminAreas, join_admin, load_admin  # noqa: E402
+from .analysis.density import (  # noqa: E402
+    area_densities,
+    compute_densities,
+    hex_densities,
+    kernel_density,
+)
+from .analysis.geocoding import (  # noqa: E402
+    Geocoder,
+    OfflineGeocoder,
+    geocode_table,
+    parse_address,
+)
+from .analysis.inventory import Inventory, Problem, check_inventory, read_inventory  # noqa: E402
+from .analysis.layers import read_places, read_transit  # noqa: E402
+from .analysis.network import WalkNetwork, read_network, snap_points  # noqa: E402
+from .analysis.proximity import (  # noqa: E402
+    Residents,
+    accessibility_surface,
+    allocate_residents,
+    coverage,
+    space_metrics,
+    summarize_by_type,
+    walk_areas,
+)
+from .build.config import Config  # noqa: E402
+
 __all__ = [
+    "AdminAreas",
     "Config",
     "ConfigError",
     "CwsgeoError",
     "DataSourceError",
+    "Geocoder",
     "GeocodingError",
     "Inventory",
     "InventoryError",
     "MissingDataError",
+    "OfflineGeocoder",
     "Problem",
+    "Residents",
+    "WalkNetwork",
     "__version__",
+    "accessibility_surface",
+    "allocate_residents",
+    "area_densities",
     "check_inventory",
+    "compute_densities",
+    "coverage",
+    "geocode_table",
+    "hex_densities",
+    "join_admin",
+    "kernel_density",
+    "load_admin",
+    "parse_address",
     "read_inventory",
+    "read_network",
+    "read_places",
+    "read_transit",
+    "schema",
     "settings",
+    "snap_points",
+    "space_metrics",
+    "summarize_by_type",
+    "walk_areas",
 ]
-
-_LAZY = {"Inventory": "inventory", "Problem": "inventory", "check_inventory": "inventory",
-         "read_inventory": "inventory"}
-
-
-def __getattr__(name: str) -> Any:
-    """Import the inventory API on first use (PEP 562)."""
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})

@@ -8,10 +8,35 @@ Each subclasses a built-in as well as :class:`CwsgeoError`, so callers can catch
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .inventory import Problem
+
+class Finding(Protocol):
+    """What an error needs of one problem (:class:`cwsgeo.Problem` is one)."""
+
+    @property
+    def file(self) -> str:
+        """File name."""
+
+    @property
+    def row(self) -> int | None:
+        """Spreadsheet row, or ``None`` for the whole file."""
+
+    @property
+    def column(self) -> str | None:
+        """Column as written in the header, or ``None``."""
+
+    @property
+    def severity(self) -> str:
+        """``"error"`` or ``"warning"``."""
+
+    @property
+    def code(self) -> str:
+        """Stable machine-readable code."""
+
+    @property
+    def message(self) -> str:
+        """Human-readable explanation."""
 
 
 class CwsgeoError(Exception):
@@ -32,20 +57,15 @@ class InventoryError(CwsgeoError, ValueError):
     Parameters
     ----------
     message
-        One-line summary.
+        The whole message: a one-line summary, then one line per error (the inventory
+        formats it, see :func:`cwsgeo.analysis.inventory.format_problems`).
     problems
         Every problem found, each naming file, row and column.
     """
 
-    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
+    def __init__(self, message: str, problems: Sequence[Finding] = ()) -> None:
         super().__init__(message)
         self.problems = list(problems)
-
-    def __str__(self) -> str:
-        from .inventory import format_problems
-
-        return "\n".join([super().__str__(),
-                          *format_problems(self.problems, severities=("error",))])
 
 
 class DataSourceError(CwsgeoError, RuntimeError):

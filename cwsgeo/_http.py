@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -67,7 +68,7 @@ _JSON_ENDPOINTS = ("/interpreter", "/search", "/lookup", "/reverse", "/details")
 def _wants_json(response: requests.Response, expect_json: bool | None) -> bool:
     if expect_json is not None:
         return expect_json
-    path = requests.utils.urlparse(response.url).path.rstrip("/")
+    path = urllib.parse.urlsplit(response.url).path.rstrip("/")
     return "json" in response.headers.get("Content-Type", "") or path.endswith(_JSON_ENDPOINTS)
 
 
@@ -138,7 +139,7 @@ def make_retry_hook(source: str, expect_json: bool | None = None
                     response = session.send(request, timeout=settings.http_timeout_s)
                 except requests.RequestException as exc:
                     problem = f"{type(exc).__name__}: {exc}"
-                    response = _FailedResponse(request, problem)  # type: ignore[assignment]
+                    response = _FailedResponse(request, problem)
                     continue
             problem = _problem(response, expect_json)
         return response

@@ -2,8 +2,8 @@
 
 Subcommands: ``check`` (inventory QA), ``geocode`` (write a geocoded table), ``fetch`` (fill
 ``data/raw/``), ``build`` (the whole pipeline), ``watch`` (rebuild when the inventory
-changes) and ``serve`` (keep a warm build process, see :mod:`cwsgeo.server`; ``build`` uses
-it when it runs). Library modules never print or configure logging; this one does. Every
+changes; ``--serve`` also serves the maps on 127.0.0.1 and reloads them after each rebuild).
+Library modules never print or configure logging; this one does. Every
 :class:`~cwsgeo.CwsgeoError` becomes a readable message and a non-zero exit code, never a
 traceback.
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ from ._errors import (
     InventoryError,
     MissingDataError,
 )
-from .config import Config
+from .build.config import Config
 
 logger = logging.getLogger("cwsgeo")
 
@@ -113,21 +112,14 @@ def _parser() -> argparse.ArgumentParser:
         if name == "build":
             b.add_argument("--dry-run", action="store_true",
                            help="show what would change without writing anything")
-            b.add_argument("--no-server", action="store_true",
-                           help="build in this process even if `cwsgeo serve` runs for the "
-                                "project (also: CWSGEO_NO_SERVER=1)")
         else:
             b.add_argument("--interval", type=float, default=1.0,
                            help="seconds between checks when file events are unavailable")
-    s = sub.add_parser("serve", help="keep a warm build process: later `cwsgeo build` runs "
-                       "in it, without the ~1 s of Python start-up and imports")
-    s.add_argument("--idle-timeout", type=float, default=3600.0, metavar="SECONDS",
-                   help="exit after this long without a build (default: 3600)")
-    action = s.add_mutually_exclusive_group()
-    action.add_argument("--detach", action="store_true",
-                        help="run in the background (log: <cache>/server.log)")
-    action.add_argument("--status", action="store_true", help="show the running server")
-    action.add_argument("--stop", action="store_true", help="stop the running server")
+            b.add_argument("--serve", action="store_true",
+                           help="serve the maps on 127.0.0.1; open pages reload after each "
+                                "rebuild (live preview)")
+            b.add_argument("--port", type=int, default=8765,
+                           help="port of the live preview (default: 8765; 0 picks a free one)")
     return p
 
 
@@ -137,7 +129,6 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     for noisy in ("pyogrio", "fiona", "urllib3", "matplotlib", "PIL", "rasterio"):
-        # (reset each time: the build server runs builds of any verbosity in one process)
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.NOTSET)
 
 
@@ -162,7 +153,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .inventory import check_inventory
+    from .analysis.inventory import check_inventory
 
     cfg = _config(args)
     inv = check_inventory(cfg.inventory_path, cfg.inventory.columns,
@@ -172,7 +163,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_geocode(args: argparse.Namespace) -> int:
-    from .pipeline import geocode_file
+    from .build.pipeline import geocode_file
 
     cfg = _config(args)
     result = geocode_file(cfg, cfg.inventory_path, args.output, progress=not args.quiet)
@@ -181,8 +172,8 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from ._cache import project_lock
-    from .sources import fetch
+    from .build.cache import project_lock
+    from .build.sources import fetch
 
     cfg = _config(args)
     only = [s.strip() for s in args.only.split(",")] if args.only else None
@@ -195,116 +186,27 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .pipeline import build
+    from .build.pipeline import build
 
     cfg = _config(args)
     result = build(cfg, out=args.out, dry_run=args.dry_run,
                    use_cache=not args.no_cache, progress=not args.quiet)
     print(result.summary())
-    if (result.cache_hits and not (args.quiet or args.no_server)
-            and not os.environ.get("CWSGEO_NO_SERVER")
-            and sys.stdout.isatty()):  # a rebuild at a terminal, not through the server
-        print("tip: `cwsgeo serve --detach` keeps a warm build process for this project; "
-              "rebuilds after an edit then take about a second")
     return EXIT_OK
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:
-    from .pipeline import watch
+    from .build.watch import watch
 
     cfg = _config(args)
-    watch(cfg, out=args.out, use_cache=not args.no_cache,
-          progress=not args.quiet, interval=args.interval, report=print)
+    watch(cfg, out=args.out, use_cache=not args.no_cache, progress=not args.quiet,
+          interval=args.interval, report=lambda text: print(text, flush=True),
+          serve=args.serve, port=args.port)
     return EXIT_OK
-
-
-def _cmd_serve(args: argparse.Namespace) -> int:
-    from . import server
-
-    cfg = Config.load(args.config)
-    if args.status or args.stop:
-        status = server.server_status(cfg.cache_dir)
-        if status is None:
-            print(f"no build server runs for {cfg.root}")
-            return EXIT_OK
-        if args.stop:
-            server.stop_server(cfg.cache_dir)
-            print(f"build server {status['pid']} stopped")
-        else:
-            print(f"build server {status['pid']} for {status['project']}: up "
-                  f"{time.time() - status['started']:.0f} s, {status['builds']} build(s) served")
-        return EXIT_OK
-    if args.detach:
-        return _detach(cfg, args.idle_timeout)
-    served = server.serve(cfg.cache_dir, project=str(cfg.root), idle_timeout_s=args.idle_timeout,
-                          config=cfg, ready=lambda path: print(
-                              f"build server for {cfg.root} ready ({path}); `cwsgeo build` in "
-                              "this project now runs here. Ctrl-C stops it.", flush=True))
-    print(f"build server stopped after {served} build(s)")
-    return EXIT_OK
-
-
-def _detach(cfg: Config, idle_timeout: float) -> int:
-    """Start the server in the background and return once it accepts builds."""
-    import contextlib
-
-    from . import server
-
-    if not hasattr(os, "fork") or not hasattr(os, "setsid"):
-        raise CwsgeoError("the build server needs a POSIX system (fork and Unix sockets)")
-    log = cfg.cache_dir / "server.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the daemon (tested through the CLI)
-        os.setsid()
-        if os.fork():
-            os._exit(0)
-        with Path(os.devnull).open("rb") as null, log.open("ab") as out:
-            os.dup2(null.fileno(), 0)
-            os.dup2(out.fileno(), 1)
-            os.dup2(out.fileno(), 2)
-        os.closerange(3, 1 << 16)  # keep no pipe of the caller open (it would wait for us)
-        code = EXIT_OK
-        try:
-            _setup_logging(1, False)
-            server.serve(cfg.cache_dir, project=str(cfg.root), idle_timeout_s=idle_timeout,
-                         config=cfg)
-        except BaseException as exc:  # a daemon reports to its log
-            print(f"cwsgeo serve: {exc}", file=sys.stderr, flush=True)
-            code = EXIT_OTHER
-        os._exit(code)
-    os.waitpid(pid, 0)
-    start = log.stat().st_size if log.exists() else 0
-    deadline = time.monotonic() + 1800  # the warm-up rehearses a build, cold if need be
-    while time.monotonic() < deadline:
-        status = server.server_status(cfg.cache_dir)
-        if status is not None:
-            print(f"build server {status['pid']} for {cfg.root} ready; log: {log}")
-            return EXIT_OK
-        with contextlib.suppress(OSError), log.open("rb") as fh:
-            fh.seek(start)
-            if b"cwsgeo serve: " in fh.read():  # the daemon reported a failure and ended
-                break
-        time.sleep(0.2)
-    print(f"cwsgeo: the build server did not start; see {log}", file=sys.stderr)
-    return EXIT_OTHER
 
 
 _COMMANDS = {"check": _cmd_check, "geocode": _cmd_geocode, "fetch": _cmd_fetch,
-             "build": _cmd_build, "watch": _cmd_watch, "serve": _cmd_serve}
-
-
-def _via_server(args: argparse.Namespace, argv: Sequence[str]) -> int | None:
-    """Hand ``cwsgeo build`` to the project's build server, if one runs (else ``None``)."""
-    if args.command != "build" or args.no_server or os.environ.get("CWSGEO_NO_SERVER"):
-        return None
-    try:
-        cache_dir = Config.load(args.config).cache_dir
-    except CwsgeoError:
-        return None  # the local build reports the problem
-    from .server import request
-
-    return request(cache_dir, argv)
+             "build": _cmd_build, "watch": _cmd_watch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -312,9 +214,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
-    served = _via_server(args, argv)
-    if served is not None:
-        return served
     _setup_logging(args.verbose, args.quiet)
     start = time.perf_counter()
     try:

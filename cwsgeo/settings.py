@@ -2,7 +2,7 @@
 
 Change them at run time like osmnx's settings, e.g. ``cwsgeo.settings.walk_speed_kmh = 4.5``.
 Per-project paths (data mirror, inventory, output folders) live in the project config file
-``cwsgeo.toml`` instead; see :mod:`cwsgeo.config`.
+``cwsgeo.toml`` instead; see :mod:`cwsgeo.build.config`.
 
 Attributes
 ----------

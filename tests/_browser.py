@@ -72,7 +72,11 @@ def watched_page(browser: Any) -> PageWatch:
     page.on("pageerror", lambda e: watch.js_errors.append(str(e)))
     page.on("console", lambda m: watch.console_errors.append(m.text) if m.type == "error"
             else None)
-    page.on("dialog", lambda d: (watch.dialogs.append(d.message), d.dismiss()))
+    def on_dialog(dialog: Any) -> None:
+        watch.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     page.on("requestfailed", lambda r: watch.failed_requests.append(r.url))
     return watch
 

@@ -72,9 +72,6 @@ def _fresh_memos() -> None:
     (The memos are content-keyed, so sharing them could not give wrong answers, but it
     would hide what a fresh process does: read caches, load files, log.)
     """
-    from cwsgeo import _cache, density, figures, geocoding, maps, network, proximity
+    from cwsgeo.build.cache import MEMOS
 
-    for memo in (geocoding._OFFLINE_GEOCODERS, _cache._MEMO, network._LOADED,
-                 maps._DISPLAY_MEMO, proximity._TARGETS, density._GRIDS, density._BOUNDARIES,
-                 density._CONTOURS, figures._BREAKS):
-        memo.clear()
+    MEMOS.clear()

@@ -10,7 +10,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from cwsgeo import MissingDataError, settings
-from cwsgeo.admin import fetch_admin_live, join_admin, load_admin
+from cwsgeo.analysis.admin import fetch_admin_live, join_admin, load_admin
 
 # Two 1 km x 1 km districts side by side in EPSG:25831 (near Barcelona), each one barri,
 # barri 02 split into two sections.

@@ -88,12 +88,12 @@ def test_geocode_refuses_to_overwrite_the_inventory(tmp_path: Path,
 def test_internal_errors_have_no_traceback(monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str],
                                            tmp_path: Path) -> None:
-    import cwsgeo.inventory
+    import cwsgeo.analysis.inventory
 
     def boom(*args: object, **kwargs: object) -> None:
         raise AttributeError("simulated bug")
 
-    monkeypatch.setattr(cwsgeo.inventory, "check_inventory", boom)
+    monkeypatch.setattr(cwsgeo.analysis.inventory, "check_inventory", boom)
     src = tmp_path / "in.csv"
     src.write_text("id,name\n1,A\n")
     assert main(["check", str(src)]) == 70

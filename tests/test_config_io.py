@@ -10,7 +10,7 @@ import pytest
 
 from cwsgeo import ConfigError
 from cwsgeo._io import atomic_path, neutralise_formulas, write_csv, write_text
-from cwsgeo.config import Config
+from cwsgeo.build.config import Config
 
 
 def test_defaults_and_prefixes(tmp_path: Path) -> None:
@@ -20,7 +20,20 @@ def test_defaults_and_prefixes(tmp_path: Path) -> None:
     assert cfg.resolve("mirror:x.csv") == cfg.mirror_dir / "x.csv"
     assert cfg.processed_dir(tmp_path / "o") == tmp_path / "o" / "data" / "processed"
     assert cfg.maps_dir() == tmp_path / "maps"
-    assert cfg.proximity.walk_speed_kmh == 4.8
+    assert cfg.proximity.walk_speed_kmh is None  # left to cwsgeo.settings
+    assert cfg.resolved().proximity.walk_speed_kmh == 4.8
+
+
+def test_settings_are_read_when_the_build_starts(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from cwsgeo import settings
+
+    cfg = Config.from_dict({"proximity": {"snap_max_m": 120}}, root=tmp_path)
+    monkeypatch.setattr(settings, "walk_speed_kmh", 3.6)
+    monkeypatch.setattr(settings, "walk_minutes", (7,))
+    monkeypatch.setattr(settings, "snap_max_m", 999.0)
+    prox = cfg.resolved().proximity
+    assert (prox.walk_speed_kmh, prox.minutes, prox.snap_max_m) == (3.6, [7], 120.0)
 
 
 def test_env_overrides_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,7 +95,7 @@ def test_frame_digest_is_canonical() -> None:
     import pandas as pd
     from shapely.geometry import Point
 
-    from cwsgeo._cache import frame_digest
+    from cwsgeo.build.cache import frame_digest
 
     df = gpd.GeoDataFrame(
         {"s": pd.array(["a", None, "c"], dtype="string"), "o": ["x", 1, None],

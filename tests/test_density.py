@@ -1,4 +1,4 @@
-"""Tests of cwsgeo.density and cwsgeo.figures on hand-made squares (and the real bundle)."""
+"""Tests of the density analysis and its figures on hand-made squares (and the real bundle)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon, box
 
-from cwsgeo import density
-from cwsgeo.density import (
+from cwsgeo.analysis import density
+from cwsgeo.analysis.density import (
     KernelSurface,
     area_densities,
     areal_interpolate,
@@ -27,12 +27,10 @@ from cwsgeo.density import (
     kernel_densities,
     kernel_density,
     surface_contours,
-    write_density_figures,
-    write_density_outputs,
-    write_geotiff,
-    write_layer,
 )
-from cwsgeo.figures import class_breaks
+from cwsgeo.outputs import tables
+from cwsgeo.outputs.figures import class_breaks, write_density_figures
+from cwsgeo.outputs.tables import write_density_outputs, write_geotiff, write_layer
 
 WORK = "EPSG:25831"
 # A corner in Barcelona (UTM 31N), so that H3 cells are the real ones.
@@ -97,7 +95,7 @@ def test_column_names() -> None:
 
 # -- per-area densities ---------------------------------------------------------------------------
 def test_area_densities_exact_on_squares(two_squares, spaces, places, transit, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="cwsgeo.density")
+    caplog.set_level(logging.INFO, logger="cwsgeo.analysis.density")
     before = spaces.copy()
     out = area_densities(two_squares, spaces, places, transit, key="district_code")
     pd.testing.assert_frame_equal(pd.DataFrame(spaces), pd.DataFrame(before))  # input untouched
@@ -219,7 +217,7 @@ def test_areal_interpolate_preserves_totals_and_splits_by_area() -> None:
 
 
 def test_areal_interpolate_partial_coverage_keeps_total(caplog) -> None:
-    caplog.set_level(logging.INFO, logger="cwsgeo.density")
+    caplog.set_level(logging.INFO, logger="cwsgeo.analysis.density")
     src = gpd.GeoDataFrame({"population": [100.0]}, geometry=[sq(0, 0)], crs=WORK)
     tgt = gpd.GeoSeries([box(X0, Y0, X0 + 200, Y0 + 1000), box(X0 + 600, Y0, X0 + 1000,
                                                                Y0 + 1000)], crs=WORK)
@@ -335,7 +333,7 @@ def test_kernel_units_are_points_per_km2() -> None:
 
 
 def test_kernel_densities_by_group_share_one_grid(city, places, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="cwsgeo.density")
+    caplog.set_level(logging.INFO, logger="cwsgeo.analysis.density")
     out = kernel_densities(places, city, by="category", groups=["cafe", "bar", "library"],
                            name="places")
     assert list(out) == ["all", "cafe", "bar", "library"]
@@ -392,7 +390,7 @@ def test_geotiff_is_readable_with_crs_and_transform(city, places, tmp_path) -> N
         assert src.transform == surfaces["all"].transform
         assert src.count == 2 and src.descriptions == ("all", "cafe")
         assert src.dtypes == ("float32", "float32")
-        assert src.nodata == density.GEOTIFF_NODATA
+        assert src.nodata == tables.GEOTIFF_NODATA
         assert src.tags()["units"] == "points per km2"
         data = src.read(1, masked=True)
     assert data.mask.sum() == np.isnan(surfaces["all"].values).sum()
@@ -568,7 +566,7 @@ def test_bundle_hex_population_and_kde(bundle_dir) -> None:
 def test_numpy_convolution_matches_scipy(shape: tuple[int, int], kernel: str) -> None:
     from scipy.signal import fftconvolve
 
-    from cwsgeo.density import _convolve, _kernel_weights
+    from cwsgeo.analysis.density.kernel import _convolve, _kernel_weights
 
     grid = np.random.default_rng(7).random(shape)
     w = _kernel_weights(kernel, 120.0, 50.0)

@@ -1,4 +1,4 @@
-"""Tests of cwsgeo.geocoding: normalisation, parsing, gazetteer matching, cache, Nominatim."""
+"""Tests of geocoding: normalisation, parsing, gazetteer matching, cache, Nominatim."""
 
 from __future__ import annotations
 
@@ -16,16 +16,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cwsgeo
-from cwsgeo import geocoding as gc
-from cwsgeo.geocoding import (
+from cwsgeo.analysis import geocoding as gc
+from cwsgeo.analysis.geocoding import (
     GEOCODE_COLUMNS,
+    GazetteerIndex,
     Geocoder,
     OfflineGeocoder,
+    build_gazetteer_index,
     fold,
     geocode_table,
     normalize_street,
     parse_address,
 )
+from cwsgeo.build.geocoder import open_geocoder
 
 
 @pytest.fixture(scope="module")
@@ -365,7 +368,6 @@ def test_cache_hit_does_not_load_gazetteer(tmp_path: Path, gaz_dir: Path) -> Non
     first.close()
     assert (tmp_path / "geocode.sqlite").is_file()
 
-    gc._OFFLINE_GEOCODERS.clear()  # as in a new process
     second = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path)
     assert second.geocode("Calle Valencia 264") == res1
     # keys are folded: a case variant reuses the answer, with its own query text
@@ -388,7 +390,6 @@ def test_corrupt_cache_is_set_aside(tmp_path: Path, gaz_dir: Path,
     geo.close()
     assert list(tmp_path.glob("geocode.sqlite.corrupt-*"))
     assert "unreadable" in caplog.text
-    gc._OFFLINE_GEOCODERS.clear()  # as in a new process
     again = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path)
     assert again.geocode("Calle Valencia 264").status == "exact"
     assert not again.offline.is_loaded
@@ -661,11 +662,11 @@ def test_from_config(tmp_path: Path, gaz_dir: Path) -> None:
     shutil.copytree(gaz_dir, raw)
     cfg = cwsgeo.Config.from_dict({"geocoding": {"online": True, "min_score": 90}},
                                   root=tmp_path)
-    geo = Geocoder.from_config(cfg)
-    assert geo.offline.folder == raw
-    assert geo.online and geo.offline.min_score == 90
-    assert geo.cache_dir == cfg.cache_dir
-    geo.close()
+    with open_geocoder(cfg, None) as geo:
+        assert geo.offline.folder == raw
+        assert geo.online and geo.offline.min_score == 90
+        assert geo.nominatim.cache_dir == cfg.cache_dir
+        assert geo.store.path == cfg.cache_dir / "geocode.sqlite"
 
 
 # -- real bundle -------------------------------------------------------------------------------
@@ -712,7 +713,6 @@ def test_bundle_inventory_names(bundle_dir: Path, tmp_path: Path) -> None:
     assert not named.name.str.contains("Talent Garden|Aticco Bailén").any()
     # cached second run does not load the gazetteer
     geo.close()
-    gc._OFFLINE_GEOCODERS.clear()  # as in a new process
     geo2 = Geocoder.from_dir(bundle_dir / "addresses", cache_dir=tmp_path)
     out2 = geocode_table(inv.data, geo2)
     assert not geo2.offline.is_loaded
@@ -721,23 +721,32 @@ def test_bundle_inventory_names(bundle_dir: Path, tmp_path: Path) -> None:
     geo2.close()
 
 
-def test_built_index_is_cached_and_gives_the_same_answers(gaz_dir: Path,
-                                                          tmp_path: Path) -> None:
-    from cwsgeo._cache import StageCache
+def test_built_index_is_cached_and_gives_the_same_answers(
+        gaz_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cwsgeo.build import geocoder as build_geocoder
+    from cwsgeo.build.cache import MEMOS, FileStore
 
     texts = ["Calle Valencia 264", "Plaza Cataluña, 9", "La Rambla, 42", "Provenza 1"]
-    plain = OfflineGeocoder(gaz_dir)
+    plain = OfflineGeocoder.from_dir(gaz_dir)
     expected = [plain.geocode(t) for t in texts]
+    parsed: list[Path] = []
 
-    first = OfflineGeocoder(gaz_dir)
-    first.index_cache = StageCache(tmp_path)
+    def build_index(folder: Path) -> GazetteerIndex:
+        parsed.append(folder)
+        return build_gazetteer_index(folder)
+
+    monkeypatch.setattr(build_geocoder, "build_gazetteer_index", build_index)
+    store = FileStore(tmp_path / "gazetteer")
+
+    first = build_geocoder.offline_geocoder(gaz_dir, index_store=store)
     first.load()
-    assert first.index_cache.misses == ["gazetteer"]
-    second = OfflineGeocoder(gaz_dir)  # a new process, in effect
-    second.index_cache = StageCache(tmp_path)
+    assert parsed == [gaz_dir]  # a miss: parsed and stored
+    MEMOS.clear()  # a new process, in effect
+    second = build_geocoder.offline_geocoder(gaz_dir, index_store=store)
     second.load()
-    assert second.index_cache.hits == ["gazetteer"]
+    assert parsed == [gaz_dir]  # a hit: read back from the store
     assert [second.geocode(t) for t in texts] == expected
+    assert second.version == plain.version
     # a changed gazetteer file is a different key: parsed again
     edited = tmp_path / "gaz"
     edited.mkdir()
@@ -745,7 +754,6 @@ def test_built_index_is_cached_and_gives_the_same_answers(gaz_dir: Path,
         (edited / path.name).write_bytes(path.read_bytes())
     with (edited / "bcn_addresses.csv").open("a", encoding="utf-8") as fh:
         fh.write("\n")
-    third = OfflineGeocoder(edited)
-    third.index_cache = StageCache(tmp_path)
+    third = build_geocoder.offline_geocoder(edited, index_store=store)
     third.load()
-    assert third.index_cache.misses == ["gazetteer"]
+    assert parsed == [gaz_dir, edited]  # a miss: parsed again

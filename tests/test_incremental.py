@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cwsgeo.changes import compare, snapshot
-from cwsgeo.config import Config
-from cwsgeo.pipeline import build, watch
+from cwsgeo.build.changes import compare, snapshot
+from cwsgeo.build.config import Config
+from cwsgeo.build.pipeline import build
+from cwsgeo.build.watch import watch
 from tests.test_pipeline import write_config
 
 pytestmark = [pytest.mark.bundle, pytest.mark.slow]

@@ -13,8 +13,16 @@ import pandas as pd
 import pytest
 import shapely
 
-from cwsgeo import ConfigError, DataSourceError, MissingDataError, layers, settings
+from cwsgeo import ConfigError, DataSourceError, MissingDataError, settings
 from cwsgeo._io import write_gpkg
+from cwsgeo.analysis import layers
+from cwsgeo.schema import (
+    ALL_PLACE_CATEGORIES,
+    PLACE_CATEGORIES,
+    PLACES_COLUMNS,
+    TRANSIT_COLUMNS,
+    TRANSIT_MODES,
+)
 from tests._server import CannedServer
 
 M = 1 / 111_320  # degrees of latitude per metre
@@ -57,9 +65,9 @@ def assert_schema(gdf: gpd.GeoDataFrame, columns: tuple[str, ...]) -> None:
 # --------------------------------------------------------------------------------------------
 
 def test_city_lists_schema_dates_and_filters(city_places: gpd.GeoDataFrame) -> None:
-    assert_schema(city_places, layers.PLACES_COLUMNS)
+    assert_schema(city_places, PLACES_COLUMNS)
     assert city_places["place_id"].is_unique
-    assert set(city_places["category"]) <= set(layers.INTERACTION_CATEGORIES)
+    assert set(city_places["category"]) <= set(PLACE_CATEGORIES)
     dates = city_places.groupby("source")["date"].unique().map(list).to_dict()
     assert dates == {"bcn_equipaments": ["2026-02-01"],  # newest `modified`, Madrid time
                      "bcn_restaurants": ["2026-01-29"],
@@ -205,14 +213,14 @@ def test_osm_place_category(tags: dict[str, object], expected: tuple[str, str] |
 
 def test_osm_place_mapping_is_the_query() -> None:
     assert set(layers.OSM_PLACE_TAGS.values()) <= {
-        (c, s) for c, s in layers.OSM_PLACE_TAGS.values() if c in layers.ALL_CATEGORIES}
+        (c, s) for c, s in layers.OSM_PLACE_TAGS.values() if c in ALL_PLACE_CATEGORIES}
     keys = {k for k, _ in layers.OSM_PLACE_TAGS}
     assert keys == {"amenity", "tourism", "leisure"}
 
 
 def test_read_places_osm_xml(ldir: Path) -> None:
     places = layers.read_places(ldir / "osm" / "eixample_tiny.osm")
-    assert_schema(places, layers.PLACES_COLUMNS)
+    assert_schema(places, PLACES_COLUMNS)
     rows = by_id(places)
     assert set(rows["date"]) == {"2012-01-18"}  # newest element timestamp
     assert rows.loc["osm:node/2", ["category", "subcategory"]].tolist() == ["bar", "pub"]
@@ -233,7 +241,7 @@ def test_osm_xml_with_no_matching_features(tmp_path: Path) -> None:
                     'lon="2.16"><tag k="amenity" v="bench"/></node>\n</osm>\n',
                     encoding="utf-8")
     places = layers.read_places(path)
-    assert_schema(places, layers.PLACES_COLUMNS)
+    assert_schema(places, PLACES_COLUMNS)
     assert places.empty
 
 
@@ -255,7 +263,7 @@ def test_osm_geojson_layer_reads_like_xml(tmp_path: Path, ldir: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 def test_gtfs_schema_and_collapse(gtfs_transit: gpd.GeoDataFrame) -> None:
-    assert_schema(gtfs_transit, layers.TRANSIT_COLUMNS)
+    assert_schema(gtfs_transit, TRANSIT_COLUMNS)
     assert gtfs_transit["stop_id"].is_unique
     rows = gtfs_transit.set_index("stop_id")
     # two line rows of one metro station -> one station, lines joined, between the two
@@ -272,7 +280,7 @@ def test_gtfs_schema_and_collapse(gtfs_transit: gpd.GeoDataFrame) -> None:
     assert {"fgc:AB1", "tmb_metro:1.901"}.isdisjoint(rows.index)
     assert rows.loc["rodalies:71801", ["mode", "lines"]].tolist() == ["rodalies", "R2;R4"]
     assert rows.loc["tmb_funicular:1.9901", "mode"] == "funicular"
-    assert set(gtfs_transit["mode"]) == set(layers.MODES)
+    assert set(gtfs_transit["mode"]) == set(TRANSIT_MODES)
 
 
 def test_gtfs_metro_position_is_mean_of_rows(gtfs_transit: gpd.GeoDataFrame) -> None:
@@ -349,7 +357,7 @@ def test_osm_transit_mode(tags: dict[str, str], expected: str | None) -> None:
 
 def test_read_transit_osm_xml(ldir: Path) -> None:
     transit = layers.read_transit(ldir / "osm" / "eixample_tiny.osm")
-    assert_schema(transit, layers.TRANSIT_COLUMNS)
+    assert_schema(transit, TRANSIT_COLUMNS)
     rows = transit.set_index("stop_id")
     assert set(rows["date"]) == {"2012-01-18"}
     # a station served by TMB's L1 and FGC's L8 routes: one row per mode
@@ -485,7 +493,7 @@ AREA = shapely.box(2.14, 41.37, 2.18, 41.40)
 def test_fetch_places_live(overpass: CannedServer, tmp_path: Path) -> None:
     overpass.add("POST", "/api/interpreter", json_body=overpass_answer(PLACE_ELEMENTS))
     places = layers.fetch_places_live(AREA, tmp_path)
-    assert_schema(places, layers.PLACES_COLUMNS)
+    assert_schema(places, PLACES_COLUMNS)
     rows = by_id(places)
     assert sorted(rows.index) == ["osm:node/101", "osm:node/102", "osm:way/300"]
     assert rows.loc["osm:way/300", ["category", "subcategory"]].tolist() == [
@@ -507,7 +515,7 @@ def test_fetch_transit_live(overpass: CannedServer, tmp_path: Path) -> None:
     overpass.add("POST", "/api/interpreter", json_body=overpass_answer(TRANSIT_ELEMENTS))
     area = gpd.GeoSeries([AREA], crs=settings.crs_store).to_crs(settings.crs_work)
     transit = layers.fetch_transit_live(area, tmp_path)
-    assert_schema(transit, layers.TRANSIT_COLUMNS)
+    assert_schema(transit, TRANSIT_COLUMNS)
     rows = transit.set_index("stop_id")
     assert rows.loc["osm:node/201", ["name", "mode"]].tolist() == ["Diagonal", "metro"]
     assert "osm:node/202" not in rows.index  # the stop position joined its station
@@ -533,7 +541,7 @@ def test_live_empty_answer(overpass: CannedServer, tmp_path: Path) -> None:
     overpass.add("POST", "/api/interpreter", json_body=overpass_answer([]))
     places = layers.fetch_places_live(AREA, tmp_path)
     assert places.empty
-    assert tuple(places.columns) == layers.PLACES_COLUMNS
+    assert tuple(places.columns) == PLACES_COLUMNS
 
 
 def test_live_remark_is_an_error_and_not_cached(overpass: CannedServer, tmp_path: Path,
@@ -556,7 +564,7 @@ def test_live_remark_is_an_error_and_not_cached(overpass: CannedServer, tmp_path
 def test_bundle_places(bundle_dir: Path) -> None:
     raw = layers.read_places(bundle_dir / "places", dedup=False)
     places = layers.read_places(bundle_dir / "places")
-    assert_schema(places, layers.PLACES_COLUMNS)
+    assert_schema(places, PLACES_COLUMNS)
     assert places["place_id"].is_unique
     counts = places["category"].value_counts()
     assert counts["civic_centre"] == 52  # 52 in the list and 52 in ICUB
@@ -577,7 +585,7 @@ def test_bundle_transit(bundle_dir: Path) -> None:
                                   clip=shapely.box(1.5, 41.0, 2.6, 41.8))
     assert 130 <= len(network) <= 140  # 165 line-station rows, 139 stations
     transit = layers.read_transit(gtfs, clip=boundary)
-    assert_schema(transit, layers.TRANSIT_COLUMNS)
+    assert_schema(transit, TRANSIT_COLUMNS)
     counts = transit["mode"].value_counts()
     assert 95 <= counts["metro"] <= 115
     assert 25 <= counts["tram"] <= 40

@@ -20,11 +20,10 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import Point, box
 
-from cwsgeo import maps
-from cwsgeo.admin import AdminAreas
-from cwsgeo.config import DensityConfig
-from cwsgeo.density import DensityResult, compute_densities
-from cwsgeo.layers import INTERACTION_CATEGORIES
+from cwsgeo.analysis.admin import AdminAreas
+from cwsgeo.analysis.density import DensityResult, compute_densities
+from cwsgeo.outputs import maps
+from cwsgeo.schema import PLACE_CATEGORIES
 from tests._browser import PageWatch, launch, open_map, watched_page
 
 WORK = "EPSG:25831"
@@ -94,7 +93,7 @@ def places() -> gpd.GeoDataFrame:
     rng = np.random.default_rng(7)
     n = 400
     xy = rng.uniform([20, 20], [1980, 980], size=(n, 2))
-    cats = [INTERACTION_CATEGORIES[i % len(INTERACTION_CATEGORIES)] for i in range(n)]
+    cats = [PLACE_CATEGORIES[i % len(PLACE_CATEGORIES)] for i in range(n)]
     cats[-1] = "park"  # a category outside the scheme is drawn as "Park" in grey
     names = [f"Place {i}" for i in range(n)]
     names[0] = EVIL
@@ -136,9 +135,8 @@ def areas(spaces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 @pytest.fixture(scope="module")
 def result(admin: AdminAreas, spaces, places, transit) -> DensityResult:
-    cfg = DensityConfig(kde_bandwidth_m=300.0, kde_cell_m=25.0)
     return compute_densities(admin.districts, admin.barris, admin.sections, admin.city, spaces,
-                             places, transit, config=cfg)
+                             places, transit, kde_bandwidth_m=300.0, kde_cell_m=25.0)
 
 
 @pytest.fixture(scope="module")
@@ -249,6 +247,46 @@ def test_display_geojson_simplifies_rounds_and_keeps_properties(admin) -> None:
     assert data["features"][0]["properties"] == {"tip": "x", "c": [1]}
     with pytest.raises(ValueError, match="properties"):
         maps.display_geojson(wiggly, (), properties=[])
+
+
+def test_display_store_is_reused_and_a_damaged_entry_recomputed(admin, transit) -> None:
+    from cwsgeo.outputs.maps.display import points_latlon, street_lines
+
+    store: dict[str, bytes] = {}
+    first = maps.display_geojson(admin.districts, (), tolerance_m=8, store=store)
+    assert len(store) == 1 and maps.display_geojson(admin.districts, (), tolerance_m=8) == first
+    (key,) = store
+    assert maps.display_geojson(admin.districts, (), tolerance_m=8, store=store) == first
+    for damaged in (b'{"type": "Feat', b"\xff\xfe"):  # cut short, not UTF-8
+        store[key] = damaged
+        assert maps.display_geojson(admin.districts, (), tolerance_m=8, store=store) == first
+        assert store[key] != damaged  # written again
+    streets = admin.districts.boundary.to_frame("geometry").set_crs(admin.districts.crs)
+    text = street_lines(streets, store=store)
+    (skey,) = [k for k in store if k.startswith("streets-")]
+    store[skey] = b'{"type":"FeatureCollection","features":[</script>'
+    assert street_lines(streets, store=store) == text  # never embedded as found
+    pos, latlon = points_latlon(transit, store=store)
+    (pkey,) = [k for k in store if k.startswith("latlon-")]
+    store[pkey] = b"[]"[:1]
+    pos2, latlon2 = points_latlon(transit, store=store)
+    assert np.array_equal(pos, pos2) and np.array_equal(latlon, latlon2)
+
+
+def test_render_page_keeps_template_syntax_as_text(admin) -> None:
+    import branca.element
+    import folium
+
+    template_class = branca.element.Template
+    m = maps.base_map(admin, tiles=False, title="{{ 7*7 }}", subtitle="{% raw %}")
+    maps.add_legend(m, "{# note #}", [("#ffffff", "{{ 6*7 }}", 1)])
+    folium.FeatureGroup(name="{{ 8*8 }}").add_to(m)
+    folium.LayerControl().add_to(m)
+    page = maps.render_page(m)
+    assert branca.element.Template is template_class  # nothing patched
+    for text in ("{{ 7*7 }}", "{% raw %}", "{# note #}", "{{ 6*7 }}", "{{ 8*8 }}"):
+        assert text in page, text
+    assert page.count("= cwsLegend(") == 1 and page.count("function cwsLegend(") == 1
 
 
 def test_pages_are_offline_compact_and_flagged(built, spaces, places, transit) -> None:
@@ -546,19 +584,22 @@ def test_every_tooltip_and_popup_is_escaped(browser, built, name) -> None:
 @pytest.mark.slow
 def test_bundle_maps_meet_size_and_speed_targets(bundle_dir: Path, tmp_path: Path,
                                                  browser: Any) -> None:
-    from cwsgeo.admin import load_admin
-    from cwsgeo.layers import read_places, read_transit
+    from cwsgeo.analysis.admin import load_admin
+    from cwsgeo.analysis.layers import read_places, read_transit
 
     admin = load_admin(bundle_dir / "admin")
     city = admin.city.geometry.union_all()
     places = read_places(sorted((bundle_dir / "places").glob("bcn_*.geojson")), clip=city)
     transit = read_transit(bundle_dir / "osm" / "transit_gtfs", clip=city)
     rng = np.random.default_rng(0)
-    inside = admin.sections.geometry.sample(300, replace=True, random_state=1)
+    sections = admin.sections
+    assert sections is not None
+    inside = sections.geometry.sample(300, replace=True, random_state=1)
+    types = rng.choice(np.array([1, 2, 3, None], dtype=object), 300).tolist()
     spaces = gpd.GeoDataFrame(
         {"id": [f"s{i}" for i in range(300)], "name": [f"Space {i}" for i in range(300)],
-         "innovation_type": pd.array(rng.choice([1, 2, 3, None], 300), dtype="Int64")},
-        geometry=inside.representative_point().to_numpy(), crs=admin.sections.crs)
+         "innovation_type": pd.array(types, dtype="Int64")},
+        geometry=inside.representative_point().to_numpy(), crs=sections.crs)
     areas = gpd.GeoDataFrame({"id": spaces["id"], "minutes": 10},
                              geometry=spaces.geometry.buffer(800), crs=spaces.crs)
     result = compute_densities(admin.districts, admin.barris, admin.sections, admin.city,

@@ -14,14 +14,16 @@ import pytest
 import shapely
 
 from cwsgeo import ConfigError, CwsgeoError, MissingDataError, settings
-from cwsgeo import network as nw
+from cwsgeo._io import sha256_file
+from cwsgeo.analysis import network as nw
+from cwsgeo.build.sources import compact_network_path, load_walk_network, save_network
 
 X0, Y0 = 430000.0, 4580000.0
 
 
 @pytest.fixture(scope="module")
 def grid(data_dir: Path) -> nw.WalkNetwork:
-    return nw.load_network(data_dir / "network" / "grid.graphml")
+    return nw.read_network(data_dir / "network" / "grid.graphml")
 
 
 def pos(net: nw.WalkNetwork, *ids: int) -> np.ndarray:
@@ -48,7 +50,7 @@ def test_graphml_loads_largest_component_and_shortest_parallel_edge(grid):
 
 
 def test_largest_component_can_be_kept_off(data_dir):
-    net = nw.load_network(data_dir / "network" / "grid.graphml", largest_component=False)
+    net = nw.read_network(data_dir / "network" / "grid.graphml", largest_component=False)
     assert net.n_nodes == 12 and net.n_edges == 14
 
 
@@ -57,30 +59,89 @@ def test_cache_is_keyed_by_file_bytes(data_dir, tmp_path, monkeypatch):
 
     src = tmp_path / "grid.graphml"
     src.write_bytes((data_dir / "network" / "grid.graphml").read_bytes())
-    first = nw.load_network(src, cache_dir=tmp_path / "cache")
-    cached = list((tmp_path / "cache" / "network").glob("walknet-*.npz"))
+    first = load_walk_network(src, cache_dir=tmp_path / "cache")
+    cached = list((tmp_path / "cache" / "network").glob("*.walknet-*.npz"))
     assert len(cached) == 1
 
     def boom(*args, **kwargs):
         raise AssertionError("GraphML parsed again instead of using the cache")
 
     monkeypatch.setattr(ox, "load_graphml", boom)
-    again = nw.load_network(src, cache_dir=tmp_path / "cache")
+    again = load_walk_network(src, cache_dir=tmp_path / "cache")
     np.testing.assert_array_equal(again.node_ids, first.node_ids)
     np.testing.assert_array_equal(again.x, first.x)
     assert (again.adjacency != first.adjacency).nnz == 0
+    assert again.source == first.source
     monkeypatch.undo()
     # new bytes: a new cache entry
     src.write_text(src.read_text().replace(">120.0<", ">130.0<"))
-    changed = nw.load_network(src, cache_dir=tmp_path / "cache")
-    assert len(list((tmp_path / "cache" / "network").glob("walknet-*.npz"))) == 2
+    changed = load_walk_network(src, cache_dir=tmp_path / "cache")
+    assert len(list((tmp_path / "cache" / "network").glob("*.walknet-*.npz"))) == 2
     p2, p3 = pos(changed, 2, 3)
     assert changed.adjacency[p2, p3] == 130.0
 
 
+def test_compact_network_next_to_the_graph_is_used(data_dir, tmp_path, monkeypatch):
+    import osmnx as ox
+
+    src = tmp_path / "grid.graphml"
+    src.write_bytes((data_dir / "network" / "grid.graphml").read_bytes())
+    sha = sha256_file(src)
+    parsed = nw.read_network(src)
+    save_network(parsed, compact_network_path(src, sha))
+    monkeypatch.setattr(ox, "load_graphml", lambda *a, **k: pytest.fail("parsed again"))
+    net = load_walk_network(src, cache_dir=tmp_path / "cache", sha256=sha)
+    assert (net.adjacency != parsed.adjacency).nnz == 0 and net.source == parsed.source
+    assert not (tmp_path / "cache").exists()  # nothing written to the cache
+    # a damaged compact file is ignored
+    compact_network_path(src, sha).write_bytes(b"not a zip")
+    monkeypatch.undo()
+    again = load_walk_network(src, cache_dir=tmp_path / "cache", sha256=sha)
+    assert (again.adjacency != parsed.adjacency).nnz == 0
+
+
+def test_fetch_stores_the_compact_network_next_to_the_graph(data_dir, tmp_path, monkeypatch):
+    import osmnx as ox
+
+    from cwsgeo.build.config import Config
+    from cwsgeo.build.sources import DATASETS, fetch
+
+    mirror = tmp_path / "mirror"
+    for ds in DATASETS:
+        for rel in ds.mirror_files:
+            (mirror / rel).parent.mkdir(parents=True, exist_ok=True)
+            (mirror / rel).write_text(f"{ds.key}:{rel}\n")
+    graph_rel = "streets/bcn_grafvial_walk.graphml"
+    (mirror / graph_rel).write_bytes((data_dir / "network" / "grid.graphml").read_bytes())
+    cfg = Config.from_dict({"data": {"mirror": str(mirror)}}, root=tmp_path / "proj")
+    manifest = fetch(cfg)
+    graph = cfg.raw_dir / graph_rel
+    compact = compact_network_path(graph, sha256_file(graph))
+    assert compact.is_file()
+    assert all(e["path"] != compact.relative_to(cfg.raw_dir).as_posix()
+               for e in manifest["files"])  # derived, not an input
+    # a new fetch of the same bytes keeps it without parsing; the build reads it
+    monkeypatch.setattr(ox, "load_graphml", lambda *a, **k: pytest.fail("parsed again"))
+    fetch(cfg)
+    assert compact.is_file()
+    net = load_walk_network(graph, cache_dir=cfg.cache_dir)
+    assert net.n_nodes == 10 and not (cfg.cache_dir / "network").exists()
+
+
+def test_arrays_round_trip(grid):
+    back = nw.WalkNetwork.from_arrays(grid.to_arrays())
+    np.testing.assert_array_equal(back.node_ids, grid.node_ids)
+    assert (back.adjacency != grid.adjacency).nnz == 0
+    assert back.source == grid.source and back.crs == grid.crs
+    arrays = grid.to_arrays()
+    arrays["meta"] = np.array(json.dumps({"version": 0, "crs": grid.crs}))
+    with pytest.raises(CwsgeoError, match="version 0"):
+        nw.WalkNetwork.from_arrays(arrays)
+
+
 def test_save_and_load_npz(grid, tmp_path):
-    path = grid.save(tmp_path / "net.npz")
-    back = nw.load_network(path)
+    path = save_network(grid, tmp_path / "net.npz")
+    back = nw.read_network(path)
     np.testing.assert_array_equal(back.node_ids, grid.node_ids)
     np.testing.assert_allclose(back.y, grid.y)
     assert (back.adjacency != grid.adjacency).nnz == 0
@@ -89,20 +150,20 @@ def test_save_and_load_npz(grid, tmp_path):
 
 def test_load_errors(tmp_path):
     with pytest.raises(MissingDataError, match="not found"):
-        nw.load_network(tmp_path / "nope.graphml")
+        nw.read_network(tmp_path / "nope.graphml")
     (tmp_path / "net.pbf").write_bytes(b"x")
     with pytest.raises(ConfigError, match="unsupported"):
-        nw.load_network(tmp_path / "net.pbf")
+        nw.read_network(tmp_path / "net.pbf")
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(CwsgeoError, match="not a cwsgeo walking network"):
-        nw.load_network(tmp_path / "bad.npz")
+        nw.read_network(tmp_path / "bad.npz")
     (tmp_path / "bad.graphml").write_text("<graphml><broken")
     with pytest.raises(CwsgeoError, match="cannot read GraphML"):
-        nw.load_network(tmp_path / "bad.graphml")
+        nw.read_network(tmp_path / "bad.graphml")
 
 
 def test_osm_xml_keeps_only_walkable_ways(data_dir):
-    net = nw.load_network(data_dir / "network" / "walk.osm")
+    net = nw.read_network(data_dir / "network" / "walk.osm")
     assert sorted(net.node_ids.tolist()) == [1, 2, 3, 9]
     pairs = [tuple(sorted((int(net.node_ids[u]), int(net.node_ids[v]))))
              for u, v in zip(net.edge_u, net.edge_v, strict=True)]
@@ -394,8 +455,8 @@ def test_point_distances_match_networkx_with_split_edges(seed):
 # --------------------------------------------------------------------------------- bundle
 @pytest.mark.bundle
 def test_bundle_graph_and_provenance_sanity_value(bundle_dir, tmp_path):
-    net = nw.load_network(bundle_dir / "streets" / "bcn_grafvial_walk.graphml",
-                          cache_dir=tmp_path)
+    net = load_walk_network(bundle_dir / "streets" / "bcn_grafvial_walk.graphml",
+                            cache_dir=tmp_path)
     assert net.n_nodes == 9187  # largest of 40 components (PROVENANCE.md)
     assert net.edge_length.sum() / 1000 == pytest.approx(1298.6, abs=0.5)
     ends = gpd.GeoSeries(gpd.points_from_xy([2.1700, 2.1744], [41.3870, 41.4036]),

@@ -94,19 +94,3 @@ def test_map_in_chromium(built: Path) -> None:
         page.wait_for_timeout(100)
         assert page.locator("path.cws-type-none").count() == 0
         watch.assert_clean()
-
-
-def test_rebuild_at_a_terminal_suggests_the_build_server(
-        built: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
-    config = str(built / "cwsgeo.toml")
-    monkeypatch.delenv("CWSGEO_NO_SERVER", raising=False)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(built))  # no server runs there
-    assert main(["--config", config, "build"]) == 0
-    assert "cwsgeo serve" not in capsys.readouterr().out  # not a terminal: no tip
-    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
-    assert main(["--config", config, "build"]) == 0
-    assert "tip: `cwsgeo serve --detach`" in capsys.readouterr().out
-    assert main(["--config", config, "build", "--no-server"]) == 0
-    assert "tip:" not in capsys.readouterr().out

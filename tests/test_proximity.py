@@ -19,8 +19,10 @@ import pytest
 import shapely
 
 from cwsgeo import CwsgeoError
-from cwsgeo import network as nw
-from cwsgeo import proximity as px
+from cwsgeo.analysis import network as nw
+from cwsgeo.analysis import proximity as px
+from cwsgeo.build.sources import load_walk_network
+from cwsgeo.schema import PLACE_CATEGORIES, TRANSIT_MODES, metric_column
 
 X0, Y0 = 430000.0, 4580000.0
 SPEED = 6.0  # km/h: 100 m per minute
@@ -29,7 +31,7 @@ D_A = {1: 30, 2: 90, 3: 210, 4: 130, 5: 190, 6: 290, 7: 230, 8: 290, 9: 390, 10:
 
 @pytest.fixture(scope="module")
 def grid(data_dir: Path) -> nw.WalkNetwork:
-    return nw.load_network(data_dir / "network" / "grid.graphml")
+    return nw.read_network(data_dir / "network" / "grid.graphml")
 
 
 def P(x: float, y: float) -> shapely.Point:
@@ -95,18 +97,18 @@ def node_value(net: nw.WalkNetwork, values: np.ndarray) -> dict[int, float]:
 
 # ---------------------------------------------------------------------------------- names
 def test_column_name_helper():
-    assert px.column_name("metro", "walk", unit="m") == "metro_walk_m"
-    assert px.column_name("metro", "walk", unit="min") == "metro_walk_min"
-    assert px.column_name("metro", "stops", minutes=5) == "metro_stops_5min"
-    assert px.column_name("places", "cafe", minutes=15) == "places_cafe_15min"
-    assert px.column_name("residents", minutes=10) == "residents_10min"
-    assert px.column_name("transit", "any", "walk", unit="min") == "transit_any_walk_min"
+    assert metric_column("metro", "walk", unit="m") == "metro_walk_m"
+    assert metric_column("metro", "walk", unit="min") == "metro_walk_min"
+    assert metric_column("metro", "stops", minutes=5) == "metro_stops_5min"
+    assert metric_column("places", "cafe", minutes=15) == "places_cafe_15min"
+    assert metric_column("residents", minutes=10) == "residents_10min"
+    assert metric_column("transit", "any", "walk", unit="min") == "transit_any_walk_min"
     with pytest.raises(ValueError):
-        px.column_name("metro", "walk", unit="m", minutes=5)
+        metric_column("metro", "walk", unit="m", minutes=5)
     with pytest.raises(ValueError):
-        px.column_name("Metro", "walk", unit="m")
+        metric_column("Metro", "walk", unit="m")
     with pytest.raises(ValueError):
-        px.column_name("residents", minutes=0)
+        metric_column("residents", minutes=0)
 
 
 def test_buzz_decay_anchors():
@@ -155,7 +157,7 @@ def test_transit_metrics_by_hand(grid, spaces, stops):
     # the space without a location: NA everywhere
     assert m.loc["none"].drop("proximity_method").isna().all()
     expected = []
-    for mode in px.TRANSIT_MODES:
+    for mode in TRANSIT_MODES:
         expected += [f"{mode}_line_m", f"{mode}_walk_m", f"{mode}_walk_min",
                      f"{mode}_stops_5min", f"{mode}_stops_10min", f"{mode}_nearest_stop"]
     assert list(m.columns) == ["snap_m", "proximity_method", *expected, "transit_any_line_m",
@@ -197,7 +199,7 @@ def test_places_metrics_by_hand(grid, spaces, places):
     assert "places_nightclub_5min" in m.columns
     cats = [c.removeprefix("places_").removesuffix("_5min") for c in m.columns
             if c.endswith("_5min") and c.startswith("places_")]
-    assert cats == [*px.PLACE_CATEGORIES, "park", "total"]
+    assert cats == [*PLACE_CATEGORIES, "park", "total"]
     # far space, straight line: P2 and P3 within 500 m (hypot(100, 450) = 461 m)
     assert m.loc["far", "places_total_5min"] == 2
     assert pd.isna(m.loc["none", "places_total_5min"])
@@ -291,7 +293,7 @@ def test_residents_metrics_by_hand(grid, spaces, residents):
 
 
 def test_residents_from_another_network_are_refused(residents, data_dir):
-    other = nw.load_network(data_dir / "network" / "walk.osm")
+    other = nw.read_network(data_dir / "network" / "walk.osm")
     with pytest.raises(CwsgeoError, match="allocated on another network"):
         px.accessibility_surface(other, residents=residents)
 
@@ -323,7 +325,7 @@ def brute_force_surface(net, residents, places, minutes, speed_m_min):
     g = net.to_networkx()
     ids = net.node_ids.tolist()
     snap = nw.snap_points(net, places.geometry)
-    cats = list(dict.fromkeys([*px.PLACE_CATEGORIES, *sorted(set(places["category"]))]))
+    cats = list(dict.fromkeys([*PLACE_CATEGORIES, *sorted(set(places["category"]))]))
     out = {}
     for o in range(net.n_nodes):
         d = nx.single_source_dijkstra_path_length(g, ids[o], weight="length")
@@ -425,8 +427,8 @@ def test_bundle_residents_near_placa_catalunya_match_independent_count(bundle_di
     import osmnx as ox
     from scipy.spatial import cKDTree
 
-    net = nw.load_network(bundle_dir / "streets" / "bcn_grafvial_walk.graphml",
-                          cache_dir=tmp_path)
+    net = load_walk_network(bundle_dir / "streets" / "bcn_grafvial_walk.graphml",
+                            cache_dir=tmp_path)
     sections = gpd.read_file(bundle_dir / "admin" / "census_sections.geojson")
     addresses = pd.read_csv(bundle_dir / "addresses" / "bcn_addresses.csv", dtype=str)
     res = px.allocate_residents(sections, addresses, net)

@@ -9,8 +9,8 @@ import pytest
 
 from cwsgeo import MissingDataError
 from cwsgeo._io import sha256_file
-from cwsgeo.config import Config
-from cwsgeo.sources import DATASETS, RawData, attributions, ensure_raw, fetch
+from cwsgeo.build.config import Config
+from cwsgeo.build.sources import DATASETS, RawData, attributions, ensure_raw, fetch
 
 
 def fake_mirror(root: Path) -> Path:

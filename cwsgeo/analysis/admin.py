@@ -1,0 +1,383 @@
+"""Administrative units with population: districts, barris, census sections, the city boundary.
+
+This module owns reading the official boundaries (CartoBCN) with their 2024 resident population
+(Padró), fetching equivalent boundaries live from OpenStreetMap (admin_level 9 = districts,
+10 = barris) with population from the Open Data BCN portal, and the spatial join that gives each
+located coworking space its district, barri and census section. Everything is computed in the
+work CRS (EPSG:25831); points outside the city are flagged, never dropped.
+
+Examples
+--------
+>>> from cwsgeo.analysis.admin import load_admin, join_admin
+>>> admin = load_admin("data/raw/admin")                 # doctest: +SKIP
+>>> spaces = join_admin(spaces, admin)                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Hashable
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from .. import settings
+from .._errors import DataSourceError, MissingDataError
+from .._text import fold
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ADMIN_FILES",
+    "AdminAreas",
+    "fetch_admin_live",
+    "join_admin",
+    "load_admin",
+]
+
+#: File names of the four layers inside an admin folder.
+ADMIN_FILES: dict[str, str] = {
+    "districts": "districts.geojson",
+    "barris": "barris.geojson",
+    "sections": "census_sections.geojson",
+    "city": "city_boundary.geojson",
+}
+
+_REQUIRED = {
+    "districts": ["district_code", "district_name", "population"],
+    "barris": ["barri_code", "barri_name", "district_code", "population"],
+    "sections": ["section_code", "barri_code", "district_code", "population"],
+    "city": [],
+}
+
+
+@dataclass
+class AdminAreas:
+    """The administrative layers, each a GeoDataFrame in the work CRS (EPSG:25831).
+
+    Attributes
+    ----------
+    districts, barris
+        With ``*_code``, ``*_name``, ``area_km2``, ``population``.
+    sections
+        Census sections with ``section_code``, ``barri_code``, ``district_code``,
+        ``population``; ``None`` when not available (live source without a mirror).
+    city
+        One polygon: the municipal boundary.
+    pop_year
+        Reference year of the population figures.
+    """
+
+    districts: gpd.GeoDataFrame
+    barris: gpd.GeoDataFrame
+    sections: gpd.GeoDataFrame | None
+    city: gpd.GeoDataFrame
+    pop_year: int | None = None
+
+    @property
+    def population(self) -> int:
+        """Total residents of the city."""
+        return int(self.districts["population"].sum())
+
+    @property
+    def city_polygon(self) -> BaseGeometry:
+        """The city boundary as one shapely (Multi)Polygon in the work CRS."""
+        return self.city.geometry.union_all()
+
+
+def _read_layer(path: Path, kind: str) -> gpd.GeoDataFrame:
+    if not path.exists():
+        raise MissingDataError(f"{path} not found: run `cwsgeo fetch` to fill data/raw/")
+    gdf = gpd.read_file(path, engine="pyogrio")
+    missing = [c for c in _REQUIRED[kind] if c not in gdf.columns]
+    if missing:
+        raise MissingDataError(f"{path}: missing column(s) {', '.join(missing)}")
+    for col in gdf.columns:
+        if col.endswith("_code"):
+            gdf[col] = gdf[col].astype(str)
+    if "population" in gdf.columns:
+        gdf["population"] = pd.to_numeric(gdf["population"], errors="coerce").fillna(0)
+    if gdf.crs is None:
+        gdf = gdf.set_crs(settings.crs_store)
+    gdf = gdf.to_crs(settings.crs_work)
+    gdf["area_km2"] = gdf.geometry.area / 1e6
+    return gdf
+
+
+def load_admin(folder: str | Path) -> AdminAreas:
+    """Read districts, barris, census sections and the city boundary from a folder.
+
+    Parameters
+    ----------
+    folder
+        A folder laid out like the bundle's ``admin/`` (see :data:`ADMIN_FILES`). The census
+        sections file is optional.
+
+    Returns
+    -------
+    AdminAreas
+        Layers in EPSG:25831; ``area_km2`` is recomputed from the projected geometry.
+
+    Raises
+    ------
+    cwsgeo.MissingDataError
+        A required file or column is missing.
+    """
+    folder = Path(folder)
+    districts = _read_layer(folder / ADMIN_FILES["districts"], "districts")
+    barris = _read_layer(folder / ADMIN_FILES["barris"], "barris")
+    sections_path = folder / ADMIN_FILES["sections"]
+    sections = None
+    if sections_path.exists():
+        sections = _read_layer(sections_path, "sections")
+    else:
+        logger.warning("%s not found: residents will be allocated per barri", sections_path)
+    city = _read_layer(folder / ADMIN_FILES["city"], "city")
+    years = districts["pop_year"].dropna().unique() if "pop_year" in districts else []
+    return AdminAreas(districts=districts, barris=barris, sections=sections, city=city,
+                      pop_year=int(years[0]) if len(years) else None)
+
+
+def join_admin(points: gpd.GeoDataFrame, admin: AdminAreas) -> gpd.GeoDataFrame:
+    """Give every located point its district, barri and census section.
+
+    Parameters
+    ----------
+    points
+        Points in any CRS; rows with an empty geometry are kept and get blank codes.
+    admin
+        Administrative layers from :func:`load_admin`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The input (same index, same CRS) plus ``district_code``, ``district_name``,
+        ``barri_code``, ``barri_name``, ``section_code``, ``in_city`` (bool) and
+        ``outside_city_m`` (distance to the boundary for points outside it, else 0).
+    """
+    out = points.copy()
+    work = points.geometry.to_crs(settings.crs_work)
+    located = ~(work.isna() | work.is_empty)
+    finest = admin.sections if admin.sections is not None else admin.barris
+    codes = _unit_codes(work, located, finest)
+    bnames = admin.barris.set_index("barri_code")["barri_name"]
+    dnames = admin.districts.set_index("district_code")["district_name"]
+    out["district_code"] = codes["district_code"].to_numpy()
+    out["district_name"] = codes["district_code"].map(dnames).to_numpy()
+    out["barri_code"] = codes["barri_code"].to_numpy()
+    out["barri_name"] = codes["barri_code"].map(bnames).to_numpy()
+    out["section_code"] = (codes["section_code"].to_numpy() if "section_code" in codes
+                           else None)
+    city = admin.city_polygon
+    inside = pd.Series(False, index=out.index)
+    inside[located] = work[located].covered_by(city).to_numpy()
+    out["in_city"] = inside
+    out["outside_city_m"] = _outside_distance(out, work, located, inside, city)
+    return out
+
+
+def _unit_codes(work: gpd.GeoSeries, located: pd.Series, finest: gpd.GeoDataFrame
+                ) -> pd.DataFrame:
+    """Codes of the finest unit holding each located point (positional rows, blanks elsewhere)."""
+    cols = [c for c in ("section_code", "barri_code", "district_code") if c in finest.columns]
+    probe = gpd.GeoDataFrame({"_i": np.arange(len(work))}, geometry=work.values,
+                             crs=settings.crs_work)[located.to_numpy()]
+    # "intersects", not "within": a point on a shared edge belongs to one of the units
+    hit = gpd.sjoin(probe, finest[[*cols, "geometry"]], how="left", predicate="intersects")
+    hit = hit[~hit.index.duplicated(keep="first")]
+    codes = pd.DataFrame(index=np.arange(len(work)), columns=cols, dtype=object)
+    codes.loc[hit["_i"].to_numpy(), cols] = hit[cols].to_numpy()
+    return codes
+
+
+def _outside_distance(points: pd.DataFrame, work: gpd.GeoSeries, located: pd.Series,
+                      inside: pd.Series, city: BaseGeometry) -> pd.Series:
+    """Distance (m) to the boundary of points outside the city: 0 inside, NaN if unlocated."""
+    dist = pd.Series(0.0, index=points.index)
+    outside = located & ~inside
+    if outside.any():
+        dist[outside] = work[outside].distance(city).round(1)
+        for i in points.index[outside]:
+            logger.warning("space %s lies outside the city (%.0f m from the boundary)",
+                           points.at[i, "id"] if "id" in points else i, dist[i])
+    dist[~located] = np.nan
+    return dist
+
+
+# ---------------------------------------------------------------------------------------
+# Live: OSM boundaries + Open Data BCN population
+# ---------------------------------------------------------------------------------------
+def _fold(text: str) -> str:
+    """Fold a district or barri name and drop Catalan articles and particles."""
+    return " ".join(t for t in fold(text).split()
+                    if t not in {"el", "la", "les", "els", "l", "de", "del", "dels", "i"})
+
+
+def _match_names(osm_names: pd.Series, official: pd.Series) -> pd.Series:
+    """Map OSM names onto official codes by folded-name equality, then fuzzy matching."""
+    from rapidfuzz import fuzz, process
+
+    table = {_fold(n): code for code, n in official.items()}
+    result: dict[Hashable, Hashable] = {}
+    for idx, name in osm_names.items():
+        key = _fold(name)
+        if key in table:
+            result[idx] = table[key]
+            continue
+        best = process.extractOne(key, list(table), scorer=fuzz.ratio)
+        if best is not None and best[1] >= 85:
+            result[idx] = table[best[0]]
+    matched = pd.Series(result, dtype=object)
+    twice = matched[matched.duplicated(keep=False)]
+    if len(twice):
+        names: dict[Hashable, object] = dict(osm_names.items())
+        pairs = ", ".join(f"{names[i]!r}->{c}" for i, c in twice.items())
+        raise DataSourceError("OpenStreetMap", f"several OSM areas match one official area: "
+                              f"{pairs}")
+    return matched
+
+
+def _population_live(cache_dir: Path) -> pd.DataFrame:
+    """Return population per census section from Open Data BCN (``pad_mdbas``, CKAN API)."""
+    from .._http import get_bytes, get_json
+
+    base = settings.opendata_bcn_url.rstrip("/")
+    meta = get_json(f"{base}/api/3/action/package_show", {"id": "pad_mdbas"},
+                    source="Open Data BCN", cache_dir=cache_dir)
+    try:
+        resources = meta["result"]["resources"]
+    except (KeyError, TypeError):
+        raise DataSourceError("Open Data BCN", "package_show answer for 'pad_mdbas' has no "
+                              "resources") from None
+    csvs = [r for r in resources if str(r.get("format", "")).upper() == "CSV"
+            or str(r.get("url", "")).lower().endswith(".csv")]
+    if not csvs:
+        raise DataSourceError("Open Data BCN", "dataset 'pad_mdbas' lists no CSV resource")
+    latest = max(csvs, key=lambda r: (str(r.get("name", "")), str(r.get("url", ""))))
+    data = get_bytes(latest["url"], source="Open Data BCN", cache_dir=cache_dir)
+    try:
+        table = pd.read_csv(io.BytesIO(data), dtype=str, encoding="utf-8-sig")
+        table["Valor"] = pd.to_numeric(table["Valor"])
+        table["Codi_Districte"] = table["Codi_Districte"].str.zfill(2)
+        table["Codi_Barri"] = table["Codi_Barri"].str.zfill(2)
+    except (KeyError, ValueError, pd.errors.ParserError) as exc:
+        raise DataSourceError("Open Data BCN", f"unexpected population table {latest['url']}: "
+                              f"{exc}") from None
+    return table
+
+
+def fetch_admin_live(place: str, cache_dir: str | Path) -> AdminAreas:
+    """Download district and barri boundaries from OSM and population from Open Data BCN.
+
+    Districts are OSM ``boundary=administrative`` + ``admin_level=9`` and barris
+    ``admin_level=10`` inside ``place`` (through osmnx, Overpass and Nominatim, with osmnx's
+    cache); the city boundary is ``place`` geocoded by Nominatim. Population per census section
+    comes from the ``pad_mdbas`` dataset of the Open Data BCN portal and is summed per barri and
+    district; OSM names are matched to the official names (accent-free, fuzzy). Census-section
+    polygons are not in OSM, so ``sections`` is ``None``.
+
+    Parameters
+    ----------
+    place
+        Place name for Nominatim, e.g. ``"Barcelona, Catalonia, Spain"``.
+    cache_dir
+        cwsgeo's cache folder (HTTP answers are cached there).
+
+    Returns
+    -------
+    AdminAreas
+
+    Raises
+    ------
+    cwsgeo.DataSourceError
+        A source failed or answered with unusable data.
+    """
+    cache_dir = Path(cache_dir)
+    city, feats = _osm_boundaries(place, cache_dir)
+    pop = _population_live(cache_dir)
+    year = _reference_year(pop)
+    districts = _admin_level(feats, pop, _DISTRICT_LEVEL, place, year)
+    barris = _admin_level(feats, pop, _BARRI_LEVEL, place, year)
+    dmap = pop.groupby("Codi_Barri")["Codi_Districte"].first()
+    barris["district_code"] = barris["barri_code"].map(dmap)
+    barris["district_name"] = barris["district_code"].map(
+        districts.set_index("district_code")["district_name"])
+    city_w = city.to_crs(settings.crs_work)[["geometry"]].assign(
+        name=place, population=float(pop["Valor"].sum()), pop_year=year)
+    city_w["area_km2"] = city_w.geometry.area / 1e6
+    return AdminAreas(districts=districts, barris=barris, sections=None, city=city_w,
+                      pop_year=year)
+
+
+@dataclass(frozen=True)
+class _Level:
+    """One OSM admin level and the official columns it matches."""
+
+    admin_level: str
+    code_col: str  # output columns
+    name_col: str
+    src_code: str  # columns of the Open Data BCN population table
+    src_name: str
+
+
+_DISTRICT_LEVEL = _Level("9", "district_code", "district_name", "Codi_Districte",
+                         "Nom_Districte")
+_BARRI_LEVEL = _Level("10", "barri_code", "barri_name", "Codi_Barri", "Nom_Barri")
+
+
+def _osm_boundaries(place: str, cache_dir: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Geocode the place (Nominatim) and fetch the admin_level 9/10 polygons inside it."""
+    import osmnx as ox
+
+    from .._http import call_live, osmnx_settings
+
+    with osmnx_settings(cache_dir, source="Nominatim"):
+        city = call_live(ox.geocode_to_gdf, place, source="Nominatim")
+    polygon = city.geometry.iloc[0]
+    with osmnx_settings(cache_dir, source="Overpass"):
+        feats = call_live(ox.features_from_polygon, polygon,
+                          {"boundary": "administrative", "admin_level": ["9", "10"]},
+                          source="Overpass")
+    feats = feats[feats.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    feats = feats[feats.geometry.representative_point().within(polygon)]
+    return city, feats
+
+
+def _reference_year(pop: pd.DataFrame) -> int | None:
+    """Year of the population table's reference date (``Data_Referencia``), if it says."""
+    if "Data_Referencia" not in pop:
+        return None
+    stamps = pop["Data_Referencia"].dropna().astype(str)
+    if len(stamps) and stamps.iloc[0][:4].isdigit():
+        return int(stamps.iloc[0][:4])
+    return None
+
+
+def _admin_level(feats: gpd.GeoDataFrame, pop: pd.DataFrame, level: _Level, place: str,
+                 year: int | None) -> gpd.GeoDataFrame:
+    """Give the OSM polygons of one admin level official codes, names and population."""
+    layer = feats[feats["admin_level"].astype(str) == level.admin_level].copy()
+    if layer.empty:
+        raise DataSourceError("Overpass", f"no admin_level={level.admin_level} boundaries "
+                              f"inside {place!r}")
+    official = pop.groupby(level.src_code)[level.src_name].first()
+    codes = _match_names(layer["name"], official)
+    unmatched = layer.loc[~layer.index.isin(codes.index), "name"].tolist()
+    if unmatched:
+        logger.warning("OSM admin_level=%s names not matched to official ones: %s",
+                       level.admin_level, ", ".join(map(str, unmatched)))
+    code_col, name_col = level.code_col, level.name_col
+    layer = layer.loc[codes.index]
+    layer[code_col] = codes.to_numpy()
+    layer[name_col] = layer[code_col].map(official)
+    layer["population"] = layer[code_col].map(pop.groupby(level.src_code)["Valor"].sum())
+    layer["pop_year"] = year
+    out = gpd.GeoDataFrame(layer[[code_col, name_col, "population", "pop_year", "geometry"]]
+                           .reset_index(drop=True), crs=feats.crs).to_crs(settings.crs_work)
+    out["area_km2"] = out.geometry.area / 1e6
+    return out

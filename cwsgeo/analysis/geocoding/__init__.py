@@ -1,0 +1,105 @@
+"""Geocoding: addresses (or names) to points, offline first, Nominatim as an optional fallback.
+
+The package holds
+
+* :mod:`.normalize` — address text: folding accents, case and middle-dot variants
+  (:func:`fold`), Spanish / abbreviated street types and particles (:func:`normalize_street`),
+  and splitting an address into street, house number, letter and postcode
+  (:func:`parse_address`);
+* :mod:`.gazetteer` — the Ajuntament's address gazetteer (a folder laid out like the bundle's
+  ``addresses/``: ``bcn_addresses.csv``, ``bcn_streets.csv``, ``bcn_street_types.csv``) parsed
+  into a :class:`GazetteerIndex` of plain data (:func:`build_gazetteer_index`);
+* :mod:`.matcher` — :class:`OfflineGeocoder`, the street + number matcher on that index;
+* :mod:`.nominatim` — the live fallback on Nominatim through osmnx
+  (:class:`NominatimGeocoder`), used only when enabled and the gazetteer cannot resolve an
+  address;
+* :mod:`.store` — where answers are kept: any ``MutableMapping[str, GeocodeResult]``, e.g.
+  :class:`SQLiteResultStore`;
+* :mod:`.table` — :class:`Geocoder`, which combines both with a store of answers, and
+  :func:`geocode_table`, the table-level step the pipeline and the CLI call.
+
+Nothing here reads a project config or decides where caches live: the build layer
+(:mod:`cwsgeo.build.geocoder`) opens the geocoder a project describes.
+
+Examples
+--------
+>>> from cwsgeo.analysis.geocoding import normalize_street, parse_address
+>>> normalize_street("Calle Valencia") == normalize_street("Carrer de València")
+True
+>>> parse_address("Rambla de Catalunya, 125, 3º 2ª, 08008 Barcelona").number
+125
+
+False friends
+-------------
+When the address's street matches nothing but the row's *name* contains exactly one official
+street name that contains every word of the address's street (e.g. the address "Carrer de la
+Granada, 121" in a row named "WeWork Ciutat de Granada"), that street is used with score 90
+and the note ``"street completed from the name"``. Otherwise the row stays unmatched.
+
+Names
+-----
+When a row has no address, :meth:`OfflineGeocoder.geocode_name` looks for "<street> <number>"
+inside its name ("WeWork Avinguda Diagonal 371", "630 Gran Via Center", "pallars85") and
+accepts it only with a house number, a street scoring at least ``max(min_score, 90)`` that is
+not a generic word, and that number on the street; such results carry ``from_name=True``.
+Names are never sent to Nominatim.
+
+Statuses
+--------
+``exact`` (street and number found; the letter may differ, see the note), ``nearest_number``
+(same street, nearest number on the same side, else on any side), ``street_only`` (no usable
+number: the street's representative point, the address point nearest to the median of its
+address points), ``unmatched``.
+"""
+
+from __future__ import annotations
+
+from .gazetteer import (
+    ALGORITHM_VERSION,
+    GazetteerIndex,
+    build_gazetteer_index,
+    check_gazetteer,
+    gazetteer_digest,
+    gazetteer_files,
+)
+from .matcher import OfflineGeocoder
+from .nominatim import NominatimGeocoder
+from .normalize import (
+    HONORIFICS,
+    PARTICLES,
+    SPANISH_WORDS,
+    TYPE_WORDS,
+    ParsedAddress,
+    fold,
+    normalize_street,
+    parse_address,
+    street_key,
+)
+from .result import GeocodeResult
+from .store import SQLiteResultStore
+from .table import GEOCODE_COLUMNS, Geocoder, geocode_table
+
+__all__ = [
+    "ALGORITHM_VERSION",
+    "GEOCODE_COLUMNS",
+    "HONORIFICS",
+    "PARTICLES",
+    "SPANISH_WORDS",
+    "TYPE_WORDS",
+    "GazetteerIndex",
+    "GeocodeResult",
+    "Geocoder",
+    "NominatimGeocoder",
+    "OfflineGeocoder",
+    "ParsedAddress",
+    "SQLiteResultStore",
+    "build_gazetteer_index",
+    "check_gazetteer",
+    "fold",
+    "gazetteer_digest",
+    "gazetteer_files",
+    "geocode_table",
+    "normalize_street",
+    "parse_address",
+    "street_key",
+]

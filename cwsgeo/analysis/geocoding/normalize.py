@@ -1,0 +1,416 @@
+"""Address text: folding, street-name keys and splitting an address into its parts.
+
+Street names are compared on a *key*: folded text (lower case, no accents, ``l·l``/``l.l``/
+``l-l`` -> ``ll``, ``ñ`` -> ``ny``), Spanish and abbreviated type words mapped to the Catalan
+type (:data:`TYPE_WORDS`), a short table of common Spanish words mapped to Catalan
+(:data:`SPANISH_WORDS`) and the particles (``de``, ``del``, ``d'``, ``la``, ``els`` ...) dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..._text import strip_accents
+
+__all__ = [
+    "HONORIFICS",
+    "PARTICLES",
+    "SPANISH_WORDS",
+    "TYPE_WORDS",
+    "ParsedAddress",
+    "fold",
+    "normalize_street",
+    "parse_address",
+    "street_key",
+]
+
+
+#: Street-type words and abbreviations (folded, as token tuples) -> Catalan type (folded).
+#: The Ajuntament's own abbreviations from ``bcn_street_types.csv`` are added at load time.
+TYPE_WORDS: dict[tuple[str, ...], str] = {
+    **dict.fromkeys([("carrer",), ("calle",), ("c",), ("cl",), ("cll",), ("cr",), ("carr",),
+                     ("street",)], "carrer"),
+    **dict.fromkeys([("avinguda",), ("avenida",), ("avda",), ("avd",), ("av",), ("avgda",),
+                     ("avenue",)], "avinguda"),
+    **dict.fromkeys([("passeig",), ("paseo",), ("pg",), ("pso",), ("ps",), ("psg",)],
+                    "passeig"),
+    **dict.fromkeys([("placa",), ("plaza",), ("pza",), ("plza",), ("pl",), ("plc",), ("pca",),
+                     ("square",), ("sq",)], "placa"),
+    **dict.fromkeys([("passatge",), ("pasaje",), ("psje",), ("pje",), ("ptge",), ("pge",)],
+                    "passatge"),
+    **dict.fromkeys([("travessera",), ("travesera",), ("trav",), ("trv",)], "travessera"),
+    **dict.fromkeys([("travessia",), ("travesia",), ("trvs",)], "travessia"),
+    **dict.fromkeys([("ronda",), ("rda",)], "ronda"),
+    **dict.fromkeys([("rambla",), ("ramblas",), ("rbla",), ("rb",)], "rambla"),
+    **dict.fromkeys([("gran", "via"), ("g", "v"), ("gv",), ("gran", "v")], "gran via"),
+    **dict.fromkeys([("carretera",), ("ctra",), ("crta",), ("cra",)], "carretera"),
+    **dict.fromkeys([("cami",), ("camino",)], "cami"),
+    **dict.fromkeys([("baixada",), ("bajada",), ("bda",)], "baixada"),
+    **dict.fromkeys([("carrero",), ("callejon",)], "carrero"),
+    **dict.fromkeys([("jardins",), ("jardines",)], "jardins"),
+    **dict.fromkeys([("placeta",), ("plazoleta",), ("plta",)], "placeta"),
+    **dict.fromkeys([("parc",), ("parque",)], "parc"),
+    **dict.fromkeys([("moll",), ("muelle",)], "moll"),
+    **dict.fromkeys([("platja",), ("playa",)], "platja"),
+    **dict.fromkeys([("torrent",), ("torrente",)], "torrent"),
+    **dict.fromkeys([("riera",)], "riera"),
+    **dict.fromkeys([("via",)], "via"),
+    **dict.fromkeys([("costa",)], "costa"),
+    **dict.fromkeys([("escales",), ("escalinata",)], "escales"),
+}
+
+#: Common Spanish words in Barcelona street names -> Catalan (folded). Most Spanish forms need
+#: no entry: folding (accents, ``ñ`` -> ``ny``) and fuzzy matching cover "Cataluña",
+#: "Valencia", "Mallorca", "Cristóbal de Moura", "Provenza", "Córcega", "Aragón", ...
+SPANISH_WORDS: dict[str, str] = {
+    "san": "sant", "pedro": "pere", "y": "i", "gerona": "girona", "lerida": "lleida",
+    "consejo": "consell", "ciento": "cent", "cortes": "corts", "catalanas": "catalanes",
+    "cataluna": "catalunya", "espana": "espanya", "ramblas": "rambla",
+    "universidad": "universitat", "mayor": "major", "cerdenya": "sardenya", "nueva": "nova",
+    "nuevo": "nou", "puerta": "porta", "puerto": "port", "iglesia": "esglesia",
+    "conde": "comte", "duque": "duc", "obispo": "bisbe", "padre": "pare", "rey": "rei",
+    "principe": "princep",
+    # saints' names common in street names (Sant Joan, Sant Pau, Sant Jaume ...)
+    "juan": "joan", "jose": "josep", "jaime": "jaume", "pablo": "pau", "jorge": "jordi",
+    "antonio": "antoni", "francisco": "francesc", "miguel": "miquel", "andres": "andreu",
+    # abbreviations of titles and saints
+    "dr": "doctor", "dra": "doctora", "gral": "general", "sta": "santa", "mn": "mossen",
+}
+
+#: Titles often left out of a street name ("Plaça Letamendi" for "Plaça del Doctor
+#: Letamendi"); a street is also found by its name without the title, 5 points lower.
+HONORIFICS: frozenset[str] = frozenset(
+    {"doctor", "general", "pintor", "poeta", "comte", "comtessa", "marques", "mossen", "pare",
+     "beat", "bisbe", "escultor", "music", "enginyer", "rei", "reina", "infanta", "princep",
+     "capita", "almirall", "arquitecte", "historiador", "abat", "fra", "president", "mestre",
+     "germans", "baro", "duc", "cardenal", "sor", "monsenyor", "professor", "metge",
+     "compositor", "escriptor", "pianista", "violoncel", "periodista", "actor", "actriu"})
+
+#: Particles dropped from keys (Catalan and Spanish articles and prepositions).
+PARTICLES: frozenset[str] = frozenset(
+    {"de", "del", "dels", "d", "la", "les", "l", "el", "els", "en", "n", "na", "las", "los",
+     "lo"})
+
+_CITY_WORDS = frozenset({"barcelona", "bcn", "spain", "espana", "espanya", "catalunya",
+                         "catalonia", "cataluna", "barna", "es"})
+_NUMBER_WORDS = frozenset({"n", "no", "num", "numero", "nr", "nro"})
+_GENERIC_NAME_WORDS = frozenset({"coworking", "cowork", "work", "space", "spaces", "office",
+                                 "offices", "center", "centre", "business", "barcelona", "bcn",
+                                 "hub", "lab", "house", "studio", "the"})
+
+# l·l and its stand-ins; "." and "-" only between vowels ("Gal.la", not "Pl. Lesseps")
+_MIDDLE_DOT = re.compile(r"l[·•∙˙‧・]l|ŀl|(?<=[aeiouàèéíïòóúü])l[.\-]l(?=[aeiouàèéíïòóúü])",
+                         re.IGNORECASE)
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_POSTCODE = re.compile(r"(?<![\d.,])(\d{5})(?![\d.,]?\d)")
+_NO_NUMBER = re.compile(r"\b(?:s\s*/\s*n|s\.\s*n\.?|sin\s+n[uú]mero|sense\s+n[uú]mero)(?!\w)",
+                        re.IGNORECASE)
+# A house number: 1-4 digits not glued to a word, slash or hyphen before it, and an optional
+# letter glued to it ("19X") or standing alone before a comma or the end ("12 B").
+_HOUSE_NUMBER = re.compile(
+    r"(?<![\w/\-])(\d{1,4})(?:([A-Za-z])(?![\w·'])|\s+([A-HJ-NP-XZa-hj-np-xz])(?=\s*(?:,|$)))?"
+    r"(?![\d])")
+
+
+def fold(text: str) -> str:
+    """Fold text for comparison: lower case, no accents, ``l·l`` -> ``ll``, ``ñ`` -> ``ny``.
+
+    Apostrophes, slashes and other punctuation become spaces; runs of spaces collapse.
+
+    Parameters
+    ----------
+    text
+        Any text.
+
+    Returns
+    -------
+    str
+        ASCII letters, digits and single spaces.
+
+    Examples
+    --------
+    >>> fold("Plaça de Gal·la Placídia")
+    'placa de galla placidia'
+    >>> fold("Gal-la Placidia") == fold("Gal.la Placídia") == fold("GAL·LA PLACIDIA")
+    True
+    >>> fold("Plaza Cataluña")
+    'plaza catalunya'
+    >>> fold("Carrer d'Aragó")
+    'carrer d arago'
+    """
+    text = _MIDDLE_DOT.sub("ll", str(text).lower())
+    text = text.replace("ñ", "ny").replace("ß", "ss").replace("º", " ").replace("ª", " ")
+    return _NON_ALNUM.sub(" ", strip_accents(text)).strip()
+
+
+def _tokens(text: str) -> list[str]:
+    return [SPANISH_WORDS.get(t, t) for t in fold(text).split()]
+
+
+def _split_type(tokens: Sequence[str],
+                types: Mapping[tuple[str, ...], str] = TYPE_WORDS) -> tuple[str | None, int]:
+    """Return (Catalan type, tokens used) for a type word at the start of ``tokens``."""
+    for size in (2, 1):
+        head = tuple(tokens[:size])
+        if len(head) == size and head in types:
+            return types[head], size
+    return None, 0
+
+
+def street_key(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS
+               ) -> list[tuple[str | None, str]]:
+    """Return the readings of a street text as ``(type, name key)`` pairs, best first.
+
+    The name key has no particles; the type is the Catalan street type (folded) or ``None``.
+    "C/ Rambla de Catalunya" is read both as a "carrer" named "rambla catalunya" and as the
+    "rambla" named "catalunya"; every text is also read as a name without a type.
+
+    Parameters
+    ----------
+    text
+        Street as written (no house number).
+    types
+        Type vocabulary (default :data:`TYPE_WORDS`).
+
+    Returns
+    -------
+    list of (str or None, str)
+        Distinct readings with a non-empty name key.
+
+    Examples
+    --------
+    >>> street_key("Calle Valencia")
+    [('carrer', 'valencia'), (None, 'calle valencia')]
+    >>> street_key("C/ Rambla de Catalunya")[:2]
+    [('carrer', 'rambla catalunya'), ('rambla', 'catalunya')]
+    >>> street_key("La Rambla")
+    [(None, 'rambla')]
+    """
+    tokens = [t for t in _tokens(text) if t not in PARTICLES]
+    readings: list[tuple[str | None, str]] = []
+    kind, used = _split_type(tokens, types)
+    if kind is not None:
+        rest = tokens[used:]
+        if rest:
+            readings.append((kind, " ".join(rest)))
+            kind2, used2 = _split_type(rest, types)
+            if kind2 is not None and rest[used2:]:
+                readings.append((kind2, " ".join(rest[used2:])))
+    if tokens:
+        readings.append((None, " ".join(tokens)))
+    return list(dict.fromkeys(readings))
+
+
+def normalize_street(text: str) -> str:
+    """Return the canonical key of a street: Catalan type (if any) + name, no particles.
+
+    Parameters
+    ----------
+    text
+        Street as written, in Catalan, Spanish or abbreviated form.
+
+    Returns
+    -------
+    str
+        Folded key; two spellings of one street give the same key.
+
+    Examples
+    --------
+    >>> normalize_street("Calle Valencia") == normalize_street("Carrer de València")
+    True
+    >>> normalize_street("Avda. Diagonal")
+    'avinguda diagonal'
+    >>> normalize_street("Pza. Cataluña") == normalize_street("Plaça de Catalunya")
+    True
+    >>> normalize_street("Pg. de Gràcia") == normalize_street("Paseo de Gracia")
+    True
+    >>> normalize_street("Gran Vía de las Cortes Catalanas")
+    'gran via corts catalanes'
+    >>> normalize_street("Travesera de Gracia")
+    'travessera gracia'
+    >>> normalize_street("Placa Gal-la Placidia")
+    'placa galla placidia'
+    """
+    readings = street_key(text)
+    if not readings:
+        return ""
+    kind, name = readings[0]
+    return f"{kind} {name}" if kind else name
+
+
+# ---------------------------------------------------------------------------------------------
+# Address parsing
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParsedAddress:
+    """An address split into its parts.
+
+    Attributes
+    ----------
+    street
+        Street as written, without number, floor, door, postcode or city.
+    number
+        First house number (``None`` when there is none).
+    letter
+        Letter glued to the number ("19X" -> ``"X"``), upper case, or ``""``.
+    postcode
+        Five-digit postcode found in the text, or ``None``.
+    """
+
+    street: str
+    number: int | None = None
+    letter: str = ""
+    postcode: str | None = None
+
+
+def _clean(text: str) -> tuple[str, str | None, bool]:
+    """Return (text without postcode/city segments, postcode, explicit 'no number')."""
+    text = unicodedata.normalize("NFC", str(text)).replace("\u00a0", " ")
+    text = re.sub(r"\s+", " ", text).strip()
+    postcode = None
+    match = _POSTCODE.search(text)
+    if match:
+        postcode = match.group(1)
+        text = (text[:match.start()] + text[match.end():]).strip()
+    no_number = bool(_NO_NUMBER.search(text))
+    if no_number:
+        text = _NO_NUMBER.sub(" ", text)
+    parts = [p.strip() for p in re.split(r"[,;]", text)]
+    kept = parts[:1] + [p for p in parts[1:]
+                        if p and not set(fold(p).split()) <= _CITY_WORDS]
+    text = ", ".join(p for p in kept if p)
+    text = re.sub(r"^[\s,.:;/-]+|[\s,.:;/-]+$", "", text)
+    return text, postcode, no_number
+
+
+def _street_before(text: str, end: int) -> str:
+    street = text[:end]
+    street = re.sub(r"[\s,.:;#/-]+$", "", street)
+    words = street.split()
+    while words and fold(words[-1]).replace(" ", "") in _NUMBER_WORDS:
+        words.pop()
+    return re.sub(r"[\s,.:;#/-]+$", "", " ".join(words))
+
+
+def _candidates(text: str) -> tuple[list[ParsedAddress], str | None]:
+    """Return every (street, number) reading of an address, in order, plus the postcode.
+
+    The first reading takes the first number after a word; later ones take later numbers (for
+    street names with digits, e.g. "Carrer Número 4 Zona Franca, 12"); the last reading is the
+    whole text as a street without a number.
+    """
+    cleaned, postcode, no_number = _clean(text)
+    readings: list[ParsedAddress] = []
+    if not no_number:
+        for m in _HOUSE_NUMBER.finditer(cleaned):
+            street = _street_before(cleaned, m.start())
+            if not re.search(r"[^\W\d_]", street):
+                continue
+            letter = (m.group(2) or m.group(3) or "").upper()
+            readings.append(ParsedAddress(street, int(m.group(1)), letter, postcode))
+    whole = _street_before(cleaned, len(cleaned))
+    if re.search(r"[^\W\d_]", whole):
+        readings.append(ParsedAddress(whole, None, "", postcode))
+    return readings, postcode
+
+
+def parse_address(text: str) -> ParsedAddress:
+    """Split an address into street, first house number, letter and postcode.
+
+    Floor and door ("3º 2ª", "entresol 1a", "Principal 2ª", "1 Pis", "bajos", "local 3"),
+    second numbers of a range ("25-27", "413, 415"), the postcode and a trailing city or
+    country are dropped. This is the first reading only; the geocoder also tries later numbers
+    when a street name itself contains digits.
+
+    Parameters
+    ----------
+    text
+        Address as written.
+
+    Returns
+    -------
+    ParsedAddress
+
+    Examples
+    --------
+    >>> parse_address("Carrer del Consell de Cent, 413, 415, Principal 2ª")
+    ParsedAddress(street='Carrer del Consell de Cent', number=413, letter='', postcode=None)
+    >>> parse_address("Rambla de Catalunya, 125, 3º 2ª, 08008 Barcelona")
+    ParsedAddress(street='Rambla de Catalunya', number=125, letter='', postcode='08008')
+    >>> parse_address("Carrer Calàbria 149, entresol 1a").number
+    149
+    >>> parse_address("Carrer dels Pinzón 12-2").number
+    12
+    >>> parse_address("Carrer de Pallars 19X").letter
+    'X'
+    >>> parse_address("Ronda Sant Pere")
+    ParsedAddress(street='Ronda Sant Pere', number=None, letter='', postcode=None)
+    >>> parse_address("Calle Marina s/n").number is None
+    True
+    """
+    readings, postcode = _candidates(text)
+    if not readings:
+        return ParsedAddress("", None, "", postcode)
+    return readings[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Names and postcodes
+# ---------------------------------------------------------------------------------------------
+
+_GLUED = re.compile(r"(?<![\w])([^\W\d_]{4,})(\d{1,4})(?![^\W_])")
+_LEADING_NUMBER = re.compile(r"^\s*(\d{1,4})\s+(?=[^\W\d_])")
+
+
+def _name_spans(name: str) -> list[tuple[str, bool]]:
+    """Return ``(street + number text, strict)`` readings of a name, shortest street first.
+
+    Three forms: words then a number ("WeWork Avinguda Diagonal 371"), a number first
+    ("630 Gran Via Business Center") and a word glued to a number ("pallars85"); the last is
+    ``strict`` (accepted only on an exact street name and number).
+
+    >>> [s for s, _ in _name_spans("WeWork Avinguda Diagonal 371")]
+    ['Diagonal 371', 'Avinguda Diagonal 371', 'WeWork Avinguda Diagonal 371']
+    >>> _name_spans("630 GRAN VIA Center")[:2]
+    [('GRAN 630', False), ('GRAN VIA 630', False)]
+    >>> _name_spans("pallars85")
+    [('pallars 85', True)]
+    >>> _name_spans("Talent Garden")
+    []
+    """
+    spans: list[tuple[str, bool]] = []
+    for m in _HOUSE_NUMBER.finditer(name):
+        before = name[:m.start()].rstrip(" ,")
+        words = before.split()
+        if not words or not re.search(r"[^\W\d_]", words[-1]):
+            continue
+        tail = name[m.start():m.end()]
+        for k in range(1, min(len(words), 6) + 1):
+            spans.append((" ".join(words[-k:]) + " " + tail, False))
+    lead = _LEADING_NUMBER.match(name)
+    if lead:
+        words = re.split(r"[\s,;|]+", name[lead.end():].strip())
+        for k in range(1, min(len(words), 6) + 1):
+            if re.search(r"[^\W\d_]", words[k - 1]) is None:
+                break
+            spans.append((" ".join(words[:k]) + " " + lead.group(1), False))
+    spans += [(f"{m.group(1)} {m.group(2)}", True) for m in _GLUED.finditer(name)]
+    return spans
+
+
+def _clean_postcode(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = re.sub(r"\D", "", str(value).split(".")[0] if isinstance(value, float)
+                  else str(value))
+    if len(text) == 4:
+        text = "0" + text
+    return text if len(text) == 5 else None
+

@@ -1,0 +1,395 @@
+"""Per-space walking metrics: nearest stops, stops, places and residents within reach, buzz.
+
+Column names (built by :func:`cwsgeo.schema.metric_column`) are listed in
+:mod:`cwsgeo.analysis.proximity`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from ... import settings
+from ...schema import metric_column
+from ..network import Snap, WalkNetwork, nearest_distances, point_node_distances, snap_points
+from ._common import (
+    as_gdf,
+    chunks,
+    euclid,
+    progress_bar,
+    snap_xy,
+    speed_m_per_min,
+    whole_minutes,
+)
+from .residents import Residents
+from .targets import SnappedTargets, snap_places, snap_stops
+
+__all__ = ["buzz_decay", "places_metrics", "residents_metrics", "space_metrics",
+           "transit_metrics"]
+
+
+def buzz_decay(distance_m: np.ndarray | float, *, full_m: float = 400.0,
+               zero_m: float = 1600.0) -> np.ndarray:
+    """Distance-decay weight of the local buzz score.
+
+    1 up to ``full_m``, 0 from ``zero_m``, and ``1 - 3s² + 2s³`` in between with
+    ``s = (d - full_m) / (zero_m - full_m)`` (a smooth, monotone fall with zero slope at both
+    anchors). Defaults are Walk Score's anchors: a quarter mile and one mile.
+
+    Parameters
+    ----------
+    distance_m
+        Walking distances in metres (``inf``/NaN give 0).
+    full_m, zero_m
+        Anchor distances in metres (``0 <= full_m < zero_m``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Weights in [0, 1].
+    """
+    if not 0 <= full_m < zero_m:
+        raise ValueError(f"need 0 <= full_m < zero_m, got {full_m}, {zero_m}")
+    d = np.asarray(distance_m, dtype=float)
+    s = np.clip((d - full_m) / (zero_m - full_m), 0.0, 1.0)
+    w = 1.0 - 3.0 * s ** 2 + 2.0 * s ** 3
+    return np.where(np.isfinite(d), w, 0.0)
+
+
+def space_metrics(spaces: gpd.GeoDataFrame, net: WalkNetwork, *,
+                  stops: gpd.GeoDataFrame | SnappedTargets | None = None,
+                  places: gpd.GeoDataFrame | SnappedTargets | None = None,
+                  residents: Residents | None = None,
+                  minutes: Sequence[int] | None = None,
+                  stop_minutes: Sequence[int] = (5, 10),
+                  modes: Sequence[str] | None = None,
+                  categories: Sequence[str] | None = None,
+                  category_weights: Mapping[str, float] | None = None,
+                  buzz_full_min: float = 5.0, buzz_zero_min: float = 20.0,
+                  walk_speed_kmh: float | None = None, snap_max_m: float | None = None,
+                  chunk_size: int = 128, progress: bool = False) -> pd.DataFrame:
+    """All walking metrics of each space: transit, places, residents, and the method used.
+
+    Parameters
+    ----------
+    spaces
+        Coworking spaces (points; any CRS). Rows without geometry get NA values.
+    net
+        The walking network.
+    stops
+        Transit stops with a ``mode`` column (values in :data:`cwsgeo.schema.TRANSIT_MODES`)
+        and ``name``, or the same already snapped by :func:`snap_stops` (to reuse them).
+    places
+        Places with a ``category`` column (values in :data:`cwsgeo.schema.PLACE_CATEGORIES`),
+        or the same already snapped by :func:`snap_places`.
+    residents
+        From :func:`allocate_residents` on the same network.
+    minutes
+        Thresholds for places and residents (default :data:`cwsgeo.settings.walk_minutes`).
+    stop_minutes
+        Thresholds for stop counts.
+    modes
+        Transit modes to report (default :data:`cwsgeo.schema.TRANSIT_MODES` plus any other
+        mode present; with snapped stops, the modes they were snapped with).
+    categories
+        Place categories to report (default :data:`cwsgeo.schema.PLACE_CATEGORIES` plus any
+        other present; with snapped places, the categories they were snapped with).
+    category_weights
+        Weights of categories in ``places_buzz`` (default 1 each).
+    buzz_full_min, buzz_zero_min
+        Anchors of the buzz decay in walking minutes (see :func:`buzz_decay`).
+    walk_speed_kmh
+        Walking speed (default :data:`cwsgeo.settings.walk_speed_kmh`).
+    snap_max_m
+        Spaces and targets farther than this from the network use straight lines
+        (default :data:`cwsgeo.settings.snap_max_m`).
+    chunk_size
+        Spaces per batch (memory ~ ``chunk_size * n_nodes * 16`` bytes).
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``spaces``; columns listed in the module docs.
+    """
+    spaces = as_gdf(spaces, "spaces")
+    speed = speed_m_per_min(walk_speed_kmh)
+    th = _Thresholds(speed, whole_minutes(minutes, settings.walk_minutes),
+                     whole_minutes(stop_minutes, (5, 10)), buzz_full_min * speed,
+                     buzz_zero_min * speed)
+    snap = snap_points(net, spaces.geometry, snap_max_m=snap_max_m)
+    if residents is not None:
+        residents.check(net)
+    by_mode = _stops_by_mode(net, stops, modes, snap_max_m)
+    place_t = (None if places is None else
+               snap_places(net, places, categories=categories, snap_max_m=snap_max_m))
+    cat_w = None if place_t is None else _category_weights(place_t.columns, category_weights)
+    limit = th.limit(bool(by_mode), place_t is not None, residents is not None)
+    nearest = {mode: _nearest_stop_columns(net, snap, tg, mode, speed)
+               for mode, tg in by_mode.items()}
+    counts = _empty_counts(len(snap), list(by_mode), place_t, residents is not None, th)
+    if counts:
+        with progress_bar(len(snap), "space metrics", progress) as bar:
+            for rows_idx in chunks(len(snap), chunk_size):
+                sub = snap.subset(rows_idx)
+                node_dist = _batch_node_distances(net, sub, limit)
+                for mode, tg in by_mode.items():
+                    _count_stops(counts, rows_idx, tg.distances_from(node_dist, sub), mode, th)
+                if place_t is not None and cat_w is not None:
+                    _count_places(counts, rows_idx, place_t.distances_from(node_dist, sub),
+                                  place_t, cat_w, th)
+                if residents is not None:
+                    _count_residents(counts, rows_idx, node_dist, sub, residents, net, th)
+                bar.update(len(rows_idx))
+    return _metrics_frame(spaces.index, snap, nearest, counts, th)
+
+
+@dataclass(frozen=True)
+class _Thresholds:
+    """Walking speed (m/min), thresholds in minutes and the buzz anchors in metres."""
+
+    speed: float
+    minutes: tuple[int, ...]
+    stop_minutes: tuple[int, ...]
+    buzz_full_m: float
+    buzz_zero_m: float
+
+    def limit(self, stops: bool, places: bool, residents: bool) -> float:
+        """Search radius in metres: the farthest distance any requested metric looks at."""
+        limit = 0.0
+        if stops:
+            limit = max(limit, max(self.stop_minutes) * self.speed)
+        if residents or places:
+            limit = max(limit, max(self.minutes) * self.speed)
+        if places:
+            limit = max(limit, self.buzz_zero_m)
+        return limit
+
+
+def _stops_by_mode(net: WalkNetwork, stops: gpd.GeoDataFrame | SnappedTargets | None,
+                   modes: Sequence[str] | None,
+                   snap_max_m: float | None) -> dict[str, SnappedTargets]:
+    """Snapped stops of each mode (empty without stops)."""
+    if stops is None:
+        return {}
+    snapped = snap_stops(net, stops, modes=modes, snap_max_m=snap_max_m)
+    return {mode: snapped.only(mode) for mode in snapped.columns}
+
+
+def _category_weights(cats: Sequence[str],
+                      category_weights: Mapping[str, float] | None) -> np.ndarray:
+    """Buzz weight of each category (default 1); unknown categories are an error."""
+    if category_weights:
+        unknown = set(category_weights) - set(cats)
+        if unknown:
+            raise ValueError(f"category_weights for unknown categories: {sorted(unknown)}")
+    return np.array([float((category_weights or {}).get(c, 1.0)) for c in cats])
+
+
+def _empty_counts(n: int, modes: list[str], place_t: SnappedTargets | None, residents: bool,
+                  th: _Thresholds) -> dict[str, np.ndarray]:
+    """Zeroed count columns in output order: stops by mode, places, buzz, residents."""
+    names: list[str] = []
+    for mode in modes:
+        names += [metric_column(mode, "stops", minutes=m) for m in th.stop_minutes]
+    if place_t is not None:
+        for m in th.minutes:
+            names += [metric_column("places", c, minutes=m) for c in place_t.columns]
+            names.append(metric_column("places", "total", minutes=m))
+        names.append(metric_column("places", "buzz"))
+    if residents:
+        names += [metric_column("residents", minutes=m) for m in th.minutes]
+    return {name: np.zeros(n) for name in names}
+
+
+def _batch_node_distances(net: WalkNetwork, sub: Snap, limit: float) -> np.ndarray:
+    """Node distances of a batch of spaces (rows of ``inf`` for spaces off the network)."""
+    net_rows = np.flatnonzero(sub.valid & sub.on_network)
+    node_dist = np.full((len(sub), net.n_nodes), np.inf)
+    if len(net_rows):
+        node_dist[net_rows] = point_node_distances(net, sub.subset(net_rows), limit=limit)
+    return node_dist
+
+
+def _count_stops(counts: dict[str, np.ndarray], rows_idx: np.ndarray, d: np.ndarray,
+                 mode: str, th: _Thresholds) -> None:
+    for m in th.stop_minutes:
+        counts[metric_column(mode, "stops", minutes=m)][rows_idx] = \
+            (d <= m * th.speed).sum(axis=1)
+
+
+def _count_places(counts: dict[str, np.ndarray], rows_idx: np.ndarray, d: np.ndarray,
+                  place_t: SnappedTargets, cat_w: np.ndarray, th: _Thresholds) -> None:
+    for m in th.minutes:
+        within = (d <= m * th.speed).astype(float) @ place_t.weights
+        for k, c in enumerate(place_t.columns):
+            counts[metric_column("places", c, minutes=m)][rows_idx] = within[:, k]
+        counts[metric_column("places", "total", minutes=m)][rows_idx] = \
+            (d <= m * th.speed).sum(axis=1)
+    decay = buzz_decay(d, full_m=th.buzz_full_m, zero_m=th.buzz_zero_m)
+    counts[metric_column("places", "buzz")][rows_idx] = decay @ (place_t.weights @ cat_w)
+
+
+def _count_residents(counts: dict[str, np.ndarray], rows_idx: np.ndarray, node_dist: np.ndarray,
+                     sub: Snap, residents: Residents, net: WalkNetwork, th: _Thresholds) -> None:
+    line_rows = np.flatnonzero(sub.valid & ~sub.on_network)
+    node_xy = np.column_stack([net.x, net.y])
+    for m in th.minutes:
+        counts[metric_column("residents", minutes=m)][rows_idx] = residents.within(
+            node_dist, snap_xy(sub), m * th.speed, line_rows=line_rows, node_xy=node_xy)
+
+
+def _metrics_frame(index: pd.Index, snap: Snap, nearest: dict[str, dict[str, np.ndarray]],
+                   counts: dict[str, np.ndarray], th: _Thresholds) -> pd.DataFrame:
+    """Columns in a stable order (transit by mode, then places, then residents), NA rows."""
+    ordered: dict[str, Any] = {"snap_m": np.where(snap.valid, snap.distance, np.nan),
+                               "proximity_method": snap.method}
+    for mode, cols in nearest.items():
+        stop = metric_column(mode, "nearest", "stop")
+        ordered.update({name: values for name, values in cols.items() if name != stop})
+        for m in th.stop_minutes:
+            name = metric_column(mode, "stops", minutes=m)
+            ordered[name] = counts[name]
+        ordered[stop] = cols[stop]
+    if nearest:
+        ordered.update(_any_transit_columns(nearest, th.speed))
+    for name, values in counts.items():
+        if name not in ordered:
+            ordered[name] = values
+    frame = pd.DataFrame(ordered, index=index)
+    invalid = ~snap.valid
+    if invalid.any():  # rows without geometry: NA values
+        numeric = frame.columns.difference(["proximity_method"])
+        frame.loc[invalid, numeric] = np.nan
+    for col in frame.columns:
+        if col.endswith("min") and ("_stops_" in col or col.startswith("places_")):
+            frame[col] = frame[col].round().astype("Int64")
+    frame["proximity_method"] = frame["proximity_method"].astype("string")
+    return frame
+
+
+def _any_transit_columns(nearest: dict[str, dict[str, np.ndarray]],
+                         speed: float) -> dict[str, np.ndarray]:
+    """``transit_any_*``: the nearest stop of any mode, in a straight line and on foot."""
+    line = np.column_stack([cols[metric_column(m, "line", unit="m")]
+                            for m, cols in nearest.items()])
+    walk = np.column_stack([cols[metric_column(m, "walk", unit="m")]
+                            for m, cols in nearest.items()])
+    with np.errstate(all="ignore"):
+        any_line = np.where(np.isnan(line).all(axis=1), np.nan, np.nanmin(
+            np.where(np.isnan(line), np.inf, line), axis=1))
+        any_walk = np.where(np.isnan(walk).all(axis=1), np.nan, np.nanmin(
+            np.where(np.isnan(walk), np.inf, walk), axis=1))
+    return {metric_column("transit", "any", "line", unit="m"): any_line,
+            metric_column("transit", "any", "walk", unit="m"): any_walk,
+            metric_column("transit", "any", "walk", unit="min"): any_walk / speed}
+
+
+def _nearest_stop_columns(net: WalkNetwork, snap: Snap, tg: SnappedTargets, mode: str,
+                          speed: float) -> dict[str, np.ndarray]:
+    """Nearest stop of one mode from every space: straight line and on foot."""
+    n = len(snap)
+    line = np.full(n, np.nan)
+    walk = np.full(n, np.nan)
+    name = np.full(n, None, dtype=object)
+    valid_t = np.flatnonzero(tg.snap.valid)
+    if len(valid_t) and snap.valid.any():
+        vs = np.flatnonzero(snap.valid)
+        d_line, i_line = cKDTree(snap_xy(tg.snap)[valid_t]).query(snap_xy(snap)[vs])
+        line[vs] = d_line
+        # default (straight-line spaces): the nearest stop in a straight line
+        walk[vs] = d_line
+        name[vs] = tg.labels[valid_t[i_line]] if tg.labels is not None else None
+        on_s = np.flatnonzero(snap.valid & snap.on_network)
+        if len(on_s):
+            best, best_i = _nearest_on_foot(net, snap, on_s, tg)
+            walk[on_s] = np.where(np.isfinite(best), best, np.nan)
+            if tg.labels is not None:
+                name[on_s] = np.where(best_i >= 0, tg.labels[np.maximum(best_i, 0)], None)
+    return {metric_column(mode, "line", unit="m"): line,
+            metric_column(mode, "walk", unit="m"): walk,
+            metric_column(mode, "walk", unit="min"): walk / speed,
+            metric_column(mode, "nearest", "stop"): name}
+
+
+def _nearest_on_foot(net: WalkNetwork, snap: Snap, on_s: np.ndarray,
+                     tg: SnappedTargets) -> tuple[np.ndarray, np.ndarray]:
+    """Return the walk to the nearest stop, and its position, for the spaces ``on_s``."""
+    best = np.full(len(on_s), np.inf)
+    best_i = np.full(len(on_s), -1, dtype=np.int64)
+    if len(tg.on):
+        best, best_i = _nearest_over_network(net, snap, on_s, tg)
+    t_off = tg.off
+    if len(t_off):
+        d_off = euclid(snap.x[on_s], snap.y[on_s], tg.snap.x[t_off], tg.snap.y[t_off])
+        k = np.argmin(d_off, axis=1)
+        dk = d_off[np.arange(len(on_s)), k]
+        better = dk < best
+        best[better], best_i[better] = dk[better], t_off[k[better]]
+    return best, best_i
+
+
+def _nearest_over_network(net: WalkNetwork, snap: Snap, on_s: np.ndarray,
+                          tg: SnappedTargets) -> tuple[np.ndarray, np.ndarray]:
+    """One multi-source search from the stops on the network, plus same-segment walks."""
+    t_on = tg.on
+    field, nearest = nearest_distances(net, tg.snap.subset(t_on), return_nearest=True)
+    du = snap.cost_u[on_s] + field[snap.u[on_s]]
+    dv = snap.cost_v[on_s] + field[snap.v[on_s]]
+    best = np.minimum(du, dv)
+    via = np.where(du <= dv, nearest[snap.u[on_s]], nearest[snap.v[on_s]])
+    best_i = np.where(via >= 0, t_on[np.maximum(via, 0)], -1)
+    # a stop on the space's own segment: direct walk along it
+    o_edge = snap.edge[on_s]
+    for j in np.flatnonzero(np.isin(o_edge, tg.snap.edge[t_on])):
+        same = t_on[tg.snap.edge[t_on] == o_edge[j]]
+        direct = (np.abs(tg.snap.along[same] - snap.along[on_s[j]])
+                  + tg.snap.distance[same] + snap.distance[on_s[j]])
+        k = int(np.argmin(direct))
+        if direct[k] < best[j]:
+            best[j], best_i[j] = direct[k], same[k]
+    return best, best_i
+
+
+def transit_metrics(spaces: gpd.GeoDataFrame, stops: gpd.GeoDataFrame | SnappedTargets,
+                    net: WalkNetwork,
+                    **kwargs: Any) -> pd.DataFrame:
+    """Nearest stop per transit mode and stops within walking thresholds of each space.
+
+    Columns ``{mode}_line_m``, ``{mode}_walk_m``, ``{mode}_walk_min``,
+    ``{mode}_stops_{t}min``, ``{mode}_nearest_stop`` and ``transit_any_*`` (see the module
+    docs), plus ``snap_m`` and ``proximity_method``. Keyword arguments as for
+    :func:`space_metrics` (``stop_minutes``, ``modes``, ``walk_speed_kmh``, ``snap_max_m`` …).
+    A station listed once per line counts once per line.
+    """
+    return space_metrics(spaces, net, stops=stops, **kwargs)
+
+
+def places_metrics(spaces: gpd.GeoDataFrame, places: gpd.GeoDataFrame | SnappedTargets,
+                   net: WalkNetwork,
+                   **kwargs: Any) -> pd.DataFrame:
+    """Places within walking thresholds of each space, by category, and the local buzz.
+
+    Columns ``places_{category}_{t}min``, ``places_total_{t}min``, ``places_buzz``, plus
+    ``snap_m`` and ``proximity_method``. Keyword arguments as for :func:`space_metrics`
+    (``minutes``, ``categories``, ``category_weights``, ``buzz_full_min``,
+    ``buzz_zero_min`` …).
+    """
+    return space_metrics(spaces, net, places=places, **kwargs)
+
+
+def residents_metrics(spaces: gpd.GeoDataFrame, residents: Residents, net: WalkNetwork,
+                      **kwargs: Any) -> pd.DataFrame:
+    """Residents within walking thresholds of each space ("proximity to home").
+
+    Columns ``residents_{t}min``, ``snap_m`` and ``proximity_method``. Keyword arguments as
+    for :func:`space_metrics` (``minutes``, ``walk_speed_kmh``, ``snap_max_m`` …).
+    """
+    return space_metrics(spaces, net, residents=residents, **kwargs)

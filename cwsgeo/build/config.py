@@ -1,0 +1,421 @@
+"""Project configuration: the ``cwsgeo.toml`` file that says where data lives and how to build.
+
+A project is a folder with a ``cwsgeo.toml``. Relative paths in the file are relative to that
+folder. Path values may start with ``mirror:`` (inside the local data mirror) or ``raw:``
+(inside the project's ``data/raw/``). Unknown sections or keys are rejected, so a typo never
+passes silently, and each section checks its own values when it is made.
+
+Configuration has one path: library-wide knobs (CRS, walking speed, HTTP etiquette) are in
+:mod:`cwsgeo.settings` and are read when a build runs, not when this module is imported; a
+project's ``cwsgeo.toml`` overrides some of them for that project (a key left out follows
+``settings``). The few environment variables are read here and only here:
+
+=========================  ===========================================================
+``CWSGEO_MIRROR``          the local data mirror (overrides ``[data] mirror``)
+``CWSGEO_NO_FORK=1``       write figures and pages in this process (no forked writers)
+``CWSGEO_WATCH_POLLING=1`` ``cwsgeo watch`` polls the file instead of file-system events
+=========================  ===========================================================
+
+Examples
+--------
+>>> from cwsgeo.build.config import Config
+>>> cfg = Config.from_dict({"data": {"source": "mirror"}}, root=".")
+>>> cfg.data.source
+'mirror'
+>>> import cwsgeo
+>>> cwsgeo.settings.walk_speed_kmh = 4.5  # a key the project file leaves out
+>>> Config.from_dict({}, root=".").resolved().proximity.walk_speed_kmh
+4.5
+>>> cwsgeo.settings.walk_speed_kmh = 4.8
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .. import settings
+from .._errors import ConfigError
+
+CONFIG_NAME = "cwsgeo.toml"
+
+__all__ = ["CONFIG_NAME", "ENVIRONMENT", "Config", "environment_flag", "find_config"]
+
+#: Environment variables cwsgeo reads, with their meaning (documented in one place).
+ENVIRONMENT: dict[str, str] = {
+    "CWSGEO_MIRROR": "local data mirror folder (overrides [data] mirror)",
+    "CWSGEO_NO_FORK": "1: write figures and pages in the build's own process",
+    "CWSGEO_WATCH_POLLING": "1: `cwsgeo watch` polls the inventory instead of file events",
+}
+
+
+def environment_flag(name: str) -> bool:
+    """Return True when the environment variable ``name`` (one of :data:`ENVIRONMENT`) is 1.
+
+    Parameters
+    ----------
+    name
+        Variable name.
+    """
+    if name not in ENVIRONMENT:
+        raise KeyError(f"{name} is not one of cwsgeo's environment variables")
+    return os.environ.get(name, "").strip() in ("1", "true", "yes")
+
+
+@dataclass
+class DataConfig:
+    """Where inputs and outputs live."""
+
+    mirror: Path = Path("../shared/data/bcn")
+    """Local mirror of the public sources (the Barcelona bundle)."""
+    source: Literal["mirror", "live"] = "mirror"
+    """Fill ``data/raw/`` from the mirror or from live sources (OSM, Open Data BCN)."""
+    raw: Path = Path("data/raw")
+    processed: Path = Path("data/processed")
+    maps: Path = Path("maps")
+    cache: Path = Path("data/cache")
+    place: str = "Barcelona, Catalonia, Spain"
+    """Place name used by live queries (Nominatim/Overpass through osmnx)."""
+
+    def validate(self) -> None:
+        """Raise :class:`~cwsgeo.ConfigError` on a value out of range."""
+        if self.source not in ("mirror", "live"):
+            raise ConfigError(f"[data] source must be 'mirror' or 'live', got {self.source!r}")
+
+
+@dataclass
+class InventoryConfig:
+    """Which coworking inventory to read and how."""
+
+    path: str = "raw:coworking/coworking_spaces.csv"
+    columns: dict[str, str] = field(default_factory=dict)
+    """Explicit mapping from the file's header to cwsgeo's names, e.g. ``{"Nom" = "name"}``."""
+    ignore_columns: list[str] = field(default_factory=list)
+    """Input columns to ignore entirely (read as if absent)."""
+    sheet: str | None = None
+    """Worksheet of an XLSX inventory, or layer of a GeoPackage (default: the first one)."""
+
+
+@dataclass
+class GeocodingConfig:
+    """How addresses become points."""
+
+    online: bool = False
+    """Ask Nominatim for addresses the offline gazetteer cannot resolve."""
+    min_score: float = 85.0
+    """Lowest fuzzy street-name score (0-100) accepted by the offline geocoder."""
+    city: str = "Barcelona"
+
+    def validate(self) -> None:
+        """Raise :class:`~cwsgeo.ConfigError` on a value out of range."""
+        if not 0 <= self.min_score <= 100:
+            raise ConfigError("[geocoding] min_score must be between 0 and 100")
+
+
+@dataclass
+class ProximityConfig:
+    """Walking-distance metrics."""
+
+    walk_speed_kmh: float | None = None
+    """Walking speed; ``None``: :data:`cwsgeo.settings.walk_speed_kmh` when the build runs."""
+    minutes: list[int] | None = None
+    """Walking-time thresholds; ``None``: :data:`cwsgeo.settings.walk_minutes`."""
+    snap_max_m: float | None = None
+    """Longest snap to the network; ``None``: :data:`cwsgeo.settings.snap_max_m`."""
+    network: str = ""
+    """Walking network file (GraphML, OSM XML or ``.npz``); empty: the one ``cwsgeo fetch``
+    put in ``data/raw/`` (the municipal street graph, or OSM's walk network when live)."""
+
+    def resolved(self) -> ProximityConfig:
+        """Return a copy whose unset values are read from :mod:`cwsgeo.settings` now."""
+        return ProximityConfig(
+            walk_speed_kmh=(settings.walk_speed_kmh if self.walk_speed_kmh is None
+                            else self.walk_speed_kmh),
+            minutes=list(settings.walk_minutes if self.minutes is None else self.minutes),
+            snap_max_m=settings.snap_max_m if self.snap_max_m is None else self.snap_max_m,
+            network=self.network)
+
+    def validate(self) -> None:
+        """Raise :class:`~cwsgeo.ConfigError` on a value out of range."""
+        if self.walk_speed_kmh is not None and self.walk_speed_kmh <= 0:
+            raise ConfigError("[proximity] walk_speed_kmh must be > 0")
+        if self.minutes is not None and (not self.minutes or any(
+                isinstance(m, bool) or not isinstance(m, int) or m <= 0 for m in self.minutes)):
+            raise ConfigError("[proximity] minutes must be a list of positive integers")
+        if self.snap_max_m is not None and self.snap_max_m <= 0:
+            raise ConfigError("[proximity] snap_max_m must be > 0")
+
+
+@dataclass
+class DensityConfig:
+    """Density surfaces."""
+
+    hex_resolution: int = 9
+    kde_bandwidth_m: float = 500.0
+    kde_cell_m: float = 50.0
+    kde_kernel: Literal["quartic", "gaussian"] = "quartic"
+
+    def validate(self) -> None:
+        """Raise :class:`~cwsgeo.ConfigError` on a value out of range."""
+        if self.kde_kernel not in ("quartic", "gaussian"):
+            raise ConfigError(f"[density] kde_kernel must be 'quartic' or 'gaussian', "
+                              f"got {self.kde_kernel!r}")
+        if self.kde_bandwidth_m <= 0 or self.kde_cell_m <= 0:
+            raise ConfigError("[density] kde_bandwidth_m and kde_cell_m must be > 0")
+        if not 0 <= self.hex_resolution <= 15:
+            raise ConfigError("[density] hex_resolution must be between 0 and 15")
+
+
+@dataclass
+class MapsConfig:
+    """How HTML maps are written."""
+
+    assets: Literal["inline", "cdn"] = "inline"
+    """``inline`` embeds Leaflet and plugins (works offline); ``cdn`` links them (smaller file)."""
+    tiles: bool = True
+    """Add an OpenStreetMap tile layer (blank without network; the offline basemap stays)."""
+    street_lines: bool = True
+    """Draw simplified street lines in the offline basemap."""
+
+    def validate(self) -> None:
+        """Raise :class:`~cwsgeo.ConfigError` on a value out of range."""
+        if self.assets not in ("inline", "cdn"):
+            raise ConfigError(f"[maps] assets must be 'inline' or 'cdn', got {self.assets!r}")
+
+
+_SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "inventory": InventoryConfig,
+    "geocoding": GeocodingConfig,
+    "proximity": ProximityConfig,
+    "density": DensityConfig,
+    "maps": MapsConfig,
+}
+
+
+@dataclass
+class Config:
+    """A loaded project configuration.
+
+    Use :meth:`load` to read ``cwsgeo.toml`` (searched upward from the current folder) or
+    :meth:`from_dict` in scripts and tests.
+    """
+
+    root: Path
+    data: DataConfig = field(default_factory=DataConfig)
+    inventory: InventoryConfig = field(default_factory=InventoryConfig)
+    geocoding: GeocodingConfig = field(default_factory=GeocodingConfig)
+    proximity: ProximityConfig = field(default_factory=ProximityConfig)
+    density: DensityConfig = field(default_factory=DensityConfig)
+    maps: MapsConfig = field(default_factory=MapsConfig)
+    file: Path | None = None
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> Config:
+        """Read a config file, or find ``cwsgeo.toml`` from the current folder upward.
+
+        Parameters
+        ----------
+        path
+            A ``cwsgeo.toml`` file or a folder holding one. ``None`` searches the current
+            folder and its parents; if none is found, defaults are used with the current folder
+            as project root.
+
+        Returns
+        -------
+        Config
+        """
+        file = Path(path) if path is not None else find_config(Path.cwd())
+        if file is not None and file.is_dir():
+            file = file / CONFIG_NAME
+        if file is None:
+            return cls(root=Path.cwd().resolve())
+        if not file.is_file():
+            raise ConfigError(f"config file not found: {file}")
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+        cfg = cls.from_dict(raw, root=file.parent.resolve())
+        cfg.file = file.resolve()
+        return cfg
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], root: str | os.PathLike[str]) -> Config:
+        """Build a config from a nested mapping (as read from TOML).
+
+        Parameters
+        ----------
+        raw
+            ``{"section": {"key": value}}``. Unknown sections and keys raise
+            :class:`~cwsgeo.ConfigError`.
+        root
+            Folder that relative paths are resolved against.
+        """
+        kwargs: dict[str, Any] = {}
+        for section, values in raw.items():
+            if section not in _SECTIONS:
+                raise ConfigError(
+                    f"unknown config section [{section}]; known: {', '.join(_SECTIONS)}")
+            if not isinstance(values, dict):
+                raise ConfigError(f"[{section}] must be a table of key = value")
+            kwargs[section] = _make_section(_SECTIONS[section], section, values)
+        return cls(root=Path(root).resolve(), **kwargs)
+
+    # -- resolved paths -----------------------------------------------------------------
+    def _abs(self, p: str | os.PathLike[str]) -> Path:
+        q = Path(os.fspath(p)).expanduser()
+        return q if q.is_absolute() else (self.root / q).resolve()
+
+    def resolved(self) -> Config:
+        """Return a copy whose values left to :mod:`cwsgeo.settings` are read now.
+
+        The build calls this when it starts, so ``cwsgeo.settings.walk_speed_kmh = 4.5``
+        set at any time before a build reaches it (unless the project file sets the key).
+        """
+        return dataclasses.replace(self, proximity=self.proximity.resolved())
+
+    @property
+    def mirror_dir(self) -> Path:
+        """Absolute path of the local data mirror (env ``CWSGEO_MIRROR`` overrides)."""
+        env = os.environ.get("CWSGEO_MIRROR")
+        return self._abs(env) if env else self._abs(self.data.mirror)
+
+    @property
+    def raw_dir(self) -> Path:
+        """Absolute path of ``data/raw/``."""
+        return self._abs(self.data.raw)
+
+    @property
+    def cache_dir(self) -> Path:
+        """Absolute path of the HTTP, geocoding and stage cache."""
+        return self._abs(self.data.cache)
+
+    def processed_dir(self, out: str | os.PathLike[str] | None = None) -> Path:
+        """``data/processed/`` under ``out`` (default: the configured folder)."""
+        return (Path(out).resolve() / "data" / "processed") if out else self._abs(
+            self.data.processed)
+
+    def maps_dir(self, out: str | os.PathLike[str] | None = None) -> Path:
+        """Return ``maps/`` under ``out`` (default: the configured folder)."""
+        return (Path(out).resolve() / "maps") if out else self._abs(self.data.maps)
+
+    def resolve(self, value: str | os.PathLike[str]) -> Path:
+        """Resolve a path value that may start with ``mirror:`` or ``raw:``."""
+        text = os.fspath(value)
+        if text.startswith("mirror:"):
+            return self.mirror_dir / text.removeprefix("mirror:")
+        if text.startswith("raw:"):
+            return self.raw_dir / text.removeprefix("raw:")
+        return self._abs(text)
+
+    @property
+    def inventory_path(self) -> Path:
+        """Absolute path of the configured inventory."""
+        return self.resolve(self.inventory.path)
+
+    def with_inventory(self, path: str | os.PathLike[str] | None = None, *,
+                       columns: dict[str, str] | None = None,
+                       ignore_columns: list[str] | None = None,
+                       sheet: str | None = None) -> Config:
+        """Return a copy that reads another inventory file, or the same with other options.
+
+        The configured ``columns``, ``ignore_columns`` and ``sheet`` describe the configured
+        file only: for any other file they reset to the defaults (no mapping, nothing
+        ignored). Options given here override in both cases.
+
+        Parameters
+        ----------
+        path
+            Inventory file (``None``: the configured one).
+        columns, ignore_columns, sheet
+            Reading options to use instead.
+        """
+        target = Path(path).resolve() if path is not None else self.inventory_path
+        same = target == self.inventory_path.resolve()
+        opts: dict[str, Any] = {
+            "path": str(target),
+            "columns": dict(self.inventory.columns) if same else {},
+            "ignore_columns": list(self.inventory.ignore_columns) if same else [],
+            "sheet": self.inventory.sheet if same else None,
+        }
+        if columns:
+            opts["columns"] = dict(columns)
+        if ignore_columns:
+            opts["ignore_columns"] = list(ignore_columns)
+        if sheet:
+            opts["sheet"] = sheet
+        return self.replace(inventory=opts)
+
+    def replace(self, **sections: Any) -> Config:
+        """Return a copy with some sections changed: ``cfg.replace(data={"source": "live"})``."""
+        new = dataclasses.replace(self)
+        for name, changes in sections.items():
+            current = getattr(self, name)
+            merged = {**dataclasses.asdict(current), **changes}
+            setattr(new, name, _make_section(_SECTIONS[name], name, merged))
+        return new
+
+
+def _make_section(kind: type, name: str, values: dict[str, Any]) -> Any:
+    known = {f.name: f for f in dataclasses.fields(kind)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) in [{name}]: {', '.join(unknown)}; known: {', '.join(known)}")
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        default = getattr(kind(), key)
+        if default is None and name == "proximity":  # unset: follows cwsgeo.settings
+            default = getattr(kind().resolved(), key)
+        out[key] = value if value is None else _coerce(name, key, value, default)
+    obj = kind(**out)
+    if hasattr(obj, "validate"):
+        obj.validate()
+    return obj
+
+
+def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
+    where = f"[{section}] {key}"
+    if isinstance(default, Path):
+        if not isinstance(value, (str, os.PathLike)):
+            raise ConfigError(f"{where} must be a path string, got {value!r}")
+        return Path(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, got {value!r}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where} must be a number, got {value!r}")
+        return float(value)
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be an integer, got {value!r}")
+        return value
+    if isinstance(default, dict):
+        if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise ConfigError(f"{where} must be a table of text = text")
+        return dict(value)
+    if isinstance(default, list):
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        return list(value)
+    if value is not None and default is not None and not isinstance(value, type(default)):
+        raise ConfigError(f"{where} must be {type(default).__name__}, got {value!r}")
+    return value
+
+
+def find_config(start: Path) -> Path | None:
+    """Return the nearest ``cwsgeo.toml`` in ``start`` or its parents, or ``None``."""
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None

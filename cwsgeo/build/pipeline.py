@@ -1,0 +1,414 @@
+"""The build: the one place that knows the order of the stages and writes the outputs.
+
+``build`` runs: fetch inputs into ``data/raw/`` (when needed) → read and validate the
+inventory → geocode → join districts, barris and sections → places, transit, walking network
+→ proximity metrics → densities → tables, report, figures and maps. Each stage
+(:mod:`cwsgeo.build.stages`) calls the analysis layer and caches its result by the hash of
+its inputs (:mod:`cwsgeo.build.cache`); this module runs them in order, times them, and
+writes every output atomically. An inventory with errors stops the build before anything is
+written.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import pandas as pd
+
+from .. import __version__, settings
+from .._io import read_json, write_csv, write_gpkg, write_json, write_text
+from ..analysis.inventory import read_inventory
+from ..schema import INNOVATION_LABELS
+from .cache import OutputLedger, StageCache, digest, frame_digest, project_lock
+from .changes import compare, snapshot
+from .config import Config
+from .parallel import Task, background
+from .sources import RawData, attributions, ensure_raw
+from .stages import (
+    ProximityResult,
+    StageContext,
+    file_key,
+    keep_input_columns,
+    stage_admin,
+    stage_density,
+    stage_geocode,
+    stage_inventory,
+    stage_layers,
+    stage_proximity,
+)
+
+if TYPE_CHECKING:
+    from ..analysis.admin import AdminAreas
+    from ..analysis.density import DensityResult
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BuildResult", "build", "geocode_file"]
+
+#: Snapshot of the last completed build, compared with by the next one.
+STATE_FILE = "build_state.json"
+
+
+@dataclass
+class BuildResult:
+    """What a build did: outputs, counts and timings.
+
+    Attributes
+    ----------
+    outputs
+        Output name -> path written (empty for a dry run).
+    spaces
+        The final spaces table (EPSG:4326).
+    n_rows, n_located
+        Inventory rows and located spaces.
+    methods, statuses
+        Counts of ``location_method`` and ``geocode_status``.
+    timings
+        Stage -> seconds.
+    wall_s
+        Total wall time.
+    cache_hits
+        Stages served from the cache.
+    """
+
+    outputs: dict[str, Path] = field(default_factory=dict)
+    spaces: gpd.GeoDataFrame | None = None
+    n_rows: int = 0
+    n_located: int = 0
+    methods: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    wall_s: float = 0.0
+    cache_hits: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One-paragraph summary printed at the end of ``cwsgeo build``."""
+        how = ", ".join(f"{k} {v}" for k, v in sorted(self.methods.items()) if k != "none")
+        status = ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
+        lines = [f"{'dry run: ' if self.dry_run else ''}{self.n_rows} spaces, "
+                 f"{self.n_located} located ({how or 'none'}); geocode status: {status}; "
+                 f"{self.wall_s:.1f} s"]
+        changes = self.extra.get("changes")
+        if changes is not None:
+            lines.append(changes.to_markdown() if self.dry_run else changes.summary())
+        if self.outputs:
+            maps = [p for p in self.outputs.values() if p.suffix == ".html"]
+            folders = sorted({str(p.parent) for p in self.outputs.values()
+                              if p.suffix != ".html" and p.parent.name != "figures"})
+            lines.append(f"outputs: {len(self.outputs)} files in {', '.join(folders)}; maps: "
+                         + ", ".join(str(p) for p in maps))
+        return "\n".join(lines)
+
+
+def _tabular(spaces: gpd.GeoDataFrame) -> pd.DataFrame:
+    table = pd.DataFrame(spaces.drop(columns="geometry"))
+    table["innovation_type"] = table["innovation_type"].astype("Int64")
+    return table
+
+
+def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path | None = None,
+          dry_run: bool = False, use_cache: bool = True, progress: bool = False) -> BuildResult:
+    """Run the whole pipeline and write every output.
+
+    Parameters
+    ----------
+    cfg
+        Project configuration.
+    inventory
+        Inventory file (default: ``[inventory] path`` of the config; another file is read
+        without the configured column options, see :meth:`Config.with_inventory`).
+    out
+        Folder receiving ``data/processed/`` and ``maps/`` (default: the configured folders).
+    dry_run
+        Compute and report, but write nothing.
+    use_cache
+        Reuse cached stage results whose inputs did not change.
+    progress
+        Show progress bars.
+
+    Returns
+    -------
+    BuildResult
+
+    Raises
+    ------
+    cwsgeo.InventoryError
+        The inventory has errors (nothing is written).
+    cwsgeo.MissingDataError, cwsgeo.DataSourceError
+        Inputs are missing or a live source failed (previous outputs are kept).
+    """
+    start = time.perf_counter()
+    if inventory is not None:
+        cfg = cfg.with_inventory(inventory)
+    cfg = cfg.resolved()  # values left to cwsgeo.settings are read now, not at import
+    with project_lock(cfg.cache_dir):
+        result = _Build(cfg, out, dry_run, use_cache, progress).run()
+    result.wall_s = time.perf_counter() - start
+    return result
+
+
+def _remove_stale_temp_files(*folders: Path) -> None:
+    """Delete temporary files left by a build that was killed mid-write."""
+    for folder in folders:
+        if folder.exists():
+            for tmp in folder.rglob(".*.tmp*"):
+                logger.info("removing %s left by an interrupted build", tmp)
+                tmp.unlink(missing_ok=True)
+
+
+class _Build:
+    """One run of the pipeline: the stages in order, then the outputs (see :func:`build`)."""
+
+    STEPS = ("inputs", "inventory", "geocode", "admin", "layers", "proximity", "density",
+             "tables", "maps")
+
+    def __init__(self, cfg: Config, out: str | Path | None, dry_run: bool, use_cache: bool,
+                 progress: bool) -> None:
+        self.cfg, self.dry_run, self.progress = cfg, dry_run, progress
+        self.ctx = StageContext(cfg, StageCache(cfg.cache_dir, enabled=use_cache,
+                                                read_only=dry_run), progress)
+        self.processed, self.maps_dir = cfg.processed_dir(out), cfg.maps_dir(out)
+        # outputs whose data did not change are not rewritten (the ledger keeps their digest)
+        self.ledger = OutputLedger(cfg.cache_dir / "outputs.json" if use_cache else None)
+        self.pending: list[Task[Any]] = []
+        self.result = BuildResult(dry_run=dry_run)
+
+    def run(self) -> BuildResult:
+        from tqdm.auto import tqdm
+
+        if not self.dry_run:
+            _remove_stale_temp_files(self.processed, self.maps_dir, self.cfg.raw_dir,
+                                     self.cfg.cache_dir)
+        bar = tqdm(total=len(self.STEPS), desc="build", unit="stage",
+                   disable=not self.progress, leave=False)
+        try:
+            for name in self.STEPS:
+                bar.set_postfix_str(name)
+                getattr(self, f"step_{name}")()
+                bar.update(1)
+            if not self.dry_run:
+                self.ledger.save()
+                # written last: the next build compares with the outputs of a completed build
+                write_json(self.processed / STATE_FILE, self.state)
+        finally:
+            for task in self.pending:  # a failed or interrupted build leaves no writer running
+                task.cancel()
+            bar.close()
+        self.result.timings = self.ctx.timings
+        self.result.cache_hits = list(self.ctx.cache.hits)
+        return self.result
+
+    def step_inputs(self) -> None:
+        with self.ctx.timed("inputs"):
+            self.raw = ensure_raw(self.cfg, progress=self.progress, dry_run=self.dry_run)
+
+    def step_inventory(self) -> None:
+        with self.ctx.timed("admin"):
+            self.admin = stage_admin(self.ctx, self.raw)
+        with self.ctx.timed("inventory"):
+            self.inv = stage_inventory(self.ctx, self.cfg.inventory_path, self.admin, self.raw)
+
+    def step_geocode(self) -> None:
+        with self.ctx.timed("geocode"):
+            self.spaces = stage_geocode(self.ctx, self.inv, self.raw)
+
+    def step_admin(self) -> None:
+        from ..analysis.admin import join_admin
+
+        with self.ctx.timed("admin"):
+            spaces = join_admin(self.spaces, self.admin)
+            spaces["innovation_label"] = [INNOVATION_LABELS[None if pd.isna(v) else int(v)]
+                                          for v in spaces["innovation_type"]]
+        res = self.result
+        res.spaces, res.n_rows = spaces, len(spaces)
+        res.n_located = int(spaces.geometry.notna().sum() - spaces.geometry.is_empty.sum())
+        res.methods = dict(Counter(spaces["location_method"]))
+        res.statuses = dict(Counter(spaces["geocode_status"]))
+        self.spaces = spaces
+
+    def step_layers(self) -> None:
+        with self.ctx.timed("layers"):
+            self.places, self.transit, self.layer_keys = stage_layers(self.ctx, self.raw,
+                                                                      self.admin)
+
+    def step_proximity(self) -> None:
+        prox = stage_proximity(self.ctx, self.raw, self.admin, self.spaces, self.places,
+                               self.transit, self.layer_keys)
+        spaces = keep_input_columns(self.spaces, prox.metrics.columns)
+        self.spaces = gpd.GeoDataFrame(pd.concat([spaces, prox.metrics], axis=1),
+                                       geometry="geometry", crs=spaces.crs)
+        self.prox = prox
+        self.result.spaces = self.spaces
+        self.result.extra["proximity_computed"] = prox.n_computed
+        self.result.extra["coverage"] = prox.coverage
+        if self.dry_run:
+            return
+        out, folder = self.result.outputs, self.processed
+        with self.ctx.timed("proximity_outputs"):
+            out["proximity_by_type"] = write_csv(prox.by_type, folder / "proximity_by_type.csv")
+            out["coverage"] = write_csv(prox.coverage, folder / "coverage.csv")
+            out["residents_allocation"] = write_csv(prox.residents_report,
+                                                    folder / "residents_allocation.csv")
+            out["surface"] = self.ledger.write_if_changed(
+                folder / "accessibility_surface.gpkg", frame_digest(prox.surface),
+                lambda path: write_gpkg({"nodes": prox.surface.to_crs(settings.crs_store)},
+                                        path))
+
+    def step_density(self) -> None:
+        with self.ctx.timed("density"):
+            base_key = [*file_key(self.raw.paths("admin"), self.raw), *self.layer_keys]
+            self.densities = densities = stage_density(self.ctx, self.admin, self.spaces,
+                                                       self.places, self.transit, base_key)
+            if self.dry_run:
+                return
+            from ..outputs.tables import density_files
+
+            # the PNG figures (matplotlib: the slowest writer) are drawn side by side with
+            # the tables and maps below
+            ledger, folder = self.ledger, self.processed
+            self.figure_task = background(lambda: _write_figures(
+                densities, folder / "figures", ledger), "density figures")
+            self.pending.append(self.figure_task)
+            for out_file in density_files(densities):
+                self.result.outputs[f"density_{out_file.name}"] = ledger.write_if_changed(
+                    folder / out_file.name, _content_key(out_file.data), out_file.write)
+
+    def step_tables(self) -> None:
+        from ..outputs.report import inventory_report
+
+        with self.ctx.timed("tables"):
+            report = inventory_report(self.inv, self.spaces, version=__version__)
+            self.state = snapshot(self.spaces)
+            changes = compare(read_json(self.processed / STATE_FILE), self.state)
+            self.result.extra["changes"] = changes
+            if self.dry_run:
+                return
+            out, folder, districts = self.result.outputs, self.processed, self.admin.districts
+            names = dict(zip(districts["district_code"], districts["district_name"],
+                             strict=True))
+            out["changes_md"] = write_text(folder / "changes.md", changes.to_markdown(names))
+            out["changes_json"] = write_json(folder / "changes.json", changes.to_dict())
+            out["spaces_gpkg"] = write_gpkg(
+                {"coworking_spaces": self.spaces.to_crs(settings.crs_store),
+                 "walk_areas_10min": self.prox.areas.to_crs(settings.crs_store)},
+                folder / "coworking_spaces.gpkg")
+            out["spaces_csv"] = write_csv(_tabular(self.spaces), folder / "coworking_spaces.csv")
+            out["report"] = write_text(folder / "inventory_report.md", report)
+
+    def step_maps(self) -> None:
+        with self.ctx.timed("maps"):
+            if self.dry_run:
+                return
+            self.result.outputs.update(_write_maps(
+                self.ctx, self.raw, self.admin, self.spaces, self.places, self.transit,
+                self.prox, self.densities, self.maps_dir))
+        with self.ctx.timed("figures (wait)"):
+            paths, entries = self.figure_task.result()
+        self.result.outputs.update(paths)
+        self.ledger.entries.update(entries)
+
+
+def _write_maps(ctx: StageContext, raw: RawData, admin: AdminAreas, spaces: gpd.GeoDataFrame,
+                places: gpd.GeoDataFrame, transit: gpd.GeoDataFrame, prox: ProximityResult,
+                densities: DensityResult, maps_dir: Path) -> dict[str, Path]:
+    """Write the innovation-type map and the density map.
+
+    Display geometry (simplified outlines, street lines, point coordinates) is kept in
+    ``cache/display`` between builds when the stage cache is on.
+    """
+    from ..outputs.maps import density_map, innovation_map
+    from .cache import FileStore
+
+    cfg = ctx.cfg
+    manifest = raw.manifest
+    store = FileStore(cfg.cache_dir / "display", keep=200) if ctx.cache.enabled else None
+    common: dict[str, Any] = {"assets": cfg.maps.assets, "tiles": cfg.maps.tiles,
+                              "streets": prox.streets, "store": store}
+    # the two pages are independent: one is rendered in a forked child meanwhile
+    density = background(lambda: density_map(
+        densities, admin, maps_dir / "density.html", spaces=spaces, **common,
+        attributions=attributions(manifest, ("admin", "places", "transit", "inventory"))),
+        "density map")
+    try:
+        innovation = innovation_map(
+            spaces, admin, maps_dir / "innovation_types.html", transit=transit,
+            places=places, places_density=densities.kde_places.get("all"),
+            walk_areas=prox.areas, **common,
+            attributions=attributions(manifest, ("admin", "places", "transit", "network",
+                                                 "inventory")))
+        return {"map": innovation, "density_map": density.result()}
+    finally:
+        density.cancel()  # no-op once collected; stops it after an error
+
+
+def _write_figures(densities: DensityResult, folder: Path, ledger: OutputLedger
+                   ) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Write the density figures; return them and their ledger entries.
+
+    Runs in a forked child (:func:`cwsgeo.build.parallel.background`): the entries let the parent
+    record what the child wrote.
+    """
+    from ..outputs.figures import density_figures
+
+    paths = {f"figure_{fig.name}": ledger.write_if_changed(folder / fig.name,
+                                                           _content_key(fig.data), fig.write)
+             for fig in density_figures(densities)}
+    keys = {str(p.resolve()) for p in paths.values()}
+    return paths, {k: v for k, v in ledger.entries.items() if k in keys}
+
+
+def _content_key(data: tuple[Any, ...]) -> str:
+    """Digest of the data an output file is made from (frames and surfaces by content)."""
+    from ..analysis.density import KernelSurface
+
+    return digest(*[frame_digest(d) if hasattr(d, "columns")
+                    else d.fingerprint() if isinstance(d, KernelSurface) else d for d in data])
+
+
+def geocode_file(cfg: Config, path: str | Path, output: str | Path, *,
+                 progress: bool = False) -> str:
+    """Geocode an inventory file and write the table (``.csv``, ``.gpkg`` or ``.geojson``).
+
+    Returns
+    -------
+    str
+        A one-line summary.
+    """
+    from .._errors import ConfigError
+    from .._io import atomic_path
+    from ..analysis.geocoding import geocode_table
+    from .geocoder import gazetteer_store, open_geocoder
+
+    output = Path(output)
+    suffix = output.suffix.lower()
+    if suffix not in (".csv", ".gpkg", ".geojson"):
+        raise ConfigError(f"unsupported output {output.name!r}: use .csv, .gpkg or .geojson")
+    cfg = cfg.with_inventory(path)
+    if output.resolve() == cfg.inventory_path.resolve():
+        raise ConfigError(f"the output {output} is the inventory itself: choose another file "
+                          "(inputs are never overwritten)")
+    inv = read_inventory(cfg.inventory_path, cfg.inventory.columns,
+                         cfg.inventory.ignore_columns, cfg.inventory.sheet)
+    raw = cfg.raw_dir / "addresses"
+    folder = raw if raw.exists() else None
+    with open_geocoder(cfg, folder, index_store=gazetteer_store(cfg)) as geocoder:
+        table = geocode_table(inv.data, geocoder, progress=progress)
+    if suffix == ".csv":
+        write_csv(_tabular(table), output)
+    elif suffix == ".gpkg":
+        write_gpkg({"geocoded": table}, output)
+    else:
+        with atomic_path(output) as tmp:
+            table.to_file(tmp, driver="GeoJSON", engine="pyogrio")
+    counts = Counter(table["geocode_status"])
+    located = int(table.geometry.notna().sum() - table.geometry.is_empty.sum())
+    return (f"{len(table)} rows, {located} located ("
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f") -> {output}")

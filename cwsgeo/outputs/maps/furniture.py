@@ -1,0 +1,258 @@
+"""Page furniture: style, legends, attribution, title, safe popups, the ready marker.
+
+Every text that comes from data is escaped here (legend labels, titles, credits) or passed to
+Leaflet as a JSON string (popups, tooltips), never as HTML source or template text.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import folium
+import numpy as np
+from branca.element import MacroElement
+from folium.map import CustomPane, Layer
+from jinja2 import Template
+
+from .elements import RawElement, static_text
+from .palette import PANES
+from .text import _color, _js
+
+__all__ = ["Legend", "SafePopup", "SafeTooltip", "add_attribution", "add_legend",
+           "add_ready_marker", "add_title", "legend_html"]
+
+
+def setup_page(m: folium.Map) -> None:
+    """Add the style sheet, the runtime script and the map panes once (layer helpers call it)."""
+    if getattr(m, "_cws_setup", False):
+        return
+    m._cws_setup = True  # type: ignore[attr-defined]
+    root = m.get_root()
+    root.header.add_child(RawElement(f"<style>{static_text('maps.css')}</style>"),  # type: ignore[attr-defined]
+                          name="cws_style")
+    root.script.add_child(RawElement(static_text("maps.js")),  # type: ignore[attr-defined]
+                          name="cws_runtime", index=0)
+    for name, z in PANES.items():
+        m.add_child(CustomPane(name, z_index=z, pointer_events=False),
+                    name=f"pane_{name.replace('-', '_')}")
+
+
+def add_runtime(m: folium.Map, name: str) -> None:
+    """Add a script of ``static/`` to the page once (before the elements that use it)."""
+    m.get_root().script.add_child(RawElement(static_text(name)),  # type: ignore[attr-defined]
+                                  name=f"cws_runtime_{name}", index=1)
+
+
+def legend_html(title: str, items: Sequence[tuple[str, str, Any]], note: str = "",
+                shape: str = "circle") -> str:
+    """Return the inner HTML of a legend (click the title to fold it); every text is escaped.
+
+    Parameters
+    ----------
+    title
+        Legend heading (say the units).
+    items
+        ``(colour, label, count)`` per category or class; ``count`` may be ``None``.
+    note
+        Small print under the items (units, method, source).
+    shape
+        ``circle`` (points) or ``square`` (areas).
+
+    Examples
+    --------
+    >>> legend_html("A & B", [("#ff0000", "<i>x</i>", 3)])
+    '<details open><summary class="cws-legend-title">A &amp; B</summary>\
+<div class="cws-legend-item"><span class="cws-swatch cws-swatch-circle" \
+style="background:#ff0000"></span><span class="cws-legend-label">&lt;i&gt;x&lt;/i&gt;</span>\
+<span class="cws-legend-count">3</span></div></details>'
+    """
+    swatch = "cws-swatch cws-swatch-circle" if shape == "circle" else "cws-swatch"
+    parts = [f'<details open><summary class="cws-legend-title">{html.escape(title)}</summary>']
+    for color, label, count in items:
+        n = "" if count is None else html.escape(
+            f"{count:,}" if isinstance(count, (int, np.integer)) else str(count))
+        parts.append(f'<div class="cws-legend-item"><span class="{swatch}" '
+                     f'style="background:{_color(color)}"></span>'
+                     f'<span class="cws-legend-label">{html.escape(str(label))}</span>'
+                     + (f'<span class="cws-legend-count">{n}</span>' if n else "") + "</div>")
+    if note:
+        parts.append(f'<div class="cws-legend-note">{html.escape(note)}</div>')
+    parts.append("</details>")
+    return "".join(parts)
+
+
+class Legend(MacroElement):
+    """A legend box as a Leaflet control (stacks with the other controls of its corner).
+
+    With ``layers``, the legend is shown only while at least one of them is on the map.
+    Every text is escaped (see :func:`legend_html`).
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+    var {{ this.get_name() }} = cwsLegend({{ this._parent.get_name() }},
+        {{ this.position|tojson }}, {{ this.css_class|tojson }}, {{ this.html_js }},
+        [{{ this.layer_names|join(', ') }}]);
+{% endmacro %}
+""")
+
+    def __init__(self, title: str, items: Sequence[tuple[str, str, Any]], note: str = "",
+                 position: str = "bottomleft", shape: str = "circle",
+                 layers: Sequence[Layer] = (), css_class: str = "") -> None:
+        super().__init__()
+        self._name = "Legend"
+        if position not in ("bottomleft", "bottomright", "topleft", "topright"):
+            raise ValueError(f"unknown legend position {position!r}")
+        self.position = position
+        self.html_js = _js(legend_html(title, items, note, shape))
+        self.layers = list(layers)
+        self.css_class = " ".join(["cws-legend", *css_class.split()])
+
+    @property
+    def layer_names(self) -> list[str]:
+        """JavaScript names of the bound layers."""
+        return [layer.get_name() for layer in self.layers]
+
+
+def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str, Any]],
+               note: str = "", position: str = "bottomleft", shape: str = "circle",
+               layers: Sequence[Layer] = (), css_class: str = "") -> Legend:
+    """Add a legend (categories or classes).
+
+    Parameters
+    ----------
+    m
+        The map.
+    title
+        Legend heading.
+    items
+        ``(colour, label, count)`` per category; ``count`` may be ``None``.
+    note
+        Small print under the items.
+    position
+        ``bottomleft``, ``bottomright``, ``topleft`` or ``topright``.
+    shape
+        ``circle`` (points) or ``square`` (areas).
+    layers
+        Show the legend only while one of these layers is on the map (add the legend after
+        the layers).
+    css_class
+        Extra CSS classes of the box (test hooks, e.g. ``cws-legend-transit``).
+
+    Returns
+    -------
+    Legend
+    """
+    setup_page(m)
+    legend = Legend(title, items, note, position, shape, layers, css_class)
+    m.add_child(legend)
+    return legend
+
+
+class _Attribution(MacroElement):
+    _template = Template("""
+{% macro script(this, kwargs) %}
+    {{ this._parent.get_name() }}.attributionControl.setPrefix(
+        '<a href="https://leafletjs.com">Leaflet</a>');
+    {% for text in this.texts %}
+    {{ this._parent.get_name() }}.attributionControl.addAttribution({{ text|tojson }});
+    {% endfor %}
+{% endmacro %}
+""")
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        super().__init__()
+        self._name = "Attribution"
+        self.texts = [html.escape(t) for t in texts]
+
+
+def add_attribution(m: folium.Map, texts: Iterable[str]) -> None:
+    """Credit data sources in Leaflet's attribution control (texts are escaped)."""
+    m.add_child(_Attribution(texts))
+
+
+class _Title(MacroElement):
+    _template = Template("""
+{% macro html(this, kwargs) %}
+<div class="cws-title">
+  <div class="cws-title-main">{{ this.title }}</div>
+  {% if this.subtitle %}<div class="cws-title-sub">{{ this.subtitle }}</div>{% endif %}
+</div>
+{% endmacro %}
+""")
+
+    def __init__(self, title: str, subtitle: str = "") -> None:
+        super().__init__()
+        self._name = "Title"
+        self.title = html.escape(title)
+        self.subtitle = html.escape(subtitle)
+
+
+def add_title(m: folium.Map, title: str, subtitle: str = "") -> None:
+    """Show a title (and a subtitle) in a box at the top left; texts are escaped."""
+    setup_page(m)
+    m.add_child(_Title(title, subtitle))
+
+
+class SafePopup(MacroElement):
+    """A popup whose HTML is passed to Leaflet as a JSON string (folium's needs jQuery).
+
+    Build ``content`` with :func:`~cwsgeo.outputs.maps.popup_html`, which escapes every text.
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+    {{ this._parent.get_name() }}.{{ this.method }}({{ this.content|tojson }},
+        {{ this.options|tojson }});
+{% endmacro %}
+""")
+
+    method = "bindPopup"
+
+    def __init__(self, content: str, max_width: int = 340) -> None:
+        super().__init__()
+        self._name = "SafePopup"
+        self.content = content
+        self.options: dict[str, Any] = {"maxWidth": max_width}
+
+
+class SafeTooltip(SafePopup):
+    """A tooltip passed to Leaflet as a JSON string.
+
+    folium's ``Tooltip`` puts its text in a JavaScript template literal, where a name
+    containing a backtick or ``${...}`` would break out and run code. ``content`` is HTML:
+    escape data with :func:`html.escape` first.
+    """
+
+    method = "bindTooltip"
+
+    def __init__(self, content: str) -> None:
+        super().__init__(content)
+        self._name = "SafeTooltip"
+        self.options = {"sticky": True}
+
+
+class _Ready(MacroElement):
+    """Last script of the page: ``#all-layers`` support and the ``data-cws-ready`` flag."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+    cwsReady({{ this._parent.get_name() }},
+             {% if this.control %}{{ this.control }}_layers.overlays{% else %}null{% endif %});
+{% endmacro %}
+""")
+
+    def __init__(self, control: str | None) -> None:
+        super().__init__()
+        self._name = "Ready"
+        self.control = control
+
+
+def add_ready_marker(m: folium.Map) -> None:
+    """End the page with the ready marker (``data-cws-ready``) and ``#all-layers`` support."""
+    setup_page(m)
+    control = next((c.get_name() for c in m._children.values()
+                    if isinstance(c, folium.LayerControl)), None)
+    m.add_child(_Ready(control), name="cws_ready")

@@ -1,0 +1,100 @@
+"""The innovation-type map (``maps/innovation_types.html``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import folium
+import geopandas as gpd
+
+from ...analysis.admin import AdminAreas
+from .display import DisplayStore
+from .furniture import add_legend
+from .layers import add_innovation_legend, add_spaces, base_map, with_innovation_label
+from .overlays import add_places, add_transit, add_walk_areas
+from .render import save_map
+
+if TYPE_CHECKING:
+    from ...analysis.density import KernelSurface
+
+__all__ = ["innovation_map"]
+
+
+def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path, *,
+                   streets: gpd.GeoDataFrame | None = None,
+                   transit: gpd.GeoDataFrame | None = None,
+                   places: gpd.GeoDataFrame | None = None,
+                   places_density: KernelSurface | gpd.GeoDataFrame | None = None,
+                   walk_areas: gpd.GeoDataFrame | None = None,
+                   extra_layers: Iterable[Callable[[folium.Map], Any]] = (),
+                   assets: Literal["inline", "cdn"] = "inline", tiles: bool = True,
+                   attributions: Iterable[str] = (), plugins: Iterable[str] = (),
+                   popup_fields: Mapping[str, str] | None = None,
+                   legends: Iterable[tuple[str, Sequence[tuple[str, str, Any]]]] = (),
+                   store: DisplayStore | None = None) -> Path:
+    """Write the innovation-type map: one layer per type over the offline basemap.
+
+    Parameters
+    ----------
+    spaces
+        Geocoded spaces joined to districts (``id``, ``name``, ``innovation_type``, popup
+        fields; proximity metric columns are shown in the popups when present).
+    admin
+        Administrative areas (basemap outlines).
+    path
+        Output ``.html``.
+    streets
+        Optional street lines for the offline basemap.
+    transit
+        Stops (:func:`cwsgeo.analysis.layers.read_transit`): one canvas layer per mode.
+    places
+        Places (:func:`cwsgeo.analysis.layers.read_places`): clustered points and a kernel
+        density layer.
+    places_density
+        Kernel density of the places (``DensityResult.kde_places["all"]`` or its bands);
+        default: computed from ``places`` within the city.
+    walk_areas
+        Walking-area polygons with ``id`` (:func:`cwsgeo.analysis.proximity.walk_areas`).
+    extra_layers
+        Callables ``f(map) -> None`` adding more layers.
+    assets, tiles
+        See :func:`~cwsgeo.outputs.maps.save_map` and :func:`~cwsgeo.outputs.maps.base_map`.
+    attributions
+        Source credit lines (:func:`cwsgeo.build.sources.attributions`).
+    plugins
+        Extra assets needed by ``extra_layers`` (e.g. ``["markercluster"]``).
+    popup_fields
+        Column -> label for the popups (default
+        :data:`~cwsgeo.outputs.maps.SPACE_POPUP_FIELDS`).
+    legends
+        Extra ``(title, items)`` legends.
+    store
+        Where display geometry and coordinates are kept between builds (any
+        ``MutableMapping[str, bytes]``; see :mod:`cwsgeo.outputs.maps.display`).
+
+    Returns
+    -------
+    Path
+    """
+    spaces = with_innovation_label(spaces)
+    located = int((~(spaces.geometry.isna() | spaces.geometry.is_empty)).sum())
+    m = base_map(admin, streets=streets, tiles=tiles,
+                 title="Coworking spaces in Barcelona by innovation type",
+                 subtitle=f"{located} of {len(spaces)} spaces located",
+                 attributions=attributions, plugins=plugins, store=store)
+    if walk_areas is not None:
+        add_walk_areas(m, walk_areas, spaces, store=store)
+    if places is not None:
+        add_places(m, places, density=places_density, boundary=admin.city, store=store)
+    if transit is not None:
+        add_transit(m, transit, store=store)
+    for add in extra_layers:
+        add(m)
+    items = add_spaces(m, spaces, popup_fields)
+    add_innovation_legend(m, items)
+    for title, its in legends:
+        add_legend(m, title, its, position="bottomright")
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    return save_map(m, path, assets)

@@ -1,0 +1,189 @@
+"""Text for map pages: values formatted by their column's unit, escaped HTML, safe JSON.
+
+Every data-derived text reaches a page through one of these functions: :func:`popup_html`
+(escaped HTML for popups and tooltips), :func:`format_value` (plain text with units) and the
+private JSON encoders that make data safe inside a ``<script>`` element.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["RawJSON", "format_value", "popup_html"]
+
+#: Colour of anything without a colour of its own (and of unsafe colour values).
+OTHER_COLOR = "#999999"
+
+_COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
+
+
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return bool(isinstance(value, (float, np.floating)) and math.isnan(value))
+    except TypeError:
+        return False
+
+
+def _safe_text(value: Any) -> str:
+    return "" if _missing(value) else str(value)
+
+
+def _color(value: str) -> str:
+    """Return the colour if it is safe in a style attribute, else grey."""
+    return value if isinstance(value, str) and _COLOR_RE.match(value) else OTHER_COLOR
+
+
+def _number(value: float) -> str:
+    """About three significant digits, thousands separated: 12,345 · 123 · 12.3 · 1.23."""
+    a = abs(value)
+    if a >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    if a >= 10:
+        return f"{value:,.1f}"
+    if a >= 0.01:
+        return f"{value:,.2f}"
+    return f"{value:.2g}"
+
+
+def _format_number(v: float, column: str) -> str | None:
+    """Format a float as text with the unit its column name carries."""
+    if not math.isfinite(v):
+        return None
+    if column.endswith("_min") and not re.search(r"_\d+min$", column):
+        return f"{v:,.1f} min"
+    if column.endswith("_m"):
+        return f"{v:,.0f} m"
+    if column.endswith("_km2") and not column.endswith("_per_km2"):
+        return f"{v:,.2f} km²"
+    if column.startswith("lq"):
+        return f"{v:.2f}"
+    if re.search(r"_\d+min$", column) or column in ("residents", "spaces", "places", "stops"):
+        return f"{v:,.0f}"
+    return _number(v)
+
+
+def format_value(value: Any, column: str = "") -> str | None:
+    """Format a value for a popup or tooltip, using the unit its column name carries.
+
+    Column names follow cwsgeo's convention (unit and threshold in the name): ``*_min`` are
+    minutes, ``*_m`` metres, ``*_km2`` square kilometres, ``lq_*`` location quotients, counts
+    within a threshold (``residents_10min``) are whole numbers.
+
+    Parameters
+    ----------
+    value
+        Any scalar; missing values (None, NA, NaN) give ``None``.
+    column
+        The column the value comes from.
+
+    Returns
+    -------
+    str or None
+        Plain text (not escaped).
+
+    Examples
+    --------
+    >>> format_value(6.345, "metro_walk_min"), format_value(412.7, "metro_walk_m")
+    ('6.3 min', '413 m')
+    >>> format_value(12345.4, "residents_10min"), format_value(1.234, "lq_spaces")
+    ('12,345', '1.23')
+    >>> format_value("straight_line", "proximity_method"), format_value(float("nan"))
+    ('straight line', None)
+    """
+    if _missing(value):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)) and not column.endswith(("_min", "_m", "_km2")):
+        return f"{int(value):,}"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return _format_number(float(value), column)
+    text = str(value)
+    return text.replace("_", " ") if column == "proximity_method" else text
+
+
+def popup_html(title: str, rows: Iterable[tuple[str, Any]]) -> str:
+    """Build popup or tooltip HTML from a title and (label, value) rows, escaping every text.
+
+    Rows whose value is missing are left out; floats get one decimal (format them first with
+    :func:`format_value` for units).
+
+    Examples
+    --------
+    >>> popup_html("<b>x</b>", [("Type", "2 & more"), ("Empty", None)])
+    '<div class="cws-popup"><div class="cws-popup-title">&lt;b&gt;x&lt;/b&gt;</div><table>\
+<tr><th>Type</th><td>2 &amp; more</td></tr></table></div>'
+    """
+    cells = []
+    for label, value in rows:
+        if _missing(value):
+            continue
+        if isinstance(value, (float, np.floating)):
+            value = f"{value:,.1f}"
+        cells.append(f"<tr><th>{html.escape(str(label))}</th>"
+                     f"<td>{html.escape(str(value))}</td></tr>")
+    table = f"<table>{''.join(cells)}</table>" if cells else ""
+    return (f'<div class="cws-popup"><div class="cws-popup-title">{html.escape(str(title))}'
+            f"</div>{table}</div>")
+
+
+def _js(obj: Any) -> str:
+    """Return compact JSON that is safe inside a ``<script>`` element.
+
+    Inside script content only ``</`` (which could close the element) and ``<!--`` (which
+    changes how the HTML parser reads the rest) matter; both are escaped, so HTML-heavy
+    tooltips keep their size (a backslash before the slash does not change the string).
+    """
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return (text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+class RawJSON(str):
+    """JSON text that is already serialised (e.g. from a display store): embedded as is."""
+
+    __slots__ = ()
+
+
+def _js_data(obj: Any) -> str:
+    """Return a JavaScript expression for large data: ``JSON.parse('…')``.
+
+    Browsers parse a JSON string much faster than the same object literal, and the quoting
+    adds almost no bytes. Safe inside a ``<script>`` element like :func:`_js`.
+    """
+    text = obj if isinstance(obj, RawJSON) else json.dumps(
+        obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    lit = (text.replace("\\", "\\\\").replace("'", "\\'").replace("</", "<\\/")
+           .replace("<!--", "\\x3C!--").replace("\u2028", "\\u2028")
+           .replace("\u2029", "\\u2029"))
+    return f"JSON.parse('{lit}')"
+
+
+def _layer_name(text: str) -> str:
+    """Layer-control labels are HTML in Leaflet: escape them."""
+    return html.escape(text)
+
+
+def _jsonable(value: Any) -> Any:
+    """Return a value as plain JSON data (numpy scalars unwrapped, NaN as null)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if _missing(value):
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return round(float(value), 6) if math.isfinite(value) else None
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value if isinstance(value, (int, str, bool)) else str(value)
