@@ -31,23 +31,23 @@ from ._errors import (
 
 __version__ = "0.1.0"
 
-from .analysis.admin import AdminAreas, join_admin, load_admin  # noqa: E402
-from .analysis.density import (  # noqa: E402
+from .analysis.admin import AdminAreas, join_admin, load_admin
+from .analysis.density import (
     area_densities,
     compute_densities,
     hex_densities,
     kernel_density,
 )
-from .analysis.geocoding import (  # noqa: E402
+from .analysis.geocoding import (
     Geocoder,
     OfflineGeocoder,
     geocode_table,
     parse_address,
 )
-from .analysis.inventory import Inventory, Problem, check_inventory, read_inventory  # noqa: E402
-from .analysis.layers import read_places, read_transit  # noqa: E402
-from .analysis.network import WalkNetwork, read_network, snap_points  # noqa: E402
-from .analysis.proximity import (  # noqa: E402
+from .analysis.inventory import Inventory, Problem, check_inventory, read_inventory
+from .analysis.layers import read_places, read_transit
+from .analysis.network import WalkNetwork, read_network, snap_points
+from .analysis.proximity import (
     Residents,
     accessibility_surface,
     allocate_residents,
@@ -56,7 +56,7 @@ from .analysis.proximity import (  # noqa: E402
     summarize_by_type,
     walk_areas,
 )
-from .build.config import Config  # noqa: E402
+from .build.config import Config
 
 __all__ = [
     "AdminAreas",

@@ -137,10 +137,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             self.wfile.write(f"retry: 1000\nevent: hello\ndata: {seen}\n\n".encode())
             self.wfile.flush()
-            while not state.closing:
+            while True:
                 changed, seen, payload = self._wait_for_build(seen)
-                if state.closing:
-                    break
+                if not changed and state.closing:
+                    break  # a build announced just before closing is still sent
                 self.wfile.write(b"event: build\ndata: " + payload + b"\n\n" if changed
                                  else b": keep-alive\n\n")
                 self.wfile.flush()

@@ -4,7 +4,12 @@
   "use strict";
   var KEY = "cwsgeo-preview-view:" + location.pathname;
   function map() { return window.cwsMap || null; }
-  function restoreView() {
+  function restoreView(tries) {
+    /* after the page's own first view (data-cws-ready), so it is not overridden */
+    if (!document.documentElement.hasAttribute("data-cws-ready") && tries < 200) {
+      setTimeout(function () { restoreView(tries + 1); }, 25);
+      return;
+    }
     var saved = null;
     try { saved = JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch (e) { saved = null; }
     sessionStorage.removeItem(KEY);
@@ -30,8 +35,7 @@
     }
     box.textContent = text;  /* text only: a message never runs as HTML */
   }
-  if (document.readyState === "complete") { restoreView(); }
-  else { window.addEventListener("load", restoreView); }
+  restoreView(0);
   if (!window.EventSource) { return; }
   var source = new EventSource("/_cwsgeo/events");
   source.addEventListener("build", function (event) {
