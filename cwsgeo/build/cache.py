@@ -39,7 +39,6 @@ STAGE_VERSIONS: dict[str, int] = {
     "admin": 1,          # districts, barris, sections with population
     "places": 1,         # places layer (read, clipped, deduplicated)
     "transit": 1,        # transit layer (read, clipped, stations collapsed)
-    "network": 1,        # compact walking network
     "residents": 1,      # residents allocated to network nodes
     "surface": 1,        # accessibility surface
     "space_metrics": 1,  # per-space walking metrics and walk areas
@@ -170,11 +169,15 @@ class FileStore(MutableMapping[str, bytes]):
         Where the files go (created on the first write).
     keep
         Newest files kept when one is added (``None``: all).
+    read_only
+        Look values up but drop writes and deletions (``--dry-run`` writes nothing).
     """
 
-    def __init__(self, folder: str | os.PathLike[str], keep: int | None = None) -> None:
+    def __init__(self, folder: str | os.PathLike[str], keep: int | None = None, *,
+                 read_only: bool = False) -> None:
         self.folder = Path(folder)
         self.keep = keep
+        self.read_only = read_only
 
     def _path(self, key: str) -> Path:
         if not key or "/" in key or key.startswith("."):
@@ -188,7 +191,10 @@ class FileStore(MutableMapping[str, bytes]):
             raise KeyError(key) from None
 
     def __setitem__(self, key: str, value: bytes) -> None:
-        with atomic_path(self._path(key)) as tmp:
+        path = self._path(key)
+        if self.read_only:
+            return
+        with atomic_path(path) as tmp:
             tmp.write_bytes(value)
         if self.keep is not None:
             files = sorted(self.folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
@@ -197,6 +203,8 @@ class FileStore(MutableMapping[str, bytes]):
                     old.unlink(missing_ok=True)
 
     def __delitem__(self, key: str) -> None:
+        if self.read_only:
+            return
         try:
             self._path(key).unlink()
         except FileNotFoundError:

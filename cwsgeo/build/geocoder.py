@@ -95,8 +95,7 @@ def gazetteer_store(cfg: Config, *, read_only: bool = False) -> Store:
     read_only
         Look indexes up but never store one (``--dry-run`` writes nothing).
     """
-    store = FileStore(cfg.cache_dir / "gazetteer", keep=4)
-    return _ReadOnly(store) if read_only else store
+    return FileStore(cfg.cache_dir / "gazetteer", keep=4, read_only=read_only)
 
 
 def offline_geocoder(folder: Path, *, min_score: float = 85.0,
@@ -174,25 +173,3 @@ def _content_digest(folder: Path, store: Store | None) -> str:
         return value
 
     return MEMOS.memo("gazetteer_digest", 8).get_or_compute(key, compute)
-
-
-class _ReadOnly(MutableMapping[str, bytes]):
-    """A view of a store that reads through and drops writes."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def __getitem__(self, key: str) -> bytes:
-        return self._store[key]
-
-    def __setitem__(self, key: str, value: bytes) -> None:
-        pass
-
-    def __delitem__(self, key: str) -> None:
-        pass
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._store)
-
-    def __len__(self) -> int:
-        return len(self._store)

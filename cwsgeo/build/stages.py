@@ -41,6 +41,7 @@ __all__ = [
     "file_key",
     "keep_input_columns",
     "space_key",
+    "space_signature",
     "stage_admin",
     "stage_density",
     "stage_geocode",
@@ -183,6 +184,12 @@ def space_key(geom: Any) -> str:
     return "none" if geom is None or geom.is_empty else f"{geom.x:.2f},{geom.y:.2f}"
 
 
+def space_signature(spaces: gpd.GeoDataFrame, keys: list[str]) -> list[list[Any]]:
+    """Return what spaces-dependent results depend on: id, location key and type of each."""
+    return [[str(i), k, None if pd.isna(t) else int(t)]
+            for i, k, t in zip(spaces["id"], keys, spaces["innovation_type"], strict=True)]
+
+
 class ProximityStage:
     """Network, residents and surface (cached by inputs) and per-space metrics (per location).
 
@@ -267,17 +274,19 @@ class ProximityStage:
                 minutes=self.minutes, walk_speed_kmh=pcfg.walk_speed_kmh,
                 snap_max_m=pcfg.snap_max_m, progress=self.ctx.progress), memo=True)
 
-    def space_metrics(self, spaces: gpd.GeoDataFrame, residents: Residents
-                      ) -> tuple[pd.DataFrame, gpd.GeoDataFrame, int]:
-        """Per-space metrics and 10-minute walk areas, computed for new locations only."""
+    def space_metrics(self, spaces: gpd.GeoDataFrame, work: gpd.GeoDataFrame, keys: list[str],
+                      residents: Residents) -> tuple[pd.DataFrame, gpd.GeoDataFrame, int]:
+        """Per-space metrics and 10-minute walk areas, computed for new locations only.
+
+        ``work`` is ``spaces`` in the work CRS and ``keys`` their :func:`space_key`.
+        """
         store_key = stage_key("space_metrics", self.context)
         store: dict[str, tuple[dict[Any, Any], Any]] = self.ctx.cache.get(
             "space_metrics", store_key) or {}
-        keys = [space_key(g) for g in spaces.to_crs(settings.crs_work).geometry]
         todo = sorted({k for k in keys if k != "none" and k not in store})
         with self.ctx.timed("metrics"):
             if todo:
-                store.update(self._measure(spaces, keys, todo, residents))
+                store.update(self._measure(work, keys, todo, residents))
                 self.ctx.cache.put("space_metrics", store_key, store)
             (self.ctx.cache.misses if todo else self.ctx.cache.hits).append("space_metrics")
             logger.info("proximity: %d space location(s) computed, %d reused", len(todo),
@@ -291,12 +300,13 @@ class ProximityStage:
                 crs=settings.crs_work)
         return metrics, areas[areas.geometry.notna()], len(todo)
 
-    def _measure(self, spaces: gpd.GeoDataFrame, keys: list[str], todo: list[str],
+    def _measure(self, work: gpd.GeoDataFrame, keys: list[str], todo: list[str],
                  residents: Residents) -> dict[str, tuple[dict[Any, Any], Any]]:
         from ..analysis.proximity import space_metrics, walk_areas
 
         pcfg = self.pcfg
-        sub = spaces.to_crs(settings.crs_work).iloc[[keys.index(k) for k in todo]].copy()
+        first = {k: i for i, k in reversed(list(enumerate(keys)))}
+        sub = work.iloc[[first[k] for k in todo]].copy()
         sub["id"] = todo
         metrics = space_metrics(sub, self.network, stops=self.snapped("stops"),
                                 places=self.snapped("places"), residents=residents,
@@ -308,18 +318,17 @@ class ProximityStage:
                     areas.geometry.get(k) if k in areas.index else None)
                 for i, k in enumerate(todo)}
 
-    def summaries(self, spaces: gpd.GeoDataFrame, metrics: pd.DataFrame,
-                  residents: Residents) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def summaries(self, spaces: gpd.GeoDataFrame, work: gpd.GeoDataFrame, keys: list[str],
+                  metrics: pd.DataFrame, residents: Residents
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Residents covered by the spaces, and metrics by innovation type (cached)."""
         from ..analysis.proximity import coverage, summarize_by_type
 
-        keys = [space_key(g) for g in spaces.to_crs(settings.crs_work).geometry]
-        signature = [[str(i), k, None if pd.isna(t) else int(t)] for i, k, t in
-                     zip(spaces["id"], keys, spaces["innovation_type"], strict=True)]
+        signature = space_signature(spaces, keys)
         pcfg = self.pcfg
         with self.ctx.timed("coverage"):
             cov = self.ctx.cache.cached("coverage", [self.context, signature], lambda: coverage(
-                spaces.to_crs(settings.crs_work), residents, self.network,
+                work, residents, self.network,
                 minutes=tuple(m for m in self.minutes if m >= 10) or (10,),
                 walk_speed_kmh=pcfg.walk_speed_kmh, snap_max_m=pcfg.snap_max_m))
             by_type = self.ctx.cache.cached("by_type", [self.context, signature],
@@ -342,8 +351,10 @@ def stage_proximity(ctx: StageContext, raw: RawData, admin: AdminAreas,
     stage = ProximityStage(ctx, raw, admin, places, transit, layer_keys)
     residents = stage.residents()
     surface = stage.surface(residents)
-    metrics, areas, n_computed = stage.space_metrics(spaces, residents)
-    cov, by_type = stage.summaries(spaces, metrics, residents)
+    work = spaces.to_crs(settings.crs_work)
+    keys = [space_key(g) for g in work.geometry]
+    metrics, areas, n_computed = stage.space_metrics(spaces, work, keys, residents)
+    cov, by_type = stage.summaries(spaces, work, keys, metrics, residents)
     return ProximityResult(metrics, areas, cov, by_type, surface, residents.report,
                            stage.streets(), n_computed)
 
@@ -371,10 +382,8 @@ def stage_density(ctx: StageContext, admin: AdminAreas, spaces: gpd.GeoDataFrame
         return dataclasses.replace(full, kde_places={}, contours={
             k: v for k, v in full.contours.items() if k != "places"})
 
-    work = spaces.to_crs(settings.crs_work)
-    signature = [[str(i), space_key(g), None if pd.isna(t) else int(t)]
-                 for i, g, t in zip(spaces["id"], work.geometry, spaces["innovation_type"],
-                                    strict=True)]
+    keys = [space_key(g) for g in spaces.to_crs(settings.crs_work).geometry]
+    signature = space_signature(spaces, keys)
     slim = ctx.cache.cached("density", [*base_key, dcfg, signature], result_fn, memo=True)
     whole = base()
     return dataclasses.replace(slim, kde_places=whole.kde_places,
