@@ -334,13 +334,15 @@ def _write_maps(ctx: StageContext, raw: RawData, admin: AdminAreas, spaces: gpd.
                               "streets": prox.streets, "store": store}
     # the two pages are independent: one is rendered in a forked child meanwhile
     density = background(lambda: density_map(
-        densities, admin, maps_dir / "density.html", spaces=spaces, **common,
+        densities, admin, maps_dir / "density.html", spaces=spaces,
+        kde_bands=densities.contours, **common,
         attributions=attributions(manifest, ("admin", "places", "transit", "inventory"))),
         "density map")
     try:
         innovation = innovation_map(
             spaces, admin, maps_dir / "innovation_types.html", transit=transit,
             places=places, places_density=densities.kde_places.get("all"),
+            places_bands=densities.contours.get("places"),
             walk_areas=prox.areas, **common,
             attributions=attributions(manifest, ("admin", "places", "transit", "network",
                                                  "inventory")))

@@ -27,6 +27,7 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
                    transit: gpd.GeoDataFrame | None = None,
                    places: gpd.GeoDataFrame | None = None,
                    places_density: KernelSurface | gpd.GeoDataFrame | None = None,
+                   places_bands: gpd.GeoDataFrame | None = None,
                    walk_areas: gpd.GeoDataFrame | None = None,
                    extra_layers: Iterable[Callable[[folium.Map], Any]] = (),
                    assets: Literal["inline", "cdn"] = "inline", tiles: bool = True,
@@ -55,6 +56,9 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
     places_density
         Kernel density of the places (``DensityResult.kde_places["all"]`` or its bands);
         default: computed from ``places`` within the city.
+    places_bands
+        Band polygons already contoured from ``places_density`` (``DensityResult.contours
+        ["places"]``), so they are not contoured again.
     walk_areas
         Walking-area polygons with ``id`` (:func:`cwsgeo.analysis.proximity.walk_areas`).
     extra_layers
@@ -87,7 +91,8 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
     if walk_areas is not None:
         add_walk_areas(m, walk_areas, spaces, store=store)
     if places is not None:
-        add_places(m, places, density=places_density, boundary=admin.city, store=store)
+        add_places(m, places, density=places_density, boundary=admin.city, store=store,
+                   bands=places_bands)
     if transit is not None:
         add_transit(m, transit, store=store)
     for add in extra_layers:

@@ -180,10 +180,13 @@ def kernel_note(surface: KernelSurface | None, what: str) -> str:
 
 
 def _place_bands(places: gpd.GeoDataFrame, density: KernelSurface | gpd.GeoDataFrame | None,
-                 boundary: Any) -> tuple[gpd.GeoDataFrame | None, KernelSurface | None]:
+                 boundary: Any, bands: gpd.GeoDataFrame | None
+                 ) -> tuple[gpd.GeoDataFrame | None, KernelSurface | None]:
     """Kernel density bands of the places (given, contoured or computed) and their surface."""
     if isinstance(density, gpd.GeoDataFrame):
         return density, None
+    if bands is not None:
+        return bands, density
     surface = density
     if surface is None and boundary is not None and len(places):
         from ...analysis.density import kernel_density
@@ -223,7 +226,8 @@ def _add_place_points(m: folium.Map, places: gpd.GeoDataFrame, show: bool,
 def add_places(m: folium.Map, places: gpd.GeoDataFrame, *,
                density: KernelSurface | gpd.GeoDataFrame | None = None,
                boundary: Any = None, show_points: bool = False,
-               show_density: bool = False, store: DisplayStore | None = None) -> list[Layer]:
+               show_density: bool = False, store: DisplayStore | None = None,
+               bands: gpd.GeoDataFrame | None = None) -> list[Layer]:
     """Add places of interaction: a kernel density layer and clustered points.
 
     The points are one embedded array ``[lat, lon, category, name]`` turned into circle
@@ -248,6 +252,9 @@ def add_places(m: folium.Map, places: gpd.GeoDataFrame, *,
         Layers shown when the map opens.
     store
         Where display geometry and coordinates are kept between builds.
+    bands
+        Band polygons already contoured from ``density`` (e.g. ``DensityResult.contours
+        ["places"]``): drawn instead of contouring again.
 
     Returns
     -------
@@ -259,7 +266,7 @@ def add_places(m: folium.Map, places: gpd.GeoDataFrame, *,
         raise ValueError("places: no 'category' column (see cwsgeo.analysis.layers.read_places)")
     require_markercluster(m)
     layers: list[Layer] = []
-    bands, surface = _place_bands(places, density, boundary)
+    bands, surface = _place_bands(places, density, boundary, bands)
     if bands is not None and len(bands):
         layers.append(add_kernel_bands(
             m, bands, name="Places: kernel density", title="Places of interaction",
