@@ -276,7 +276,11 @@ class _Build:
             ledger, folder = self.ledger, self.processed
             self.figure_task = background(lambda: _write_figures(
                 densities, folder / "figures", ledger), "density figures")
-            self.pending.append(self.figure_task)
+            # the density page needs nothing the later steps make: it is drawn meanwhile too
+            ctx, raw, admin, spaces, prox = self.ctx, self.raw, self.admin, self.spaces, self.prox
+            self.density_map_task = background(lambda: _write_density_map(
+                ctx, raw, admin, spaces, prox, densities, self.maps_dir), "density map")
+            self.pending += [self.figure_task, self.density_map_task]
             for out_file in density_files(densities):
                 self.result.outputs[f"density_{out_file.name}"] = ledger.write_if_changed(
                     folder / out_file.name, _content_key(out_file.data), out_file.write)
@@ -307,48 +311,52 @@ class _Build:
         with self.ctx.timed("maps"):
             if self.dry_run:
                 return
-            self.result.outputs.update(_write_maps(
+            self.result.outputs["map"] = _write_innovation_map(
                 self.ctx, self.raw, self.admin, self.spaces, self.places, self.transit,
-                self.prox, self.densities, self.maps_dir))
+                self.prox, self.densities, self.maps_dir)
+            self.result.outputs["density_map"] = self.density_map_task.result()
         with self.ctx.timed("figures (wait)"):
             paths, entries = self.figure_task.result()
         self.result.outputs.update(paths)
         self.ledger.entries.update(entries)
 
 
-def _write_maps(ctx: StageContext, raw: RawData, admin: AdminAreas, spaces: gpd.GeoDataFrame,
-                places: gpd.GeoDataFrame, transit: gpd.GeoDataFrame, prox: ProximityResult,
-                densities: DensityResult, maps_dir: Path) -> dict[str, Path]:
-    """Write the innovation-type map and the density map.
-
-    Display geometry (simplified outlines, street lines, point coordinates) is kept in
-    ``cache/display`` between builds when the stage cache is on.
-    """
-    from ..outputs.maps import density_map, innovation_map
+def _map_options(ctx: StageContext, prox: ProximityResult) -> dict[str, Any]:
+    """Options both pages share (display geometry is kept in ``cache/display``)."""
     from .cache import FileStore
 
     cfg = ctx.cfg
-    manifest = raw.manifest
     store = FileStore(cfg.cache_dir / "display", keep=200) if ctx.cache.enabled else None
-    common: dict[str, Any] = {"assets": cfg.maps.assets, "tiles": cfg.maps.tiles,
-                              "streets": prox.streets, "store": store}
-    # the two pages are independent: one is rendered in a forked child meanwhile
-    density = background(lambda: density_map(
+    return {"assets": cfg.maps.assets, "tiles": cfg.maps.tiles, "streets": prox.streets,
+            "store": store}
+
+
+def _write_density_map(ctx: StageContext, raw: RawData, admin: AdminAreas,
+                       spaces: gpd.GeoDataFrame, prox: ProximityResult,
+                       densities: DensityResult, maps_dir: Path) -> Path:
+    """Write the density map (``maps/density.html``)."""
+    from ..outputs.maps import density_map
+
+    return density_map(
         densities, admin, maps_dir / "density.html", spaces=spaces,
-        kde_bands=densities.contours, **common,
-        attributions=attributions(manifest, ("admin", "places", "transit", "inventory"))),
-        "density map")
-    try:
-        innovation = innovation_map(
-            spaces, admin, maps_dir / "innovation_types.html", transit=transit,
-            places=places, places_density=densities.kde_places.get("all"),
-            places_bands=densities.contours.get("places"),
-            walk_areas=prox.areas, **common,
-            attributions=attributions(manifest, ("admin", "places", "transit", "network",
+        kde_bands=densities.contours, **_map_options(ctx, prox),
+        attributions=attributions(raw.manifest, ("admin", "places", "transit", "inventory")))
+
+
+def _write_innovation_map(ctx: StageContext, raw: RawData, admin: AdminAreas,
+                          spaces: gpd.GeoDataFrame, places: gpd.GeoDataFrame,
+                          transit: gpd.GeoDataFrame, prox: ProximityResult,
+                          densities: DensityResult, maps_dir: Path) -> Path:
+    """Write the innovation-type map (``maps/innovation_types.html``)."""
+    from ..outputs.maps import innovation_map
+
+    return innovation_map(
+        spaces, admin, maps_dir / "innovation_types.html", transit=transit,
+        places=places, places_density=densities.kde_places.get("all"),
+        places_bands=densities.contours.get("places"), walk_areas=prox.areas,
+        **_map_options(ctx, prox),
+        attributions=attributions(raw.manifest, ("admin", "places", "transit", "network",
                                                  "inventory")))
-        return {"map": innovation, "density_map": density.result()}
-    finally:
-        density.cancel()  # no-op once collected; stops it after an error
 
 
 def _write_figures(densities: DensityResult, folder: Path, ledger: OutputLedger

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Mapping
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -14,7 +16,7 @@ from ..analysis.inventory import Inventory
 __all__ = ["inventory_report"]
 
 
-def _row_account(row: pd.Series) -> str:
+def _row_account(row: Mapping[Any, Any]) -> str:
     method = row.get("location_method")
     status = row.get("geocode_status")
     if method == "input":
@@ -64,7 +66,8 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str =
         "| row | id | name | address | district | account |",
         "|---:|---|---|---|---|---|",
     ]
-    for _, row in spaces.sort_values("source_row").iterrows():
+    rows = pd.DataFrame(spaces.drop(columns="geometry")).sort_values("source_row")
+    for row in rows.to_dict("records"):
         lines.append(f"| {row['source_row']} | {md_escape(row['id'])} | "
                      f"{md_escape(row['name'])} | {md_escape(row.get('address'))} | "
                      f"{md_escape(row.get('district_name') or '')} | "
