@@ -18,8 +18,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from rapidfuzz import fuzz
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ._names import _join_lines, _norm_name, _split
 
@@ -410,6 +408,9 @@ def collapse_stations(
 
 def _station_groups(transit: gpd.GeoDataFrame, merge_m: Mapping[str, float]) -> np.ndarray:
     """Station number of every row: single linkage of same mode + name within the radius."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     n = len(transit)
     geoms = transit.geometry.to_numpy()
     mode = transit["mode"].astype(str).to_numpy()

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse import csgraph
 
 from ... import settings
 from ..._errors import ConfigError, CwsgeoError, MissingDataError
@@ -25,6 +23,7 @@ from .model import MIN_EDGE_M, WalkNetwork
 
 if TYPE_CHECKING:
     import networkx as nx
+    from scipy import sparse
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +51,8 @@ _WALK_RULES: tuple[tuple[str, str, bool], ...] = (
 
 def _symmetric_csr(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> sparse.csr_array:
     """Symmetric CSR of the shortest length between each pair (no self-loops)."""
+    from scipy import sparse
+
     keep = u != v
     u, v, length = u[keep], v[keep], np.maximum(length[keep], MIN_EDGE_M)
     rows = np.concatenate([u, v])
@@ -68,6 +69,9 @@ def _symmetric_csr(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> 
 
 
 def _largest_component(net: WalkNetwork) -> WalkNetwork:
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
     n_comp, labels = csgraph.connected_components(net.adjacency, directed=False)
     if n_comp <= 1:
         return net

@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.spatial import cKDTree
 
 from ... import settings
 from ..._errors import CwsgeoError
@@ -23,6 +21,8 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import networkx as nx
     import shapely
+    from scipy import sparse
+    from scipy.spatial import cKDTree
 
 __all__ = ["COMPACT_VERSION", "MIN_EDGE_M", "WalkNetwork"]
 
@@ -93,6 +93,8 @@ class WalkNetwork:
     # -- derived arrays (computed once) -----------------------------------------------------
     @cached_property
     def _edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from scipy import sparse
+
         upper = sparse.triu(self.adjacency, k=1, format="coo")
         order = np.lexsort((upper.col, upper.row))
         return (upper.row[order].astype(np.int64), upper.col[order].astype(np.int64),
@@ -116,6 +118,8 @@ class WalkNetwork:
     @cached_property
     def kdtree(self) -> cKDTree:
         """``cKDTree`` over the node coordinates."""
+        from scipy.spatial import cKDTree
+
         return cKDTree(np.column_stack([self.x, self.y]))
 
     @cached_property
@@ -128,6 +132,8 @@ class WalkNetwork:
     @cached_property
     def _edge_samples(self) -> tuple[cKDTree, np.ndarray]:
         """``cKDTree`` of points every <= ``_SAMPLE_M`` along each edge, and their edge index."""
+        from scipy.spatial import cKDTree
+
         u, v = self.edge_u, self.edge_v
         dx, dy = self.x[v] - self.x[u], self.y[v] - self.y[u]
         pieces = np.maximum(np.ceil(np.hypot(dx, dy) / _SAMPLE_M).astype(np.int64), 1)
@@ -266,6 +272,8 @@ class WalkNetwork:
             If an array is missing or malformed, or the layout is of another
             :data:`COMPACT_VERSION`.
         """
+        from scipy import sparse
+
         try:
             meta = json.loads(str(arrays["meta"]))
             version = meta.get("version")

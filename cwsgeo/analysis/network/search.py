@@ -7,16 +7,17 @@ networkx call per origin; see :mod:`cwsgeo.analysis.network` for the list.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import sparse
-from scipy.sparse import csgraph
 
 from .model import WalkNetwork
 from .snap import Snap
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 __all__ = ["iter_node_distances", "nearest_distances", "node_distances",
            "point_node_distances", "to_points"]
@@ -54,6 +55,8 @@ def iter_node_distances(net: WalkNetwork, origins: npt.ArrayLike | None = None, 
     distances : numpy.ndarray
         ``(len(origins), n_nodes)`` metres.
     """
+    from scipy.sparse import csgraph
+
     order = net.spatial_order if origins is None else np.asarray(origins, dtype=np.int64)
     chunk_size = max(1, int(chunk_size))
     with _progress(len(order), "walking search", progress) as bar:
@@ -102,6 +105,8 @@ def point_node_distances(net: WalkNetwork, snap: Snap, *, limit: float = np.inf,
     numpy.ndarray
         ``(len(snap), n_nodes)``.
     """
+    from scipy.sparse import csgraph
+
     out = np.full((len(snap), net.n_nodes), np.inf)
     rows = np.flatnonzero(snap.valid & (np.minimum(snap.cost_u, snap.cost_v) <= limit))
     for start in range(0, len(rows), chunk_size):
@@ -200,6 +205,8 @@ def nearest_distances(net: WalkNetwork, points: Snap, *, limit: float = np.inf,
     nearest : numpy.ndarray
         Only with ``return_nearest``.
     """
+    from scipy.sparse import csgraph
+
     n = net.n_nodes
     keep = np.flatnonzero(points.valid)
     if len(keep) == 0:
@@ -232,6 +239,8 @@ def _with_virtual_sources(adj: sparse.csr_array, points: Snap,
     Virtual rows ``n … n+k-1`` (no columns of their own: nothing leads back into them); a
     point snapped to a node (``u == v``) gets one edge at the cheaper cost.
     """
+    from scipy import sparse
+
     n, k = adj.shape[0], len(keep)
     cu, cv = points.cost_u[keep], points.cost_v[keep]
     pu, pv = points.u[keep], points.v[keep]

@@ -8,7 +8,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from ... import settings
 from ..network import Snap
@@ -54,6 +53,8 @@ def euclid(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray) -> np
 def within_weights(tree_xy: np.ndarray, weights: np.ndarray, query_xy: np.ndarray,
                    radius: float) -> np.ndarray:
     """Sum of ``weights`` (rows of tree points) within ``radius`` of each query point."""
+    from scipy.spatial import cKDTree
+
     weights = np.asarray(weights, dtype=float)
     columns = 1 if weights.ndim < 2 else weights.shape[1]
     out = np.zeros((len(query_xy), columns))

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from ..network import Snap, WalkNetwork, nearest_distances, snap_points
 from ._common import as_gdf, snap_xy, speed_m_per_min, type_groups, whole_minutes
@@ -81,6 +80,8 @@ def _distances_to_group(net: WalkNetwork, snap: Snap, sel: np.ndarray, on: np.nd
     Nodes: over the network from spaces ``on`` it, in a straight line from spaces ``off``
     it; off-network residents: in a straight line from any selected space.
     """
+    from scipy.spatial import cKDTree
+
     dist = nearest_distances(net, snap.subset(on), limit=limit)
     if len(off):
         d_off, _ = cKDTree(snap_xy(snap)[off]).query(np.column_stack([net.x, net.y]))

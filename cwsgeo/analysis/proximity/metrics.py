@@ -13,7 +13,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from ... import settings
 from ...schema import metric_column
@@ -295,6 +294,8 @@ def _any_transit_columns(nearest: dict[str, dict[str, np.ndarray]],
 def _nearest_stop_columns(net: WalkNetwork, snap: Snap, tg: SnappedTargets, mode: str,
                           speed: float) -> dict[str, np.ndarray]:
     """Nearest stop of one mode from every space: straight line and on foot."""
+    from scipy.spatial import cKDTree
+
     n = len(snap)
     line = np.full(n, np.nan)
     walk = np.full(n, np.nan)

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.sparse import csgraph
 
 from ...schema import metric_column
 from ..network import WalkNetwork, iter_node_distances
@@ -96,6 +95,8 @@ def _reach_from_every_node(net: WalkNetwork, residents: Residents | None,
     Only residents at nodes and places on the network; those off it are added in a straight
     line by the caller.
     """
+    from scipy.sparse import csgraph
+
     n = net.n_nodes
     limit = float(radii.max())
     res_acc = np.zeros((n, len(radii)))
