@@ -269,6 +269,9 @@ class _Build:
                                                        self.places, self.transit, base_key)
             if self.dry_run:
                 return
+            # the writers' libraries (matplotlib, folium) are imported once, here, before the
+            # forks below, so the writers inherit them instead of importing them again
+            from ..outputs import figures, maps  # noqa: F401
             from ..outputs.tables import density_files
 
             # the PNG figures (matplotlib: the slowest writer) are drawn side by side with
