@@ -100,7 +100,8 @@ def test_an_edit_reloads_the_open_map(bundle_dir: Path, tmp_path: Path) -> None:
             page = watch_page.page
             page.goto(urls[0] + "innovation_types.html")
             page.wait_for_selector("html[data-cws-ready]")
-            page.evaluate("window.cwsMap.setView([41.39, 2.17], 16); window.cwsOld = true")
+            page.evaluate("window.cwsMap.setView([41.39, 2.17], 16, {animate: false}); "
+                          "window.cwsOld = true")
             assert page.locator("path.cws-type-3").count() == 0
             write_inventory(inv, c=ROWS["c"].replace(",\n", ",3\n"))  # retype space c
             try:
@@ -110,6 +111,7 @@ def test_an_edit_reloads_the_open_map(bundle_dir: Path, tmp_path: Path) -> None:
                 raise AssertionError(f"no reload; builds said: {reports}; page errors: "
                                      f"{watch_page.js_errors}") from exc
             assert page.locator("path.cws-type-3").count() == 1
+            page.wait_for_function("window.cwsMap.getZoom() === 16", timeout=5_000)  # view kept
             # the reload aborts the page's event stream: the one request allowed to fail
             watch_page.failed_requests = [u for u in watch_page.failed_requests
                                           if not u.endswith("/_cwsgeo/events")]

@@ -13,7 +13,11 @@
     var saved = null;
     try { saved = JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch (e) { saved = null; }
     sessionStorage.removeItem(KEY);
-    if (saved && map()) { map().setView([saved.lat, saved.lng], saved.zoom, {animate: false}); }
+    var m = map();
+    if (!saved || !m) { return; }
+    var apply = function () { m.setView([saved.lat, saved.lng], saved.zoom, {animate: false}); };
+    /* the page's own first view may still be animating: a view set now would be undone */
+    if (m._animatingZoom) { m.once("zoomend", apply); } else { apply(); }
   }
   function saveView() {
     var m = map();
