@@ -31,7 +31,7 @@
       box = document.createElement("div");
       box.id = "cwsgeo-preview-banner";
       box.setAttribute("role", "status");
-      box.style.cssText = "position:fixed;left:50%;top:10px;transform:translateX(-50%);" +
+      box.style.cssText = "position:fixed;left:50%;bottom:40px;transform:translateX(-50%);" +
         "z-index:10000;max-width:70%;padding:8px 14px;border-radius:4px;background:#fff3cd;" +
         "color:#5c4400;border:1px solid #d8b84a;font:13px/1.4 system-ui,sans-serif;" +
         "box-shadow:0 1px 4px rgba(0,0,0,.25)";
