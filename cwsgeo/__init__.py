@@ -44,7 +44,7 @@ from .analysis.geocoding import (
     geocode_table,
     parse_address,
 )
-from .analysis.inventory import Inventory, Problem, check_inventory, read_inventory
+from .analysis.inventory import Inventory, Problem, ReadLimits, check_inventory, read_inventory
 from .analysis.layers import read_places, read_transit
 from .analysis.network import WalkNetwork, read_network, snap_points
 from .analysis.proximity import (
@@ -71,6 +71,7 @@ __all__ = [
     "MissingDataError",
     "OfflineGeocoder",
     "Problem",
+    "ReadLimits",
     "Residents",
     "WalkNetwork",
     "__version__",

@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--ignore-column", action="append", metavar="HEADER",
                         help="ignore a column of the inventory; repeatable")
         sp.add_argument("--sheet", help="worksheet of an XLSX inventory")
+        sp.add_argument("--max-mb", type=float, metavar="MB",
+                        help="largest inventory file, and largest unpacked XLSX workbook "
+                             "(default: config, else 200)")
+        sp.add_argument("--max-rows", type=int, metavar="N",
+                        help="most data rows or features (default: config, else 200,000)")
+        sp.add_argument("--max-columns", type=int, metavar="N",
+                        help="most columns (default: config, else 500)")
 
     c = sub.add_parser("check", help="validate an inventory and print its QA report")
     c.add_argument("path", type=Path)
@@ -139,6 +146,11 @@ def _config(args: argparse.Namespace) -> Config:
         path = getattr(args, "path", None) or getattr(args, "inventory", None)
         cfg = cfg.with_inventory(path, columns=_mapping(args.column),
                                  ignore_columns=args.ignore_column, sheet=args.sheet)
+        limits = {"max_file_mb": args.max_mb, "max_uncompressed_mb": args.max_mb,
+                  "max_rows": args.max_rows, "max_columns": args.max_columns}
+        limits = {k: v for k, v in limits.items() if v is not None}
+        if limits:
+            cfg = cfg.replace(inventory=limits)
     changes: dict[str, dict[str, object]] = {}
     if getattr(args, "live", None) is not None:
         changes["data"] = {"source": "live" if args.live else "mirror"}
@@ -157,7 +169,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     inv = check_inventory(cfg.inventory_path, cfg.inventory.columns,
-                          cfg.inventory.ignore_columns, cfg.inventory.sheet)
+                          cfg.inventory.ignore_columns, cfg.inventory.sheet,
+                          limits=cfg.inventory.read_limits())
     print(inv.report(max_per_code=None if args.all else 5))
     return EXIT_INVENTORY if inv.errors else EXIT_OK
 

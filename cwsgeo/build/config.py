@@ -36,10 +36,13 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .. import settings
 from .._errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..analysis.inventory import ReadLimits
 
 CONFIG_NAME = "cwsgeo.toml"
 
@@ -98,6 +101,65 @@ class InventoryConfig:
     """Input columns to ignore entirely (read as if absent)."""
     sheet: str | None = None
     """Worksheet of an XLSX inventory, or layer of a GeoPackage (default: the first one)."""
+    # Limits on an untrusted file (None: the default of cwsgeo.analysis.inventory.ReadLimits).
+    # They are project-wide: they stay when another inventory file is named.
+    max_file_mb: float | None = None
+    """Largest CSV/TSV, JSON/GeoJSON or XLSX file, in MB (default 200; CLI ``--max-mb``)."""
+    max_uncompressed_mb: float | None = None
+    """Largest unpacked XLSX workbook, in MB (default 200; CLI ``--max-mb``)."""
+    max_compression_ratio: float | None = None
+    """Largest XLSX compression ratio (default 100; a ZIP bomb is compressed far more)."""
+    max_rows: int | None = None
+    """Most data rows, records or features (default 200,000; CLI ``--max-rows``)."""
+    max_columns: int | None = None
+    """Most columns in a row (default 500; CLI ``--max-columns``)."""
+    max_line_chars: int | None = None
+    """Longest CSV/TSV line in characters (default 1,000,000)."""
+    max_json_depth: int | None = None
+    """Deepest nesting of JSON/GeoJSON arrays and objects (default 64)."""
+    max_vertices: int | None = None
+    """Most vertices of one GeoJSON/vector geometry (default 100,000)."""
+    max_features: int | None = None
+    """Most features of a GeoPackage/Shapefile layer (default: ``max_rows``)."""
+
+    def validate(self) -> None:
+        """Raise :class:`~cwsgeo.ConfigError` on a limit that is not a positive number."""
+        for name in self._limit_keys():
+            value = getattr(self, name)
+            integer = not name.endswith(("_mb", "_ratio"))
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+                kind = "an integer" if integer else "a number"
+                raise ConfigError(f"[inventory] {name} must be {kind}, got {value!r}")
+            if value <= 0:
+                raise ConfigError(f"[inventory] {name} must be > 0, got {value!r}")
+
+    def read_limits(self) -> ReadLimits:
+        """Return the reading limits: those set here, the defaults of ``ReadLimits`` else.
+
+        Examples
+        --------
+        >>> limits = InventoryConfig(max_rows=10, max_file_mb=1.5).read_limits()
+        >>> limits.max_rows, limits.max_bytes
+        (10, 1500000)
+        """
+        from ..analysis.inventory import ReadLimits
+
+        given: dict[str, Any] = {}
+        for name in self._limit_keys():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if name.endswith("_mb"):
+                given["max_bytes" if name == "max_file_mb" else "max_uncompressed_bytes"] = \
+                    int(value * 1_000_000)
+            else:
+                given[name] = value
+        return ReadLimits(**given)
+
+    def _limit_keys(self) -> list[str]:
+        return [f.name for f in dataclasses.fields(self) if f.name.startswith("max_")]
 
 
 @dataclass

@@ -409,7 +409,8 @@ def geocode_file(cfg: Config, path: str | Path, output: str | Path, *,
         raise ConfigError(f"the output {output} is the inventory itself: choose another file "
                           "(inputs are never overwritten)")
     inv = read_inventory(cfg.inventory_path, cfg.inventory.columns,
-                         cfg.inventory.ignore_columns, cfg.inventory.sheet)
+                         cfg.inventory.ignore_columns, cfg.inventory.sheet,
+                         limits=cfg.inventory.read_limits())
     raw = cfg.raw_dir / "addresses"
     folder = raw if raw.exists() else None
     with open_geocoder(cfg, folder, index_store=gazetteer_store(cfg)) as geocoder:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from .._text import md_escape
 from ..analysis.inventory import Inventory
+from ..analysis.inventory.model import plural, row_ranges
 
 __all__ = ["inventory_report"]
 
@@ -73,8 +74,11 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str =
                      f"{md_escape(row.get('district_name') or '')} | "
                      f"{md_escape(_row_account(row))} |")
     lines += ["", "## Problems found in the inventory", ""]
-    if inv.problems:
+    omitted = getattr(inv, "omitted", ())
+    if inv.problems or omitted:
         lines += [f"- {md_escape(p)}" for p in inv.problems]
+        lines += [f"- … and {plural(o.count, 'more problem')} [{md_escape(o.code)}] "
+                  f"({o.severity}; rows {row_ranges(o.rows)})" for o in omitted]
     else:
         lines.append("None.")
     return "\n".join(lines) + "\n"

@@ -8,7 +8,8 @@ column instead of stopping at the first one. Nothing here geocodes or writes fil
 
 Modules
 -------
-``model`` (:class:`Problem`, :class:`Inventory`, :func:`format_problems`), ``readers`` (format
+``model`` (:class:`Problem`, :class:`Inventory`, :func:`format_problems`), ``limits``
+(:class:`ReadLimits`: bounds on size and shape, checked before parsing), ``readers`` (format
 sniffing, decoding, CSV/XLSX/JSON/GeoJSON/vector readers), ``headers`` (header row, synonyms,
 mapping), ``values`` (cleaning; coordinate, postcode and innovation-type parsing), ``cells``
 (row shapes and oversized cells), ``checks`` and ``coordinates`` (the named validation checks)
@@ -47,7 +48,9 @@ In GeoJSON/GeoPackage input, row N is the (N-1)-th feature.
 Validation
 ----------
 Errors exclude the row from :attr:`Inventory.data` (and make :func:`read_inventory` raise);
-warnings keep it. Every problem names the file; row-level problems also name the row, and
+warnings keep it. The first 1,000 problems of each code are kept, the rest only counted
+(:attr:`Inventory.omitted`), so that memory stays bounded on a file with a problem on every row.
+Every problem names the file; row-level problems also name the row, and
 cell-level ones the column as written in the header (``"geometry"`` for vector geometries).
 Once a row is structurally broken (``extra_fields``, ``mixed_delimiter``, ``unbalanced_quote``)
 its shifted cells are not checked further, so one mistake gives one message. Codes are stable:
@@ -93,6 +96,9 @@ null_island           error    the 0, 0 placeholder
 bad_geometry          error    an invalid GeoJSON/vector geometry
 unknown_type          error    an innovation type that is not 1/2/3 or a known word
 huge_field            error    a value longer than 100,000 characters
+too_large             error    the file goes over one of the :class:`ReadLimits` (size,
+                               unpacked size or ratio of an XLSX, rows, columns, line length,
+                               JSON depth, vertices, features); not read further
 swapped_coordinates   warning  lat and lon exchanged: swapped back
 outside_city          warning  a valid point outside ``settings.city_bbox`` (or outside the
                                ``boundary`` given): in the sea, another city; kept, flagged
@@ -120,6 +126,7 @@ Examples
 
 from .api import check_inventory, read_inventory
 from .headers import HEADER_SYNONYMS
+from .limits import ReadLimits
 from .model import CANONICAL_COLUMNS, Inventory, Problem, format_problems
 from .values import innovation_label, parse_innovation_type
 
@@ -128,6 +135,7 @@ __all__ = [
     "HEADER_SYNONYMS",
     "Inventory",
     "Problem",
+    "ReadLimits",
     "check_inventory",
     "format_problems",
     "innovation_label",

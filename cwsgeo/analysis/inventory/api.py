@@ -16,6 +16,7 @@ from ..._text import fold
 from .cells import DataRows
 from .checks import validate
 from .headers import demote_weak_type_columns, find_header, map_headers
+from .limits import LimitError, ReadLimits
 from .model import (
     CANONICAL_COLUMNS,
     Inventory,
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def check_inventory(path: str | os.PathLike[str], columns: Mapping[str, str] | None = None,
                     ignore_columns: Iterable[str] = (), sheet: str | None = None,
-                    boundary: Any = None) -> Inventory:
+                    boundary: Any = None, limits: ReadLimits | None = None) -> Inventory:
     """Read and validate an inventory without raising on bad content.
 
     Parameters
@@ -52,11 +53,16 @@ def check_inventory(path: str | os.PathLike[str], columns: Mapping[str, str] | N
         Optional city boundary (shapely geometry in EPSG:4326, or a GeoSeries/GeoDataFrame in
         any CRS). Points inside ``settings.city_bbox`` but outside it (in the sea, in a
         neighbouring municipality) get an ``outside_city`` warning too.
+    limits
+        Bounds on the file's size and shape (``None``: the defaults of :class:`ReadLimits`).
+        A file over one gets a single ``too_large`` error and is not read further.
 
     Returns
     -------
     Inventory
-        ``problems`` holds every error and warning; ``data`` holds the usable rows.
+        ``problems`` holds the errors and warnings (the first
+        :data:`~cwsgeo.analysis.inventory.model.KEEP_PER_CODE` of each code; ``omitted``
+        counts the rest); ``data`` holds the usable rows.
     """
     if columns is not None and not isinstance(columns, Mapping):
         raise TypeError(f"columns must be a mapping {{file header: canonical name}}, not "
@@ -78,11 +84,14 @@ def check_inventory(path: str | os.PathLike[str], columns: Mapping[str, str] | N
             col.error("not_a_file", f"{p} is a folder, not an inventory file")
         else:
             with csv_field_limit():
-                table = read_table(p, col, _folded_mapping(columns or {}), sheet)
+                table = read_table(p, col, _folded_mapping(columns or {}), sheet,
+                                   limits or ReadLimits())
                 if table is not None:
                     details = {"format": table.fmt, **table.details}
                     data, n_rows, columns_map, column_order = _check_table(
                         table, columns or {}, ignore_columns, col, boundary, details)
+    except LimitError as exc:
+        col.error("too_large", exc.message)
     except OSError as exc:
         col.error("unreadable", f"cannot read the file: {exc}")
     except Exception as exc:  # last resort: check_inventory never raises on bad content
@@ -91,17 +100,18 @@ def check_inventory(path: str | os.PathLike[str], columns: Mapping[str, str] | N
                   f"({type(exc).__name__}: {exc}); please report this as a cwsgeo bug")
     log.debug("checked %s in %.2f s: %d rows, %d problems", p, time.perf_counter() - started,
               n_rows, len(col.problems))
-    return Inventory(p, data, col.sorted(column_order), n_rows, columns_map, details)
+    return Inventory(p, data, col.sorted(column_order), n_rows, columns_map, details,
+                     col.omitted())
 
 
 def read_inventory(path: str | os.PathLike[str], columns: Mapping[str, str] | None = None,
                    ignore_columns: Iterable[str] = (), sheet: str | None = None,
-                   boundary: Any = None) -> Inventory:
+                   boundary: Any = None, limits: ReadLimits | None = None) -> Inventory:
     """Read and validate an inventory; raise if it has any error.
 
     Parameters
     ----------
-    path, columns, ignore_columns, sheet, boundary
+    path, columns, ignore_columns, sheet, boundary, limits
         As in :func:`check_inventory`.
 
     Returns
@@ -114,10 +124,11 @@ def read_inventory(path: str | os.PathLike[str], columns: Mapping[str, str] | No
     cwsgeo.InventoryError
         Listing every error with file, row and column.
     """
-    inv = check_inventory(path, columns, ignore_columns, sheet, boundary)
+    inv = check_inventory(path, columns, ignore_columns, sheet, boundary, limits)
     if inv.errors:
-        summary = f"{Path(path).name}: {plural(len(inv.errors), 'error')} in the inventory"
-        lines = format_problems(inv.problems, severities=("error",))
+        n_errors = sum(inv.codes("error").values())
+        summary = f"{Path(path).name}: {plural(n_errors, 'error')} in the inventory"
+        lines = format_problems(inv.problems, severities=("error",), omitted=inv.omitted)
         raise InventoryError("\n".join([summary, *lines]), inv.problems)
     return inv
 

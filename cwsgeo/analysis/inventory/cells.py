@@ -138,8 +138,7 @@ def read_cells(body: DataRows, mapping: HeaderMapping, col: ProblemCollector) ->
         _check_unclosed_quotes(body, shapes, i, mapping.label[i], col)
     if shapes.structural.any():  # the shifted rows' own short_row warnings would only mislead
         shifted = {body.numbers[k] for k in np.flatnonzero(shapes.structural)}
-        col.problems = [p for p in col.problems
-                        if not (p.code == "short_row" and p.row in shifted)]
+        col.discard("short_row", shifted)
     clean: dict[int, list[str]] = {}
     for i in mapping.label:
         if mapping.out_name.get(i) in CANONICAL_COLUMNS:
@@ -155,7 +154,7 @@ def _check_row_shapes(body: DataRows, col: ProblemCollector) -> _Shapes:
     n, width, numbers = len(body.records), body.width, body.numbers
     shapes = _Shapes([], np.zeros(n, dtype=bool), np.zeros(n, dtype=bool),
                      np.zeros(n, dtype=bool))
-    reported = {p.row for p in col.problems}  # e.g. bad GeoJSON features
+    reported = col.rows()  # e.g. bad GeoJSON features
     padded: list[list[str]] = []
     for k, r in enumerate(body.records):
         if len(r) == width and r and r[0] and not r[0].isspace():

@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +18,9 @@ import pandas as pd
 
 __all__ = [
     "CANONICAL_COLUMNS",
+    "KEEP_PER_CODE",
     "Inventory",
+    "Omitted",
     "Problem",
     "ProblemCollector",
     "RawTable",
@@ -35,6 +38,10 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "id", "name", "address", "postcode", "lat", "lon", "innovation_type")
 
 Severity = Literal["error", "warning"]
+
+#: Problems kept per severity and code while a file is checked; the rest are only counted
+#: (with their rows), so a file with a problem on every row stays small in memory.
+KEEP_PER_CODE = 1_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,26 @@ class Problem:
         if self.column is not None:
             where.append(f"column '{self.column}'")
         return f"{', '.join(where)}: {self.severity}: {self.message} [{self.code}]"
+
+
+@dataclass(frozen=True)
+class Omitted:
+    """Problems of one code found beyond :data:`KEEP_PER_CODE`: counted, not kept.
+
+    Attributes
+    ----------
+    severity, code
+        As in :class:`Problem`.
+    count
+        How many were not kept.
+    rows
+        Their rows (sorted, no file-level ones).
+    """
+
+    severity: Severity
+    code: str
+    count: int
+    rows: tuple[int, ...] = ()
 
 
 def plural(n: int, word: str) -> str:
@@ -120,6 +147,9 @@ class Inventory:
     details
         How the file was read: ``format``, and where they apply ``encoding``, ``delimiter``,
         ``sheet``/``layer`` and ``header_row``.
+    omitted
+        Problems beyond the first :data:`KEEP_PER_CODE` of a code: counted (with their rows)
+        in :meth:`codes`, :meth:`report` and the totals, not kept in ``problems``.
     """
 
     path: Path
@@ -128,15 +158,16 @@ class Inventory:
     n_input_rows: int = 0
     columns_map: dict[str, str] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    omitted: list[Omitted] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
-        """Problems that stop a build."""
+        """Problems that stop a build (the kept ones: see :attr:`omitted`)."""
         return [p for p in self.problems if p.severity == "error"]
 
     @property
     def warnings(self) -> list[Problem]:
-        """Problems that are reported but keep the row."""
+        """Problems that are reported but keep the row (the kept ones: see :attr:`omitted`)."""
         return [p for p in self.problems if p.severity == "warning"]
 
     @property
@@ -145,19 +176,25 @@ class Inventory:
         return not self.errors
 
     def codes(self, severity: Severity | None = None) -> dict[str, int]:
-        """Return how many problems there are of each code (optionally of one severity)."""
+        """Return how many problems there are of each code (optionally of one severity).
+
+        The counts include the problems :attr:`omitted` beyond the kept ones.
+        """
         out: dict[str, int] = {}
         for p in self.problems:
             if severity is None or p.severity == severity:
                 out[p.code] = out.get(p.code, 0) + 1
+        for o in getattr(self, "omitted", ()):  # absent in inventories pickled before 0.2
+            if severity is None or o.severity == severity:
+                out[o.code] = out.get(o.code, 0) + o.count
         return out
 
     def report(self, max_per_code: int | None = 5) -> str:
         """Return a plain-text QA report, grouped by problem code.
 
         Errors come first, then warnings; each code shows its first ``max_per_code``
-        problems, then one line ``… and N more rows with [code] (rows …)``. :attr:`problems`
-        always keeps every problem.
+        problems, then one line ``… and N more rows with [code] (rows …)``; the counts
+        include the problems :attr:`omitted` beyond the first :data:`KEEP_PER_CODE`.
 
         Parameters
         ----------
@@ -168,16 +205,19 @@ class Inventory:
         -------
         str
         """
+        n_errors = sum(self.codes("error").values())
+        n_warnings = sum(self.codes("warning").values())
         lines = [f"{self.path.name}: {plural(self.n_input_rows, 'data row')}, "
-                 f"{len(self.data):,} usable, {plural(len(self.errors), 'error')}, "
-                 f"{plural(len(self.warnings), 'warning')}"]
+                 f"{len(self.data):,} usable, {plural(n_errors, 'error')}, "
+                 f"{plural(n_warnings, 'warning')}"]
         d = getattr(self, "details", None) or {}  # absent in inventories pickled by 0.1.0
         if d.get("format"):
             lines.append("  read as " + ", ".join(_how_read(d)))
         mapped = ", ".join(f"'{k}'->{v}" for k, v in self.columns_map.items() if k != v)
         if mapped:
             lines.append(f"  columns mapped: {mapped}")
-        lines += format_problems(self.problems, max_per_code)
+        lines += format_problems(self.problems, max_per_code,
+                                 omitted=getattr(self, "omitted", ()))
         return "\n".join(lines)
 
 
@@ -197,7 +237,8 @@ def _how_read(d: Mapping[str, Any]) -> list[str]:
 
 
 def format_problems(problems: Sequence[Problem], max_per_code: int | None = 5,
-                    severities: Sequence[Severity] = ("error", "warning")) -> list[str]:
+                    severities: Sequence[Severity] = ("error", "warning"),
+                    omitted: Iterable[Omitted] = ()) -> list[str]:
     """Format problems grouped by severity and code, as in :meth:`Inventory.report`.
 
     Parameters
@@ -208,6 +249,8 @@ def format_problems(problems: Sequence[Problem], max_per_code: int | None = 5,
         Problems shown per code before one "… and N more rows" line; ``None`` shows all.
     severities
         Severities to include, in this order.
+    omitted
+        Problems counted but not kept (:attr:`Inventory.omitted`): added to the "more" line.
 
     Returns
     -------
@@ -215,6 +258,7 @@ def format_problems(problems: Sequence[Problem], max_per_code: int | None = 5,
         Indented lines.
     """
     lines: list[str] = []
+    extra = {(o.severity, o.code): o for o in omitted}
     for severity in severities:
         groups: dict[str, list[Problem]] = {}
         for p in problems:
@@ -227,10 +271,14 @@ def format_problems(problems: Sequence[Problem], max_per_code: int | None = 5,
             shown = probs if max_per_code is None else probs[:max_per_code]
             lines += [f"    {p}" for p in shown]
             rest = probs[len(shown):]
-            if rest:
+            more = extra.get((severity, code))
+            n_rest = len(rest) + (more.count if more else 0)
+            if n_rest:
                 rows = [p.row for p in rest if p.row is not None]
+                if more:
+                    rows += more.rows
                 where = f" (rows {row_ranges(rows)})" if rows else ""
-                lines.append(f"    … and {len(rest):,} more rows with [{code}]{where}")
+                lines.append(f"    … and {n_rest:,} more rows with [{code}]{where}")
     return lines
 
 
@@ -241,17 +289,50 @@ class ProblemCollector:
     ----------
     file
         File name put on every problem.
+    keep
+        Problems kept per severity and code; beyond them only the count and rows are kept.
     """
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, keep: int = KEEP_PER_CODE) -> None:
         self.file = file
+        self.keep = keep
         self.problems: list[Problem] = []
         self.summary: list[Problem] = []  # one-line summaries, listed after every row
+        self._kept: dict[tuple[Severity, str], int] = {}
+        self._over: dict[tuple[Severity, str], int] = {}
+        self._over_rows: dict[tuple[Severity, str], array[int]] = {}
 
     def add(self, severity: Severity, code: str, message: str, row: int | None = None,
             column: str | None = None) -> None:
-        """Record a problem of this file."""
-        self.problems.append(Problem(self.file, row, column, severity, code, message))
+        """Record a problem of this file (counted only, beyond ``keep`` of its code)."""
+        key = (severity, code)
+        kept = self._kept.get(key, 0)
+        if kept < self.keep:
+            self._kept[key] = kept + 1
+            self.problems.append(Problem(self.file, row, column, severity, code, message))
+            return
+        self._over[key] = self._over.get(key, 0) + 1
+        if row is not None:
+            self._over_rows.setdefault(key, array("l")).append(row)
+
+    def rows(self) -> set[int]:
+        """Rows that have a problem so far (kept or only counted)."""
+        return {p.row for p in self.problems if p.row is not None}.union(
+            *self._over_rows.values())
+
+    def discard(self, code: str, rows: set[int]) -> None:
+        """Forget the problems of one code on some rows (superseded by a better message)."""
+        self.problems = [p for p in self.problems if not (p.code == code and p.row in rows)]
+        for key in [k for k in self._over_rows if k[1] == code]:
+            before = self._over_rows[key]
+            after = array("l", (r for r in before if r not in rows))
+            self._over[key] -= len(before) - len(after)
+            self._over_rows[key] = after
+
+    def omitted(self) -> list[Omitted]:
+        """Return the problems counted beyond ``keep`` of their code, one record per code."""
+        return [Omitted(sev, code, n, tuple(sorted(self._over_rows.get((sev, code), ()))))
+                for (sev, code), n in self._over.items() if n > 0]
 
     def error(self, code: str, message: str, row: int | None = None,
               column: str | None = None) -> None:
@@ -297,18 +378,19 @@ class RawTable:
 
 def canonical_frame(data: Mapping[str, Any]) -> pd.DataFrame:
     """Build the canonical frame with stable dtypes (text as object)."""
-    out = pd.DataFrame(index=pd.RangeIndex(len(data["id"])))
+    index = pd.RangeIndex(len(data["id"]))
+    columns: dict[str, Any] = {}  # built at once: inserting hundreds of columns fragments
     for name, values in data.items():
         if name in ("lat", "lon"):
-            out[name] = np.asarray(values, dtype=float)
+            columns[name] = pd.Series(np.asarray(values, dtype=float), index=index)
         elif name == "innovation_type":
-            out[name] = pd.array([pd.NA if v is None else int(v) for v in values],
-                                 dtype="Int64")
+            columns[name] = pd.Series(pd.array(
+                [pd.NA if v is None else int(v) for v in values], dtype="Int64"), index=index)
         elif name == "source_row":
-            out[name] = np.asarray(values, dtype=np.int64)
+            columns[name] = pd.Series(np.asarray(values, dtype=np.int64), index=index)
         else:
-            out[name] = pd.Series(list(values), dtype=object, index=out.index)
-    return out
+            columns[name] = pd.Series(list(values), dtype=object, index=index)
+    return pd.DataFrame(columns, index=index)
 
 
 def empty_frame() -> pd.DataFrame:

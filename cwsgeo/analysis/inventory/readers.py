@@ -26,6 +26,15 @@ import pandas as pd
 
 from ... import settings
 from .headers import canonical_for
+from .limits import (
+    LimitError,
+    ReadLimits,
+    RowStream,
+    check_json_depth,
+    check_line_length,
+    check_vertices,
+    check_zip,
+)
 from .model import ProblemCollector, RawTable, plural
 
 __all__ = ["csv_field_limit", "read_table"]
@@ -37,7 +46,7 @@ _TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ".tab", ""}
 
 
 def read_table(p: Path, col: ProblemCollector, explicit: Mapping[str, str],
-               sheet: str | None) -> RawTable | None:
+               sheet: str | None, limits: ReadLimits) -> RawTable | None:
     """Read any supported file as raw text records, by what its first bytes say it is.
 
     Parameters
@@ -50,15 +59,22 @@ def read_table(p: Path, col: ProblemCollector, explicit: Mapping[str, str],
         Folded file header -> canonical name (helps choose the CSV delimiter).
     sheet
         Worksheet (XLSX) or layer (GeoPackage) name; the first by default.
+    limits
+        Bounds on size and shape, checked before and while the file is parsed.
 
     Returns
     -------
     RawTable or None
         None when the file cannot be read as a table (an error was reported).
+
+    Raises
+    ------
+    LimitError
+        At the first limit the file goes over (nothing more is read).
     """
     suffix = p.suffix.lower()
     if suffix == ".shp":
-        return _read_vector(p, col, sheet)
+        return _read_vector(p, col, sheet, limits)
     with p.open("rb") as fh:
         head = fh.read(64)
     if not head:
@@ -78,11 +94,15 @@ def read_table(p: Path, col: ProblemCollector, explicit: Mapping[str, str],
                     f"{suffix or '(nothing)'}; read as such")
     if sheet is not None and fmt == "text":
         col.warning("sheet_ignored", f"sheet {sheet!r} ignored: the file has no worksheets")
-    if fmt == "xlsx":
-        return _read_xlsx(p, col, sheet)
     if fmt in ("sqlite", "vector"):
-        return _read_vector(p, col, sheet)
-    return _read_csv(p, col, explicit)
+        return _read_vector(p, col, sheet, limits)
+    size = p.stat().st_size
+    if size > limits.max_bytes:
+        raise limits.exceeded("max_bytes", f"the file is {size / 1e6:,.1f} MB")
+    if fmt == "xlsx":
+        check_zip(p, limits)
+        return _read_xlsx(p, col, sheet, limits)
+    return _read_csv(p, col, explicit, limits)
 
 
 @contextlib.contextmanager
@@ -235,12 +255,15 @@ def _sniff_delimiter(text: str, explicit: Mapping[str, str]) -> str:
     return best
 
 
-def _read_csv(path: Path, col: ProblemCollector, explicit: Mapping[str, str]) -> RawTable | None:
+def _read_csv(path: Path, col: ProblemCollector, explicit: Mapping[str, str],
+              limits: ReadLimits) -> RawTable | None:
     data = path.read_bytes()
     decoded = _decode(data, col)
     if decoded is None:
         return None
     text, encoding = decoded
+    if not encoding.startswith(("utf-8", "cp1252", "latin-1")):
+        data = text.encode("utf-8", errors="surrogatepass")  # brackets as ASCII bytes
     if "\x00" in text:
         col.warning("nul_bytes", f"{plural(text.count(chr(0)), 'NUL character')} removed")
         text = text.replace("\x00", "")
@@ -250,6 +273,8 @@ def _read_csv(path: Path, col: ProblemCollector, explicit: Mapping[str, str]) ->
     stripped = text.lstrip()
     json_name = path.suffix.lower() in _JSON_SUFFIXES
     if stripped[:1] in ("{", "[") or json_name:
+        check_json_depth(data, limits)
+        data = b""  # free the bytes before the parse
         try:
             obj = json.loads(text, parse_constant=str)  # NaN/Infinity stay visible as text
         except (json.JSONDecodeError, RecursionError) as exc:
@@ -260,7 +285,7 @@ def _read_csv(path: Path, col: ProblemCollector, explicit: Mapping[str, str]) ->
                 col.error("bad_json", f"invalid JSON{where}")
                 return None
         else:
-            table = _json_table(obj, col)
+            table = _json_table(obj, col, limits)
             if table is not None:
                 table.details["encoding"] = encoding
             return table
@@ -270,12 +295,17 @@ def _read_csv(path: Path, col: ProblemCollector, explicit: Mapping[str, str]) ->
         col.error("not_a_table", f"this is {what}, not a table (a web page saved instead of "
                   "the download?)")
         return None
+    data = b""
+    check_line_length(text, limits)
     delimiter = _sniff_delimiter(text, explicit)
+    stream = RowStream(limits)
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            stream.add(record)
     except csv.Error as exc:  # pragma: no cover - non-strict readers hardly ever fail
         col.error("bad_csv", f"cannot parse the file as CSV: {exc}")
         return None
+    records = stream.records
     return RawTable(records, list(range(1, len(records) + 1)), "csv",
                   {"encoding": encoding, "delimiter": delimiter}, delimited=True,
                   delimiter=delimiter)
@@ -315,7 +345,8 @@ def _cell_text(v: Any) -> str:
 # ---------------------------------------------------------------------------------------
 # XLSX
 # ---------------------------------------------------------------------------------------
-def _read_xlsx(path: Path, col: ProblemCollector, sheet: str | None) -> RawTable | None:
+def _read_xlsx(path: Path, col: ProblemCollector, sheet: str | None,
+               limits: ReadLimits) -> RawTable | None:
     import openpyxl
 
     try:
@@ -342,16 +373,15 @@ def _read_xlsx(path: Path, col: ProblemCollector, sheet: str | None) -> RawTable
         if not hasattr(ws, "iter_rows"):
             col.error("missing_sheet", f"sheet {name!r} is a chart, not a table")
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ws.reset_dimensions()
-            records = [[_cell_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
+        records = _xlsx_records(ws, limits)
+    except LimitError:
+        raise
     except Exception as exc:  # corrupt sheet XML, zip errors, ...
         col.error("not_a_table", f"cannot read the XLSX workbook ({type(exc).__name__}: {exc})")
         return None
     finally:
         wb.close()
-    if not any(any(c.strip() for c in r) for r in records):
+    if not records:
         others = [n for n in names if n != name]
         hint = (f"; the workbook also has {', '.join(repr(n) for n in others)}: choose one "
                 "with the sheet option") if others else ""
@@ -360,6 +390,20 @@ def _read_xlsx(path: Path, col: ProblemCollector, sheet: str | None) -> RawTable
     width = max(len(r) for r in records)
     records = [r + [""] * (width - len(r)) for r in records]
     return RawTable(records, list(range(1, len(records) + 1)), "xlsx", {"sheet": name})
+
+
+def _xlsx_records(ws: Any, limits: ReadLimits) -> list[list[str]]:
+    """Stream a worksheet's rows as text, without trailing empty cells or rows, within limits."""
+    stream = RowStream(limits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ws.reset_dimensions()
+        for r in ws.iter_rows(values_only=True):
+            end = len(r)
+            while end and (r[end - 1] is None or r[end - 1] == ""):
+                end -= 1
+            stream.add([_cell_text(v) for v in r[:end]])
+    return stream.records
 
 
 # ---------------------------------------------------------------------------------------
@@ -384,9 +428,15 @@ def _geometry_point(geom: Any, row: int, col: ProblemCollector) -> tuple[float, 
     return (y, x)
 
 
-def _json_table(obj: Any, col: ProblemCollector) -> RawTable | None:
+def _json_table(obj: Any, col: ProblemCollector, limits: ReadLimits) -> RawTable | None:
     """Read GeoJSON (FeatureCollection/Feature), a list of records or a list of rows."""
     if isinstance(obj, list) and obj and all(isinstance(o, list) for o in obj):
+        if len(obj) - 1 > limits.max_rows:
+            raise limits.exceeded("max_rows", f"{len(obj) - 1:,} rows under the header")
+        widest = max(range(len(obj)), key=lambda k: len(obj[k]))
+        if len(obj[widest]) > limits.max_columns:
+            raise limits.exceeded("max_columns", f"row {widest + 1:,} has "
+                                  f"{len(obj[widest]):,} columns")
         records = [[_cell_text(v) for v in r] for r in obj]
         width = max(len(r) for r in records)
         records = [r + [""] * (width - len(r)) for r in records]
@@ -398,6 +448,9 @@ def _json_table(obj: Any, col: ProblemCollector) -> RawTable | None:
     if not features:
         col.error("no_rows", "the file has no features/records")
         return None
+    if len(features) > limits.max_rows:
+        kind = "features" if geo else "records"
+        raise limits.exceeded("max_rows", f"{len(features):,} {kind}")
     transform = _geojson_transformer(obj, col) if geo else None
     if transform is False:
         return None
@@ -411,6 +464,7 @@ def _json_table(obj: Any, col: ProblemCollector) -> RawTable | None:
             latlon.append(None)
             continue
         if geo:
+            check_vertices(feat.get("geometry"), row, limits)
             props, point = _feature_record(feat, row, transform, col)
             latlon.append(point)
         else:
@@ -424,6 +478,9 @@ def _json_table(obj: Any, col: ProblemCollector) -> RawTable | None:
             if key not in seen:
                 seen.add(key)
                 header.append(str(key))
+        if len(header) > limits.max_columns:
+            raise limits.exceeded("max_columns", f"more than {limits.max_columns:,} "
+                                  "different properties")
     records = [header] + [[_cell_text(p.get(h)) for h in header] for p in props_list]
     return RawTable(records, list(range(1, len(records) + 1)), "geojson" if geo else "json",
                     {}, geometry=[None, *latlon] if geo else None, fixed_header=True)
@@ -496,9 +553,11 @@ def _geojson_transformer(obj: Any, col: ProblemCollector) -> Any:
         return False
 
 
-def _read_vector(path: Path, col: ProblemCollector, layer: str | None) -> RawTable | None:
+def _read_vector(path: Path, col: ProblemCollector, layer: str | None,
+                 limits: ReadLimits) -> RawTable | None:
     import geopandas as gpd
     import pyogrio
+    import shapely
 
     try:
         with warnings.catch_warnings():
@@ -509,7 +568,10 @@ def _read_vector(path: Path, col: ProblemCollector, layer: str | None) -> RawTab
                           f"{', '.join(repr(n) for n in layers)}")
                 return None
             name = layer if layer is not None else (layers[0] if layers else None)
+            _check_layer(path, name, limits)
             gdf = gpd.read_file(path, layer=name, engine="pyogrio")
+    except LimitError:
+        raise
     except Exception as exc:  # pyogrio/GDAL errors come in many types
         col.error("not_a_table", f"not a readable vector file ({type(exc).__name__}: {exc})")
         return None
@@ -517,6 +579,13 @@ def _read_vector(path: Path, col: ProblemCollector, layer: str | None) -> RawTab
         col.error("no_rows", f"layer {name!r} has no features")
         return None
     header = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    if len(gdf) > limits.features:
+        raise limits.exceeded("max_features", f"layer {name!r} has {len(gdf):,} features")
+    vertices = shapely.get_num_coordinates(gdf.geometry.values)
+    if len(vertices) and vertices.max() > limits.max_vertices:
+        k = int(vertices.argmax())
+        raise limits.exceeded("max_vertices", f"the geometry of row {k + 2:,} has "
+                              f"{int(vertices[k]):,} vertices")
     try:
         if gdf.crs is not None:
             gdf = gdf.to_crs(settings.crs_store)
@@ -528,3 +597,15 @@ def _read_vector(path: Path, col: ProblemCollector, layer: str | None) -> RawTab
     records = [header] + [[_cell_text(v) for v in r] for r in values.tolist()]
     return RawTable(records, list(range(1, len(records) + 1)), path.suffix.lower().lstrip("."),
                   {"layer": name}, geometry=[None, *latlon], fixed_header=True)
+
+
+def _check_layer(path: Path, name: str | None, limits: ReadLimits) -> None:
+    """Check a vector layer's feature and field counts from its metadata, before reading it."""
+    import pyogrio
+
+    info = pyogrio.read_info(path, layer=name)
+    features, fields = int(info.get("features", -1)), len(info.get("fields", ()))
+    if features > limits.features:
+        raise limits.exceeded("max_features", f"layer {name!r} has {features:,} features")
+    if fields > limits.max_columns:
+        raise limits.exceeded("max_columns", f"layer {name!r} has {fields:,} fields")
