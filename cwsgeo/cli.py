@@ -47,17 +47,35 @@ def _mapping(values: Sequence[str] | None) -> dict[str, str]:
     return out
 
 
+EXIT_CODES_HELP = """exit codes:
+  0    success
+  1    invalid inventory (nothing written; `cwsgeo check` prints the QA report)
+  2    bad usage or configuration
+  3    missing data (run `cwsgeo fetch`, or check [data] mirror)
+  4    a live source failed (previous outputs kept)
+  5    other error, including files that cannot be read or written
+  70   internal error (a bug: -vv shows the traceback)
+  130  interrupted
+
+the inventory you edit is [inventory] path of cwsgeo.toml (default
+inventory/coworking_spaces.csv, created once from the bundle's list by `cwsgeo fetch` or the
+first build, never overwritten)."""
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cwsgeo",
         description="The geography of coworking spaces: inventory -> geocoding -> districts, "
-                    "places, transit, walking proximity, densities -> maps and tables.")
+                    "places, transit, walking proximity, densities -> maps and tables.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"cwsgeo {__version__}")
     p.add_argument("--config", type=Path, help="cwsgeo.toml (default: searched upward from "
                    "the current folder)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars, only errors")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print only errors: no progress bars, warnings or summary")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    inventory_help = "inventory file (default: [inventory] path of cwsgeo.toml)"
 
     def inventory_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--column", action="append", metavar="HEADER=NAME",
@@ -65,7 +83,14 @@ def _parser() -> argparse.ArgumentParser:
                              "postcode, lat, lon, innovation_type); repeatable")
         sp.add_argument("--ignore-column", action="append", metavar="HEADER",
                         help="ignore a column of the inventory; repeatable")
-        sp.add_argument("--sheet", help="worksheet of an XLSX inventory")
+        sp.add_argument("--sheet", help="worksheet of an XLSX inventory, or layer of a "
+                        "GeoPackage (default: the first)")
+        sp.add_argument("--use-restricted-coordinates", action="store_true", default=None,
+                        help="use coordinates whose source is Google Places (default: not "
+                             "used, Google's terms forbid storing them)")
+        sp.add_argument("--dedupe", action="store_true", default=None,
+                        help="merge certain duplicates (same point and near-same name), "
+                             "keeping every source id (default: [inventory] dedupe)")
         sp.add_argument("--max-mb", type=float, metavar="MB",
                         help="largest inventory file, and largest unpacked XLSX workbook "
                              "(default: config, else 200)")
@@ -74,21 +99,27 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--max-columns", type=int, metavar="N",
                         help="most columns (default: config, else 500)")
 
-    c = sub.add_parser("check", help="validate an inventory and print its QA report")
-    c.add_argument("path", type=Path)
+    def command(name: str, helptext: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=helptext, description=helptext[0].upper() + helptext[1:],
+                              epilog=EXIT_CODES_HELP,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    c = command("check", "validate an inventory and print its QA report")
+    c.add_argument("path", type=Path, nargs="?", metavar="INVENTORY", help=inventory_help)
     c.add_argument("--all", action="store_true",
                    help="list every problem (default: the first 5 of each kind)")
     inventory_opts(c)
 
-    g = sub.add_parser("geocode", help="geocode an inventory and write the table")
-    g.add_argument("path", type=Path)
+    g = command("geocode", "geocode an inventory and write the table")
+    g.add_argument("path", type=Path, nargs="?", metavar="INVENTORY", help=inventory_help)
     g.add_argument("-o", "--output", type=Path, required=True,
                    help="output table (.csv, .gpkg or .geojson)")
     g.add_argument("--online", action=argparse.BooleanOptionalAction, default=None,
                    help="ask Nominatim when the offline gazetteer fails (default: config)")
     inventory_opts(g)
 
-    f = sub.add_parser("fetch", help="fill data/raw/ from the mirror or live sources")
+    f = command("fetch", "fill data/raw/ from the mirror or live sources, and create the "
+                "editable inventory if it does not exist")
     src = f.add_mutually_exclusive_group()
     src.add_argument("--live", dest="live", action="store_true", default=None,
                      help="download from OpenStreetMap and Open Data BCN")
@@ -99,8 +130,8 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, helptext in (("build", "run the whole pipeline"),
                            ("watch", "rebuild whenever the inventory changes")):
-        b = sub.add_parser(name, help=helptext)
-        b.add_argument("--inventory", type=Path, help="inventory file (default: config)")
+        b = command(name, helptext)
+        b.add_argument("--inventory", type=Path, help=inventory_help)
         b.add_argument("--out", type=Path, help="folder receiving data/processed/ and maps/ "
                        "(default: the project root)")
         src = b.add_mutually_exclusive_group()
@@ -161,17 +192,31 @@ def _config(args: argparse.Namespace) -> Config:
         changes["geocoding"] = {"online": online}
     if getattr(args, "cdn", False):
         changes["maps"] = {"assets": "cdn"}
+    inventory: dict[str, object] = {key: True for key in ("use_restricted_coordinates", "dedupe")
+                 if getattr(args, key, None)}
+    if inventory:
+        changes["inventory"] = inventory
     return cfg.replace(**changes) if changes else cfg
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    """Show progress bars only on a terminal, never with ``-q`` (no escape codes in logs)."""
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    """Print a result line unless ``-q``."""
+    if not args.quiet:
+        print(text, flush=True)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from .analysis.inventory import check_inventory
 
     cfg = _config(args)
-    inv = check_inventory(cfg.inventory_path, cfg.inventory.columns,
-                          cfg.inventory.ignore_columns, cfg.inventory.sheet,
-                          limits=cfg.inventory.read_limits())
-    print(inv.report(max_per_code=None if args.all else 5))
+    inv = check_inventory(cfg.inventory_path, **cfg.inventory.read_options())
+    if inv.errors or not args.quiet:
+        print(inv.report(max_per_code=None if args.all else 5))
     return EXIT_INVENTORY if inv.errors else EXIT_OK
 
 
@@ -179,22 +224,25 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
     from .build.pipeline import geocode_file
 
     cfg = _config(args)
-    result = geocode_file(cfg, cfg.inventory_path, args.output, progress=not args.quiet)
-    print(result)
+    result = geocode_file(cfg, cfg.inventory_path, args.output, progress=_progress(args))
+    _say(args, result)
     return EXIT_OK
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from .build.cache import project_lock
-    from .build.sources import fetch
+    from .build.sources import fetch, seed_inventory
 
     cfg = _config(args)
     only = [s.strip() for s in args.only.split(",")] if args.only else None
     with project_lock(cfg.cache_dir):
-        manifest = fetch(cfg, live=args.live, only=only, progress=not args.quiet)
+        manifest = fetch(cfg, live=args.live, only=only, progress=_progress(args))
+        seeded = seed_inventory(cfg)
     total = sum(e["bytes"] for e in manifest["files"])
-    print(f"fetched {len(manifest['files'])} files ({total / 1e6:,.1f} MB, source: "
+    _say(args, f"fetched {len(manifest['files'])} files ({total / 1e6:,.1f} MB, source: "
           f"{manifest['source']}) into {cfg.raw_dir}; manifest: {cfg.raw_dir / 'manifest.json'}")
+    if seeded:
+        _say(args, f"created the editable inventory {seeded}: edit it, then run `cwsgeo build`")
     return EXIT_OK
 
 
@@ -203,8 +251,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     result = build(cfg, out=args.out, dry_run=args.dry_run,
-                   use_cache=not args.no_cache, progress=not args.quiet)
-    print(result.summary())
+                   use_cache=not args.no_cache, progress=_progress(args))
+    _say(args, result.summary())
     return EXIT_OK
 
 
@@ -212,8 +260,8 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     from .build.watch import watch
 
     cfg = _config(args)
-    watch(cfg, out=args.out, use_cache=not args.no_cache, progress=not args.quiet,
-          interval=args.interval, report=lambda text: print(text, flush=True),
+    watch(cfg, out=args.out, use_cache=not args.no_cache, progress=_progress(args),
+          interval=args.interval, report=lambda text: _say(args, text),
           serve=args.serve, port=args.port)
     return EXIT_OK
 
@@ -241,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _COMMANDS[args.command](args)
     except InventoryError as exc:
         print(f"cwsgeo: invalid inventory: {exc}", file=sys.stderr)
-        print("nothing was written; previous outputs are kept. Run `cwsgeo check FILE` for "
+        print("nothing was written; previous outputs are kept. Run `cwsgeo check` for "
               "the full QA report.", file=sys.stderr)
         return EXIT_INVENTORY
     except ConfigError as exc:

@@ -699,7 +699,9 @@ def test_bundle_accuracy_targets(bundle_dir: Path, tmp_path: Path) -> None:
 
 @pytest.mark.bundle
 def test_bundle_inventory_names(bundle_dir: Path, tmp_path: Path) -> None:
-    inv = cwsgeo.read_inventory(bundle_dir / "coworking" / "coworking_spaces.csv")
+    # tests may use the Google coordinates (never a default: see test_real_inventory)
+    inv = cwsgeo.read_inventory(bundle_dir / "coworking" / "coworking_spaces.csv",
+                                use_restricted_coordinates=True)
     geo = Geocoder.from_dir(bundle_dir / "addresses", cache_dir=tmp_path)
     geo.offline.load()  # speed: benchmarks/geocode_accuracy.py prints load and per-address time
     out = geocode_table(inv.data, geo)

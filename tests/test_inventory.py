@@ -487,10 +487,30 @@ def test_real_inventory(bundle_dir: Path) -> None:
     inv = read_inventory(bundle_dir / "coworking" / "coworking_spaces.csv")
     assert inv.n_input_rows == len(inv.data) == 289
     assert inv.data["id"].is_unique
-    assert inv.data["lat"].notna().sum() == 20
-    assert [(q.code, q.row) for q in inv.problems] == [("no_location", None)]
-    assert "236 of 289 usable rows" in inv.problems[0].message
-    assert len(inv.report().splitlines()) <= 5
+    # the 20 coordinates are Google Places data: never used unless the user opts in
+    assert inv.data["lat"].notna().sum() == 0
+    assert [(q.code, q.row) for q in inv.problems] == [("restricted_coordinates", None),
+                                                      ("no_location", None)]
+    assert "236 of 289 usable rows" in inv.problems[1].message
+    assert "20 rows" in inv.problems[0].message and "Google Places" in inv.problems[0].message
+    assert len(inv.report().splitlines()) <= 6
+    opted = read_inventory(bundle_dir / "coworking" / "coworking_spaces.csv",
+                           use_restricted_coordinates=True)
+    assert opted.data["lat"].notna().sum() == 20
+    assert [q.code for q in opted.problems] == ["no_location"]
+
+
+def test_restricted_coordinates_need_an_explicit_opt_in(tmp_path: Path) -> None:
+    f = tmp_path / "inv.csv"
+    f.write_text("id,name,address,lat,lon,source\n"
+                 "a,A,Carrer de Girona 70,41.39,2.17,gfp_gplaces;gfp_coworker\n"
+                 "b,B,Carrer del Bruc 149,41.40,2.16,my survey\n"
+                 "c,C,Carrer del Bruc 1,41.40,2.16,Google Maps\n", encoding="utf-8")
+    inv = read_inventory(f)
+    assert inv.data["lat"].isna().tolist() == [True, False, True]
+    (p,) = [q for q in inv.problems if q.code == "restricted_coordinates"]
+    assert p.severity == "warning" and "rows 2, 4" in p.message
+    assert read_inventory(f, use_restricted_coordinates=True).data["lat"].notna().all()
 
 
 @pytest.mark.bundle

@@ -16,8 +16,7 @@ pytestmark = [pytest.mark.bundle, pytest.mark.slow]
 
 def write_config(folder: Path, mirror: Path, **inventory: object) -> Path:
     lines = ["[data]", f'mirror = "{mirror.as_posix()}"', 'raw = "raw"', 'cache = "cache"',
-             'processed = "out/data/processed"', 'maps = "out/maps"', "", "[inventory]",
-             'path = "raw:coworking/coworking_spaces.csv"', 'ignore_columns = ["lat", "lon"]']
+             'processed = "out/data/processed"', 'maps = "out/maps"', "", "[inventory]"]
     for key, value in inventory.items():
         lines.append(f'{key} = "{value}"')
     path = folder / "cwsgeo.toml"

@@ -34,7 +34,7 @@ CACHE_FORMAT = 3
 #: Version of each stage's logic. Bump a stage's number in the same commit as a change of code
 #: that changes its results; only that stage's cached results are then recomputed.
 STAGE_VERSIONS: dict[str, int] = {
-    "inventory": 1,      # reading and validating the inventory
+    "inventory": 2,      # reading and validating the inventory (2: restricted coordinates)
     "gazetteer": 1,      # the parsed address gazetteer index
     "admin": 1,          # districts, barris, sections with population
     "places": 1,         # places layer (read, clipped, deduplicated)

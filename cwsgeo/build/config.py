@@ -92,9 +92,21 @@ class DataConfig:
 
 @dataclass
 class InventoryConfig:
-    """Which coworking inventory to read and how."""
+    """Which coworking inventory to read and how.
 
-    path: str = "raw:coworking/coworking_spaces.csv"
+    The column rules (``columns``, ``ignore_columns``, ``sheet``) and
+    ``use_restricted_coordinates`` belong to the inventory, whichever file is read: the
+    configured ``path`` or another one named with ``--inventory``.
+    """
+
+    path: str = "inventory/coworking_spaces.csv"
+    """The editable inventory: the keeper edits this file, cwsgeo only reads it."""
+    seed: str | None = "raw:coworking/coworking_spaces.csv"
+    """Where ``path`` is copied from once, when it does not exist yet (never overwritten)."""
+    use_restricted_coordinates: bool = False
+    """Use coordinates whose ``source`` is Google Places (their terms forbid storing them)."""
+    dedupe: bool = False
+    """Merge the certain groups of duplicates (same point and near-same name) before geocoding."""
     columns: dict[str, str] = field(default_factory=dict)
     """Explicit mapping from the file's header to cwsgeo's names, e.g. ``{"Nom" = "name"}``."""
     ignore_columns: list[str] = field(default_factory=list)
@@ -134,6 +146,18 @@ class InventoryConfig:
                 raise ConfigError(f"[inventory] {name} must be {kind}, got {value!r}")
             if value <= 0:
                 raise ConfigError(f"[inventory] {name} must be > 0, got {value!r}")
+
+    def read_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`cwsgeo.analysis.inventory.check_inventory` set here.
+
+        Examples
+        --------
+        >>> sorted(InventoryConfig().read_options())
+        ['columns', 'ignore_columns', 'limits', 'sheet', 'use_restricted_coordinates']
+        """
+        return {"columns": dict(self.columns), "ignore_columns": list(self.ignore_columns),
+                "sheet": self.sheet, "limits": self.read_limits(),
+                "use_restricted_coordinates": self.use_restricted_coordinates}
 
     def read_limits(self) -> ReadLimits:
         """Return the reading limits: those set here, the defaults of ``ReadLimits`` else.
@@ -387,9 +411,9 @@ class Config:
                        sheet: str | None = None) -> Config:
         """Return a copy that reads another inventory file, or the same with other options.
 
-        The configured ``columns``, ``ignore_columns`` and ``sheet`` describe the configured
-        file only: for any other file they reset to the defaults (no mapping, nothing
-        ignored). Options given here override in both cases.
+        The column rules of ``[inventory]`` apply to any file: an edited copy of the
+        configured inventory is read exactly as the original. Options given here override
+        them. Another file is never seeded: if it does not exist, reading it fails.
 
         Parameters
         ----------
@@ -399,13 +423,9 @@ class Config:
             Reading options to use instead.
         """
         target = Path(path).resolve() if path is not None else self.inventory_path
-        same = target == self.inventory_path.resolve()
-        opts: dict[str, Any] = {
-            "path": str(target),
-            "columns": dict(self.inventory.columns) if same else {},
-            "ignore_columns": list(self.inventory.ignore_columns) if same else [],
-            "sheet": self.inventory.sheet if same else None,
-        }
+        opts: dict[str, Any] = {"path": str(target)}
+        if target != self.inventory_path.resolve():
+            opts["seed"] = None
         if columns:
             opts["columns"] = dict(columns)
         if ignore_columns:

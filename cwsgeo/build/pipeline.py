@@ -155,6 +155,28 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
     return result
 
 
+def _inventory_to_read(cfg: Config, dry_run: bool) -> Path:
+    """Return the inventory file, seeded first when it does not exist (a dry run reads the seed)."""
+    from .sources import editable_inventory, seed_inventory
+
+    path = cfg.inventory_path
+    if path.resolve().is_relative_to(cfg.raw_dir.resolve()):
+        logger.warning("the inventory %s is inside data/raw/, a copy of the data sources that "
+                       "cwsgeo refreshes: edits there are not kept. Edit %s instead (set "
+                       "[inventory] path in cwsgeo.toml).", path, editable_inventory(cfg))
+    if path.exists() or cfg.inventory.seed is None:
+        return path
+    if dry_run:
+        return cfg.resolve(cfg.inventory.seed)
+    seed_inventory(cfg)
+    return path
+
+
+def _inventory_state_path(cfg: Config, inventory: Path) -> Path:
+    """Where the state of the last build of ``inventory`` is kept (``cache/states/``)."""
+    return cfg.cache_dir / "states" / f"{digest(str(inventory.resolve()))[:16]}.json"
+
+
 def _remove_stale_temp_files(*folders: Path) -> None:
     """Delete temporary files left by a build that was killed mid-write."""
     for folder in folders:
@@ -197,7 +219,9 @@ class _Build:
             if not self.dry_run:
                 self.ledger.save()
                 # written last: the next build compares with the outputs of a completed build
+                # (of this folder, and of this inventory whatever folder it goes to next)
                 write_json(self.processed / STATE_FILE, self.state)
+                write_json(_inventory_state_path(self.cfg, self.inventory_path), self.state)
         finally:
             for task in self.pending:  # a failed or interrupted build leaves no writer running
                 task.cancel()
@@ -209,12 +233,13 @@ class _Build:
     def step_inputs(self) -> None:
         with self.ctx.timed("inputs"):
             self.raw = ensure_raw(self.cfg, progress=self.progress, dry_run=self.dry_run)
+            self.inventory_path = _inventory_to_read(self.cfg, self.dry_run)
 
     def step_inventory(self) -> None:
         with self.ctx.timed("admin"):
             self.admin = stage_admin(self.ctx, self.raw)
         with self.ctx.timed("inventory"):
-            self.inv = stage_inventory(self.ctx, self.cfg.inventory_path, self.admin, self.raw)
+            self.inv = stage_inventory(self.ctx, self.inventory_path, self.admin, self.raw)
 
     def step_geocode(self) -> None:
         with self.ctx.timed("geocode"):
@@ -294,7 +319,7 @@ class _Build:
         with self.ctx.timed("tables"):
             report = inventory_report(self.inv, self.spaces, version=__version__)
             self.state = snapshot(self.spaces)
-            changes = compare(read_json(self.processed / STATE_FILE), self.state)
+            changes = compare(self._previous_state(), self.state)
             self.result.extra["changes"] = changes
             if self.dry_run:
                 return
@@ -309,6 +334,11 @@ class _Build:
                 folder / "coworking_spaces.gpkg")
             out["spaces_csv"] = write_csv(_tabular(self.spaces), folder / "coworking_spaces.csv")
             out["report"] = write_text(folder / "inventory_report.md", report)
+
+    def _previous_state(self) -> dict[str, Any] | None:
+        """Return the last build of this inventory (into any folder), else of this folder."""
+        previous = read_json(_inventory_state_path(self.cfg, self.inventory_path))
+        return previous if previous is not None else read_json(self.processed / STATE_FILE)
 
     def step_maps(self) -> None:
         with self.ctx.timed("maps"):
@@ -408,9 +438,7 @@ def geocode_file(cfg: Config, path: str | Path, output: str | Path, *,
     if output.resolve() == cfg.inventory_path.resolve():
         raise ConfigError(f"the output {output} is the inventory itself: choose another file "
                           "(inputs are never overwritten)")
-    inv = read_inventory(cfg.inventory_path, cfg.inventory.columns,
-                         cfg.inventory.ignore_columns, cfg.inventory.sheet,
-                         limits=cfg.inventory.read_limits())
+    inv = read_inventory(cfg.inventory_path, **cfg.inventory.read_options())
     raw = cfg.raw_dir / "addresses"
     folder = raw if raw.exists() else None
     with open_geocoder(cfg, folder, index_store=gazetteer_store(cfg)) as geocoder:

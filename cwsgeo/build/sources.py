@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError, DataSourceError, MissingDataError
 from .._io import atomic_path, sha256_file, write_json
-from .config import Config
+from .config import Config, InventoryConfig
 
 if TYPE_CHECKING:
     from ..analysis.network import WalkNetwork
@@ -385,6 +385,7 @@ def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, 
         if staged.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             staged.replace(target)
+            target.chmod(0o444)  # read-only input: the editable inventory is elsewhere
         entry["mtime_ns"] = target.stat().st_mtime_ns
     # files of a refreshed dataset that the new fetch did not produce (e.g. census sections
     # after a live fetch, which has none) must not be mixed with the new ones
@@ -561,7 +562,8 @@ def ensure_raw(cfg: Config, *, progress: bool = False, dry_run: bool = False) ->
 
     A fetch runs when the manifest is missing, was made from another source than the
     configured one (or from another mirror folder), or when a listed file is missing or has
-    changed (size or modification time).
+    changed (size or modification time). A changed file is someone's edit: it is kept in
+    ``data/raw/.edits/`` before the fetch replaces it, and a warning says where.
 
     Parameters
     ----------
@@ -584,8 +586,71 @@ def ensure_raw(cfg: Config, *, progress: bool = False, dry_run: bool = False) ->
             raise MissingDataError(f"{reason}; a dry run does not fetch: run `cwsgeo fetch` "
                                    "first")
         logger.info("fetching inputs: %s", reason)
+        _keep_edited_raw_files(cfg, manifest)
         fetch(cfg, progress=progress)
     return RawData.from_manifest(cfg.raw_dir)
+
+
+def _keep_edited_raw_files(cfg: Config, manifest: dict[str, Any] | None) -> list[Path]:
+    """Copy files of data/raw that changed since the fetch to ``data/raw/.edits/<time>/``."""
+    if not manifest or not isinstance(manifest.get("files"), list):
+        return []
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    kept = []
+    for entry in manifest["files"]:
+        path = cfg.raw_dir / entry["path"]
+        if not path.is_file() or _unchanged(path, entry):
+            continue
+        copy = cfg.raw_dir / ".edits" / stamp / entry["path"]
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, copy)
+        kept.append(copy)
+        logger.warning(
+            "%s was edited, but data/raw/ is a read-only copy of the %s and is refreshed "
+            "now: your edited file is kept at %s. Edit the inventory at %s instead (cwsgeo "
+            "never overwrites it).", path, "mirror" if cfg.data.source == "mirror" else
+            "sources", copy, editable_inventory(cfg))
+    return kept
+
+
+def editable_inventory(cfg: Config) -> Path:
+    """Return the file to edit: the configured inventory, unless it is in data/raw/."""
+    if cfg.inventory_path.resolve().is_relative_to(cfg.raw_dir.resolve()):
+        return cfg.resolve(InventoryConfig().path)
+    return cfg.inventory_path
+
+
+def seed_inventory(cfg: Config) -> Path | None:
+    """Create the editable inventory from ``[inventory] seed`` if it does not exist yet.
+
+    The inventory (default ``inventory/coworking_spaces.csv``) is the keeper's file: it is
+    copied once from the seed (default: the bundle's list in ``data/raw/``) and never
+    overwritten afterwards.
+
+    Parameters
+    ----------
+    cfg
+        Project configuration (``data/raw/`` must hold the seed).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The inventory created, or ``None`` when it existed or no seed is configured.
+    """
+    target, seed = cfg.inventory_path, cfg.inventory.seed
+    if seed is None or target.exists():
+        return None
+    source = cfg.resolve(seed)
+    if not source.is_file():
+        raise MissingDataError(f"{target} does not exist and its seed {source} is missing: "
+                               "run `cwsgeo fetch`, or set [inventory] path to your file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+    target.chmod(0o644)
+    logger.warning("created the editable inventory %s from %s: edit this file, then run "
+                   "`cwsgeo build` (it is never overwritten)", target, source)
+    return target
 
 
 def _stale(cfg: Config, manifest: dict[str, Any] | None) -> str | None:
@@ -600,8 +665,12 @@ def _stale(cfg: Config, manifest: dict[str, Any] | None) -> str | None:
         path = cfg.raw_dir / entry["path"]
         if not path.exists():
             return f"{path} is missing"
-        st = path.stat()
-        if st.st_size != entry.get("bytes") or entry.get("mtime_ns", st.st_mtime_ns) \
-                != st.st_mtime_ns:
+        if not _unchanged(path, entry):
             return f"{path} has changed"
     return None
+
+
+def _unchanged(path: Path, entry: dict[str, Any]) -> bool:
+    st = path.stat()
+    return st.st_size == entry.get("bytes") and entry.get("mtime_ns", st.st_mtime_ns) \
+        == st.st_mtime_ns

@@ -87,17 +87,15 @@ def file_key(paths: list[Path], raw: RawData) -> list[str]:
 def stage_inventory(ctx: StageContext, path: Path, admin: Any, raw: RawData) -> Inventory:
     """Read and validate the inventory (cached by the file's content and the options)."""
     from .._io import sha256_file
-    inv_cfg = ctx.cfg.inventory
-    limits = inv_cfg.read_limits()
+    options = ctx.cfg.inventory.read_options()
 
     def read() -> Inventory:
-        return read_inventory(path, inv_cfg.columns, inv_cfg.ignore_columns, inv_cfg.sheet,
-                              boundary=admin.city, limits=limits)
+        return read_inventory(path, boundary=admin.city, **options)
 
     if not path.exists():
         return read()  # reports the missing file with the standard message
-    key = [sha256_file(path), str(path), inv_cfg.columns, inv_cfg.ignore_columns,
-           inv_cfg.sheet, __version__, repr(limits), *file_key(raw.paths("admin"), raw)]
+    key = [sha256_file(path), str(path), __version__,
+           repr(sorted(options.items())), *file_key(raw.paths("admin"), raw)]
     return ctx.cache.cached("inventory", key, read)
 
 

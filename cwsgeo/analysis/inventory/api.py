@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 def check_inventory(path: str | os.PathLike[str], columns: Mapping[str, str] | None = None,
                     ignore_columns: Iterable[str] = (), sheet: str | None = None,
-                    boundary: Any = None, limits: ReadLimits | None = None) -> Inventory:
+                    boundary: Any = None, limits: ReadLimits | None = None, *,
+                    use_restricted_coordinates: bool = False) -> Inventory:
     """Read and validate an inventory without raising on bad content.
 
     Parameters
@@ -56,6 +57,10 @@ def check_inventory(path: str | os.PathLike[str], columns: Mapping[str, str] | N
     limits
         Bounds on the file's size and shape (``None``: the defaults of :class:`ReadLimits`).
         A file over one gets a single ``too_large`` error and is not read further.
+    use_restricted_coordinates
+        Use coordinates whose row's ``source`` names Google Places. By default they are
+        dropped with a ``restricted_coordinates`` warning and the row is located from its
+        address: Google's terms forbid storing them (the bundle's list has 20 such rows).
 
     Returns
     -------
@@ -89,7 +94,8 @@ def check_inventory(path: str | os.PathLike[str], columns: Mapping[str, str] | N
                 if table is not None:
                     details = {"format": table.fmt, **table.details}
                     data, n_rows, columns_map, column_order = _check_table(
-                        table, columns or {}, ignore_columns, col, boundary, details)
+                        table, columns or {}, ignore_columns, col, boundary, details,
+                        use_restricted_coordinates)
     except LimitError as exc:
         col.error("too_large", exc.message)
     except OSError as exc:
@@ -106,12 +112,13 @@ def check_inventory(path: str | os.PathLike[str], columns: Mapping[str, str] | N
 
 def read_inventory(path: str | os.PathLike[str], columns: Mapping[str, str] | None = None,
                    ignore_columns: Iterable[str] = (), sheet: str | None = None,
-                   boundary: Any = None, limits: ReadLimits | None = None) -> Inventory:
+                   boundary: Any = None, limits: ReadLimits | None = None, *,
+                   use_restricted_coordinates: bool = False) -> Inventory:
     """Read and validate an inventory; raise if it has any error.
 
     Parameters
     ----------
-    path, columns, ignore_columns, sheet, boundary, limits
+    path, columns, ignore_columns, sheet, boundary, limits, use_restricted_coordinates
         As in :func:`check_inventory`.
 
     Returns
@@ -124,7 +131,8 @@ def read_inventory(path: str | os.PathLike[str], columns: Mapping[str, str] | No
     cwsgeo.InventoryError
         Listing every error with file, row and column.
     """
-    inv = check_inventory(path, columns, ignore_columns, sheet, boundary, limits)
+    inv = check_inventory(path, columns, ignore_columns, sheet, boundary, limits,
+                          use_restricted_coordinates=use_restricted_coordinates)
     if inv.errors:
         n_errors = sum(inv.codes("error").values())
         summary = f"{Path(path).name}: {plural(n_errors, 'error')} in the inventory"
@@ -139,7 +147,8 @@ def _folded_mapping(columns: Mapping[str, str]) -> dict[str, str]:
 
 
 def _check_table(table: RawTable, columns: Mapping[str, str], ignore_columns: Iterable[str],
-                 col: ProblemCollector, boundary: Any, details: dict[str, Any]
+                 col: ProblemCollector, boundary: Any, details: dict[str, Any],
+                 use_restricted_coordinates: bool = False
                  ) -> tuple[pd.DataFrame, int, dict[str, str], dict[str, int]]:
     """Find the header, map it and validate the rows.
 
@@ -168,7 +177,7 @@ def _check_table(table: RawTable, columns: Mapping[str, str], ignore_columns: It
     demote_weak_type_columns(mp, header, rows, col, header_row)
     if not rows:
         col.error("no_rows", "the file has a header but no data rows", row=None)
-    data = validate(body, mp, col, boundary)
+    data = validate(body, mp, col, boundary, use_restricted_coordinates)
     columns_map = {mp.label[i]: c for c, i in mp.canon.items()}
     columns_map = {k: columns_map[k] for k in sorted(columns_map, key=lambda x: column_order[x])}
     return data, len(rows), columns_map, column_order

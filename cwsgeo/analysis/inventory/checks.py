@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .cells import Cells, DataRows, read_cells
-from .coordinates import Coordinates, check_coordinates
+from .coordinates import Coordinates, check_coordinates, drop_restricted_coordinates
 from .headers import HeaderMapping
 from .model import CANONICAL_COLUMNS, ProblemCollector, canonical_frame, plural, row_ranges
 from .values import normalise_postcode, parse_innovation_type
@@ -51,7 +51,7 @@ _SCANS: dict[str, tuple[tuple[str, ...], re.Pattern[str]]] = {
 
 
 def validate(body: DataRows, mapping: HeaderMapping, col: ProblemCollector,
-             boundary: Any = None) -> pd.DataFrame:
+             boundary: Any = None, use_restricted_coordinates: bool = False) -> pd.DataFrame:
     """Check every data row; return the usable ones as the canonical frame.
 
     Parameters
@@ -64,6 +64,9 @@ def validate(body: DataRows, mapping: HeaderMapping, col: ProblemCollector,
         Where problems go.
     boundary
         Optional city boundary (see :func:`cwsgeo.analysis.inventory.check_inventory`).
+    use_restricted_coordinates
+        Keep coordinates from restricted sources (see
+        :func:`~cwsgeo.analysis.inventory.coordinates.drop_restricted_coordinates`).
 
     Returns
     -------
@@ -76,6 +79,7 @@ def validate(body: DataRows, mapping: HeaderMapping, col: ProblemCollector,
     ids = check_ids(cells, col)
     names = check_names(cells, ids, col)
     coords = check_coordinates(cells, body.geometry, col, boundary)
+    drop_restricted_coordinates(cells, coords, col, allow=use_restricted_coordinates)
     postcodes = check_postcodes(cells, col)
     itypes = check_innovation_types(cells, col)
     addresses = cells.values("address")

@@ -18,7 +18,12 @@ from .cells import Cells
 from .model import ProblemCollector
 from .values import parse_coord_column
 
-__all__ = ["Coordinates", "check_coordinates"]
+__all__ = ["RESTRICTED_COORDINATE_SOURCES", "Coordinates", "check_coordinates",
+           "drop_restricted_coordinates"]
+
+#: Words that mark a row's ``source`` as data whose terms forbid storing its coordinates
+#: (Google Maps Platform: Google Places results may be cached only temporarily).
+RESTRICTED_COORDINATE_SOURCES = ("google", "gplaces")
 
 
 @dataclass
@@ -213,3 +218,52 @@ def _boundary_geometry(boundary: Any) -> Any:
             boundary = boundary.to_crs(settings.crs_store)
         return boundary.union_all() if hasattr(boundary, "union_all") else boundary
     return boundary
+
+
+def drop_restricted_coordinates(cells: Cells, coords: Coordinates, col: ProblemCollector,
+                                allow: bool = False) -> int:
+    """Blank coordinates whose ``source`` names a restricted provider (Google Places).
+
+    A row whose ``source`` column (carried through, any case) contains a word of
+    :data:`RESTRICTED_COORDINATE_SOURCES` keeps its address but not its coordinates, so
+    it is located from the address like a row without coordinates. One summary warning
+    names the rows and how to opt in.
+
+    Parameters
+    ----------
+    cells
+        The data rows' cleaned cells.
+    coords
+        Parsed coordinates (changed in place).
+    col
+        Where the warning goes.
+    allow
+        Use the coordinates anyway (the user holds the rights to them).
+
+    Returns
+    -------
+    int
+        Rows whose coordinates were dropped (0 when ``allow``).
+    """
+    source = [i for i, name in cells.mapping.out_name.items() if name.casefold() == "source"]
+    if not source:
+        return 0
+    words = [w.casefold() for w in cells.clean[source[0]]]
+    restricted = np.array([any(t in w for t in RESTRICTED_COORDINATE_SOURCES) for w in words],
+                          dtype=bool)
+    restricted &= np.isfinite(coords.lat) & np.isfinite(coords.lon) & ~cells.skip
+    n = int(restricted.sum())
+    if not n or allow:
+        return 0
+    coords.lat[restricted] = np.nan
+    coords.lon[restricted] = np.nan
+    rows = [cells.numbers[k] for k in np.flatnonzero(restricted)]
+    shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
+    col.summarise("warning", "restricted_coordinates",
+                  f"{n} rows (rows {shown}) have coordinates from Google Places (column "
+                  f"{cells.label[source[0]]!r}), whose terms forbid storing them: they are not "
+                  "used, and these rows are located from their address. Opt in only if you "
+                  "hold the rights: use_restricted_coordinates=True "
+                  "([inventory] use_restricted_coordinates = true, or "
+                  "--use-restricted-coordinates)", column=coords.lat_column)
+    return n

@@ -1,0 +1,105 @@
+"""The inventory keeper's loop on the real bundle: nothing the keeper types is ever lost.
+
+One project, built several times: the editable inventory is seeded once and never
+overwritten; an edit in place reaches the map and ``changes.md``; an edit made in
+``data/raw/`` is set aside with a warning; a copy of the bundle's list uses no Google
+coordinates; the change report follows the inventory into a new ``--out``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cwsgeo.cli import main
+
+pytestmark = [pytest.mark.bundle, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def project(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("keeper")
+    (root / "cwsgeo.toml").write_text(
+        f'[data]\nmirror = "{bundle_dir.as_posix()}"\n', encoding="utf-8")
+    return root
+
+
+def run(project: Path, *args: str) -> int:
+    return main(["--quiet", "--config", str(project / "cwsgeo.toml"), *args])
+
+
+def edit_rows(path: Path, **changes: dict[str, str]) -> None:
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for space_id, values in changes.items():
+        row = table.index[table["id"] == space_id.replace("_", "-")][0]
+        for column, value in values.items():
+            table.loc[row, column] = value
+    table.to_csv(path, index=False)
+
+
+def test_fetch_seeds_the_editable_inventory_once(project: Path, bundle_dir: Path) -> None:
+    assert run(project, "fetch") == 0
+    inventory = project / "inventory" / "coworking_spaces.csv"
+    bundle = bundle_dir / "coworking" / "coworking_spaces.csv"
+    assert inventory.read_bytes() == bundle.read_bytes()
+    inventory.write_text(inventory.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert run(project, "fetch") == 0  # a second fetch never touches it
+    assert inventory.read_bytes() == bundle.read_bytes() + b"\n"
+    raw = project / "data" / "raw" / "coworking" / "coworking_spaces.csv"
+    assert not raw.stat().st_mode & 0o222  # data/raw is read-only input
+
+
+def test_an_edit_in_place_reaches_the_map_and_the_change_report(project: Path) -> None:
+    assert run(project, "build") == 0
+    inventory = project / "inventory" / "coworking_spaces.csv"
+    edit_rows(inventory, bcn_cw_0001={"address": "Carrer de Girona 70",
+                                      "name": "Espai Girona (edited)", "innovation_type": "3"})
+    assert run(project, "build") == 0
+    processed = project / "data" / "processed"
+    changes = (processed / "changes.md").read_text(encoding="utf-8")
+    assert "Espai Girona (edited)" in changes and "Newly located (1)" in changes
+    table = pd.read_csv(processed / "coworking_spaces.csv", dtype={"id": str})
+    row = table.set_index("id").loc["bcn-cw-0001"]
+    assert row["location_method"] == "gazetteer" and row["district_name"] == "Eixample"
+    page = (project / "maps" / "innovation_types.html").read_text(encoding="utf-8")
+    assert "Espai Girona (edited)" in page
+
+
+def test_an_edit_in_data_raw_is_kept_aside_with_a_warning(
+        project: Path, caplog: pytest.LogCaptureFixture) -> None:
+    raw = project / "data" / "raw" / "coworking" / "coworking_spaces.csv"
+    raw.chmod(0o644)
+    raw.write_text(raw.read_text(encoding="utf-8").replace("021 COWORKING", "EDITED"),
+                   encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="cwsgeo"):
+        assert main(["--config", str(project / "cwsgeo.toml"), "build", "--dry-run"]) == 3
+        assert run(project, "build") == 0
+    kept = list((project / "data" / "raw" / ".edits").rglob("coworking_spaces.csv"))
+    assert len(kept) == 1 and "EDITED" in kept[0].read_text(encoding="utf-8")
+    assert "EDITED" not in raw.read_text(encoding="utf-8")
+    assert any("was edited" in r.message and "inventory/coworking_spaces.csv" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_a_copy_of_the_bundle_list_uses_no_google_coordinates(
+        project: Path, bundle_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.csv"
+    shutil.copyfile(bundle_dir / "coworking" / "coworking_spaces.csv", copy)
+    assert run(project, "build", "--inventory", str(copy), "--out", str(tmp_path / "o")) == 0
+    table = pd.read_csv(tmp_path / "o" / "data" / "processed" / "coworking_spaces.csv")
+    assert (table["location_method"] == "input").sum() == 0
+    report = (tmp_path / "o" / "data" / "processed" / "inventory_report.md").read_text()
+    assert "Google Places" in report
+
+
+def test_the_change_report_follows_the_inventory_into_a_new_out(
+        project: Path, tmp_path: Path) -> None:
+    inventory = project / "inventory" / "coworking_spaces.csv"
+    edit_rows(inventory, bcn_cw_0003={"name": "Renamed for a new folder"})
+    assert run(project, "build", "--out", str(tmp_path / "new")) == 0
+    changes = (tmp_path / "new" / "data" / "processed" / "changes.md").read_text()
+    assert "first build" not in changes and "Renamed for a new folder" in changes
