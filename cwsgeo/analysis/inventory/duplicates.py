@@ -202,6 +202,8 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
         raise KeyError(f"find_duplicates needs an 'id' column; the frame has "
                        f"{', '.join(map(str, frame.columns)) or 'no columns'}")
     n = len(frame)
+    if n < 2:
+        return _empty_table()
     names = _column(frame, "name")
     keys = np.array([space_name_key(v, noise) if v else "" for v in names], dtype=object)
     codes, uniq = pd.factorize(pd.Series(keys, dtype=object).replace("", None))
