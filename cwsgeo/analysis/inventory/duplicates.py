@@ -78,7 +78,7 @@ TEXT_COLUMNS: tuple[str, ...] = ("description", "notes", "services")
 DUPLICATE_COLUMNS: tuple[str, ...] = (
     "group", "certain", "reasons", "id", "source_row", "name", "distance_m")
 
-_LEGAL_FORM = re.compile(r"(?:\s|^)(?:s l u?|slu?|s a u?|sau?|s c p|scp|s coop|sccl)$")
+_LEGAL_FORM = re.compile(r"(?:\s|^)(?:s l(?: u)?|slu?|s a(?: u)?|sau?|s c p|scp|s coop|sccl)$")
 _CO_WORKING = re.compile(r"\bco working\b")
 _DIGITS = re.compile(r"\d+")
 _BLOCK_CHARS = 24
@@ -208,7 +208,7 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
     keys = np.array([space_name_key(v, noise) if v else "" for v in names], dtype=object)
     codes, uniq = pd.factorize(pd.Series(keys, dtype=object).replace("", None))
     linked = _name_links(np.asarray(uniq, dtype=object), name_threshold)
-    name_cls = _classes(len(uniq), linked)[np.maximum(codes, 0)]
+    name_cls = _classes(len(uniq), linked)[np.maximum(codes, 0)] if len(uniq) else codes
     addresses = np.array([fold(v) for v in _column(frame, "address")], dtype=object)
     classes: dict[str, np.ndarray] = {"name": np.where(codes >= 0, name_cls, -1),
                "address": pd.factorize(pd.Series(np.where(
@@ -361,7 +361,8 @@ def _text_classes(frame: pd.DataFrame, columns: Sequence[str], threshold: float,
         codes, uniq = pd.factorize(pd.Series(
             [t if len(t) >= min_chars else None for t in texts], dtype=object))
         cls = _classes(len(uniq), _near_texts(np.asarray(uniq, dtype=object), threshold))
-        out.append(np.where(codes >= 0, cls[np.maximum(codes, 0)], -1))
+        out.append(np.where(codes >= 0, cls[np.maximum(codes, 0)], -1) if len(uniq)
+                   else np.full(len(frame), -1))
     return out
 
 
