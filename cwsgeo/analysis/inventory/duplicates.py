@@ -11,10 +11,11 @@ Links
     punctuation), and noise words are dropped (:data:`NAME_NOISE`: "coworking", "cowork",
     "espacio", articles, the city's name) as is a trailing legal form ("S.L.", "SLU", "S.A.").
     Two names link when their first word (the operator's stem) is the same, the numbers in
-    them do not disagree ("CREC Letamendi 1" is not "CREC Letamendi 7") and rapidfuzz's
-    ``token_sort_ratio`` reaches ``name_threshold``; or when ``token_set_ratio`` does (one
-    name's words inside the other's: "Talent Garden" ~ "Talent Garden (TAG)") and the shorter
-    name fits only one space ("WeWork" next to five "WeWork <place>" fits none of them).
+    them do not disagree ("CREC Letamendi 1" is not "CREC Letamendi 7") and either
+    rapidfuzz's ``token_sort_ratio`` reaches ``name_threshold`` (near-same names, typos
+    included), or one name's words all lie inside the other's ("Talent Garden" ~ "Talent
+    Garden (TAG)") and the shorter name fits only one space ("WeWork" next to five
+    "WeWork <place>" fits none of them).
     Rows whose names link but whose points lie more than ``apart_m`` apart are branches,
     not duplicates (rows of that name without a point then link to none of them).
 ``point``
@@ -43,8 +44,8 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -110,19 +111,18 @@ def space_name_key(name: object, noise: Iterable[str] = NAME_NOISE) -> str:
         return ""
     folded = fold(str(name))
     text = _CO_WORKING.sub(" ", _LEGAL_FORM.sub("", folded))
-    drop = noise if isinstance(noise, (set, frozenset)) else set(noise)
+    drop = noise if isinstance(noise, frozenset) else frozenset(noise)
     key = " ".join(t for t in text.split() if t not in drop)
     return key or folded
 
 
 @dataclass
 class _Graph:
-    """Edges between rows (``0..n-1``) and extra nodes standing for shared keys."""
+    """Edges between rows (nodes ``0..n-1``) and extra nodes standing for shared keys."""
 
-    n: int
     size: int
-    a: list[np.ndarray]
-    b: list[np.ndarray]
+    a: list[np.ndarray] = field(default_factory=list)
+    b: list[np.ndarray] = field(default_factory=list)
 
     def node_block(self, count: int) -> int:
         """Reserve ``count`` extra nodes; return the first one."""
@@ -167,7 +167,7 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
     radius_m
         Points closer than this (metres in ``crs``) are the same address point.
     name_threshold
-        Lowest rapidfuzz score (0-100) of two names that link.
+        Lowest ``token_sort_ratio`` (0-100) of two near-same names.
     text_threshold
         Lowest ``fuzz.ratio`` of two texts that link.
     min_text_chars
@@ -204,15 +204,15 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
     n = len(frame)
     if n < 2:
         return _empty_table()
-    names = _column(frame, "name")
-    keys = np.array([space_name_key(v, noise) if v else "" for v in names], dtype=object)
+    noise = frozenset(noise)
+    keys = _mapped(_column(frame, "name"), lambda v: space_name_key(v, noise) if v else "")
     codes, uniq = pd.factorize(pd.Series(keys, dtype=object).replace("", None))
     linked = _name_links(np.asarray(uniq, dtype=object), name_threshold)
     name_cls = _classes(len(uniq), linked)[np.maximum(codes, 0)] if len(uniq) else codes
-    addresses = np.array([fold(v) for v in _column(frame, "address")], dtype=object)
+    addresses = _mapped(_column(frame, "address"), fold)
+    same_address = np.where((addresses != "") & (keys != ""), keys + "|" + addresses, None)
     classes: dict[str, np.ndarray] = {"name": np.where(codes >= 0, name_cls, -1),
-               "address": pd.factorize(pd.Series(np.where(
-                   (addresses != "") & (keys != ""), keys + "|" + addresses, None)))[0]}
+                                      "address": pd.factorize(pd.Series(same_address))[0]}
     for k, cls in enumerate(_text_classes(frame, text_columns, text_threshold,
                                           min_text_chars)):
         classes[f"text{k}"] = cls
@@ -220,15 +220,23 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
     classes["name"] = _split_far(classes["name"], xy, apart_m)
     pi, pj = _point_pairs(xy, radius_m)
     same_name = (classes["name"][pi] == classes["name"][pj]) & (classes["name"][pi] >= 0)
-    certain = _Graph(n, n, [], [])
+    certain = _Graph(n)
     certain.join(classes["address"])
     certain.add(pi[same_name], pj[same_name])
-    graph = _Graph(n, n, [], [])
+    graph = _Graph(n)
     for cls in classes.values():
         graph.join(cls)
     graph.add(pi, pj)
     return _group_table(frame, graph.labels()[:n], certain.labels()[:n], classes, (pi, pj),
                         xy)
+
+
+def _mapped(values: Sequence[str], func: Callable[[str], str]) -> np.ndarray:
+    """Return ``func`` of every value, computed once per distinct value."""
+    series = pd.Series(values, dtype=object)
+    distinct = series.unique()
+    return series.map(dict(zip(distinct, map(func, distinct), strict=True))).to_numpy(
+        dtype=object)
 
 
 def _column(frame: pd.DataFrame, name: str) -> list[str]:
@@ -239,35 +247,48 @@ def _column(frame: pd.DataFrame, name: str) -> list[str]:
             else str(v).strip() for v in frame[name].tolist()]
 
 
-def _name_links(keys: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """Pairs (i < j) of distinct normalised names that link."""
+def _name_links(keys: np.ndarray, threshold: float) -> np.ndarray:
+    """Return the pairs (i < j, one per row) of distinct normalised names that link.
+
+    Within each block of one operator stem: ``token_sort_ratio`` (``fuzz.ratio`` of the
+    sorted words, computed once per name) for near-same names, a sparse word-incidence
+    product for names whose words all lie inside the other's.
+    """
+    from scipy.sparse import csr_matrix
+
     u = len(keys)
-    stems = pd.Series([k.split()[0] if k else "" for k in keys])
-    strong: list[tuple[int, int]] = []
-    partial: list[tuple[int, int]] = []
+    words = [k.split() for k in keys]
+    stems = pd.Series([w[0] if w else "" for w in words])
+    sorted_words = np.array([" ".join(sorted(w)) for w in words], dtype=object)
+    numbers = pd.factorize(pd.Series(
+        [" ".join(sorted(set(_DIGITS.findall(k)))) or None for k in keys], dtype=object))[0]
+    row = np.repeat(np.arange(u), [len(w) for w in words])
+    word_ids = pd.factorize(pd.Series([t for w in words for t in w], dtype=object))[0]
+    incidence = csr_matrix((np.ones(len(row), dtype=np.int32), (row, word_ids)),
+                           shape=(u, int(word_ids.max(initial=-1)) + 1))
+    incidence.data[:] = 1  # repeated words count once
+    n_words = np.asarray(incidence.sum(axis=1)).ravel()
+    found: list[np.ndarray] = [np.zeros((0, 3), dtype=np.int64)]
     for stem, idx in stems.groupby(stems).indices.items():
         if not stem or len(idx) < 2:
             continue
-        sub = keys[idx].tolist()
-        sort = process.cdist(sub, sub, scorer=fuzz.token_sort_ratio, score_cutoff=threshold)
-        tset = process.cdist(sub, sub, scorer=fuzz.token_set_ratio, score_cutoff=threshold)
-        for x, y in zip(*np.nonzero(np.triu(tset, 1)), strict=True):
-            a, b = int(idx[x]), int(idx[y])
-            if _numbers_differ(keys[a], keys[b]):
-                continue
-            (strong if sort[x, y] else partial).append((a, b))
-    strong_class = _classes(u, strong)
-    return strong + _unambiguous(keys, partial, strong_class)
-
-
-def _numbers_differ(a: str, b: str) -> bool:
-    na, nb = set(_DIGITS.findall(a)), set(_DIGITS.findall(b))
-    return bool(na and nb and na != nb)
+        near = process.cdist(sorted_words[idx].tolist(), sorted_words[idx].tolist(),
+                             scorer=fuzz.ratio, score_cutoff=threshold, dtype=np.uint8) > 0
+        shared = (incidence[idx] @ incidence[idx].T).toarray()
+        inside = (shared == n_words[idx][:, None]) | (shared == n_words[idx][None, :])
+        x, y = np.nonzero(np.triu(near | inside, 1))
+        found.append(np.column_stack([idx[x], idx[y], near[x, y]]))
+    pairs = np.concatenate(found).astype(np.int64)
+    na, nb = numbers[pairs[:, 0]], numbers[pairs[:, 1]]
+    pairs = pairs[(na < 0) | (nb < 0) | (na == nb)]  # the numbers in them do not disagree
+    strong = pairs[pairs[:, 2] == 1, :2]
+    partial = pairs[pairs[:, 2] == 0, :2]
+    return np.concatenate([strong, _unambiguous(keys, partial, _classes(u, strong))])
 
 
 def _classes(u: int, pairs: Sequence[tuple[int, int]] | np.ndarray) -> np.ndarray:
     """Return the connected component of each of ``u`` items linked by ``pairs``."""
-    graph = _Graph(u, u, [], [])
+    graph = _Graph(u)
     arr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     graph.add(arr[:, 0], arr[:, 1])
     return graph.labels()
@@ -297,18 +318,18 @@ def _split_far(cls: np.ndarray, xy: np.ndarray, apart_m: float) -> np.ndarray:
     return out
 
 
-def _unambiguous(keys: np.ndarray, partial: Sequence[tuple[int, int]],
-                 strong_class: np.ndarray) -> list[tuple[int, int]]:
+def _unambiguous(keys: np.ndarray, partial: np.ndarray, strong_class: np.ndarray
+                 ) -> np.ndarray:
     """Keep a partial link only if its shorter name links to one space (one strong class)."""
-    def general(a: int, b: int) -> int:
-        ka, kb = keys[a], keys[b]
-        return a if (len(ka.split()), len(ka)) <= (len(kb.split()), len(kb)) else b
-
-    fits: dict[int, set[int]] = {}
-    for a, b in partial:
-        g = general(a, b)
-        fits.setdefault(g, set()).add(int(strong_class[b if g == a else a]))
-    return [(a, b) for a, b in partial if len(fits[general(a, b)]) == 1]
+    if not len(partial):
+        return partial
+    size = np.array([len(k.split()) * 10_000 + len(k) for k in keys])
+    a, b = partial[:, 0], partial[:, 1]
+    a_general = size[a] <= size[b]
+    general = np.where(a_general, a, b)
+    partner = strong_class[np.where(a_general, b, a)]
+    fits = pd.Series(partner).groupby(general).nunique()
+    return partial[fits.reindex(general).to_numpy() == 1]
 
 
 def _points(frame: pd.DataFrame, crs: str) -> np.ndarray:
@@ -357,7 +378,7 @@ def _text_classes(frame: pd.DataFrame, columns: Sequence[str], threshold: float,
     for col in columns:
         if col not in frame.columns:
             continue
-        texts = [fold(v) for v in _column(frame, col)]
+        texts = _mapped(_column(frame, col), fold)
         codes, uniq = pd.factorize(pd.Series(
             [t if len(t) >= min_chars else None for t in texts], dtype=object))
         cls = _classes(len(uniq), _near_texts(np.asarray(uniq, dtype=object), threshold))
