@@ -13,6 +13,7 @@ import pytest
 from cwsgeo.analysis.inventory.duplicates import (
     DUPLICATE_COLUMNS,
     duplicate_problems,
+    duplicate_summary,
     find_duplicates,
     merge_duplicates,
     space_name_key,
@@ -199,8 +200,11 @@ def test_groups_become_inventory_warnings() -> None:
     assert "the same space as row 2 (id 'a'" in problems[0].message
     assert "merged into row 2" in problems[0].message
     assert "possibly the same space as row 4" in str(problems[1])
+    assert duplicate_summary(flagged) == "2 groups (1 certain, 1 merged; 4 rows)"
+    assert duplicate_summary(find_duplicates(frame.iloc[:1])) == "none"
 
 
+@pytest.mark.bundle
 def test_the_bundle_duplicates(bundle_dir: Path) -> None:
     from cwsgeo.analysis.geocoding import Geocoder, OfflineGeocoder, geocode_table
     from cwsgeo.analysis.inventory import check_inventory

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._text import md_escape
 from ..analysis.inventory import Inventory, Problem
-from ..analysis.inventory.duplicates import find_duplicates
+from ..analysis.inventory.duplicates import duplicate_summary, find_duplicates
 from ..analysis.inventory.location import location_problems
 from ..analysis.inventory.model import plural, row_ranges
 
@@ -77,7 +77,7 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str =
         f"{methods.get('gazetteer', 0)}, Nominatim {methods.get('nominatim', 0)}); "
         f"not located: {methods.get('none', 0)}",
         f"- outside the city: {int((~spaces['in_city'] & spaces.geometry.notna()).sum())}",
-        f"- possible duplicates: {_duplicate_summary(duplicates)}",
+        f"- possible duplicates: {duplicate_summary(duplicates)}",
         f"- location warnings: {len(location)}",
         "",
         "## Located how, or why not",
@@ -102,17 +102,6 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str =
     else:
         lines.append("None.")
     return "\n".join(lines) + "\n"
-
-
-def _duplicate_summary(groups: pd.DataFrame) -> str:
-    if groups.empty:
-        return "none"
-    heads = groups.drop_duplicates("group")
-    n_sure = int(heads["certain"].sum())
-    merged = (int(groups.loc[groups["merged"].astype(bool), "group"].nunique())
-              if "merged" in groups.columns else 0)
-    return (f"{plural(len(heads), 'group')} ({n_sure} certain, {merged} merged; "
-            f"{plural(int(groups['id'].nunique()), 'row')})")
 
 
 def _duplicates_section(groups: pd.DataFrame) -> list[str]:
