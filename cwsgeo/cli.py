@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"cwsgeo {__version__}")
     p.add_argument("--config", type=Path, help="cwsgeo.toml (default: searched upward from "
                    "the current folder)")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="more log output (-vv: debug, tracebacks)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="print only errors: no progress bars, warnings or summary")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -99,9 +100,16 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--max-columns", type=int, metavar="N",
                         help="most columns (default: config, else 500)")
 
+    # -v and -q are accepted after the command too (`cwsgeo build -q`)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help="more log output (-vv: debug, tracebacks)")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="print only errors: no progress bars, warnings or summary")
+
     def command(name: str, helptext: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=helptext, description=helptext[0].upper() + helptext[1:],
-                              epilog=EXIT_CODES_HELP,
+                              epilog=EXIT_CODES_HELP, parents=[common],
                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
     c = command("check", "validate an inventory and print its QA report")
@@ -217,6 +225,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
     inv = check_inventory(cfg.inventory_path, **cfg.inventory.read_options())
     if inv.errors or not args.quiet:
         print(inv.report(max_per_code=None if args.all else 5))
+    if not inv.errors and not args.quiet:
+        from .analysis.inventory.duplicates import (
+            duplicate_problems,
+            duplicate_summary,
+            find_duplicates,
+        )
+
+        groups = find_duplicates(inv.data)  # by name, text and the file's own coordinates
+        if not groups.empty:
+            problems = duplicate_problems(groups, inv.path.name)
+            shown = problems if args.all else problems[:10]
+            print(f"possible duplicates: {duplicate_summary(groups)}")
+            print("\n".join(f"  {p}" for p in shown))
+            if len(shown) < len(problems):
+                print(f"  … and {len(problems) - len(shown)} more (--all lists them)")
     return EXIT_INVENTORY if inv.errors else EXIT_OK
 
 

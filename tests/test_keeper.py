@@ -103,3 +103,31 @@ def test_the_change_report_follows_the_inventory_into_a_new_out(
     assert run(project, "build", "--out", str(tmp_path / "new")) == 0
     changes = (tmp_path / "new" / "data" / "processed" / "changes.md").read_text()
     assert "first build" not in changes and "Renamed for a new folder" in changes
+
+
+def test_duplicates_are_flagged_and_dedupe_merges_the_certain_ones(
+        project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(project / "cwsgeo.toml")
+    assert main(["--config", config, "build", "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "possible duplicates: 16 groups (1 certain" in out
+    assert "Almogàvers 180 Business Center" in out and "[duplicate_space]" in out
+    assert run(project, "build", "--dedupe", "--out", str(tmp_path / "b")) == 0
+    table = pd.read_csv(tmp_path / "b" / "data" / "processed" / "coworking_spaces.csv")
+    assert len(table) == 288
+    assert "bcn-cw-0013;bcn-cw-0014" in set(table["merged_ids"].dropna())
+    report = (tmp_path / "b" / "data" / "processed" / "inventory_report.md").read_text()
+    assert "Possible duplicates" in report and "Location warnings" in report
+
+
+def test_cli_help_quiet_and_default_inventory(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["build", "--help"])
+    assert "exit codes:" in capsys.readouterr().out
+    config = str(project / "cwsgeo.toml")
+    assert main(["--config", config, "check"]) == 0  # the configured inventory
+    assert "coworking_spaces.csv: 289 data rows" in capsys.readouterr().out
+    assert main(["--config", config, "build", "-q"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "\r" not in captured.err

@@ -24,6 +24,7 @@ import pandas as pd
 from .. import __version__, settings
 from .._io import read_json, write_csv, write_gpkg, write_json, write_text
 from ..analysis.inventory import read_inventory
+from ..analysis.inventory.model import Problem
 from ..schema import INNOVATION_LABELS
 from .cache import OutputLedger, StageCache, digest, frame_digest, project_lock
 from .changes import compare, snapshot
@@ -75,6 +76,9 @@ class BuildResult:
         Total wall time.
     cache_hits
         Stages served from the cache.
+    warnings
+        What the keeper should look at: coordinates far from their address, postcodes that
+        contradict the gazetteer, certain duplicates (all in ``inventory_report.md`` too).
     """
 
     outputs: dict[str, Path] = field(default_factory=dict)
@@ -87,6 +91,7 @@ class BuildResult:
     wall_s: float = 0.0
     cache_hits: list[str] = field(default_factory=list)
     dry_run: bool = False
+    warnings: list[Problem] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -96,6 +101,7 @@ class BuildResult:
         lines = [f"{'dry run: ' if self.dry_run else ''}{self.n_rows} spaces, "
                  f"{self.n_located} located ({how or 'none'}); geocode status: {status}; "
                  f"{self.wall_s:.1f} s"]
+        lines += self._warning_lines()
         changes = self.extra.get("changes")
         if changes is not None:
             lines.append(changes.to_markdown() if self.dry_run else changes.summary())
@@ -106,6 +112,22 @@ class BuildResult:
             lines.append(f"outputs: {len(self.outputs)} files in {', '.join(folders)}; maps: "
                          + ", ".join(str(p) for p in maps))
         return "\n".join(lines)
+
+
+    def _warning_lines(self, shown: int = 5) -> list[str]:
+        from ..analysis.inventory.duplicates import duplicate_summary
+
+        lines = []
+        groups = self.extra.get("duplicates")
+        if groups is not None and not groups.empty:
+            lines.append(f"possible duplicates: {duplicate_summary(groups)} (see "
+                         "inventory_report.md; `--dedupe` merges the certain ones)")
+        if self.warnings:
+            lines.append(f"warnings ({len(self.warnings)}; all in inventory_report.md):")
+            lines += [f"  {p}" for p in self.warnings[:shown]]
+            if len(self.warnings) > shown:
+                lines.append(f"  … and {len(self.warnings) - shown} more")
+        return lines
 
 
 def _tabular(spaces: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -244,6 +266,32 @@ class _Build:
     def step_geocode(self) -> None:
         with self.ctx.timed("geocode"):
             self.spaces = stage_geocode(self.ctx, self.inv, self.raw)
+        with self.ctx.timed("qa"):
+            self.spaces = self._quality_checks(self.spaces)
+
+    def _quality_checks(self, spaces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Find duplicates (merge the certain ones with ``dedupe``) and location warnings."""
+        from ..analysis.inventory.duplicates import (
+            duplicate_problems,
+            find_duplicates,
+            merge_duplicates,
+        )
+        from ..analysis.inventory.location import location_problems
+
+        groups = find_duplicates(spaces)
+        if self.cfg.inventory.dedupe and not groups.empty:
+            spaces, groups = merge_duplicates(spaces, groups)
+            spaces = gpd.GeoDataFrame(spaces, geometry="geometry", crs=self.spaces.crs)
+        file = self.inv.path.name
+        self.duplicates = groups
+        self.location_warnings = location_problems(
+            spaces, file, max_m=settings.coord_mismatch_m,
+            columns={v: k for k, v in self.inv.columns_map.items()})
+        self.result.warnings = [
+            *self.location_warnings,
+            *[p for p in duplicate_problems(groups, file) if p.code == "duplicate_space"]]
+        self.result.extra["duplicates"] = groups
+        return spaces
 
     def step_admin(self) -> None:
         from ..analysis.admin import join_admin
@@ -317,7 +365,9 @@ class _Build:
         from ..outputs.report import inventory_report
 
         with self.ctx.timed("tables"):
-            report = inventory_report(self.inv, self.spaces, version=__version__)
+            report = inventory_report(self.inv, self.spaces, version=__version__,
+                                      duplicates=self.duplicates,
+                                      location=self.location_warnings)
             self.state = snapshot(self.spaces)
             changes = compare(self._previous_state(), self.state)
             self.result.extra["changes"] = changes
