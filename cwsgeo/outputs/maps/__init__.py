@@ -56,7 +56,7 @@ from .density import DENSITY_METRICS, density_map
 from .display import DisplayStore, display_geojson
 from .furniture import Legend, SafePopup, SafeTooltip, add_attribution, add_legend, legend_html
 from .innovation import innovation_map
-from .layers import add_spaces, base_map
+from .layers import base_map
 from .overlays import add_kernel_bands, add_places, add_transit, add_walk_areas
 from .palette import (
                       INNOVATION_COLORS,
@@ -69,6 +69,7 @@ from .palette import (
                       TRANSIT_LABELS,
 )
 from .render import render_page, save_map
+from .spaces import add_spaces
 from .text import format_value, popup_html
 
 __all__ = [
