@@ -168,6 +168,7 @@ function cwsTooltipsOnTop(map) {
     var pane = map.getPane('tooltipPane');
     map.getContainer().appendChild(pane);
     L.DomUtil.addClass(pane, 'cws-tips-on-top');
+    pane.style.zIndex = 1100;
     function follow() { L.DomUtil.setPosition(pane, map._getMapPanePos()); }
     map.on('move viewreset zoomend moveend resize', follow);
     follow();
