@@ -11,7 +11,6 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,22 +19,13 @@ from cwsgeo.analysis.density import class_breaks
 from cwsgeo.outputs import maps
 from cwsgeo.outputs.maps.palette import INNOVATION_COLORS, PLACE_COLORS, TRANSIT_COLORS
 from cwsgeo.outputs.maps.spaces import data_note, has_types, type_key
+from tests import test_maps as tm
 from tests._browser import PageWatch, watched_page
-from tests.test_maps import (  # noqa: F401  (fixtures)
-    EVIL,
-    WORK,
-    admin,
-    areas,
-    browser,
-    frame,
-    hover,
-    places,
-    pt,
-    result,
-    screen_xy,
-    spaces,
-    transit,
-)
+from tests.test_maps import EVIL, frame, hover, screen_xy
+
+# the small hostile fixtures of test_maps
+admin, spaces, places, transit = tm.admin, tm.spaces, tm.places, tm.transit
+areas, result, browser = tm.areas, tm.result, tm.browser
 
 CREDITS = ["Ajuntament de Barcelona (CartoBCN), CC BY 4.0 — data 2024-01-01",
            "Ajuntament de Barcelona (ICUB), CC BY 4.0 — data 2023",
@@ -59,8 +49,8 @@ def test_space_colours_are_far_from_every_context_colour() -> None:
     for key, colour in INNOVATION_COLORS.items():
         for what, other in context.items():
             delta_e = float(np.linalg.norm(_lab(colour) - _lab(other)))
-            rgb = np.linalg.norm(_lab(colour)[:1] * 0 + np.array(
-                [int(colour[i:i + 2], 16) - int(other[i:i + 2], 16) for i in (1, 3, 5)]))
+            rgb = np.linalg.norm([int(colour[i:i + 2], 16) - int(other[i:i + 2], 16)
+                                  for i in (1, 3, 5)])
             assert delta_e >= 30 and rgb >= 60, (key, colour, what, other, delta_e, rgb)
     for a, b in itertools.combinations(INNOVATION_COLORS.values(), 2):
         assert np.linalg.norm(_lab(a) - _lab(b)) >= 40, (a, b)
