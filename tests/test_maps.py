@@ -199,8 +199,18 @@ def hover(page: Any, dx: float, dy: float) -> str:
     return "\n".join(tips.all_inner_texts())
 
 
+def control_labels(page: Any) -> list[str]:
+    """Every label of the layer control, folded groups included."""
+    return [t.strip() for t in page.locator(
+        ".leaflet-control-layers-overlays label").all_text_contents()]
+
+
 def toggle(page: Any, label: str) -> None:
-    page.locator(".leaflet-control-layers-overlays label", has_text=label).first.click()
+    """Click a layer's checkbox (unfolding the control and the layer's group first)."""
+    item = page.locator(".leaflet-control-layers-overlays label", has_text=label).first
+    item.evaluate("el => { el.closest('details').open = true; "
+                  "window.cwsLayerControl.fold(false); }")
+    item.click()
     page.wait_for_timeout(120)
 
 
@@ -295,11 +305,14 @@ def test_pages_are_offline_compact_and_flagged(built, spaces, places, transit) -
         assert not re.search(r'<(?:script[^>]+src|link[^>]+href)="https?:', page)
         assert "data-cws-ready" in page and "#all-layers" in page
         assert "jquery" not in page.lower() and "bootstrap" not in page.lower()
-        assert EVIL not in page and SCRIPT not in page  # only escaped copies
+        # outside scripts only escaped copies; inside, JSON strings shown as text
+        outside = re.sub(r"<script>.*?</script>", "", page, flags=re.S)
+        assert EVIL not in outside and SCRIPT not in page
     inno = built["innovation"].read_text(encoding="utf-8")
     # places, stops and spaces: one array per layer (7 point layers + 4 innovation types),
     # not one folium object per point
-    assert inno.count("L.circleMarker(") == 7 + 4
+    assert inno.count("= cwsPointMarker([p[0], p[1]]") == 7
+    assert inno.count("L.circleMarker([r[0], r[1]]") == 4
     assert "L.markerClusterGroup(" in inno and "(embedded)" in inno
 
 
@@ -333,9 +346,8 @@ def test_empty_layers_still_make_a_clean_page(tmp_path, browser, admin, spaces) 
     path = maps.innovation_map(spaces.iloc[:0], admin, tmp_path / "empty.html", transit=none,
                                places=none, walk_areas=none, tiles=False)
     watch = open_map(browser, path)
-    assert "0 of 0 spaces located" in watch.page.locator(".cws-title").inner_text()
-    assert any("walking areas (0)" in t for t in watch.page.locator(
-        ".leaflet-control-layers-overlays label").all_inner_texts())
+    assert "0 of 0 spaces on the map" in watch.page.locator(".cws-title").inner_text()
+    assert any("walking areas (0)" in t for t in control_labels(watch.page))
     toggle(watch.page, "Places of interaction (0)")
     watch.assert_clean()
 
@@ -422,8 +434,11 @@ def test_density_map_tooltips_show_values_as_text(browser, built) -> None:
     toggle(page, "Hexagons: places per cell")
     page.select_option("select.cws-level-select", "none")
     assert "Hexagon" in hover(page, 600, 450)
-    attribution = page.locator(".leaflet-control-attribution").inner_text()
-    assert "<CartoBCN>" in attribution and "2024-01-01" in attribution
+    attribution = page.locator(".leaflet-control-attribution")
+    assert "<CartoBCN>" in attribution.inner_text()
+    assert "2024-01-01" not in attribution.inner_text()  # one line: short names only
+    attribution.locator("summary", has_text="Sources").click()
+    assert "<CartoBCN> — data 2024-01-01" in attribution.locator(".cws-sources ul").inner_text()
     watch.assert_clean()
 
 
@@ -444,7 +459,7 @@ def test_transit_layers_by_mode(browser, built) -> None:
     watch = open_map(browser, built["innovation"])
     page = watch.page
     frame(page)
-    labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    labels = control_labels(page)
     for name, n in (("Metro", 3), ("Tram", 1), ("FGC", 1), ("Rodalies", 1), ("Bus", 300),
                     ("Funicular", 1)):
         assert any(f"Transit: {name} ({n})" in t for t in labels), (name, labels)
@@ -525,7 +540,7 @@ def test_innovation_map_keeps_its_basics(browser, built) -> None:
     assert page.locator("path.cws-type-1").count() == 2
     legend = page.locator(".cws-legend").first.inner_text()
     assert "Unclassified" in legend and "Type 3" in legend and "1 of 2" in legend
-    labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    labels = control_labels(page)
     assert any("Districts" in t for t in labels) and any("Unclassified" in t for t in labels)
     page.locator("path.cws-type-2").click(force=True)
     popup = page.locator(".leaflet-popup-content")

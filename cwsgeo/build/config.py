@@ -263,7 +263,7 @@ class MapsConfig:
     assets: Literal["inline", "cdn"] = "inline"
     """``inline`` embeds Leaflet and plugins (works offline); ``cdn`` links them (smaller file)."""
     tiles: bool = True
-    """Add an OpenStreetMap tile layer (blank without network; the offline basemap stays)."""
+    """Offer OpenStreetMap tiles as an opt-in layer (off at load; the offline basemap stays)."""
     street_lines: bool = True
     """Draw simplified street lines in the offline basemap."""
 

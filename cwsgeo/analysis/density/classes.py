@@ -27,10 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["LQ_BINS", "NODATA_COLOR", "Classification", "class_breaks"]
+__all__ = ["LQ_BINS", "NODATA_COLOR", "ZERO_COLOR", "Classification", "class_breaks"]
 
 #: Fill colour of areas without a value.
 NODATA_COLOR = "#d9d9d9"
+#: Fill colour of the class of zeros (``class_breaks(..., zero_class=...)``): near white, apart
+#: from the no-data grey and from the lightest colour of every colormap used.
+ZERO_COLOR = "#fbfbf7"
 #: Class upper bounds for location quotients (1 = same share as the city).
 LQ_BINS: tuple[float, ...] = (0.5, 0.8, 1.25, 2.0)
 
@@ -260,7 +263,8 @@ def _class_labels(lower: float, upper: np.ndarray, decimals: int | None) -> tupl
 def class_breaks(values: Any, *, scheme: str = "fisher_jenks", k: int = 5,
                  cmap: str = "YlOrRd", units: str = "", column: str | None = None,
                  decimals: int | None = None,
-                 bins: Sequence[float] | None = None) -> Classification:
+                 bins: Sequence[float] | None = None,
+                 zero_class: str | None = None) -> Classification:
     """Classify a variable with mapclassify and return breaks, colours and legend labels.
 
     Parameters
@@ -289,6 +293,12 @@ def class_breaks(values: Any, *, scheme: str = "fisher_jenks", k: int = 5,
         bounds outside the data's range are dropped (empty classes inside it are kept), and
         each class keeps the colour of its slot in ``bins`` (a diverging colormap stays
         centred).
+    zero_class
+        Label of a class of its own for values equal to 0 (e.g. ``"no space"``): zeros are
+        kept apart from the scheme's classes, which classify the positive values only (a
+        barri without a space is not lumped with barris that have one). The class is first,
+        bounded by 0 and coloured :data:`ZERO_COLOR`; ignored when there is no zero, no
+        positive value, or with ``bins``.
 
     Returns
     -------
@@ -300,6 +310,9 @@ def class_breaks(values: Any, *, scheme: str = "fisher_jenks", k: int = 5,
     >>> c = class_breaks([1, 2, 3, 4], scheme="quantiles", k=2, units="per km²")
     >>> c.index, c.counts
     ([1.0, 2.5, 4.0], (2, 2))
+    >>> z = class_breaks([0, 0, 0, 1, 2, 9], k=2, zero_class="no space")
+    >>> z.labels, z.counts
+    (('no space', '1 – 2', '2 – 9'), (3, 2, 1))
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -313,6 +326,12 @@ def class_breaks(values: Any, *, scheme: str = "fisher_jenks", k: int = 5,
     y = y[np.isfinite(y)]
     if y.size == 0:
         return Classification(name, (), math.nan, (), (), (), units, column, cmap)
+    if zero_class is not None and bins is None and (y == 0).any() and (y > 0).any():
+        pos = class_breaks(y[y > 0], scheme=name, k=k, cmap=cmap, units=units, column=column,
+                           decimals=decimals)
+        return Classification(name, (0.0, *pos.bins), 0.0, (ZERO_COLOR, *pos.colors),
+                              (zero_class, *pos.labels),
+                              (int((y == 0).sum()), *pos.counts), units, column, cmap)
     upper, counts = _upper_bounds(y, name, k, bins)
     lower = float(np.min(y))
     return Classification(name, tuple(float(b) for b in upper), lower,

@@ -36,8 +36,8 @@ __all__ = ["DensityBase", "DensityResult", "add_spaces", "compute_densities", "d
 
 #: Mapped columns of the district and barri tables: column, legend units, class options.
 _AREA_CLASSES: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("spaces_per_km2", "spaces per km²", {}),
-    ("spaces_per_10k_res", "spaces per 10,000 residents", {}),
+    ("spaces_per_km2", "spaces per km²", {"zero_class": "no space"}),
+    ("spaces_per_10k_res", "spaces per 10,000 residents", {"zero_class": "no space"}),
     ("lq_spaces", "location quotient (residents base)", {"bins": LQ_BINS, "cmap": "RdBu_r"}),
     ("residents_per_km2", "residents per km²", {"cmap": "Blues"}),
     ("places_per_km2", "places per km²", {"cmap": "PuRd"}),

@@ -3,7 +3,8 @@
 This package owns every HTML map cwsgeo writes:
 
 * :func:`innovation_map` (``maps/innovation_types.html``): one toggleable layer per innovation
-  type over an offline basemap, and optionally transit stops by mode, places of interaction
+  type (only "unclassified" when the inventory has no types, which the legend then says)
+  over an offline basemap, and optionally transit stops by mode, places of interaction
   (clustered points and a kernel density layer) and each space's walking area;
 * :func:`density_map` (``maps/density.html``): district and barri choropleths with a metric
   selector, H3 hexagons, kernel density bands and the spaces on top.
@@ -32,12 +33,22 @@ clusters < spaces.
 
 Where things live
 -----------------
-``text`` (formatting and escaping), ``display`` (display geometry, kept in an injected
-``store``), ``furniture`` (style, legends, title, attribution, popups, ready marker),
-``layers`` (GeoJSON, point and space layers, the base map), ``overlays`` (transit, places,
-kernel bands, walking areas), one module per page (``innovation``, ``density``) and
-``render`` (a page rendered without evaluating data as templates). The page's CSS and
-JavaScript runtime are files in ``static/``.
+``palette`` (symbol colours and plain words), ``text`` (formatting and escaping),
+``display`` (display geometry, kept in an injected ``store``), ``furniture`` (style, the one
+legend panel, title and data note, one-line credits, popups, ready marker), ``controls``
+(grouped layer control, opt-in tiles, name labels, search), ``layers`` (GeoJSON and point
+layers, the base map), ``spaces`` (space layers, their legend, the data note), ``overlays``
+(transit, places, kernel bands, walking areas), one module per page (``innovation``,
+``density``) and ``render`` (a page rendered without evaluating data as templates). The
+page's CSS and JavaScript runtime are files in ``static/``.
+
+At a glance and offline
+-----------------------
+Spaces are large dark-outlined circles in a palette no other layer uses; transit stops are
+small squares, places small muted dots. The layer control groups layers (Spaces, Context,
+Areas, Basemap) and folds; legends share one panel that never covers it; tooltips sit above
+the controls. Pages request nothing from the network when they open: OpenStreetMap tiles
+(``tiles=True``) are only offered, and tried once when chosen.
 
 Pass ``store`` (any ``MutableMapping[str, bytes]``, e.g. ``cwsgeo.build.cache.FileStore``)
 to reuse simplified geometry and coordinates across builds; nothing is cached otherwise.
@@ -56,7 +67,7 @@ from .density import DENSITY_METRICS, density_map
 from .display import DisplayStore, display_geojson
 from .furniture import Legend, SafePopup, SafeTooltip, add_attribution, add_legend, legend_html
 from .innovation import innovation_map
-from .layers import add_spaces, base_map
+from .layers import base_map
 from .overlays import add_kernel_bands, add_places, add_transit, add_walk_areas
 from .palette import (
                       INNOVATION_COLORS,
@@ -69,6 +80,7 @@ from .palette import (
                       TRANSIT_LABELS,
 )
 from .render import render_page, save_map
+from .spaces import add_spaces
 from .text import format_value, popup_html
 
 __all__ = [

@@ -18,18 +18,20 @@ from folium.map import Layer
 from jinja2 import Template
 
 from ...analysis.admin import AdminAreas
+from .controls import add_layer_control, add_search, located_mask
 from .display import DisplayStore, display_geojson
 from .furniture import add_legend, add_runtime, legend_html
-from .layers import (
-    GeoData,
-    GeoJsonLayer,
+from .layers import GeoData, GeoJsonLayer, base_map
+from .overlays import add_kernel_bands, kernel_note
+from .palette import SPACE_RADIUS, ZERO_COLOR
+from .render import save_map
+from .spaces import (
     add_innovation_legend,
     add_spaces,
-    base_map,
+    data_note,
+    missing_spaces,
     with_innovation_label,
 )
-from .overlays import add_kernel_bands, kernel_note
-from .render import save_map
 from .text import _color, _js_data, _safe_text, format_value, popup_html
 
 if TYPE_CHECKING:
@@ -104,7 +106,10 @@ def _classes_legend(title: str, cls: Classification, n_missing: int, what: str,
         from ..figures import NODATA_COLOR
 
         items.append((NODATA_COLOR, "no data", n_missing))
-    note = f"Units: {cls.units}. Count of {what} per class; {_scheme_text(cls)}" + (
+    scheme = _scheme_text(cls)
+    if cls.colors and cls.colors[0] == ZERO_COLOR and len(cls.bins) > 1:
+        scheme = f"“{cls.labels[0]}” is a class of its own; {scheme} of the others"
+    note = f"Units: {cls.units}. Count of {what} per class; {scheme}" + (
         f", {source_note}" if source_note else "") + "."
     return legend_html(title, items, note=note, shape="square")
 
@@ -242,7 +247,7 @@ def _add_hexagons(m: folium.Map, result: DensityResult,
     for i, (col, label) in enumerate(cols):
         cls = clss[col]
         layer = GeoJsonLayer(data, name=f"Hexagons: {label} per cell", pane="cws-hexes",
-                             palette=cls.colors, index=i, show=False,
+                             palette=cls.colors, index=i, show=False, group="Areas",
                              style={"color": "#ffffff", "weight": 0.5, "opacity": 0.8,
                                     "fillOpacity": 0.7, "className": f"cws-hex cws-hex-{col}"})
         m.add_child(layer)
@@ -275,7 +280,8 @@ def _add_kernel_layers(m: folium.Map, result: DensityResult,
         if bands is not None and len(bands):
             add_kernel_bands(m, bands, name=f"Kernel density: {what}",
                              title=f"Kernel density of {what}",
-                             note=kernel_note(surface, what), key=key, store=store)
+                             note=kernel_note(surface, what), key=key, store=store,
+                             group="Areas")
 
 
 def density_map(result: DensityResult, admin: AdminAreas, path: str | Path, *,
@@ -342,15 +348,17 @@ def density_map(result: DensityResult, admin: AdminAreas, path: str | Path, *,
     sp = with_innovation_label(spaces if spaces is not None else result.spaces)
     d = result.districts
     totals = [f"{int(d[c].sum()):,} {lab}" for c, lab in
-              (("spaces", "located spaces"), ("places", "places"), ("stops", "transit stops"))
+              (("places", "places of interaction"), ("stops", "transit stops"))
               if c in d.columns]
     m = base_map(admin, streets=streets, tiles=tiles,
                  title="Densities of coworking spaces, places, transit and residents",
-                 subtitle=" · ".join(totals), attributions=attributions, store=store)
+                 subtitle=" · ".join(totals), note=data_note(sp, located_mask(sp)),
+                 attributions=attributions, store=store)
     _add_choropleths(m, result, metrics, level, metric, store)
     _add_hexagons(m, result, store)
     _add_kernel_layers(m, result, kde_bands, store)
-    items = add_spaces(m, sp, popup_fields)
-    add_innovation_legend(m, items)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    items = add_spaces(m, sp, popup_fields, radius=SPACE_RADIUS["density"])
+    add_innovation_legend(m, items, len(sp))
+    add_search(m, missing_spaces(sp))
+    add_layer_control(m)
     return save_map(m, path, assets)

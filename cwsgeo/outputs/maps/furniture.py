@@ -7,6 +7,7 @@ Leaflet as a JSON string (popups, tooltips), never as HTML source or template te
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -20,8 +21,17 @@ from .elements import RawElement, static_text
 from .palette import PANES
 from .text import _color, _js
 
-__all__ = ["Legend", "SafePopup", "SafeTooltip", "add_attribution", "add_legend",
-           "add_ready_marker", "add_title", "legend_html"]
+__all__ = [
+    "Legend",
+    "SafePopup",
+    "SafeTooltip",
+    "add_attribution",
+    "add_legend",
+    "add_ready_marker",
+    "add_title",
+    "credits_html",
+    "legend_html",
+]
 
 
 def setup_page(m: folium.Map) -> None:
@@ -32,11 +42,26 @@ def setup_page(m: folium.Map) -> None:
     root = m.get_root()
     root.header.add_child(RawElement(f"<style>{static_text('maps.css')}</style>"),  # type: ignore[attr-defined]
                           name="cws_style")
-    root.script.add_child(RawElement(static_text("maps.js")),  # type: ignore[attr-defined]
+    root.script.add_child(RawElement(static_text("maps.js") + static_text("controls.js")),  # type: ignore[attr-defined]
                           name="cws_runtime", index=0)
     for name, z in PANES.items():
         m.add_child(CustomPane(name, z_index=z, pointer_events=False),
                     name=f"pane_{name.replace('-', '_')}")
+    m.add_child(_PageSetup(), name="cws_page_setup")
+
+
+class _PageSetup(MacroElement):
+    """Tooltips above the controls (see ``cwsTooltipsOnTop`` in ``static/controls.js``)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+    cwsTooltipsOnTop({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "cws_page_setup"
 
 
 def add_runtime(m: folium.Map, name: str) -> None:
@@ -46,7 +71,7 @@ def add_runtime(m: folium.Map, name: str) -> None:
 
 
 def legend_html(title: str, items: Sequence[tuple[str, str, Any]], note: str = "",
-                shape: str = "circle") -> str:
+                shape: str = "circle", warning: str = "") -> str:
     """Return the inner HTML of a legend (click the title to fold it); every text is escaped.
 
     Parameters
@@ -59,6 +84,8 @@ def legend_html(title: str, items: Sequence[tuple[str, str, Any]], note: str = "
         Small print under the items (units, method, source).
     shape
         ``circle`` (points) or ``square`` (areas).
+    warning
+        A highlighted note above the items (e.g. what the data lacks).
 
     Examples
     --------
@@ -70,6 +97,8 @@ style="background:#ff0000"></span><span class="cws-legend-label">&lt;i&gt;x&lt;/
     """
     swatch = "cws-swatch cws-swatch-circle" if shape == "circle" else "cws-swatch"
     parts = [f'<details open><summary class="cws-legend-title">{html.escape(title)}</summary>']
+    if warning:
+        parts.append(f'<div class="cws-legend-warning">{html.escape(warning)}</div>')
     for color, label, count in items:
         n = "" if count is None else html.escape(
             f"{count:,}" if isinstance(count, (int, np.integer)) else str(count))
@@ -84,29 +113,32 @@ style="background:#ff0000"></span><span class="cws-legend-label">&lt;i&gt;x&lt;/
 
 
 class Legend(MacroElement):
-    """A legend box as a Leaflet control (stacks with the other controls of its corner).
+    """A legend: one section of the map's single legend panel (a Leaflet control).
 
-    With ``layers``, the legend is shown only while at least one of them is on the map.
-    Every text is escaped (see :func:`legend_html`).
+    The panel is created by the first legend, at its ``position``; sections are kept in
+    ``order`` (lower first). With ``layers``, the legend is shown only while at least one of
+    them is on the map. Every text is escaped (see :func:`legend_html`).
     """
 
     _template = Template("""
 {% macro script(this, kwargs) %}
     var {{ this.get_name() }} = cwsLegend({{ this._parent.get_name() }},
         {{ this.position|tojson }}, {{ this.css_class|tojson }}, {{ this.html_js }},
-        [{{ this.layer_names|join(', ') }}]);
+        [{{ this.layer_names|join(', ') }}], {{ this.order|tojson }});
 {% endmacro %}
 """)
 
     def __init__(self, title: str, items: Sequence[tuple[str, str, Any]], note: str = "",
-                 position: str = "bottomleft", shape: str = "circle",
-                 layers: Sequence[Layer] = (), css_class: str = "") -> None:
+                 position: str = "bottomright", shape: str = "circle",
+                 layers: Sequence[Layer] = (), css_class: str = "", order: int = 10,
+                 warning: str = "") -> None:
         super().__init__()
         self._name = "Legend"
+        self.order = int(order)
         if position not in ("bottomleft", "bottomright", "topleft", "topright"):
             raise ValueError(f"unknown legend position {position!r}")
         self.position = position
-        self.html_js = _js(legend_html(title, items, note, shape))
+        self.html_js = _js(legend_html(title, items, note, shape, warning))
         self.layers = list(layers)
         self.css_class = " ".join(["cws-legend", *css_class.split()])
 
@@ -117,8 +149,9 @@ class Legend(MacroElement):
 
 
 def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str, Any]],
-               note: str = "", position: str = "bottomleft", shape: str = "circle",
-               layers: Sequence[Layer] = (), css_class: str = "") -> Legend:
+               note: str = "", position: str = "bottomright", shape: str = "circle",
+               layers: Sequence[Layer] = (), css_class: str = "", order: int = 10,
+               warning: str = "") -> Legend:
     """Add a legend (categories or classes).
 
     Parameters
@@ -132,7 +165,8 @@ def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str, Any]],
     note
         Small print under the items.
     position
-        ``bottomleft``, ``bottomright``, ``topleft`` or ``topright``.
+        Corner of the legend panel when this legend creates it: ``bottomleft``,
+        ``bottomright``, ``topleft`` or ``topright``.
     shape
         ``circle`` (points) or ``square`` (areas).
     layers
@@ -140,15 +174,44 @@ def add_legend(m: folium.Map, title: str, items: Sequence[tuple[str, str, Any]],
         the layers).
     css_class
         Extra CSS classes of the box (test hooks, e.g. ``cws-legend-transit``).
+    order
+        Place in the panel (lower first; the spaces' legend is 0).
+    warning
+        A highlighted note above the items.
 
     Returns
     -------
     Legend
     """
     setup_page(m)
-    legend = Legend(title, items, note, position, shape, layers, css_class)
+    legend = Legend(title, items, note, position, shape, layers, css_class, order, warning)
     m.add_child(legend)
     return legend
+
+
+def _short_credit(text: str) -> str:
+    """Return the name a credit starts with (``"Stops: TMB, … — data 2026"`` -> ``"Stops"``)."""
+    head = re.split(r" \(| — | – |, |: ", text, maxsplit=1)[0].strip()
+    return head or text
+
+
+def credits_html(texts: Iterable[str]) -> str:
+    """One line of short source names and a "Sources" box listing each full credit once.
+
+    Examples
+    --------
+    >>> credits_html(["A & B (x), CC BY", "A & B (y)", "Stops: T — data 2026"])
+    '<span class="cws-credit-line">Data: A &amp; B · Stops</span> <details \
+class="cws-sources"><summary>Sources</summary><ul><li>A &amp; B (x), CC BY</li><li>A &amp; B \
+(y)</li><li>Stops: T — data 2026</li></ul></details>'
+    """
+    full = list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
+    if not full:
+        return ""
+    short = list(dict.fromkeys(_short_credit(t) for t in full))
+    items = "".join(f"<li>{html.escape(t)}</li>" for t in full)
+    return (f'<span class="cws-credit-line">Data: {html.escape(" · ".join(short))}</span> '
+            f'<details class="cws-sources"><summary>Sources</summary><ul>{items}</ul></details>')
 
 
 class _Attribution(MacroElement):
@@ -156,44 +219,55 @@ class _Attribution(MacroElement):
 {% macro script(this, kwargs) %}
     {{ this._parent.get_name() }}.attributionControl.setPrefix(
         '<a href="https://leafletjs.com">Leaflet</a>');
-    {% for text in this.texts %}
-    {{ this._parent.get_name() }}.attributionControl.addAttribution({{ text|tojson }});
-    {% endfor %}
+    {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
 {% endmacro %}
 """)
 
     def __init__(self, texts: Iterable[str]) -> None:
         super().__init__()
         self._name = "Attribution"
-        self.texts = [html.escape(t) for t in texts]
+        self.text = credits_html(texts)
 
 
 def add_attribution(m: folium.Map, texts: Iterable[str]) -> None:
-    """Credit data sources in Leaflet's attribution control (texts are escaped)."""
+    """Credit data sources: one line of short names and a "Sources" box with each credit once.
+
+    Texts are escaped.
+    """
     m.add_child(_Attribution(texts))
 
 
 class _Title(MacroElement):
+    """The title box (a control at the top left, above the zoom buttons) and its data note.
+
+    Then the zoom and full screen buttons and the scale bar (the map is made without them).
+    """
+
     _template = Template("""
-{% macro html(this, kwargs) %}
-<div class="cws-title">
-  <div class="cws-title-main">{{ this.title }}</div>
-  {% if this.subtitle %}<div class="cws-title-sub">{{ this.subtitle }}</div>{% endif %}
-</div>
+{% macro script(this, kwargs) %}
+    cwsFurniture({{ this._parent.get_name() }}, {{ this.html_js }});
 {% endmacro %}
 """)
 
-    def __init__(self, title: str, subtitle: str = "") -> None:
+    def __init__(self, title: str, subtitle: str = "", note: Sequence[str] = ()) -> None:
         super().__init__()
         self._name = "Title"
-        self.title = html.escape(title)
-        self.subtitle = html.escape(subtitle)
+        parts = [f'<div class="cws-title-main">{html.escape(title)}</div>'] if title else []
+        if subtitle:
+            parts.append(f'<div class="cws-title-sub">{html.escape(subtitle)}</div>')
+        if note:
+            lines = "".join(f"<div>{html.escape(t)}</div>" for t in note)
+            parts.append(f'<div class="cws-data-note">{lines}</div>')
+        self.html_js = _js("".join(parts))
 
 
-def add_title(m: folium.Map, title: str, subtitle: str = "") -> None:
-    """Show a title (and a subtitle) in a box at the top left; texts are escaped."""
+def add_title(m: folium.Map, title: str, subtitle: str = "", note: Sequence[str] = ()) -> None:
+    """Show a title, a subtitle and a data note (lines) at the top left; texts are escaped.
+
+    Also adds the zoom and full screen buttons below it and the scale bar (once per map).
+    """
     setup_page(m)
-    m.add_child(_Title(title, subtitle))
+    m.add_child(_Title(title, subtitle, note))
 
 
 class SafePopup(MacroElement):
@@ -240,7 +314,7 @@ class _Ready(MacroElement):
     _template = Template("""
 {% macro script(this, kwargs) %}
     cwsReady({{ this._parent.get_name() }},
-             {% if this.control %}{{ this.control }}_layers.overlays{% else %}null{% endif %});
+             {% if this.control %}{{ this.control }}.allOverlays(){% else %}null{% endif %});
 {% endmacro %}
 """)
 
@@ -254,5 +328,5 @@ def add_ready_marker(m: folium.Map) -> None:
     """End the page with the ready marker (``data-cws-ready``) and ``#all-layers`` support."""
     setup_page(m)
     control = next((c.get_name() for c in m._children.values()
-                    if isinstance(c, folium.LayerControl)), None)
+                    if getattr(c, "is_layer_control", False)), None)
     m.add_child(_Ready(control), name="cws_ready")

@@ -10,11 +10,20 @@ import folium
 import geopandas as gpd
 
 from ...analysis.admin import AdminAreas
+from .controls import add_layer_control, add_search, located_mask
 from .display import DisplayStore
 from .furniture import add_legend
-from .layers import add_innovation_legend, add_spaces, base_map, with_innovation_label
+from .layers import base_map
 from .overlays import add_places, add_transit, add_walk_areas
 from .render import save_map
+from .spaces import (
+    add_innovation_legend,
+    add_spaces,
+    data_note,
+    has_types,
+    missing_spaces,
+    with_innovation_label,
+)
 
 if TYPE_CHECKING:
     from ...analysis.density import KernelSurface
@@ -36,6 +45,10 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
                    legends: Iterable[tuple[str, Sequence[tuple[str, str, Any]]]] = (),
                    store: DisplayStore | None = None) -> Path:
     """Write the innovation-type map: one layer per type over the offline basemap.
+
+    The title and its data note say how many spaces are on the map and why the others are
+    not; without any innovation type in ``spaces`` the title does not claim types and the
+    legend says how to add them. A search box finds spaces by name.
 
     Parameters
     ----------
@@ -83,10 +96,10 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
     Path
     """
     spaces = with_innovation_label(spaces)
-    located = int((~(spaces.geometry.isna() | spaces.geometry.is_empty)).sum())
+    typed = has_types(spaces)
     m = base_map(admin, streets=streets, tiles=tiles,
-                 title="Coworking spaces in Barcelona by innovation type",
-                 subtitle=f"{located} of {len(spaces)} spaces located",
+                 title="Coworking spaces in Barcelona" + (" by innovation type" if typed else ""),
+                 note=data_note(spaces, located_mask(spaces)),
                  attributions=attributions, plugins=plugins, store=store)
     if walk_areas is not None:
         add_walk_areas(m, walk_areas, spaces, store=store)
@@ -98,8 +111,9 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
     for add in extra_layers:
         add(m)
     items = add_spaces(m, spaces, popup_fields)
-    add_innovation_legend(m, items)
+    add_innovation_legend(m, items, len(spaces))
     for title, its in legends:
         add_legend(m, title, its, position="bottomright")
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    add_search(m, missing_spaces(spaces))
+    add_layer_control(m)
     return save_map(m, path, assets)

@@ -24,18 +24,19 @@ from .layers import (
     add_point_layer,
     point_rows,
     require_markercluster,
-    type_key,
-    type_label,
 )
 from .palette import (
     INNOVATION_COLORS,
     PLACE_COLORS,
     PLACE_LABELS,
+    PLACE_RADIUS,
     TRANSIT_COLORS,
+    TRANSIT_DEFAULT_RADIUS,
     TRANSIT_LABELS,
     TRANSIT_RADIUS,
     TRANSIT_SHOWN,
 )
+from .spaces import has_types, type_key, type_label
 from .text import OTHER_COLOR, _color, _safe_text, format_value, popup_html
 
 if TYPE_CHECKING:
@@ -105,8 +106,8 @@ def add_transit(m: folium.Map, transit: gpd.GeoDataFrame, *,
         sub = transit.loc[sel]
         label = TRANSIT_LABELS.get(md, md.title())
         color = TRANSIT_COLORS.get(md, OTHER_COLOR)
-        kind = {"label": label, "color": color, "line": "#ffffff" if md != "bus" else color,
-                "r": TRANSIT_RADIUS.get(md, 5.0)}
+        kind = {"label": label, "color": color, "line": "#ffffff", "shape": "square",
+                "r": TRANSIT_RADIUS.get(md, TRANSIT_DEFAULT_RADIUS)}
         pts = point_rows(sub, np.zeros(len(sub), dtype=int),
                          _stop_texts(names[sel], lines[sel]), store)
         layers.append(add_point_layer(m, PointLayer(
@@ -115,15 +116,16 @@ def add_transit(m: folium.Map, transit: gpd.GeoDataFrame, *,
         items.append((color, label, len(pts)))
     if layers:
         add_legend(m, "Transit stops", items, position="bottomright", layers=layers,
-                   note="Stations and stops; lines in the tooltips.",
-                   css_class="cws-legend-transit")
+                   shape="square", note="Small squares: stations and stops; lines in the "
+                                        "tooltips.", css_class="cws-legend-transit")
     logger.debug("transit layers: %s", ", ".join(f"{lab} {n}" for _, lab, n in items))
     return layers
 
 
 def add_kernel_bands(m: folium.Map, bands: gpd.GeoDataFrame, *, name: str, title: str,
                      note: str = "", show: bool = False, key: str = "kernel",
-                     tolerance_m: float = 10.0, store: DisplayStore | None = None) -> Layer:
+                     tolerance_m: float = 10.0, store: DisplayStore | None = None,
+                     group: str = "Context") -> Layer:
     """Add kernel density bands (filled contours) as one toggleable layer with its legend.
 
     Parameters
@@ -147,6 +149,8 @@ def add_kernel_bands(m: folium.Map, bands: gpd.GeoDataFrame, *, name: str, title
         Display simplification.
     store
         Where the simplified bands are kept between builds.
+    group
+        Group of the layer control.
 
     Returns
     -------
@@ -158,7 +162,7 @@ def add_kernel_bands(m: folium.Map, bands: gpd.GeoDataFrame, *, name: str, title
               "tip": popup_html(title, [("Density", f"{row.label} {units}".strip())])}
              for row in bands.itertuples()]
     data = display_geojson(bands, (), tolerance_m=tolerance_m, properties=props, store=store)
-    layer = GeoJsonLayer(data, name=name, pane="cws-kernel", show=show,
+    layer = GeoJsonLayer(data, name=name, pane="cws-kernel", show=show, group=group,
                          style={"stroke": True, "color": "#ffffff", "weight": 0.4,
                                 "opacity": 0.6, "fillOpacity": 0.55,
                                 "className": f"cws-kernel cws-kernel-{key}"})
@@ -207,7 +211,8 @@ def _add_place_points(m: folium.Map, places: gpd.GeoDataFrame, show: bool,
     order += sorted(set(cat) - set(order))
     index = {c: i for i, c in enumerate(order)}
     kinds: list[dict[str, Any]] = [{"label": PLACE_LABELS.get(c, c.replace("_", " ").capitalize()),
-              "color": PLACE_COLORS.get(c, OTHER_COLOR), "line": "#555555", "r": 4}
+              "color": PLACE_COLORS.get(c, OTHER_COLOR), "line": "#8a8a8a",
+              "r": PLACE_RADIUS}
              for c in order]
     names = places["name"] if "name" in places.columns else pd.Series("", places.index)
     texts = [html.escape(_safe_text(v)) for v in names.tolist()]
@@ -218,7 +223,8 @@ def _add_place_points(m: folium.Map, places: gpd.GeoDataFrame, show: bool,
     counts = cat.value_counts()
     add_legend(m, "Places of interaction", [(k["color"], k["label"], int(counts[c]))
                                             for c, k in zip(order, kinds, strict=True)],
-               note="Clustered below zoom 18; category and name in the tooltips.",
+               note="Small dots, grouped in grey clusters below zoom 18; category and name "
+                    "in the tooltips.",
                position="bottomright", layers=[layer], css_class="cws-legend-places")
     return layer
 
@@ -337,11 +343,13 @@ def add_walk_areas(m: folium.Map, areas: gpd.GeoDataFrame,
     data = display_geojson(areas, (), tolerance_m=tolerance_m, properties=props, store=store)
     n = len(data["features"])
     layer = GeoJsonLayer(data, name=f"{minutes}-minute walking areas ({n})", pane="cws-walk",
-                         show=show, style={"weight": 1, "opacity": 0.7, "fillOpacity": 0.08,
-                                           "className": "cws-walk-area"})
+                         show=show, group="Spaces",
+                         style={"weight": 1, "opacity": 0.7, "fillOpacity": 0.08,
+                                "className": "cws-walk-area"})
     m.add_child(layer)
+    keys = (1, 2, 3, None) if spaces is not None and has_types(spaces) else (None,)
     add_legend(m, f"{minutes}-minute walking areas",
-               [(INNOVATION_COLORS[k], type_label(k), None) for k in (1, 2, 3, None)],
+               [(INNOVATION_COLORS[k], type_label(k), None) for k in keys],
                note="Reached on foot along the street network, coloured by the space's type.",
                position="bottomright", shape="square", layers=[layer],
                css_class="cws-legend-walk")

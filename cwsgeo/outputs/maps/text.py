@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .palette import LOCATION_TEXT, PROXIMITY_METHOD_TEXT
+
 __all__ = ["RawJSON", "format_value", "popup_html"]
 
 #: Colour of anything without a colour of its own (and of unsafe colour values).
@@ -98,7 +100,7 @@ def format_value(value: Any, column: str = "") -> str | None:
     >>> format_value(12345.4, "residents_10min"), format_value(1.234, "lq_spaces")
     ('12,345', '1.23')
     >>> format_value("straight_line", "proximity_method"), format_value(float("nan"))
-    ('straight line', None)
+    ('straight line (far from the network)', None)
     """
     if _missing(value):
         return None
@@ -109,7 +111,11 @@ def format_value(value: Any, column: str = "") -> str | None:
     if isinstance(value, (int, float, np.integer, np.floating)):
         return _format_number(float(value), column)
     text = str(value)
-    return text.replace("_", " ") if column == "proximity_method" else text
+    if column == "proximity_method":
+        return PROXIMITY_METHOD_TEXT.get(text, text.replace("_", " "))
+    if column in ("geocode_status", "location_method"):
+        return LOCATION_TEXT.get(text, text.replace("_", " "))
+    return text
 
 
 def popup_html(title: str, rows: Iterable[tuple[str, Any]]) -> str:

@@ -19,13 +19,8 @@ function cwsChoropleth(map, cfg) {
             onEachFeature: function (f, l) { l.bindTooltip(f.properties.tip, {sticky: true}); }
         });
     });
-    var legend = L.control({position: 'bottomright'}), legendDiv = null;
-    legend.onAdd = function () {
-        legendDiv = L.DomUtil.create('div', 'cws-legend cws-legend-choropleth');
-        L.DomEvent.disableClickPropagation(legendDiv);
-        L.DomEvent.disableScrollPropagation(legendDiv);
-        return legendDiv;
-    };
+    var panel = cwsLegendPanel(map, 'bottomright');
+    var legendDiv = L.DomUtil.create('div', 'cws-legend cws-legend-choropleth');
     var control = L.control({position: 'topleft'}), selects = {};
     control.onAdd = function () {
         var div = L.DomUtil.create('div', 'cws-control cws-choropleth-control');
@@ -61,8 +56,8 @@ function cwsChoropleth(map, cfg) {
             } else if (map.hasLayer(lyr)) { map.removeLayer(lyr); }
         });
         var on = Object.prototype.hasOwnProperty.call(layers, state.level);
-        if (on && !legendShown) { legend.addTo(map); legendShown = true; }
-        if (!on && legendShown) { legend.remove(); legendShown = false; }
+        if (on && !legendShown) { panel.show(legendDiv, 5); legendShown = true; }
+        if (!on && legendShown) { panel.hide(legendDiv); legendShown = false; }
         if (on) {
             legendDiv.innerHTML = cfg.legends[state.level][state.metric];
             legendDiv.setAttribute('data-level', state.level);

@@ -1,24 +1,69 @@
 /* cwsgeo map runtime: the JavaScript shared by every cwsgeo page. The page's own script calls
    these functions with data that Python has serialised and escaped. */
 
-/* A legend box as a Leaflet control, shown while one of `layers` is on the map (or always). */
-function cwsLegend(map, position, cssClass, html, layers) {
-    var ctl = L.control({position: position}), shown = false;
+/* The one legend panel of a map (a Leaflet control, created with the first legend): every
+   legend is a section of it, so legends never stack over other controls. Sections are kept
+   in `order` (lower first); the panel hides itself while it has no section. */
+function cwsLegendPanel(map, position) {
+    if (map._cwsLegendPanel) { return map._cwsLegendPanel; }
+    var ctl = L.control({position: position || 'bottomright'}), div;
     ctl.onAdd = function () {
-        var div = L.DomUtil.create('div', cssClass);
-        div.innerHTML = html;
+        div = L.DomUtil.create('div', 'cws-legend-panel');
         L.DomEvent.disableClickPropagation(div);
         L.DomEvent.disableScrollPropagation(div);
         return div;
     };
+    ctl.addTo(map);
+    function sync() { div.style.display = div.children.length ? '' : 'none'; }
+    ctl.show = function (section, order) {
+        section.cwsOrder = order || 0;
+        var next = null;
+        for (var i = 0; i < div.children.length; i++) {
+            if (div.children[i].cwsOrder > section.cwsOrder) { next = div.children[i]; break; }
+        }
+        div.insertBefore(section, next);
+        sync();
+    };
+    ctl.hide = function (section) {
+        if (section.parentNode === div) { div.removeChild(section); }
+        sync();
+    };
+    sync();
+    map._cwsLegendPanel = ctl;
+    return ctl;
+}
+
+/* A legend: a section of the legend panel, shown while one of `layers` is on the map (or
+   always). */
+function cwsLegend(map, position, cssClass, html, layers, order) {
+    var panel = cwsLegendPanel(map, position), shown = false;
+    var div = L.DomUtil.create('div', cssClass);
+    div.innerHTML = html;
     function sync() {
         var on = !layers.length || layers.some(function (l) { return map.hasLayer(l); });
-        if (on && !shown) { ctl.addTo(map); shown = true; }
-        else if (!on && shown) { ctl.remove(); shown = false; }
+        if (on && !shown) { panel.show(div, order); shown = true; }
+        else if (!on && shown) { panel.hide(div); shown = false; }
     }
     layers.forEach(function (l) { l.on('add remove', sync); });
     sync();
-    return ctl;
+    return div;
+}
+
+/* A point marker: a circle, or a square (`shape: 'square'`, e.g. transit stops) drawn by the
+   canvas renderer; hit-testing stays the circle's. */
+var CwsSquare = L.CircleMarker.extend({
+    _updatePath: function () {
+        var r = this._renderer;
+        if (!r._ctx) { r._updateCircle(this); return; }  // SVG: a circle
+        if (!r._drawing || this._empty()) { return; }
+        var p = this._point, ctx = r._ctx, s = Math.max(Math.round(this._radius), 1);
+        ctx.beginPath();
+        ctx.rect(p.x - s, p.y - s, 2 * s, 2 * s);
+        r._fillStroke(ctx, this);
+    }
+});
+function cwsPointMarker(latlng, options, shape) {
+    return shape === 'square' ? new CwsSquare(latlng, options) : L.circleMarker(latlng, options);
 }
 
 /* Polygons or lines from compact GeoJSON. Feature properties: `tip` (escaped tooltip HTML),
@@ -89,7 +134,8 @@ function cwsPointsRuntime(map) {
     }};
 }
 
-/* Last script of a page: `#all-layers` shows every layer; `data-cws-ready` once drawn. */
+/* Last script of a page: `#all-layers` shows every layer (but opt-in basemaps such as the
+   network tiles); `data-cws-ready` once drawn. */
 function cwsReady(map, overlays) {
     window.cwsMap = map;
     window.cwsScriptsMs = performance.now();
