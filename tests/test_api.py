@@ -110,6 +110,20 @@ def test_read_outputs_layers_index_and_dtypes(tmp_path: Path) -> None:
     assert out.contours == {}
 
 
+def test_innovation_type_is_nullable_int_through_geocode_table() -> None:
+    from cwsgeo.analysis.inventory.values import innovation_types
+
+    assert innovation_types([1.0, None, "3", float("nan")]).tolist() == [1, pd.NA, 3, pd.NA]
+    read_by_pandas = pd.DataFrame({"id": ["a", "b", "c"], "name": ["A", "B", "C"],
+                                   "innovation_type": [1.0, np.nan, 2.0]})  # float64
+    with cwsgeo.Geocoder(None) as g:  # no address: nothing is asked
+        table = cwsgeo.geocode_table(read_by_pandas, g)
+        assert table["innovation_type"].dtype == "Int64"
+        assert table["innovation_type"].eq(1).fillna(False).tolist() == [True, False, False]
+        with pytest.raises(ValueError, match=r"innovation_type, row 1: 2.5 is not 1, 2 or 3"):
+            cwsgeo.geocode_table(read_by_pandas.assign(innovation_type=[1, 2.5, 3]), g)
+
+
 # ------------------------------------------------------------------------- on the bundle
 @pytest.fixture(scope="module")
 def example(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
