@@ -98,7 +98,7 @@ def network_layers(spaces: gpd.GeoDataFrame, raw: Path, cache: Path
         if graph is None:
             raise FileNotFoundError("no street graph in data/raw/streets")
         net = read_network(graph)
-        areas = proximity_walk_areas(spaces, net, minutes=10)
+        areas = proximity_walk_areas(spaces, net, minutes=10).reset_index()  # id column
         areas = areas[~(areas.geometry.isna() | areas.geometry.is_empty)]
         return areas, net.edges_gdf(), "walking network, concave hulls"
     except Exception as exc:  # the network and proximity modules are optional here

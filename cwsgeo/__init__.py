@@ -19,6 +19,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import schema, settings
 from ._errors import (
     ConfigError,
@@ -58,8 +60,26 @@ from .analysis.proximity import (
 )
 from .build.config import Config
 
+if TYPE_CHECKING:
+    from .outputs.reading import BuildOutputs, read_outputs
+
+#: Names exported lazily (their modules load on first use): ``import cwsgeo`` stays light.
+_LAZY = {"BuildOutputs": "cwsgeo.outputs.reading", "read_outputs": "cwsgeo.outputs.reading"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cwsgeo' has no attribute {name!r}")
+
+
 __all__ = [
     "AdminAreas",
+    "BuildOutputs",
     "Config",
     "ConfigError",
     "CwsgeoError",
@@ -89,6 +109,7 @@ __all__ = [
     "parse_address",
     "read_inventory",
     "read_network",
+    "read_outputs",
     "read_places",
     "read_transit",
     "schema",

@@ -124,10 +124,10 @@ def test_buzz_decay_anchors():
 # -------------------------------------------------------------------------------- transit
 def test_transit_metrics_by_hand(grid, spaces, stops):
     m = px.transit_metrics(spaces, stops, grid, walk_speed_kmh=SPEED)
-    assert m.index.equals(spaces.index)
-    a, f = m.loc["a"], m.loc["far"]
+    assert m.index.equals(pd.Index(["A", "F", "N"], name="id"))
+    a, f = m.loc["A"], m.loc["F"]
     assert a.proximity_method == "network" and f.proximity_method == "straight_line"
-    assert pd.isna(m.loc["none", "proximity_method"])
+    assert pd.isna(m.loc["N", "proximity_method"])
     assert a.snap_m == pytest.approx(10.0)
     # metro: M1 at node 9 (390 m via node 2), M2 at node 10 (610 m)
     assert a.metro_line_m == pytest.approx(math.hypot(180, 210))
@@ -155,7 +155,7 @@ def test_transit_metrics_by_hand(grid, spaces, stops):
     assert (f.bus_stops_5min, f.bus_stops_10min) == (0, 2)
     assert f.rodalies_walk_m == pytest.approx(math.hypot(100, 100))
     # the space without a location: NA everywhere
-    assert m.loc["none"].drop("proximity_method").isna().all()
+    assert m.loc["N"].drop("proximity_method").isna().all()
     expected = []
     for mode in TRANSIT_MODES:
         expected += [f"{mode}_line_m", f"{mode}_walk_m", f"{mode}_walk_min",
@@ -171,21 +171,21 @@ def test_transit_thresholds_and_speed_are_parameters(grid, spaces, stops):
                                    "metro_stops_8min", "metro_nearest_stop",
                                    "transit_any_line_m", "transit_any_walk_m",
                                    "transit_any_walk_min"]
-    assert m.loc["a", "metro_walk_min"] == pytest.approx(390 / 50)
-    assert m.loc["a", "metro_stops_8min"] == 1  # 8 min at 50 m/min = 400 m
+    assert m.loc["A", "metro_walk_min"] == pytest.approx(390 / 50)
+    assert m.loc["A", "metro_stops_8min"] == 1  # 8 min at 50 m/min = 400 m
 
 
 def test_snap_limit_is_a_parameter(grid, spaces, stops):
     m = px.transit_metrics(spaces, stops, grid, walk_speed_kmh=SPEED, snap_max_m=5)
-    assert m.loc["a", "proximity_method"] == "straight_line"
-    assert m.loc["a", "metro_walk_m"] == pytest.approx(math.hypot(180, 210))
+    assert m.loc["A", "proximity_method"] == "straight_line"
+    assert m.loc["A", "metro_walk_m"] == pytest.approx(math.hypot(180, 210))
 
 
 # --------------------------------------------------------------------------------- places
 def test_places_metrics_by_hand(grid, spaces, places):
     m = px.places_metrics(spaces, places, grid, walk_speed_kmh=SPEED, minutes=(2, 5, 10),
                           buzz_full_min=2, buzz_zero_min=6)
-    a = m.loc["a"]
+    a = m.loc["A"]
     # walking metres from A: P1 140, P2 180, P3 340, P4 410, P5 615, P6 (park) 180
     assert (a.places_cafe_2min, a.places_bar_2min, a.places_park_2min) == (1, 1, 1)
     assert a.places_restaurant_2min == 0 and a.places_total_2min == 3
@@ -201,8 +201,8 @@ def test_places_metrics_by_hand(grid, spaces, places):
             if c.endswith("_5min") and c.startswith("places_")]
     assert cats == [*PLACE_CATEGORIES, "park", "total"]
     # far space, straight line: P2 and P3 within 500 m (hypot(100, 450) = 461 m)
-    assert m.loc["far", "places_total_5min"] == 2
-    assert pd.isna(m.loc["none", "places_total_5min"])
+    assert m.loc["F", "places_total_5min"] == 2
+    assert pd.isna(m.loc["N", "places_total_5min"])
 
 
 def test_places_weights_and_explicit_categories(grid, spaces, places):
@@ -210,7 +210,7 @@ def test_places_weights_and_explicit_categories(grid, spaces, places):
                           categories=["cafe", "restaurant"],
                           category_weights={"restaurant": 0.5},
                           buzz_full_min=2, buzz_zero_min=6)
-    a = m.loc["a"]
+    a = m.loc["A"]
     assert list(m.columns[2:]) == ["places_cafe_5min", "places_restaurant_5min",
                                    "places_total_5min", "places_buzz"]
     assert a.places_total_5min == 5  # the total counts every place, listed or not
@@ -281,15 +281,15 @@ def test_residents_metrics_by_hand(grid, spaces, residents):
     sp = pd.concat([spaces, ghost])
     m = px.residents_metrics(sp, residents, grid, walk_speed_kmh=SPEED, minutes=(2, 5))
     # A: nodes within 200 m are 1, 2, 4, 5; within 500 m all but node 10
-    assert m.loc["a", "residents_2min"] == pytest.approx(200 + 300 + 190 + 100)
-    assert m.loc["a", "residents_5min"] == pytest.approx(1700 - 10 - 150)
+    assert m.loc["A", "residents_2min"] == pytest.approx(200 + 300 + 190 + 100)
+    assert m.loc["A", "residents_5min"] == pytest.approx(1700 - 10 - 150)
     # far (straight line): nodes 7 (412 m), 8 (400 m), 9 (412 m), 5 (500 m) within 500 m
-    assert m.loc["far", "residents_2min"] == 0
-    assert m.loc["far", "residents_5min"] == pytest.approx(0 + 300 + 150 + 100)
+    assert m.loc["F", "residents_2min"] == 0
+    assert m.loc["F", "residents_5min"] == pytest.approx(0 + 300 + 150 + 100)
     # the ghost is 50 m from the off-network residents of S4
-    assert m.loc["ghost", "residents_2min"] == pytest.approx(10)
-    assert m.loc["ghost", "proximity_method"] == "straight_line"
-    assert pd.isna(m.loc["none", "residents_5min"])
+    assert m.loc["G", "residents_2min"] == pytest.approx(10)
+    assert m.loc["G", "proximity_method"] == "straight_line"
+    assert pd.isna(m.loc["N", "residents_5min"])
 
 
 def test_residents_from_another_network_are_refused(residents, data_dir):
@@ -392,29 +392,63 @@ def test_summary_by_type():
 def test_space_metrics_combines_everything(grid, spaces, stops, places, residents):
     m = px.space_metrics(spaces, grid, stops=stops, places=places, residents=residents,
                          walk_speed_kmh=SPEED, chunk_size=1, progress=False)
-    assert m.index.equals(spaces.index)
+    assert m.index.equals(pd.Index(["A", "F", "N"], name="id"))
     assert {"metro_walk_min", "places_cafe_10min", "residents_15min",
             "transit_any_walk_min", "places_buzz"} <= set(m.columns)
     s = px.summarize_by_type(m, spaces)
     assert {"all", "type 1", "type 2", "type 3"} <= set(s["group"])
 
 
+def test_per_space_frames_are_indexed_by_the_space_id(grid, spaces, stops, places, residents):
+    m = px.space_metrics(spaces, grid, stops=stops, places=places, residents=residents,
+                         walk_speed_kmh=SPEED)
+    assert m.index.name == "id" and m.index.tolist() == ["A", "F", "N"]  # row order kept
+    # the same with the ids as the index, and with the rows shuffled
+    by_id = px.space_metrics(spaces.set_index("id"), grid, stops=stops, walk_speed_kmh=SPEED)
+    assert by_id.index.name == "id" and by_id.index.tolist() == ["A", "F", "N"]
+    shuffled = spaces.iloc[[2, 0, 1]]
+    m2 = px.space_metrics(shuffled, grid, stops=stops, places=places, residents=residents,
+                          walk_speed_kmh=SPEED)
+    assert m2.index.tolist() == ["N", "A", "F"]
+    pd.testing.assert_frame_equal(m2.loc[m.index], m)
+    # joins back on the id column whatever the spaces' own index
+    joined = spaces.join(m, on="id")
+    assert joined.index.equals(spaces.index)
+    assert joined["residents_5min"].tolist()[:2] == m["residents_5min"].tolist()[:2]
+    # summaries align metrics and spaces by id, in any order
+    s = px.summarize_by_type(m2, spaces)
+    pd.testing.assert_frame_equal(s, px.summarize_by_type(m, spaces))
+    with pytest.raises(ValueError, match="ids of spaces"):
+        px.summarize_by_type(m.iloc[:2], spaces)
+
+
+def test_space_ids_are_required_unique_and_not_blank(grid, spaces, stops):
+    with pytest.raises(ValueError, match="'id' column"):
+        px.space_metrics(spaces.drop(columns="id"), grid, stops=stops)
+    with pytest.raises(ValueError, match=r"duplicated 'id' values \['A'\]"):
+        px.space_metrics(spaces.assign(id=["A", "A", "N"]), grid, stops=stops)
+    with pytest.raises(ValueError, match=r"blank 'id' in rows \['far'\]"):
+        px.walk_areas(spaces.assign(id=["A", None, "N"]), grid)
+    wa = px.walk_areas(spaces.rename(columns={"id": "code"}), grid, id_col="code")
+    assert wa.index.name == "code" and wa.index.tolist() == ["A", "F", "N"]
+
+
 # ---------------------------------------------------------------------------- walk areas
 def test_walk_areas(grid, spaces):
     wa = px.walk_areas(spaces, grid, minutes=2, walk_speed_kmh=SPEED)
-    assert wa.index.equals(spaces.index) and wa.crs == grid.crs
-    assert wa["id"].tolist() == ["A", "F", "N"]
+    assert wa.index.equals(pd.Index(["A", "F", "N"], name="id")) and wa.crs == grid.crs
+    assert wa.index.name == "id" and "id" not in wa.columns
     assert wa["proximity_method"].tolist()[:2] == ["network", "straight_line"]
-    hull = wa.loc["a", "geometry"].buffer(1e-6)
+    hull = wa.loc["A", "geometry"].buffer(1e-6)
     for x, y in [(0, 0), (100, 0), (0, 100), (100, 100), (0, 170), (20, -10)]:
         assert hull.covers(P(x, y)), (x, y)
     for x, y in [(0, 200), (200, 200), (300, 0)]:
         assert not hull.covers(P(x, y)), (x, y)
-    assert wa.loc["far", "area_km2"] == pytest.approx(math.pi * 0.2 ** 2, rel=0.01)
-    assert wa.loc["none", "geometry"] is None or wa.loc["none", "geometry"].is_empty
+    assert wa.loc["F", "area_km2"] == pytest.approx(math.pi * 0.2 ** 2, rel=0.01)
+    assert wa.loc["N", "geometry"] is None or wa.loc["N", "geometry"].is_empty
     edges = px.walk_areas(spaces, grid, minutes=2, walk_speed_kmh=SPEED, method="edges",
                           buffer_m=10)
-    g = edges.loc["a", "geometry"]
+    g = edges.loc["A", "geometry"]
     assert g.covers(P(50, 0)) and g.covers(P(0, 165)) and not g.covers(P(50, 50))
     with pytest.raises(ValueError, match="method"):
         px.walk_areas(spaces, grid, method="blob")  # type: ignore[arg-type]

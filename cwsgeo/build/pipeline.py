@@ -316,7 +316,8 @@ class _Build:
         prox = stage_proximity(self.ctx, self.raw, self.admin, self.spaces, self.places,
                                self.transit, self.layer_keys)
         spaces = keep_input_columns(self.spaces, prox.metrics.columns)
-        self.spaces = gpd.GeoDataFrame(pd.concat([spaces, prox.metrics], axis=1),
+        metrics = prox.metrics.set_axis(spaces.index)  # indexed by id, in the spaces' order
+        self.spaces = gpd.GeoDataFrame(pd.concat([spaces, metrics], axis=1),
                                        geometry="geometry", crs=spaces.crs)
         self.prox = prox
         self.result.spaces = self.spaces

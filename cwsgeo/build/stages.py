@@ -290,10 +290,11 @@ class ProximityStage:
             logger.info("proximity: %d space location(s) computed, %d reused", len(todo),
                         len({k for k in keys if k != "none"}) - len(todo))
             metrics = pd.DataFrame.from_records(
-                [store[k][0] if k in store else {} for k in keys], index=spaces.index)
+                [store[k][0] if k in store else {} for k in keys],
+                index=pd.Index(spaces["id"].to_numpy(), name="id"))
             areas = gpd.GeoDataFrame(
                 {"id": spaces["id"].to_numpy(), "name": spaces["name"].to_numpy(),
-                 "innovation_type": spaces["innovation_type"].to_numpy()},
+                 "innovation_type": spaces["innovation_type"].astype("Int64").array},
                 geometry=[store[k][1] if k in store else None for k in keys],
                 crs=settings.crs_work)
         return metrics, areas[areas.geometry.notna()], len(todo)
@@ -311,7 +312,7 @@ class ProximityStage:
                                 minutes=self.minutes, walk_speed_kmh=pcfg.walk_speed_kmh,
                                 snap_max_m=pcfg.snap_max_m, progress=self.ctx.progress)
         areas = walk_areas(sub, self.network, minutes=10, walk_speed_kmh=pcfg.walk_speed_kmh,
-                           snap_max_m=pcfg.snap_max_m).set_index("id")
+                           snap_max_m=pcfg.snap_max_m)
         return {k: (metrics.iloc[i].to_dict(),
                     areas.geometry.get(k) if k in areas.index else None)
                 for i, k in enumerate(todo)}

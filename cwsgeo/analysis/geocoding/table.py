@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ... import settings
+from ..inventory.values import innovation_types
 from .gazetteer import ALGORITHM_VERSION
 from .matcher import OfflineGeocoder
 from .nominatim import NominatimGeocoder
@@ -311,7 +312,8 @@ def geocode_table(df: pd.DataFrame, geocoder: Geocoder, *, online: bool | None =
     -------
     geopandas.GeoDataFrame
         EPSG:4326 points (``None`` when unlocated); the input columns (``lat``/``lon`` filled
-        for located rows) plus :data:`GEOCODE_COLUMNS`:
+        for located rows, ``innovation_type`` as nullable ``Int64``) plus
+        :data:`GEOCODE_COLUMNS`:
 
         ``location_method`` (``input``/``gazetteer``/``nominatim``/``none``),
         ``geocode_status`` (``exact``/``nearest_number``/``street_only``/``unmatched``/
@@ -326,8 +328,12 @@ def geocode_table(df: pd.DataFrame, geocoder: Geocoder, *, online: bool | None =
     ------
     cwsgeo.DataSourceError
         Nominatim was asked and failed.
+    ValueError
+        An ``innovation_type`` value is not 1, 2, 3 or blank (names the row).
     """
     out = pd.DataFrame(df).copy()
+    if "innovation_type" in out.columns:  # nullable Int64 whatever the caller read it as
+        out["innovation_type"] = innovation_types(out["innovation_type"])
     lat_in, lon_in = _input_coordinates(out)
     has_xy = ~np.isnan(lat_in) & ~np.isnan(lon_in)
     tasks = _row_tasks(out, has_xy)

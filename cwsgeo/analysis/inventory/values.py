@@ -26,6 +26,7 @@ __all__ = [
     "clean_cell",
     "clean_column",
     "innovation_label",
+    "innovation_types",
     "normalise_postcode",
     "parse_coord",
     "parse_coord_column",
@@ -140,6 +141,47 @@ def _parse_type_text(raw: str) -> int | None:
     raise ValueError(f"{raw!r} is not an innovation type (1, 2, 3, or words such as "
                      f"'innovative', 'highly innovative', 'no innovative community', "
                      f"'innovadora', 'molt innovadora')")
+
+
+def innovation_types(values: Any, *, what: str = "innovation_type") -> pd.Series:
+    """Turn a column of innovation types into pandas' nullable ``Int64`` (blank = ``<NA>``).
+
+    Each value is read by :func:`parse_innovation_type` (so ``1.0``, ``"2"`` and words work);
+    a column already ``Int64`` is returned as is (a copy).
+
+    Parameters
+    ----------
+    values
+        A Series (its index is kept) or any sequence.
+    what
+        Name used in the error message.
+
+    Returns
+    -------
+    pandas.Series
+        ``Int64`` values 1, 2, 3 or ``<NA>``.
+
+    Raises
+    ------
+    ValueError
+        A value is not an innovation type (names its row label).
+
+    Examples
+    --------
+    >>> innovation_types([1.0, None, "3"]).tolist()
+    [1, <NA>, 3]
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    if isinstance(series.dtype, pd.Int64Dtype) and series.dropna().isin((1, 2, 3)).all():
+        return series.copy()
+    parsed: list[Any] = []
+    for label, value in series.items():
+        try:
+            parsed.append(parse_innovation_type(value))
+        except ValueError as exc:
+            raise ValueError(f"{what}, row {label!r}: {exc}") from None
+    return pd.Series(pd.array([pd.NA if v is None else v for v in parsed], dtype="Int64"),
+                     index=series.index, name=series.name)
 
 
 def innovation_label(value: int | None) -> str:

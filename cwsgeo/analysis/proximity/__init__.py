@@ -1,10 +1,13 @@
 """Walking proximity of coworking spaces: transit, places, residents, coverage and surfaces.
 
 Every function takes GeoDataFrames (any CRS; they are projected to the network's work CRS,
-EPSG:25831) and a :class:`~cwsgeo.analysis.network.WalkNetwork`, and returns a DataFrame
-indexed like its input. Distances are network walking metres; minutes are metres divided by
-the walking speed (``walk_speed_kmh``, default :data:`cwsgeo.settings.walk_speed_kmh` =
-4.8 km/h = 80 m/min, so 5/10/15 minutes are 400/800/1,200 m).
+EPSG:25831) and a :class:`~cwsgeo.analysis.network.WalkNetwork`. Per-space results
+(:func:`space_metrics` and its parts, :func:`walk_areas`) are indexed by the space ids (index
+``id``, taken from the spaces' ``id`` column, unique, in the spaces' row order): join them
+with ``spaces.join(metrics, on="id")``. Distances are network walking metres; minutes are
+metres divided by the walking speed (``walk_speed_kmh``, default
+:data:`cwsgeo.settings.walk_speed_kmh` = 4.8 km/h = 80 m/min, so 5/10/15 minutes are
+400/800/1,200 m).
 
 Method of every value
 ---------------------

@@ -40,6 +40,28 @@ def as_gdf(frame: Any, what: str) -> gpd.GeoDataFrame:
     return frame
 
 
+def space_ids(spaces: pd.DataFrame, what: str = "spaces", id_col: str = "id") -> pd.Index:
+    """Return the ids of ``spaces`` as an index named ``id_col``, in row order (unique, set).
+
+    Taken from the ``id_col`` column, else from the index when it is named ``id_col``.
+    """
+    if id_col in spaces.columns:
+        values = spaces[id_col]
+    elif spaces.index.name == id_col:
+        values = spaces.index.to_series()
+    else:
+        raise ValueError(f"{what} need an {id_col!r} column (or an index named {id_col!r}): "
+                         "per-space results are indexed by it")
+    ids = pd.Index(values.to_numpy(), name=id_col)
+    if ids.hasnans:
+        rows = [str(r) for r in spaces.index[np.asarray(ids.isna())][:5]]
+        raise ValueError(f"{what}: blank {id_col!r} in rows {rows}")
+    if not ids.is_unique:
+        dup = ids[ids.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"{what}: duplicated {id_col!r} values {dup}")
+    return ids
+
+
 def snap_xy(snap: Snap) -> np.ndarray:
     """``(n, 2)`` coordinates of snapped points."""
     return np.column_stack([snap.x, snap.y])

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..network import Snap, WalkNetwork, point_node_distances, snap_points
-from ._common import as_gdf, chunks, progress_bar, speed_m_per_min
+from ._common import as_gdf, chunks, progress_bar, space_ids, speed_m_per_min
 
 __all__ = ["walk_areas"]
 
@@ -35,7 +35,8 @@ def walk_areas(spaces: gpd.GeoDataFrame, net: WalkNetwork, *, minutes: int = 10,
     Parameters
     ----------
     spaces
-        Spaces (points; any CRS). Rows without geometry get an empty geometry.
+        Spaces (points; any CRS) with unique ids in ``id_col`` (or an index of that name).
+        Rows without geometry get an empty geometry.
     net
         The walking network.
     minutes
@@ -43,7 +44,7 @@ def walk_areas(spaces: gpd.GeoDataFrame, net: WalkNetwork, *, minutes: int = 10,
     method, ratio, buffer_m
         Polygon construction, see above.
     id_col
-        Column of ``spaces`` copied to the output (when present).
+        Column of ``spaces`` holding the space ids, which index the output.
     walk_speed_kmh, snap_max_m
         As for :func:`space_metrics`.
     progress
@@ -52,14 +53,15 @@ def walk_areas(spaces: gpd.GeoDataFrame, net: WalkNetwork, *, minutes: int = 10,
     Returns
     -------
     geopandas.GeoDataFrame
-        Indexed like ``spaces``: ``id_col``, ``minutes``, ``proximity_method``, ``area_km2``,
-        polygon geometry in the work CRS.
+        Indexed by the space ids (index ``id_col``, in the rows' order): ``minutes``,
+        ``proximity_method``, ``area_km2``, polygon geometry in the work CRS.
     """
     import shapely
 
     if method not in ("hull", "edges"):
         raise ValueError(f"method must be 'hull' or 'edges', got {method!r}")
     spaces = as_gdf(spaces, "spaces")
+    ids = space_ids(spaces, id_col=id_col)
     speed = speed_m_per_min(walk_speed_kmh)
     radius = float(minutes) * speed
     snap = snap_points(net, spaces.geometry, snap_max_m=snap_max_m)
@@ -79,12 +81,10 @@ def walk_areas(spaces: gpd.GeoDataFrame, net: WalkNetwork, *, minutes: int = 10,
                 segments = _reached_segments(net, d, snap, i, radius)
                 geoms[i] = _area_polygon(segments, method, ratio, buffer_m)
             bar.update(len(rows_idx))
-    out = gpd.GeoDataFrame(index=spaces.index, geometry=list(geoms), crs=net.crs)
+    out = gpd.GeoDataFrame(index=ids, geometry=list(geoms), crs=net.crs)
     out.insert(0, "area_km2", out.geometry.area / 1e6)
     out.insert(0, "proximity_method", pd.array(snap.method, dtype="string"))
     out.insert(0, "minutes", int(minutes))
-    if id_col in spaces.columns:
-        out.insert(0, id_col, spaces[id_col].to_numpy())
     return out
 
 

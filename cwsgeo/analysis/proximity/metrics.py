@@ -23,6 +23,7 @@ from ._common import (
     euclid,
     progress_bar,
     snap_xy,
+    space_ids,
     speed_m_per_min,
     whole_minutes,
 )
@@ -78,7 +79,8 @@ def space_metrics(spaces: gpd.GeoDataFrame, net: WalkNetwork, *,
     Parameters
     ----------
     spaces
-        Coworking spaces (points; any CRS). Rows without geometry get NA values.
+        Coworking spaces (points; any CRS) with unique ids in an ``id`` column (or an index
+        named ``id``). Rows without geometry get NA values.
     net
         The walking network.
     stops
@@ -116,9 +118,11 @@ def space_metrics(spaces: gpd.GeoDataFrame, net: WalkNetwork, *,
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``spaces``; columns listed in the module docs.
+        Indexed by the space ids (index ``id``, in the rows' order); columns listed in the
+        module docs. Join it to the spaces with ``spaces.join(metrics, on="id")``.
     """
     spaces = as_gdf(spaces, "spaces")
+    ids = space_ids(spaces)
     speed = speed_m_per_min(walk_speed_kmh)
     th = _Thresholds(speed, whole_minutes(minutes, settings.walk_minutes),
                      whole_minutes(stop_minutes, (5, 10)), buzz_full_min * speed,
@@ -147,7 +151,7 @@ def space_metrics(spaces: gpd.GeoDataFrame, net: WalkNetwork, *,
                 if residents is not None:
                     _count_residents(counts, rows_idx, node_dist, sub, residents, net, th)
                 bar.update(len(rows_idx))
-    return _metrics_frame(spaces.index, snap, nearest, counts, th)
+    return _metrics_frame(ids, snap, nearest, counts, th)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._common import type_groups
+from ._common import space_ids, type_groups
 
 __all__ = ["summarize_by_type"]
 
@@ -20,9 +20,11 @@ def summarize_by_type(metrics: pd.DataFrame, spaces: pd.DataFrame, *,
     Parameters
     ----------
     metrics
-        Per-space metrics (e.g. from :func:`space_metrics`), indexed like ``spaces``.
+        Per-space metrics (e.g. from :func:`space_metrics`), indexed by the space ids (or
+        like ``spaces``).
     spaces
-        Table with ``type_col`` (nullable 1/2/3), same index.
+        Table with ``type_col`` (nullable 1/2/3) and the same spaces: an ``id`` column (or
+        index) holding the ids of ``metrics``, in any order, or the same index.
     type_col, types
         Innovation-type column and the types reported; spaces with no type form an
         ``"unclassified"`` group when there are any.
@@ -35,8 +37,7 @@ def summarize_by_type(metrics: pd.DataFrame, spaces: pd.DataFrame, *,
         Tidy: ``group``, ``innovation_type``, ``metric``, ``n`` (non-missing values),
         ``median``, ``q1``, ``q3``, ``iqr``.
     """
-    if not metrics.index.equals(spaces.index):
-        raise ValueError("metrics and spaces must share the same index")
+    spaces = _aligned(metrics, spaces)
     cols = list(columns) if columns is not None else [
         c for c in metrics.columns if pd.api.types.is_numeric_dtype(metrics[c])]
     groups = type_groups(spaces, type_col, types)
@@ -62,3 +63,20 @@ def summarize_by_type(metrics: pd.DataFrame, spaces: pd.DataFrame, *,
                                       "q3", "iqr"])
     out["innovation_type"] = out["innovation_type"].astype("Int64")
     return out
+
+
+def _aligned(metrics: pd.DataFrame, spaces: pd.DataFrame) -> pd.DataFrame:
+    """``spaces`` in the rows of ``metrics``: by the same index, else by space id."""
+    if metrics.index.equals(spaces.index):
+        return spaces
+    try:
+        ids = space_ids(spaces)
+    except ValueError as exc:
+        raise ValueError("metrics must be indexed by the space ids or like spaces: " +
+                         str(exc)) from exc
+    if len(ids) != len(metrics) or not metrics.index.isin(ids).all():
+        missing = metrics.index[~metrics.index.isin(ids)][:5].tolist()
+        raise ValueError("metrics must be indexed by the ids of spaces (or like spaces): "
+                         f"{len(metrics)} metric rows, {len(ids)} spaces; ids not among "
+                         f"the spaces: {missing}")
+    return spaces.set_axis(ids).loc[metrics.index]
