@@ -292,6 +292,7 @@ class ProximityStage:
             metrics = pd.DataFrame.from_records(
                 [store[k][0] if k in store else {} for k in keys],
                 index=pd.Index(spaces["id"].to_numpy(), name="id"))
+            metrics = _counts_as_integers(metrics)
             areas = gpd.GeoDataFrame(
                 {"id": spaces["id"].to_numpy(), "name": spaces["name"].to_numpy(),
                  "innovation_type": spaces["innovation_type"].astype("Int64").array},
@@ -341,6 +342,17 @@ class ProximityStage:
             return None
         return self.ctx.cache.cached("streets", [*self.net_key],
                                      lambda: self.network.edges_gdf(), memo=True)
+
+
+def _counts_as_integers(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Give count columns (stops, places) back their nullable integer type.
+
+    The per-location store keeps plain records, so a count read back next to a space
+    without metrics would otherwise come out as a float ("2.0" in the CSV).
+    """
+    counts = [c for c in metrics.columns if "_stops_" in c
+              or (c.startswith("places_") and c != "places_buzz")]
+    return metrics.astype(dict.fromkeys(counts, "Int64")) if counts else metrics
 
 
 def stage_proximity(ctx: StageContext, raw: RawData, admin: AdminAreas,
