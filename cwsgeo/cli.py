@@ -62,6 +62,30 @@ inventory/coworking_spaces.csv, created once from the bundle's list by `cwsgeo f
 first build, never overwritten)."""
 
 
+def _inventory_options(sp: argparse.ArgumentParser) -> None:
+    """Options of every command that reads an inventory."""
+    sp.add_argument("--column", action="append", metavar="HEADER=NAME",
+                    help="map a header to a canonical column (id, name, address, "
+                         "postcode, lat, lon, innovation_type); repeatable")
+    sp.add_argument("--ignore-column", action="append", metavar="HEADER",
+                    help="ignore a column of the inventory; repeatable")
+    sp.add_argument("--sheet", help="worksheet of an XLSX inventory, or layer of a "
+                    "GeoPackage (default: the first)")
+    sp.add_argument("--use-restricted-coordinates", action="store_true", default=None,
+                    help="use coordinates whose source is Google Places (default: not "
+                         "used, Google's terms forbid storing them)")
+    sp.add_argument("--dedupe", action="store_true", default=None,
+                    help="merge certain duplicates (same point and near-same name), "
+                         "keeping every source id (default: [inventory] dedupe)")
+    sp.add_argument("--max-mb", type=float, metavar="MB",
+                    help="largest inventory file, and largest unpacked XLSX workbook "
+                         "(default: config, else 200)")
+    sp.add_argument("--max-rows", type=int, metavar="N",
+                    help="most data rows or features (default: config, else 200,000)")
+    sp.add_argument("--max-columns", type=int, metavar="N",
+                    help="most columns (default: config, else 500)")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cwsgeo",
@@ -77,28 +101,6 @@ def _parser() -> argparse.ArgumentParser:
                    help="print only errors: no progress bars, warnings or summary")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     inventory_help = "inventory file (default: [inventory] path of cwsgeo.toml)"
-
-    def inventory_opts(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--column", action="append", metavar="HEADER=NAME",
-                        help="map a header to a canonical column (id, name, address, "
-                             "postcode, lat, lon, innovation_type); repeatable")
-        sp.add_argument("--ignore-column", action="append", metavar="HEADER",
-                        help="ignore a column of the inventory; repeatable")
-        sp.add_argument("--sheet", help="worksheet of an XLSX inventory, or layer of a "
-                        "GeoPackage (default: the first)")
-        sp.add_argument("--use-restricted-coordinates", action="store_true", default=None,
-                        help="use coordinates whose source is Google Places (default: not "
-                             "used, Google's terms forbid storing them)")
-        sp.add_argument("--dedupe", action="store_true", default=None,
-                        help="merge certain duplicates (same point and near-same name), "
-                             "keeping every source id (default: [inventory] dedupe)")
-        sp.add_argument("--max-mb", type=float, metavar="MB",
-                        help="largest inventory file, and largest unpacked XLSX workbook "
-                             "(default: config, else 200)")
-        sp.add_argument("--max-rows", type=int, metavar="N",
-                        help="most data rows or features (default: config, else 200,000)")
-        sp.add_argument("--max-columns", type=int, metavar="N",
-                        help="most columns (default: config, else 500)")
 
     # -v and -q are accepted after the command too (`cwsgeo build -q`)
     common = argparse.ArgumentParser(add_help=False)
@@ -116,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("path", type=Path, nargs="?", metavar="INVENTORY", help=inventory_help)
     c.add_argument("--all", action="store_true",
                    help="list every problem (default: the first 5 of each kind)")
-    inventory_opts(c)
+    _inventory_options(c)
 
     g = command("geocode", "geocode an inventory and write the table")
     g.add_argument("path", type=Path, nargs="?", metavar="INVENTORY", help=inventory_help)
@@ -124,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="output table (.csv, .gpkg or .geojson)")
     g.add_argument("--online", action=argparse.BooleanOptionalAction, default=None,
                    help="ask Nominatim when the offline gazetteer fails (default: config)")
-    inventory_opts(g)
+    _inventory_options(g)
 
     f = command("fetch", "fill data/raw/ from the mirror or live sources, and create the "
                 "editable inventory if it does not exist")
@@ -154,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
                             "need internet)")
         b.add_argument("--no-cache", action="store_true",
                        help="recompute every stage (the geocoding cache is still used)")
-        inventory_opts(b)
+        _inventory_options(b)
         if name == "build":
             b.add_argument("--dry-run", action="store_true",
                            help="show what would change without writing anything")
@@ -260,7 +262,11 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     only = [s.strip() for s in args.only.split(",")] if args.only else None
     with project_lock(cfg.cache_dir):
         manifest = fetch(cfg, live=args.live, only=only, progress=_progress(args))
-        seeded = seed_inventory(cfg)
+        try:
+            seeded = seed_inventory(cfg)
+        except MissingDataError as exc:  # no seed (live data, no mirror): not fetch's job
+            logger.warning("%s", exc)
+            seeded = None
     total = sum(e["bytes"] for e in manifest["files"])
     _say(args, f"fetched {len(manifest['files'])} files ({total / 1e6:,.1f} MB, source: "
           f"{manifest['source']}) into {cfg.raw_dir}; manifest: {cfg.raw_dir / 'manifest.json'}")
