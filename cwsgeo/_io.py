@@ -146,6 +146,13 @@ def write_gpkg(layers: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
+def gpkg_layers(path: str | os.PathLike[str]) -> list[str]:
+    """Return the layer names of a GeoPackage, in order."""
+    import pyogrio
+
+    return [str(name) for name, _ in pyogrio.list_layers(path)]
+
+
 def geoparquet_paths(gpkg: str | os.PathLike[str], layers: list[str]) -> dict[str, Path]:
     """Return the GeoParquet twin of each layer of a GeoPackage: layer name -> path.
 
@@ -209,8 +216,7 @@ def write_geoparquet_twins(gpkg: str | os.PathLike[str], *,
     import pandas as pd
     import pyogrio
 
-    names = [str(name) for name, _ in pyogrio.list_layers(gpkg)]
-    out = geoparquet_paths(gpkg, names)
+    out = geoparquet_paths(gpkg, gpkg_layers(gpkg))
     for name, path in out.items():
         gdf = pyogrio.read_dataframe(gpkg, layer=name, use_arrow=True,
                                      arrow_to_pandas_kwargs={"types_mapper": pd.ArrowDtype})

@@ -295,7 +295,7 @@ def cwsgeo_layers(result: DensityResult, transit: gpd.GeoDataFrame | None = None
         As the web maps: spaces and transit (not bus) shown; walking areas, places and the
         barris hidden; the districts' spaces per km² shown.
     """
-    dot = Symbol("marker", OTHER_COLOR, "#ffffff", 1.5, size=12.0)
+    dot = Symbol("marker", OTHER_COLOR, "#222222", 1.2, size=14.0, fill_alpha=0.9)  # layers.py
     walk = Symbol("fill", OTHER_COLOR, OTHER_COLOR, 1.0, fill_alpha=0.08, outline_alpha=0.7)
     spaces = ProjectGroup("Spaces", (
         ProjectLayer("Coworking spaces", spaces_file, "coworking_spaces", "Point",
