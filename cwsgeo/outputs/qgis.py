@@ -29,7 +29,7 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 from xml.etree import ElementTree as ET
 
 from .. import settings
@@ -64,6 +64,7 @@ __all__ = [
     "categories_of",
     "cwsgeo_layers",
     "graduated_ranges",
+    "innovation_categories",
     "project_xml",
     "write_context_gpkg",
     "write_qgis_project",
@@ -243,8 +244,14 @@ def graduated_ranges(cls: Classification, base: Symbol) -> tuple[Range, ...]:
                  for i, (label, color) in enumerate(zip(cls.labels, cls.colors, strict=True)))
 
 
-def _space_categories(base: Symbol) -> tuple[Category, ...]:
-    """Innovation types 1-3 and unclassified, as on the web maps."""
+def innovation_categories(base: Symbol) -> tuple[Category, ...]:
+    """Return the categories of innovation types 1-3 and unclassified, as on the web maps.
+
+    Parameters
+    ----------
+    base
+        Symbol whose colour is replaced by :data:`INNOVATION_COLORS`.
+    """
     return tuple(Category(None if k is None else str(k), type_label(k),
                           _recolor(base, INNOVATION_COLORS[k])) for k in (1, 2, 3, None))
 
@@ -299,12 +306,12 @@ def cwsgeo_layers(result: DensityResult, transit: gpd.GeoDataFrame | None = None
     walk = Symbol("fill", OTHER_COLOR, OTHER_COLOR, 1.0, fill_alpha=0.08, outline_alpha=0.7)
     spaces = ProjectGroup("Spaces", (
         ProjectLayer("Coworking spaces", spaces_file, "coworking_spaces", "Point",
-                     field="innovation_type", categories=_space_categories(dot)),
+                     field="innovation_type", categories=innovation_categories(dot)),
         ProjectLayer("10-minute walking areas", spaces_file, "walk_areas_10min", "Polygon",
                      field="innovation_type",
                      categories=tuple(Category(c.value, c.label, Symbol(
                          "fill", c.symbol.color, c.symbol.color, 1.0, fill_alpha=0.08,
-                         outline_alpha=0.7)) for c in _space_categories(walk)),
+                         outline_alpha=0.7)) for c in innovation_categories(walk)),
                      visible=False)))
     context: list[ProjectLayer] = []
     if transit is not None:
@@ -403,8 +410,7 @@ def _renderer_xml(parent: ET.Element, lay: ProjectLayer) -> None:
 
 
 def _srs(parent: ET.Element, authid: str) -> None:
-    """A CRS as QGIS writes it (QGIS 3.22 needs the WKT: the authority code alone is not
-    read back in a project)."""
+    """Add a CRS as QGIS writes it (3.22 does not read a project's CRS from the code alone)."""
     from pyproj import CRS
 
     crs = CRS(authid)
@@ -513,8 +519,7 @@ def project_xml(groups: Sequence[ProjectGroup], *, title: str = "cwsgeo",
 
 
 def _clean(el: ET.Element) -> None:
-    """Drop characters XML 1.0 cannot hold from every text and attribute (escaping is
-    ElementTree's)."""
+    """Drop characters XML 1.0 cannot hold from all texts (ElementTree does the escaping)."""
     el.attrib = {k: _XML_INVALID.sub("", v) for k, v in el.attrib.items()}
     if el.text:
         el.text = _XML_INVALID.sub("", el.text)

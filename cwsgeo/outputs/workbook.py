@@ -39,7 +39,7 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
 def sheet_name(name: str, taken: set[str] | None = None) -> str:
-    """Return a valid, unused sheet name: no ``[]:*?/\\``, at most 31 characters.
+    r"""Return a valid, unused sheet name: no ``[]:*?/\``, at most 31 characters.
 
     Parameters
     ----------
@@ -83,7 +83,7 @@ def changes_table(changes: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def _cell(value: Any) -> Any:
-    """A value openpyxl can store (missing -> empty, numpy -> Python, others -> text)."""
+    """Return a value openpyxl can store (missing: empty; numpy: Python; others: text)."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if value is None or value is pd.NA or value is pd.NaT:
