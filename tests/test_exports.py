@@ -85,9 +85,10 @@ def test_workbook_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
     path = write_workbook({"a": _table()}, tmp_path / "t.xlsx")
     before = path.read_bytes()
+    save = Workbook.save
 
     def boom(self: Workbook, filename: str) -> None:
-        Path(filename).write_bytes(b"half")
+        save(self, filename)  # the whole temporary file is written, then the disk fails
         raise OSError("disk full")
 
     monkeypatch.setattr(Workbook, "save", boom)

@@ -325,7 +325,7 @@ class _Build:
 
     def step_exports(self) -> None:
         """Context layers, GeoParquet twins, the QGIS project and the XLSX workbook."""
-        from ..outputs.qgis import write_context_gpkg, write_qgis_project
+        from ..outputs.qgis import cwsgeo_project, write_context_gpkg, write_qgz
         from ..outputs.workbook import changes_table, write_workbook
 
         with self.ctx.timed("exports"):
@@ -338,8 +338,9 @@ class _Build:
                 lambda path: write_context_gpkg(self.transit, self.places, path))
             for gpkg in sorted({p for p in out.values() if p.suffix == ".gpkg"}):
                 out.update({f"parquet_{p.name}": p for p in _geoparquet(gpkg, self.ledger)})
-            out["qgis"] = write_qgis_project(dens, folder / "cwsgeo.qgz", transit=self.transit,
-                                             places=self.places)
+            xml = cwsgeo_project(dens, folder, transit=self.transit, places=self.places)
+            out["qgis"] = self.ledger.write_if_changed(folder / "cwsgeo.qgz", digest(xml),
+                                                       lambda path: write_qgz(xml, path))
             tables = {"spaces": _tabular(self.spaces), "districts": dens.districts,
                       "barris": dens.barris, "proximity_by_type": prox.by_type,
                       "coverage": prox.coverage, "residents_allocation": prox.residents_report,

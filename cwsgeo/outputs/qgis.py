@@ -63,6 +63,7 @@ __all__ = [
     "Symbol",
     "categories_of",
     "cwsgeo_layers",
+    "cwsgeo_project",
     "graduated_ranges",
     "innovation_categories",
     "project_xml",
@@ -552,18 +553,18 @@ def write_context_gpkg(transit: gpd.GeoDataFrame, places: gpd.GeoDataFrame,
                        "places": places.to_crs(settings.crs_store)}, path)
 
 
-def write_qgis_project(result: DensityResult, path: str | os.PathLike[str], *,
-                       transit: gpd.GeoDataFrame | None = None,
-                       places: gpd.GeoDataFrame | None = None,
-                       title: str = "cwsgeo: coworking spaces in Barcelona") -> Path:
-    """Write the build's QGIS project (see :func:`cwsgeo_layers`) next to its GeoPackages.
+def cwsgeo_project(result: DensityResult, folder: str | os.PathLike[str], *,
+                   transit: gpd.GeoDataFrame | None = None,
+                   places: gpd.GeoDataFrame | None = None,
+                   title: str = "cwsgeo: coworking spaces in Barcelona") -> bytes:
+    """Return the XML of the build's QGIS project (see :func:`cwsgeo_layers`).
 
     Parameters
     ----------
     result
         The build's densities (class breaks; the districts give the initial extent).
-    path
-        Destination ``.qgz`` (or ``.qgs``), in the folder of the GeoPackages.
+    folder
+        Folder of the GeoPackages, where the project goes.
     transit, places
         Stops and places written by :func:`write_context_gpkg` (their categories).
     title
@@ -571,21 +572,43 @@ def write_qgis_project(result: DensityResult, path: str | os.PathLike[str], *,
 
     Returns
     -------
-    Path
+    bytes
+        For :func:`write_qgz`.
 
     Raises
     ------
     FileNotFoundError
-        A GeoPackage the project refers to is not in the folder.
+        A GeoPackage the project refers to is not in ``folder``.
     """
-    folder = Path(path).parent
     groups = cwsgeo_layers(result, transit, places)
     missing = sorted({lay.source for lay in _flatten(groups)
-                      if not (folder / lay.source).exists()})
+                      if not (Path(folder) / lay.source).exists()})
     if missing:
-        raise FileNotFoundError(f"QGIS project {path}: layer files missing in {folder}: "
+        raise FileNotFoundError(f"QGIS project: layer files missing in {folder}: "
                                 + ", ".join(missing))
     extent = None
     if result.districts is not None and len(result.districts):
         extent = [float(v) for v in result.districts.to_crs(PROJECT_CRS).total_bounds]
-    return write_qgz(project_xml(groups, title=title, extent=extent), path)
+    return project_xml(groups, title=title, extent=extent)
+
+
+def write_qgis_project(result: DensityResult, path: str | os.PathLike[str], *,
+                       transit: gpd.GeoDataFrame | None = None,
+                       places: gpd.GeoDataFrame | None = None) -> Path:
+    """Write the build's QGIS project next to its GeoPackages (:func:`cwsgeo_project`).
+
+    Parameters
+    ----------
+    result
+        The build's densities.
+    path
+        Destination ``.qgz`` (or ``.qgs``), in the folder of the GeoPackages.
+    transit, places
+        Stops and places written by :func:`write_context_gpkg`.
+
+    Returns
+    -------
+    Path
+    """
+    xml = cwsgeo_project(result, Path(path).parent, transit=transit, places=places)
+    return write_qgz(xml, path)

@@ -26,7 +26,7 @@ import pandas as pd
 from .._io import atomic_path, neutralise_formulas
 
 if TYPE_CHECKING:
-    from openpyxl.worksheet.worksheet import Worksheet
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet as Worksheet
 
 __all__ = ["changes_table", "sheet_name", "write_workbook"]
 
@@ -100,28 +100,34 @@ def _cell(value: Any) -> Any:
 
 
 def _fill_sheet(ws: Worksheet, table: pd.DataFrame) -> None:
+    """Write a table into a write-only sheet: bold frozen header, filter, column widths."""
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     safe = neutralise_formulas(table)
     header = [_cell(str(c)) for c in safe.columns]
-    ws.append(header)
-    for row in safe.itertuples(index=False, name=None):
-        ws.append([_cell(v) for v in row])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
+    rows = [[_cell(v) for v in row] for row in safe.itertuples(index=False, name=None)]
+    # sheet settings come before the rows in the file: set them first
     ws.freeze_panes = "A2"
-    if len(header):
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(len(safe), 1) + 1}"
-    for i, col in enumerate(header, start=1):
-        values = [len(_shown(v)) for v in safe.iloc[:_WIDTH_ROWS, i - 1]]
-        width = max([len(str(col)) + 2, *[v + 1 for v in values]])
-        ws.column_dimensions[get_column_letter(i)].width = min(max(width, 6), MAX_WIDTH)
+    if header:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(len(rows), 1) + 1}"
+    for i, col in enumerate(header):
+        width = max([len(str(col)) + 2, *[len(_shown(r[i])) + 1 for r in rows[:_WIDTH_ROWS]]])
+        ws.column_dimensions[get_column_letter(i + 1)].width = min(max(width, 6), MAX_WIDTH)
+    bold = Font(bold=True)
+    cells = []
+    for value in header:
+        cell = WriteOnlyCell(ws, value=value)
+        cell.font = bold
+        cells.append(cell)
+    ws.append(cells)
+    for row in rows:
+        ws.append(row)
 
 
-def _shown(value: Any) -> str:
-    """Roughly the text a spreadsheet shows for a value (for column widths)."""
-    v = _cell(value)
+def _shown(v: Any) -> str:
+    """Roughly the text a spreadsheet shows for a stored value (for column widths)."""
     if v is None:
         return ""
     if isinstance(v, float):
@@ -146,8 +152,7 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike[s
     """
     from openpyxl import Workbook
 
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)  # streams rows: several times faster than the default
     taken: set[str] = set()
     for name, table in tables.items():
         frame = pd.DataFrame(table)
