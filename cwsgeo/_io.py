@@ -1,4 +1,4 @@
-"""Safe file output: atomic writes, checksums and spreadsheet-safe CSV.
+"""Safe file output: atomic writes, checksums, spreadsheet-safe CSV, GeoPackage, GeoParquet.
 
 Every file cwsgeo writes goes through :func:`atomic_path` (write to a temporary file in the
 same folder, flush and fsync, then ``os.replace``), so a build killed at any moment leaves
@@ -144,6 +144,84 @@ def write_gpkg(layers: dict[str, Any], path: str | os.PathLike[str]) -> Path:
             gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio",
                         append=tmp.exists())
     return Path(path)
+
+
+def gpkg_layers(path: str | os.PathLike[str]) -> list[str]:
+    """Return the layer names of a GeoPackage, in order."""
+    import pyogrio
+
+    return [str(name) for name, _ in pyogrio.list_layers(path)]
+
+
+def geoparquet_paths(gpkg: str | os.PathLike[str], layers: list[str]) -> dict[str, Path]:
+    """Return the GeoParquet twin of each layer of a GeoPackage: layer name -> path.
+
+    A one-layer ``name.gpkg`` gets ``name.parquet``; a GeoPackage with several layers gets
+    ``name.<layer>.parquet`` per layer, so the files stay unambiguous. Characters other than
+    letters, digits, ``-`` and ``_`` in a layer name become ``_``.
+
+    Parameters
+    ----------
+    gpkg
+        The GeoPackage.
+    layers
+        Its layer names, in order.
+    """
+    import re
+
+    gpkg = Path(gpkg)
+    if len(layers) == 1:
+        return {layers[0]: gpkg.with_suffix(".parquet")}
+    return {layer: gpkg.with_name(f"{gpkg.stem}.{re.sub(r'[^A-Za-z0-9_-]', '_', layer)}.parquet")
+            for layer in layers}
+
+
+def write_geoparquet(gdf: Any, path: str | os.PathLike[str], *,
+                     crs: str = "EPSG:4326") -> Path:
+    """Write a GeoDataFrame as GeoParquet in ``crs``, atomically, and return the path.
+
+    Parameters
+    ----------
+    gdf
+        A GeoDataFrame (any CRS; reprojected to ``crs``).
+    path
+        Destination ``.parquet``.
+    crs
+        CRS of the file.
+    """
+    with atomic_path(path) as tmp:
+        gdf.to_crs(crs).to_parquet(tmp, index=False)
+    return Path(path)
+
+
+def write_geoparquet_twins(gpkg: str | os.PathLike[str], *,
+                           crs: str = "EPSG:4326") -> dict[str, Path]:
+    """Write a GeoParquet file beside a GeoPackage for each of its layers.
+
+    Layers are read back through Arrow, so column types (nullable integers, strings) are
+    kept; names follow :func:`geoparquet_paths`.
+
+    Parameters
+    ----------
+    gpkg
+        An existing GeoPackage.
+    crs
+        CRS of the GeoParquet files.
+
+    Returns
+    -------
+    dict[str, Path]
+        Layer name -> file written.
+    """
+    import pandas as pd
+    import pyogrio
+
+    out = geoparquet_paths(gpkg, gpkg_layers(gpkg))
+    for name, path in out.items():
+        gdf = pyogrio.read_dataframe(gpkg, layer=name, use_arrow=True,
+                                     arrow_to_pandas_kwargs={"types_mapper": pd.ArrowDtype})
+        write_geoparquet(gdf, path, crs=crs)
+    return out
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:

@@ -212,7 +212,7 @@ class _Build:
     """One run of the pipeline: the stages in order, then the outputs (see :func:`build`)."""
 
     STEPS = ("inputs", "inventory", "geocode", "admin", "layers", "proximity", "density",
-             "tables", "maps")
+             "tables", "maps", "exports")
 
     def __init__(self, cfg: Config, out: str | Path | None, dry_run: bool, use_cache: bool,
                  progress: bool) -> None:
@@ -403,6 +403,45 @@ class _Build:
             paths, entries = self.figure_task.result()
         self.result.outputs.update(paths)
         self.ledger.entries.update(entries)
+
+    def step_exports(self) -> None:
+        """Context layers, GeoParquet twins, the QGIS project and the XLSX workbook."""
+        from ..outputs.qgis import cwsgeo_project, write_context_gpkg, write_qgz
+        from ..outputs.workbook import changes_table, write_workbook
+
+        with self.ctx.timed("exports"):
+            if self.dry_run:
+                return
+            out, folder, prox, dens = self.result.outputs, self.processed, self.prox, self.densities
+            out["context_gpkg"] = self.ledger.write_if_changed(
+                folder / "context.gpkg", digest(frame_digest(self.transit),
+                                                frame_digest(self.places)),
+                lambda path: write_context_gpkg(self.transit, self.places, path))
+            for gpkg in sorted({p for p in out.values() if p.suffix == ".gpkg"}):
+                out.update({f"parquet_{p.name}": p for p in _geoparquet(gpkg, self.ledger)})
+            xml = cwsgeo_project(dens, folder, transit=self.transit, places=self.places)
+            out["qgis"] = self.ledger.write_if_changed(folder / "cwsgeo.qgz", digest(xml),
+                                                       lambda path: write_qgz(xml, path))
+            tables = {"spaces": _tabular(self.spaces), "districts": dens.districts,
+                      "barris": dens.barris, "proximity_by_type": prox.by_type,
+                      "coverage": prox.coverage, "residents_allocation": prox.residents_report,
+                      "changes": changes_table(self.result.extra["changes"].to_dict())}
+            out["workbook"] = self.ledger.write_if_changed(
+                folder / "cwsgeo_tables.xlsx", digest(*map(frame_digest, tables.values())),
+                lambda path: write_workbook(tables, path))
+
+
+def _geoparquet(gpkg: Path, ledger: OutputLedger) -> list[Path]:
+    """Write (or keep) the GeoParquet twins of a GeoPackage's layers."""
+    from .._io import geoparquet_paths, gpkg_layers, sha256_file, write_geoparquet_twins
+
+    key = digest("geoparquet", sha256_file(gpkg))
+    twins = list(geoparquet_paths(gpkg, gpkg_layers(gpkg)).values())
+    if not all(ledger.fresh(p, key) for p in twins):
+        twins = list(write_geoparquet_twins(gpkg).values())
+        for p in twins:
+            ledger.record(p, key)
+    return twins
 
 
 def _map_options(ctx: StageContext, prox: ProximityResult) -> dict[str, Any]:
