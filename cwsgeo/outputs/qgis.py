@@ -36,7 +36,6 @@ from .. import settings
 from .._io import atomic_path, write_gpkg
 from ..analysis.density import NODATA_COLOR
 from .maps.density import DENSITY_METRICS
-from .maps.layers import type_label
 from .maps.palette import (
     INNOVATION_COLORS,
     PLACE_COLORS,
@@ -46,6 +45,7 @@ from .maps.palette import (
     TRANSIT_RADIUS,
     TRANSIT_SHOWN,
 )
+from .maps.spaces import type_label
 from .maps.text import OTHER_COLOR
 
 if TYPE_CHECKING:
