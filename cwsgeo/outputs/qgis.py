@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -99,6 +100,9 @@ class Symbol:
         Marker diameter, pixels.
     fill_alpha, outline_alpha
         Opacities, 0-1.
+    shape
+        Marker shape (QGIS SimpleMarker name): ``"circle"`` (spaces, places) or
+        ``"square"`` (transit stops, as on the web maps).
     """
 
     kind: Literal["marker", "fill"]
@@ -108,6 +112,7 @@ class Symbol:
     size: float = 10.0
     fill_alpha: float = 1.0
     outline_alpha: float = 1.0
+    shape: str = "circle"
 
 
 @dataclass(frozen=True)
@@ -230,8 +235,7 @@ def categories_of(values: pd.Series, colors: Mapping[str, str], labels: Mapping[
 
 
 def _recolor(base: Symbol, color: str) -> Symbol:
-    return Symbol(base.kind, color, base.outline, base.outline_width, base.size,
-                  base.fill_alpha, base.outline_alpha)
+    return dataclasses.replace(base, color=color)
 
 
 def graduated_ranges(cls: Classification, base: Symbol) -> tuple[Range, ...]:
@@ -316,7 +320,7 @@ def cwsgeo_layers(result: DensityResult, transit: gpd.GeoDataFrame | None = None
                      visible=False)))
     context: list[ProjectLayer] = []
     if transit is not None:
-        stop = Symbol("marker", OTHER_COLOR, "#ffffff", 1.0, size=10.0)
+        stop = Symbol("marker", OTHER_COLOR, "#ffffff", 1.0, size=10.0, shape="square")
         cats = categories_of(transit["mode"], TRANSIT_COLORS, TRANSIT_LABELS, stop,
                              TRANSIT_SHOWN)
         cats = tuple(_transit_size(c) for c in cats)
@@ -338,8 +342,7 @@ def _transit_size(cat: Category) -> Category:
     key = (cat.value or "").strip().lower()
     s = cat.symbol
     if key in TRANSIT_RADIUS:
-        s = Symbol(s.kind, s.color, s.color, s.outline_width, 2 * TRANSIT_RADIUS[key],
-                   s.fill_alpha, s.outline_alpha)
+        s = dataclasses.replace(s, outline=s.color, size=2 * TRANSIT_RADIUS[key])
     return Category(cat.value, cat.label, s, cat.shown)
 
 
@@ -377,7 +380,7 @@ def _symbol_xml(parent: ET.Element, name: str, s: Symbol) -> None:
               "joinstyle": "round"}
     if s.kind == "marker":
         layer = _sub(sym, "layer", **{"class": "SimpleMarker", "pass": "0"}, enabled="1")
-        _options(layer, {**common, "name": "circle", "size": f"{s.size:g}", "size_unit": "Pixel",
+        _options(layer, {**common, "name": s.shape, "size": f"{s.size:g}", "size_unit": "Pixel",
                          "scale_method": "diameter"})
     else:
         layer = _sub(sym, "layer", **{"class": "SimpleFill", "pass": "0"}, enabled="1")
