@@ -74,7 +74,7 @@ _RAW: dict[str, dict[str, str]] = {
     },
     "projects": {
         "projects": r"projects?|proyectos?|projectes?",
-        "collaboration": r"collaborat\w*|colabora\w*|col ?labora\w*",
+        "collaboration": r"collaborat\w*|colabora\w*|col ?labor\w*",
         "co-creation": r"co ?creat\w*|co ?creacion|co ?creacio",
         "knowledge sharing": r"(?:share|sharing|exchange) (?:of )?(?:knowledge|ideas|"
                              r"experiences?|skills)|(?:compartir|intercambi\w*|intercanvi\w*)"
@@ -131,7 +131,7 @@ _USE = (r"(?:eventos?|events?|talleres|tallers|workshops?|formacion|formacio|tra
 ROOM_HIRE: re.Pattern[str] = re.compile(
     rf"\b{_ROOM}(?: \w+){{0,3}} (?:for|para|per|de|a) (?:\w+ ){{0,2}}{_USE}\b"
     rf"|\b(?:event|events|workshop|training|meeting|conference|seminar) (?:rooms?|spaces?"
-    rf"|venues?|areas?|hire|rental)\b"
+    rf"|venues?|areas?|hire|rental)(?: (?:for|para|per|de|a) (?:\w+ ){{0,2}}{_USE})?\b"
     rf"|\b(?:alquiler|alquilar|lloguer|llogar|rent|rental|hire|book|booking)(?: \w+){{0,4}}"
     rf" {_USE}\b"
     rf"|\b{_USE} (?:privados?|privats?|private|corporativos?|corporatius?|corporate)\b"
