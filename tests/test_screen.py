@@ -51,6 +51,12 @@ def test_room_hire_is_not_an_event() -> None:
     assert score_text("Organizamos talleres y charlas para la comunidad.").components[
         "events"] == 2
     assert score_text("We run workshops for members.").components["events"] >= 1
+    # a rental phrase does not reach across a full stop
+    assert score_text("We rent our space. We organise workshops.").evidence["events"] == [
+        "workshops"]
+    assert score_text("This space can be rented for workshops or filming.").components[
+        "events"] == 0
+    assert score_text("They go out after work for a drink.").components["events"] == 0
 
 
 def test_three_languages_find_the_same_concepts() -> None:

@@ -6,9 +6,10 @@ expression that matches the concept in any of the three languages, on text folde
 "col·laboració" is ``col laboracio``). A concept counts once however often, and in however
 many languages, it appears: the screen counts *distinct* concepts.
 
-:data:`ROOM_HIRE` lists phrases that rent a room *for* events or workshops ("sala para
-talleres", "meeting room for workshops", "event space", "alquiler de salas para eventos");
-they are blanked out before the categories are matched, so renting a room is not an event.
+:func:`prepare` folds a text sentence by sentence (a phrase never runs across a full stop)
+and blanks out room hire: :data:`ROOM_HIRE` lists phrases that rent a room *for* events or
+workshops ("sala para talleres", "meeting room for workshops", "event space", "alquiler de
+salas para eventos"), so renting a room is not an event.
 
 Categories
 ----------
@@ -33,7 +34,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["CATEGORIES", "INNOVATION_CATEGORIES", "LEXICON", "ROOM_HIRE"]
+from ..._text import fold
+
+__all__ = ["CATEGORIES", "INNOVATION_CATEGORIES", "LEXICON", "ROOM_HIRE", "prepare"]
 
 #: Categories that raise the score, in output order.
 INNOVATION_CATEGORIES: tuple[str, ...] = ("community", "events", "projects", "startups",
@@ -62,7 +65,8 @@ _RAW: dict[str, dict[str, str]] = {
                             r"(?:miembros|socios|coworkers))|(?:programa|calendario|agenda) de"
                             r" (?:eventos|actividades)|(?:organizamos|nuestros)(?: \w+){0,3}"
                             r" eventos|esdeveniments|organitzem",
-        "afterwork": r"after ?works?",
+        "afterwork": r"afterworks?|after works|after ?work (?:drinks|events?|sessions?"
+                     r"|part(?:y|ies))",
         "hackathon": r"hackath?ons?",
         "meetup": r"meet ?ups?",
         "talks": r"talks|charlas|xerrades|ponencias|conferences|conferencias|conferencies",
@@ -132,7 +136,35 @@ ROOM_HIRE: re.Pattern[str] = re.compile(
     rf"\b{_ROOM}(?: \w+){{0,3}} (?:for|para|per|de|a) (?:\w+ ){{0,2}}{_USE}\b"
     rf"|\b(?:event|events|workshop|training|meeting|conference|seminar) (?:rooms?|spaces?"
     rf"|venues?|areas?|hire|rental)(?: (?:for|para|per|de|a) (?:\w+ ){{0,2}}{_USE})?\b"
-    rf"|\b(?:alquiler|alquilar|lloguer|llogar|rent|rental|hire|book|booking)(?: \w+){{0,4}}"
+    rf"|\b(?:alquil\w*|llog\w*|rent\w*|hire[ds]?|hiring|book|booking)(?: \w+){{0,4}}"
     rf" {_USE}\b"
     rf"|\b{_USE} (?:privados?|privats?|private|corporativos?|corporatius?|corporate)\b"
     rf"|\b(?:host|hold|organi[sz]e) your (?:own )?{_USE}\b")
+
+_BREAK = re.compile(r"[.!?;:\n\u2022|]+(?:\s|$)|\n|\u2022|\|")
+
+
+def prepare(text: str) -> str:
+    """Fold a text sentence by sentence and blank out room-hire phrases.
+
+    Sentences (split at ``. ! ? ; :``, bullets and line breaks) are folded with
+    :func:`cwsgeo._text.fold` and joined by ``" | "``, so that no pattern matches across
+    two sentences; then every :data:`ROOM_HIRE` phrase becomes ``" | "``.
+
+    Parameters
+    ----------
+    text
+        Plain text.
+
+    Returns
+    -------
+    str
+        The folded text the lexicon's patterns are matched on.
+
+    Examples
+    --------
+    >>> prepare("We rent our space. We organise workshops! Sala para talleres.")
+    'we rent our space | we organise workshops |  | '
+    """
+    parts = (fold(p) for p in _BREAK.split(text))
+    return ROOM_HIRE.sub(" | ", " | ".join(p for p in parts if p))

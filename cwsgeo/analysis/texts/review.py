@@ -35,10 +35,9 @@ import re
 import pandas as pd
 
 from ..._errors import InventoryError
-from ..._text import fold
 from ..inventory.model import Problem
 from ..inventory.values import parse_innovation_type
-from .lexicon import LEXICON, ROOM_HIRE
+from .lexicon import LEXICON, prepare
 
 __all__ = [
     "REVIEW_COLUMNS",
@@ -113,7 +112,7 @@ def excerpt(text: object, limit: int = 300) -> str:
     sentences = [s.strip() for s in _SENTENCE.split(str(text)) if s.strip()]
     hits = []
     for i, s in enumerate(sentences):
-        folded = ROOM_HIRE.sub(" | ", fold(s))
+        folded = prepare(s)
         n = sum(1 for terms in LEXICON.values() for p in terms.values() if p.search(folded))
         hits.append((-n, i))
     chosen: list[int] = []

@@ -7,9 +7,9 @@ to be confirmed through :func:`~cwsgeo.analysis.texts.review.review_sheet`.
 
 Formula
 -------
-The text (all languages of a space, joined) is folded (:func:`cwsgeo._text.fold`), room-hire
-phrases are blanked out (:data:`~cwsgeo.analysis.texts.lexicon.ROOM_HIRE`: "sala para
-talleres" is not an event), and each category of
+The text (all languages of a space, joined) is folded sentence by sentence and room-hire
+phrases are blanked out (:func:`~cwsgeo.analysis.texts.lexicon.prepare`: "sala para
+talleres" is not an event); then each category of
 :data:`~cwsgeo.analysis.texts.lexicon.LEXICON` gets the number of its *distinct* concepts
 found, capped at ``cap`` (default 2), so long or repetitive texts do not win by repetition::
 
@@ -28,12 +28,13 @@ Estimated type (thresholds of :class:`ScreenThresholds`):
 * missing when the space has no text.
 
 Calibration on the Barcelona bundle (``benchmarks/text_screen.py``, 289 spaces, 286 with a
-text, 48 with both an English and a Spanish text): the defaults give tiers 180 / 100 / 6 and
-Cohen's κ = 0.44 between English-only and Spanish-only estimates, the best κ among the grid's
-settings where one concept alone is not enough for type 2 (``type2 >= 2``) and type 3 keeps at
-least 5 spaces. ``type2 = 1`` raises κ to about 0.6 only by calling any text with one concept
-type 2. The benchmark prints the tier counts at each threshold ± 1 and r(score, text length)
-(0.44): longer texts still score higher, so the screen is for a person to confirm.
+text, 48 with both an English and a Spanish text): the defaults give tiers 182 / 98 / 6 and
+Cohen's κ = 0.47 between English-only and Spanish-only estimates, the best κ (tied with
+``cap=3``) among the grid's settings where one concept alone is not enough for type 2
+(``type2 >= 2``) and type 3 keeps at least 5 spaces. ``type2 = 1`` raises κ to about 0.6 only
+by calling any text with one concept type 2. The benchmark prints the tier counts at each
+threshold ± 1 and r(score, text length) (0.43): longer texts still score higher, so the
+screen is for a person to confirm.
 
 Examples
 --------
@@ -53,7 +54,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..._text import fold
-from .lexicon import CATEGORIES, INNOVATION_CATEGORIES, LEXICON, ROOM_HIRE
+from .lexicon import CATEGORIES, INNOVATION_CATEGORIES, LEXICON, prepare
 from .review import resolve_innovation_types
 
 __all__ = [
@@ -171,10 +172,9 @@ def score_text(text: object, thresholds: ScreenThresholds | None = None) -> Text
     """
     th = thresholds or ScreenThresholds()
     raw = "" if text is None or text != text else str(text)  # None and NaN -> ""
-    folded = fold(raw)
-    if not folded:
+    if not fold(raw):
         return TextScore(dict.fromkeys(CATEGORIES, 0))
-    folded = ROOM_HIRE.sub(" | ", folded)
+    folded = prepare(raw)
     evidence = {cat: [concept for concept, pattern in terms.items() if pattern.search(folded)]
                 for cat, terms in LEXICON.items()}
     components = {cat: min(len(evidence[cat]), th.cap) for cat in CATEGORIES}
