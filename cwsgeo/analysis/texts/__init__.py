@@ -12,14 +12,13 @@ sensitivity, correlation with text length).
 Texts are untrusted scraped content: they are cleaned to plain text, capped, and only ever
 matched against word lists; nothing in them is executed, templated or parsed as markup.
 
-Typical use
------------
->>> from cwsgeo.analysis.texts import (read_listing_texts, join_listing_texts,
-...     screen_spaces, review_sheet, apply_reviews)                  # doctest: +SKIP
->>> listings = read_listing_texts([coworker_csv, coworkingspain_xlsx])  # doctest: +SKIP
->>> spaces = screen_spaces(inventory, join_listing_texts(inventory, listings))  # doctest: +SKIP
->>> sheet = review_sheet(spaces)  # a person fills confirmed_type      # doctest: +SKIP
->>> spaces = apply_reviews(spaces, filled_sheet)                        # doctest: +SKIP
+Typical use (the build wires it; paths are the bundle's raw listing files)::
+
+    listings = read_listing_texts([coworker_csv, coworkingspain_xlsx])
+    texts = join_listing_texts(inventory, listings)       # indexed by inventory id
+    spaces = screen_spaces(inventory, texts)              # + screen_* and type columns
+    sheet = review_sheet(spaces)                          # a person fills confirmed_type
+    spaces = apply_reviews(spaces, filled_sheet, sheet_name="review.csv")
 """
 
 from __future__ import annotations
