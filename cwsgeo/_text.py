@@ -8,10 +8,14 @@ Example:
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
-__all__ = ["fold", "md_escape", "strip_accents"]
+import numpy as np
+import pandas as pd
+
+__all__ = ["as_text", "fold", "is_missing", "md_escape", "strip_accents"]
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -27,9 +31,21 @@ def fold(text: str) -> str:
     return " ".join(_NON_ALNUM.sub(" ", strip_accents(str(text)).lower()).split())
 
 
+def is_missing(value: object) -> bool:
+    """Whether a cell is missing: ``None``, ``pd.NA``, ``NaT`` or a float NaN (not ``""``)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
+
+
+def as_text(value: object) -> str:
+    """Return a cell as text: missing cells (:func:`is_missing`) give ``""``."""
+    return "" if is_missing(value) else str(value)
+
+
 def md_escape(value: object) -> str:
     """Return text safe inside a Markdown table cell or list item (one line, no markup)."""
-    text = "" if value is None or value != value else str(value)  # None and NaN -> ""
+    text = as_text(value)
     for ch in ("\\", "|", "`", "*", "_", "[", "]", "<", ">", "#"):
         text = text.replace(ch, "\\" + ch)
     return " ".join(text.splitlines())

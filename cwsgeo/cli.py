@@ -128,6 +128,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="ask Nominatim when the offline gazetteer fails (default: config)")
     _inventory_options(g)
 
+    k = command("classify", "screen the listing texts for innovation types and write the "
+                "review sheet (inventory/type_review.xlsx and .csv) for a person to confirm")
+    _inventory_options(k)
+    k.set_defaults(path=None)
+
     f = command("fetch", "fill data/raw/ from the mirror or live sources, and create the "
                 "editable inventory if it does not exist")
     src = f.add_mutually_exclusive_group()
@@ -254,6 +259,19 @@ def _cmd_geocode(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_classify(args: argparse.Namespace) -> int:
+    from .build.texts import classify
+
+    cfg = _config(args)
+    xlsx, csv, counts = classify(cfg, progress=_progress(args))
+    estimated = ", ".join(f"type {k}: {v}" for k, v in counts["estimated"].items()) or "none"
+    _say(args, f"wrote {xlsx} and {csv.name}: {counts['listed']} spaces to review (estimated "
+               f"from listing texts: {estimated}; confirmed so far: {counts['reviewed']}).\n"
+               "Fill confirmed_type (1, 2 or 3) in either file, save it, and run `cwsgeo "
+               "build`: confirmed types are used as 'reviewed', the inventory is not touched.")
+    return EXIT_OK
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from .build.cache import project_lock
     from .build.sources import fetch, seed_inventory
@@ -295,8 +313,8 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"check": _cmd_check, "geocode": _cmd_geocode, "fetch": _cmd_fetch,
-             "build": _cmd_build, "watch": _cmd_watch}
+_COMMANDS = {"check": _cmd_check, "classify": _cmd_classify, "geocode": _cmd_geocode,
+             "fetch": _cmd_fetch, "build": _cmd_build, "watch": _cmd_watch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

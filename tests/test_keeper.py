@@ -131,3 +131,30 @@ def test_cli_help_quiet_and_default_inventory(
     assert main(["--config", config, "build", "-q"]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and "\r" not in captured.err
+
+
+def test_classify_review_round_trip(project: Path) -> None:
+    assert run(project, "fetch") == 0  # (seeds the inventory when run alone)
+    inventory = project / "inventory" / "coworking_spaces.csv"
+    before = inventory.read_bytes()
+    assert run(project, "classify") == 0
+    sheet_path = project / "inventory" / "type_review.csv"
+    sheet = pd.read_csv(sheet_path, dtype=str, keep_default_na=False)
+    assert {"suggested_type", "evidence", "excerpt", "confirmed_type"} <= set(sheet.columns)
+    assert (project / "inventory" / "type_review.xlsx").stat().st_size > 0
+    assert (sheet["excerpt"] != "").sum() >= 280 and (sheet["confirmed_type"] == "").all()
+    sheet.loc[sheet["id"] == "bcn-cw-0004", "confirmed_type"] = "2"
+    sheet.to_csv(sheet_path, index=False)
+    assert run(project, "build") == 0
+    table = pd.read_csv(project / "data" / "processed" / "coworking_spaces.csv",
+                        dtype={"id": str}).set_index("id")
+    assert table.loc["bcn-cw-0004", "innovation_type"] == 2
+    assert table.loc["bcn-cw-0004", "innovation_type_source"] == "reviewed"
+    assert table["innovation_type_estimated"].notna().sum() >= 280
+    assert inventory.read_bytes() == before  # the inventory is never touched
+    assert run(project, "classify") == 0  # a new sheet keeps what was confirmed
+    again = pd.read_csv(sheet_path, dtype=str, keep_default_na=False).set_index("id")
+    assert again.loc["bcn-cw-0004", "confirmed_type"] == "2"
+    sheet.loc[sheet["id"] == "bcn-cw-0005", "confirmed_type"] = "7"
+    sheet.to_csv(sheet_path, index=False)
+    assert run(project, "build") != 0  # a bad confirmed type is an error naming the row

@@ -36,6 +36,7 @@ CACHE_FORMAT = 3
 STAGE_VERSIONS: dict[str, int] = {
     "inventory": 2,      # reading and validating the inventory (2: restricted coordinates)
     "gazetteer": 1,      # the parsed address gazetteer index
+    "texts": 1,          # listing texts joined and screened
     "admin": 1,          # districts, barris, sections with population
     "places": 1,         # places layer (read, clipped, deduplicated)
     "transit": 1,        # transit layer (read, clipped, stations collapsed)

@@ -105,6 +105,9 @@ class InventoryConfig:
     """Where ``path`` is copied from once, when it does not exist yet (never overwritten)."""
     use_restricted_coordinates: bool = False
     """Use coordinates whose ``source`` is Google Places (their terms forbid storing them)."""
+    listings: list[str] = field(default_factory=lambda: [
+        "raw:listings/Barcelona_coworking_spaces.csv", "raw:listings/checkpoint_220.xlsx"])
+    """Listing texts joined to the spaces by ``source_id`` (screen and text locator)."""
     dedupe: bool = False
     """Merge the certain groups of duplicates (same point and near-same name) before geocoding."""
     columns: dict[str, str] = field(default_factory=dict)

@@ -30,7 +30,7 @@ from .cache import OutputLedger, StageCache, digest, frame_digest, project_lock
 from .changes import compare, snapshot
 from .config import Config
 from .parallel import Task, background
-from .sources import RawData, attributions, ensure_raw
+from .sources import RawData, attributions, ensure_raw, inventory_to_read
 from .stages import (
     ProximityResult,
     StageContext,
@@ -177,23 +177,6 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
     return result
 
 
-def _inventory_to_read(cfg: Config, dry_run: bool) -> Path:
-    """Return the inventory file, seeded first when it does not exist (a dry run reads the seed)."""
-    from .sources import editable_inventory, seed_inventory
-
-    path = cfg.inventory_path
-    if path.resolve().is_relative_to(cfg.raw_dir.resolve()):
-        logger.warning("the inventory %s is inside data/raw/, a copy of the data sources that "
-                       "cwsgeo refreshes: edits there are not kept. Edit %s instead (set "
-                       "[inventory] path in cwsgeo.toml).", path, editable_inventory(cfg))
-    if path.exists() or cfg.inventory.seed is None:
-        return path
-    if dry_run:
-        return cfg.resolve(cfg.inventory.seed)
-    seed_inventory(cfg)
-    return path
-
-
 def _inventory_state_path(cfg: Config, inventory: Path) -> Path:
     """Where the state of the last build of ``inventory`` is kept (``cache/states/``)."""
     return cfg.cache_dir / "states" / f"{digest(str(inventory.resolve()))[:16]}.json"
@@ -255,7 +238,7 @@ class _Build:
     def step_inputs(self) -> None:
         with self.ctx.timed("inputs"):
             self.raw = ensure_raw(self.cfg, progress=self.progress, dry_run=self.dry_run)
-            self.inventory_path = _inventory_to_read(self.cfg, self.dry_run)
+            self.inventory_path = inventory_to_read(self.cfg, self.dry_run)
 
     def step_inventory(self) -> None:
         with self.ctx.timed("admin"):
@@ -266,8 +249,19 @@ class _Build:
     def step_geocode(self) -> None:
         with self.ctx.timed("geocode"):
             self.spaces = stage_geocode(self.ctx, self.inv, self.raw)
+        with self.ctx.timed("texts"):
+            self.spaces = self._texts(self.spaces)
         with self.ctx.timed("qa"):
             self.spaces = self._quality_checks(self.spaces)
+
+    def _texts(self, spaces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Screen the listing texts; merge reviewed types (``innovation_type`` = confirmed)."""
+        from .texts import attach_texts, read_review, stage_texts
+
+        self.texts = stage_texts(self.ctx, self.inv, self.raw)
+        review, name = read_review(self.cfg)
+        return gpd.GeoDataFrame(attach_texts(spaces, self.texts, review, name),
+                                geometry="geometry", crs=spaces.crs)
 
     def _quality_checks(self, spaces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """Find duplicates (merge the certain ones with ``dedupe``) and location warnings."""

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = ["DATASETS", "Dataset", "RawData", "attributions", "compact_network_path",
-           "ensure_raw", "fetch", "load_walk_network", "read_manifest", "save_network"]
+           "editable_inventory", "ensure_raw", "fetch", "inventory_to_read", "load_walk_network",
+           "read_manifest", "save_network", "seed_inventory"]
 
 MANIFEST = "manifest.json"
 
@@ -44,7 +45,8 @@ class Dataset:
     key
         Short identifier (also the folder under ``data/raw/``).
     role
-        What the pipeline uses it for: admin, addresses, network, places, transit, inventory.
+        What the pipeline uses it for: admin, addresses, network, places, transit, inventory,
+        listings.
     title, publisher, licence, date, url
         Provenance shown in the manifest, the README and the maps.
     attribution
@@ -117,6 +119,15 @@ DATASETS: tuple[Dataset, ...] = (
         "https://github.com/GabrielFersPin/Coworking",
         "Coworking list: 2025 scrapes of coworker.com and coworkingspain.es",
         ("coworking/coworking_spaces.csv",), live=False),
+    Dataset(
+        "listings", "listings", "Listing texts of the coworking spaces (2025 scrapes)",
+        "coworker.com (via GabrielFersPin/Coworking), coworkingspain.es (via "
+        "MMM-UOC/coworking-scraper, MIT)", "see coworking/PROVENANCE.md (texts: screening only)",
+        "2025", "https://github.com/MMM-UOC/coworking-scraper",
+        "Listing texts: coworker.com and coworkingspain.es (2025 scrapes)",
+        ("coworking/raw/GabrielFersPin__Coworking/src/results/Barcelona/"
+         "Barcelona_coworking_spaces.csv",
+         "coworking/raw/MMM-UOC__coworking-scraper/checkpoint_220.xlsx"), live=False),
 )
 
 #: Credit lines of live OpenStreetMap data.
@@ -674,3 +685,22 @@ def _unchanged(path: Path, entry: dict[str, Any]) -> bool:
     st = path.stat()
     return st.st_size == entry.get("bytes") and entry.get("mtime_ns", st.st_mtime_ns) \
         == st.st_mtime_ns
+
+
+def inventory_to_read(cfg: Config, dry_run: bool) -> Path:
+    """Return the inventory file to read, seeded first when it does not exist.
+
+    A dry run writes nothing: it reads the seed instead. An inventory inside data/raw/ gets
+    a warning (edits there are not kept).
+    """
+    path = cfg.inventory_path
+    if path.resolve().is_relative_to(cfg.raw_dir.resolve()):
+        logger.warning("the inventory %s is inside data/raw/, a copy of the data sources that "
+                       "cwsgeo refreshes: edits there are not kept. Edit %s instead (set "
+                       "[inventory] path in cwsgeo.toml).", path, editable_inventory(cfg))
+    if path.exists() or cfg.inventory.seed is None:
+        return path
+    if dry_run:
+        return cfg.resolve(cfg.inventory.seed)
+    seed_inventory(cfg)
+    return path

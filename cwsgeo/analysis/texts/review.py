@@ -35,6 +35,7 @@ import re
 import pandas as pd
 
 from ..._errors import InventoryError
+from ..._text import as_text
 from ..inventory.model import Problem
 from ..inventory.values import parse_innovation_type
 from .lexicon import LEXICON, prepare
@@ -107,7 +108,7 @@ def excerpt(text: object, limit: int = 300) -> str:
     str
         One line; sentences joined by ``" … "`` where text was skipped.
     """
-    if text is None or text != text or not str(text).strip():
+    if not as_text(text).strip():
         return ""
     sentences = [s.strip() for s in _SENTENCE.split(str(text)) if s.strip()]
     hits = []

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..._text import fold
+from ..._text import as_text, fold
 from .lexicon import CATEGORIES, INNOVATION_CATEGORIES, LEXICON, prepare
 from .review import resolve_innovation_types
 
@@ -171,7 +171,7 @@ def score_text(text: object, thresholds: ScreenThresholds | None = None) -> Text
     TextScore
     """
     th = thresholds or ScreenThresholds()
-    raw = "" if text is None or text != text else str(text)  # None and NaN -> ""
+    raw = as_text(text)
     if not fold(raw):
         return TextScore(dict.fromkeys(CATEGORIES, 0))
     folded = prepare(raw)

@@ -4,12 +4,7 @@
   "use strict";
   var KEY = "cwsgeo-preview-view:" + location.pathname;
   function map() { return window.cwsMap || null; }
-  function restoreView(tries) {
-    /* after the page's own first view (data-cws-ready), so it is not overridden */
-    if (!document.documentElement.hasAttribute("data-cws-ready") && tries < 200) {
-      setTimeout(function () { restoreView(tries + 1); }, 25);
-      return;
-    }
+  function restoreView() {
     var saved = null;
     try { saved = JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch (e) { saved = null; }
     sessionStorage.removeItem(KEY);
@@ -18,6 +13,12 @@
     var apply = function () { m.setView([saved.lat, saved.lng], saved.zoom, {animate: false}); };
     /* the page's own first view may still be animating: a view set now would be undone */
     if (m._animatingZoom) { m.once("zoomend", apply); } else { apply(); }
+  }
+  function whenMapReady(callback) {
+    /* after the page's own first view (data-cws-ready), so it is not overridden; a slow
+       page (a big map on a busy machine) is waited for as long as it takes */
+    if (document.documentElement.hasAttribute("data-cws-ready")) { callback(); return; }
+    document.addEventListener("cws-ready", callback, {once: true});
   }
   function saveView() {
     var m = map();
@@ -39,7 +40,7 @@
     }
     box.textContent = text;  /* text only: a message never runs as HTML */
   }
-  restoreView(0);
+  whenMapReady(restoreView);
   if (!window.EventSource) { return; }
   var source = new EventSource("/_cwsgeo/events");
   source.addEventListener("build", function (event) {

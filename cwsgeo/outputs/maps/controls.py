@@ -29,9 +29,10 @@ from folium.map import Layer
 from jinja2 import Template
 
 from ... import settings
+from ..._text import as_text
 from .furniture import setup_page
 from .palette import LAYER_GROUPS, OSM_TILES_ATTRIBUTION, OSM_TILES_URL
-from .text import _js, _js_data, _layer_name, _safe_text
+from .text import _js, _js_data, _layer_name
 
 __all__ = ["GroupedLayerControl", "NameLabels", "OptInTiles", "add_layer_control",
            "add_name_labels", "add_search", "in_group"]
@@ -148,7 +149,7 @@ def _label_rows(table: gpd.GeoDataFrame, column: str, kind: str) -> list[list[An
     named = table[table[column].notna() & ~(table.geometry.isna() | table.geometry.is_empty)]
     pts = named.geometry.to_crs(settings.crs_work).representative_point().to_crs(
         settings.crs_store)
-    return [[round(p.y, 5), round(p.x, 5), _safe_text(n), kind]
+    return [[round(p.y, 5), round(p.x, 5), as_text(n), kind]
             for p, n in zip(pts, named[column], strict=True)]
 
 

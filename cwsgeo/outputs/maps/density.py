@@ -17,6 +17,7 @@ from branca.element import MacroElement
 from folium.map import Layer
 from jinja2 import Template
 
+from ..._text import as_text
 from ...analysis.admin import AdminAreas
 from .controls import add_layer_control, add_search, located_mask
 from .display import DisplayStore, display_geojson
@@ -32,7 +33,7 @@ from .spaces import (
     missing_spaces,
     with_innovation_label,
 )
-from .text import _color, _js_data, _safe_text, format_value, popup_html
+from .text import _color, _js_data, format_value, popup_html
 
 if TYPE_CHECKING:
     from ...analysis.density import DensityResult
@@ -125,9 +126,9 @@ def _area_levels(result: DensityResult) -> list[_Level]:
 
 
 def _area_title(row: Mapping[str, Any], level: str, code: str, name: str) -> str:
-    title = _safe_text(row.get(name)) or _safe_text(row.get(code))
-    if level == "barris" and _safe_text(row.get("district_name")):
-        title += f" ({_safe_text(row.get('district_name'))})"
+    title = as_text(row.get(name)) or as_text(row.get(code))
+    if level == "barris" and as_text(row.get("district_name")):
+        title += f" ({as_text(row.get('district_name'))})"
     return title
 
 

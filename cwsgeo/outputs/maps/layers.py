@@ -23,6 +23,7 @@ from folium.map import Layer
 from jinja2 import Template
 
 from ... import settings
+from ..._text import as_text
 from ...analysis.admin import AdminAreas
 from .assets import add_assets, use_assets
 from .controls import OptInTiles, add_name_labels, in_group
@@ -37,7 +38,6 @@ from .text import (
     _js,
     _js_data,
     _layer_name,
-    _safe_text,
     popup_html,
 )
 
@@ -263,7 +263,7 @@ def _add_basemap(m: folium.Map, admin: AdminAreas, streets: gpd.GeoDataFrame | N
             ("Districts", admin.districts, "district_name",
              {"color": "#444", "weight": 2, "fill": False,
               "className": "cws-outline cws-outline-district"})):
-        tips = [{"tip": popup_html(_safe_text(v), [])} for v in table[column]]
+        tips = [{"tip": popup_html(as_text(v), [])} for v in table[column]]
         m.add_child(GeoJsonLayer(
             display_geojson(table, (), tolerance_m=8, properties=tips, store=store),
             name=f"{name} (outlines)", pane="overlayPane", style=style, group="Areas"))

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from folium.map import Layer
 
+from ..._text import as_text
 from .display import DisplayStore, display_geojson
 from .furniture import add_legend, setup_page
 from .layers import (
@@ -37,7 +38,7 @@ from .palette import (
     TRANSIT_SHOWN,
 )
 from .spaces import has_types, type_key, type_label
-from .text import OTHER_COLOR, _color, _safe_text, format_value, popup_html
+from .text import OTHER_COLOR, _color, format_value, popup_html
 
 if TYPE_CHECKING:
     from ...analysis.density import KernelSurface
@@ -59,8 +60,8 @@ def _stop_texts(names: pd.Series, lines: pd.Series) -> list[str]:
     """Escaped tooltip text of each stop: its name and its lines."""
     texts = []
     for nm, ln in zip(names.tolist(), lines.tolist(), strict=True):
-        ln_text = _safe_text(ln).replace(";", ", ")
-        texts.append(html.escape(_safe_text(nm) + (f" ({ln_text})" if ln_text else "")))
+        ln_text = as_text(ln).replace(";", ", ")
+        texts.append(html.escape(as_text(nm) + (f" ({ln_text})" if ln_text else "")))
     return texts
 
 
@@ -215,7 +216,7 @@ def _add_place_points(m: folium.Map, places: gpd.GeoDataFrame, show: bool,
               "r": PLACE_RADIUS}
              for c in order]
     names = places["name"] if "name" in places.columns else pd.Series("", places.index)
-    texts = [html.escape(_safe_text(v)) for v in names.tolist()]
+    texts = [html.escape(as_text(v)) for v in names.tolist()]
     pts = point_rows(places, np.array([index[c] for c in cat], dtype=int), texts, store)
     layer = add_point_layer(m, PointLayer(
         pts, kinds, name=f"Places of interaction ({len(pts):,})", key="places", cluster=True,
@@ -290,12 +291,12 @@ def _walk_area_props(areas: gpd.GeoDataFrame, spaces: gpd.GeoDataFrame | None,
         types = spaces["innovation_type"] if "innovation_type" in spaces else pd.Series(
             pd.NA, spaces.index)
         names = spaces["name"] if "name" in spaces else spaces["id"]
-        info = {str(i): (_safe_text(n), type_key(t))
+        info = {str(i): (as_text(n), type_key(t))
                 for i, n, t in zip(spaces["id"], names, types, strict=True)}
     props = []
     for row in areas.itertuples():
         name, key = info.get(str(row.id), (str(row.id), None))
-        rows = [("Space id", _safe_text(row.id)),
+        rows = [("Space id", as_text(row.id)),
                 ("Area", format_value(getattr(row, "area_km2", None), "area_km2")),
                 ("Distances", format_value(getattr(row, "proximity_method", None),
                                            "proximity_method"))]

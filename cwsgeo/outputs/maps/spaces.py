@@ -21,6 +21,7 @@ from folium.map import Layer
 from jinja2 import Template
 
 from ... import settings
+from ..._text import as_text, is_missing
 from ...schema import INNOVATION_LABELS, INNOVATION_TYPES
 from .controls import in_group, located_mask, unlocated_reasons
 from .furniture import add_legend, setup_page
@@ -35,9 +36,7 @@ from .text import (
     _color,
     _js_data,
     _layer_name,
-    _missing,
     _number,
-    _safe_text,
     format_value,
     popup_html,
 )
@@ -52,7 +51,7 @@ def type_key(value: Any) -> int | None:
     Missing values (None, NaN, ``pd.NA``) and values outside the study's types are
     unclassified.
     """
-    if _missing(value):
+    if is_missing(value):
         return None
     try:
         number = float(value)
@@ -192,7 +191,7 @@ def _space_rows(sub: gpd.GeoDataFrame, present: Sequence[tuple[str, str]],
     names = sub["name"] if "name" in sub else pd.Series("", sub.index)
     rows = []
     for g, name, *vals in zip(sub.geometry, names, *[sub[c] for c, _ in present], strict=True):
-        text = _safe_text(name)
+        text = as_text(name)
         cells = [(lab, formatters[col](v) if col in formatters else format_value(v, col))
                  for (col, lab), v in zip(present, vals, strict=True)]
         rows.append([round(g.y, 6), round(g.x, 6), html.escape(text), popup_html(text, cells),
@@ -279,6 +278,6 @@ def missing_spaces(spaces: gpd.GeoDataFrame) -> list[tuple[str, str]]:
     """``(name, why not on the map)`` of the spaces without a location (for the search box)."""
     gone = spaces.loc[~located_mask(spaces)]
     names = gone["name"] if "name" in gone else pd.Series("", gone.index)
-    return [(_safe_text(n), r) for n, r in
+    return [(as_text(n), r) for n, r in
             zip(names.tolist(), unlocated_reasons(gone, UNLOCATED_REASONS), strict=True)]
 

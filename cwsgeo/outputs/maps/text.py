@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from ..._text import is_missing
 from .palette import LOCATION_TEXT, PROXIMITY_METHOD_TEXT
 
 __all__ = ["RawJSON", "format_value", "popup_html"]
@@ -25,19 +25,6 @@ __all__ = ["RawJSON", "format_value", "popup_html"]
 OTHER_COLOR = "#999999"
 
 _COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
-
-
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    try:
-        return bool(isinstance(value, (float, np.floating)) and math.isnan(value))
-    except TypeError:
-        return False
-
-
-def _safe_text(value: Any) -> str:
-    return "" if _missing(value) else str(value)
 
 
 def _color(value: str) -> str:
@@ -102,7 +89,7 @@ def format_value(value: Any, column: str = "") -> str | None:
     >>> format_value("straight_line", "proximity_method"), format_value(float("nan"))
     ('straight line (far from the network)', None)
     """
-    if _missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
@@ -132,7 +119,7 @@ def popup_html(title: str, rows: Iterable[tuple[str, Any]]) -> str:
     """
     cells = []
     for label, value in rows:
-        if _missing(value):
+        if is_missing(value):
             continue
         if isinstance(value, (float, np.floating)):
             value = f"{value:,.1f}"
@@ -184,7 +171,7 @@ def _jsonable(value: Any) -> Any:
     """Return a value as plain JSON data (numpy scalars unwrapped, NaN as null)."""
     if isinstance(value, (list, tuple, np.ndarray)):
         return [_jsonable(v) for v in value]
-    if _missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, (np.integer,)):
         return int(value)

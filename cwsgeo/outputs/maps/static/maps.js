@@ -135,7 +135,7 @@ function cwsPointsRuntime(map) {
 }
 
 /* Last script of a page: `#all-layers` shows every layer (but opt-in basemaps such as the
-   network tiles); `data-cws-ready` once drawn. */
+   network tiles); `data-cws-ready` and a `cws-ready` event on the document once drawn. */
 function cwsReady(map, overlays) {
     window.cwsMap = map;
     window.cwsScriptsMs = performance.now();
@@ -152,6 +152,7 @@ function cwsReady(map, overlays) {
             window.cwsReadyMs = performance.now();
             document.documentElement.setAttribute('data-cws-ready',
                                                   window.cwsReadyMs.toFixed(1));
+            document.dispatchEvent(new Event('cws-ready'));
         }); });
     });
 }
