@@ -252,6 +252,96 @@ def test_edges_and_nodes_as_geodataframes(grid):
     assert g.number_of_edges() == 13 and g[2][3]["length"] == 120.0
 
 
+# ---------------------------------------------------------------------------- street names
+def edge_names(net: nw.WalkNetwork) -> dict[tuple[int, int], str | None]:
+    assert net.edge_name is not None
+    return {(int(net.node_ids[u]), int(net.node_ids[v])): name
+            for u, v, name in zip(net.edge_u, net.edge_v, net.edge_name, strict=True)}
+
+
+def test_street_names_survive_graphml_compact_and_reload(data_dir, tmp_path, monkeypatch):
+    import osmnx as ox
+
+    src = tmp_path / "grid.graphml"
+    src.write_bytes((data_dir / "network" / "grid.graphml").read_bytes())
+    parsed = nw.read_network(src)
+    names = edge_names(parsed)
+    assert len(names) == 13 and names[(1, 2)] == "street 1-2"  # the shortest parallel edge
+    assert names[(2, 3)] == "curved street 2-3" and names[(3, 10)] == "long street 3-10"
+    assert "self-loop" not in names.values() and "detached 20-21" not in names.values()
+    assert edge_names(nw.read_network(src, largest_component=False))[(20, 21)] == (
+        "detached 20-21")
+    first = load_walk_network(src, cache_dir=tmp_path / "cache")  # parses, writes compact
+    monkeypatch.setattr(ox, "load_graphml", lambda *a, **k: pytest.fail("parsed again"))
+    again = load_walk_network(src, cache_dir=tmp_path / "cache")  # reads the compact file
+    assert edge_names(first) == edge_names(again) == names
+    assert again.edge_name is not None and again.edge_name.dtype == object
+    npz = next((tmp_path / "cache" / "network").glob("*.npz"))
+    assert f"-v{nw.COMPACT_VERSION}-" in npz.name and nw.COMPACT_VERSION >= 2
+    with np.load(npz) as arrays:
+        assert arrays["name_code"].dtype == np.int16 and len(arrays["name_code"]) == 13
+    edges = again.edges_gdf()
+    assert list(edges.columns) == ["u", "v", "length_m", "name", "geometry"]
+    assert edges.loc[(edges.u == 2) & (edges.v == 3), "name"].item() == "curved street 2-3"
+    assert again.to_networkx()[3][10]["name"] == "long street 3-10"
+
+
+def test_osm_graph_names_lists_are_joined_and_blanks_dropped():
+    import osmnx as ox
+
+    g = nx.MultiDiGraph(crs="epsg:4326")
+    for node, x in [(1, 2.170), (2, 2.171), (3, 2.172)]:
+        g.add_node(node, x=x, y=41.387)
+    for a, b, name, way in [(1, 2, "Carrer A", 11), (2, 3, "Carrer B", 12)]:
+        for s, t in ((a, b), (b, a)):
+            g.add_edge(s, t, osmid=way, name=name, length=84.0)
+    simple = ox.simplify_graph(g)  # 1-2-3 merged: osmnx lists both names
+    assert all(isinstance(name, list) for *_, name in simple.edges(data="name"))
+    net = nw.network_from_graph(simple)
+    assert edge_names(net) == {(1, 3): "Carrer A / Carrer B"}
+    assert edge_names(nw.WalkNetwork.from_arrays(net.to_arrays())) == edge_names(net)
+    plain = nx.Graph(crs="EPSG:25831")
+    plain.add_nodes_from((i, {"x": 10.0 * i, "y": 0.0}) for i in range(1, 6))
+    for a, name in [(1, ["Rambla", None, "Rambla"]), (2, " "), (3, float("nan")), (4, None)]:
+        plain.add_edge(a, a + 1, length=10.0, name=name)
+    assert edge_names(nw.network_from_graph(plain)) == {
+        (1, 2): "Rambla", (2, 3): None, (3, 4): None, (4, 5): None}
+
+
+def test_osm_xml_street_names(data_dir):
+    net = nw.read_network(data_dir / "network" / "walk.osm")
+    assert edge_names(net) == {(1, 2): "Carrer A", (2, 3): "Carrer A", (2, 9): None}
+
+
+def test_networks_without_names_have_no_name_column(grid):
+    g = nx.Graph(crs="EPSG:25831")
+    g.add_node(1, x=0.0, y=0.0)
+    g.add_node(2, x=30.0, y=40.0)
+    g.add_edge(1, 2, length=50.0)
+    net = nw.network_from_graph(g)
+    assert net.edge_name is None and "name" not in net.edges_gdf().columns
+    arrays = net.to_arrays()
+    assert "name_code" not in arrays
+    assert nw.WalkNetwork.from_arrays(arrays).edge_name is None
+
+
+def test_bad_street_names_are_refused(grid):
+    arrays = grid.to_arrays()
+    arrays["name_code"] = np.full(grid.n_edges, 99, dtype=np.int32)
+    with pytest.raises(CwsgeoError, match="name_code"):
+        nw.WalkNetwork.from_arrays(arrays)
+    arrays = grid.to_arrays()
+    arrays["name_text"] = np.frombuffer(b"\xff\xfe", dtype=np.uint8)
+    with pytest.raises(CwsgeoError, match="not a cwsgeo walking network"):
+        nw.WalkNetwork.from_arrays(arrays)
+    with pytest.raises(ValueError, match="3 edge names for 13 edges"):
+        nw.WalkNetwork(grid.node_ids, grid.x, grid.y, grid.adjacency,
+                       edge_name=np.array(["a", "b", "c"], dtype=object))
+    with pytest.raises(ValueError, match="NUL"):
+        nw.WalkNetwork(grid.node_ids, grid.x, grid.y, grid.adjacency,
+                       edge_name=np.array(["a\0b"] * 13, dtype=object)).to_arrays()
+
+
 # -------------------------------------------------------------------------------- searches
 FROM_1 = {1: 0, 2: 100, 3: 220, 4: 100, 5: 200, 6: 300, 7: 200, 8: 300, 9: 400, 10: 620}
 

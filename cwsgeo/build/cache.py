@@ -45,7 +45,7 @@ STAGE_VERSIONS: dict[str, int] = {
     "space_metrics": 1,  # per-space walking metrics and walk areas
     "coverage": 1,       # residents within reach of a space
     "by_type": 1,        # metrics summarised by innovation type
-    "streets": 1,        # street lines of the offline basemap
+    "streets": 2,        # street lines of the offline basemap (2: street names)
     "density_base": 2,   # densities that do not depend on the spaces
     "density": 2,        # densities of the spaces
 }

@@ -49,23 +49,30 @@ _WALK_RULES: tuple[tuple[str, str, bool], ...] = (
 )
 
 
-def _symmetric_csr(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> sparse.csr_array:
-    """Symmetric CSR of the shortest length between each pair (no self-loops)."""
+def _symmetric_csr(u: np.ndarray, v: np.ndarray, length: np.ndarray,
+                   n: int) -> tuple[sparse.csr_array, np.ndarray]:
+    """Symmetric CSR of the shortest length between each pair (no self-loops).
+
+    Also returns, for each undirected edge in :attr:`WalkNetwork.edge_u` order (by lower,
+    then higher position), the index of the input edge kept (the first of the shortest).
+    """
     from scipy import sparse
 
-    keep = u != v
-    u, v, length = u[keep], v[keep], np.maximum(length[keep], MIN_EDGE_M)
-    rows = np.concatenate([u, v])
-    cols = np.concatenate([v, u])
+    kept = np.flatnonzero(u != v)
+    lo, hi = np.minimum(u, v)[kept], np.maximum(u, v)[kept]
+    length = np.maximum(length[kept], MIN_EDGE_M)
+    order = np.lexsort((length, hi, lo))  # by (lo, hi), then shortest first (stable)
+    lo, hi, length, kept = lo[order], hi[order], length[order], kept[order]
+    first = np.ones(len(lo), dtype=bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    lo, hi, length, kept = lo[first], hi[first], length[first], kept[first]
+    rows, cols = np.concatenate([lo, hi]), np.concatenate([hi, lo])
     vals = np.concatenate([length, length])
-    order = np.lexsort((vals, cols, rows))  # by (row, col), then shortest first
+    order = np.lexsort((cols, rows))
     rows, cols, vals = rows[order], cols[order], vals[order]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    rows, cols, vals = rows[first], cols[first], vals[first]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    return sparse.csr_array((vals, cols.astype(np.int32), indptr), shape=(n, n))
+    return sparse.csr_array((vals, cols.astype(np.int32), indptr), shape=(n, n)), kept
 
 
 def _largest_component(net: WalkNetwork) -> WalkNetwork:
@@ -82,8 +89,23 @@ def _largest_component(net: WalkNetwork) -> WalkNetwork:
     idx = np.flatnonzero(keep)
     adj = sparse.csr_array(net.adjacency[idx][:, idx])
     adj.sort_indices()
+    # positions keep their order, so the kept edges keep theirs
+    names = None if net.edge_name is None else net.edge_name[keep[net.edge_u]]
     return WalkNetwork(node_ids=net.node_ids[idx], x=net.x[idx], y=net.y[idx], adjacency=adj,
-                       crs=net.crs, source=net.source)
+                       crs=net.crs, source=net.source, edge_name=names)
+
+
+def _name_text(value: Any) -> str | None:
+    """Return an edge's ``name`` as text, or None.
+
+    A list (osmnx keeps the names of merged ways as ``list(set(...))``, in no set order)
+    becomes its distinct names sorted and joined with " / ", the same in every run.
+    """
+    if isinstance(value, (list, tuple, set)):
+        return " / ".join(sorted({text for text in map(_name_text, value) if text})) or None
+    if value is None or (isinstance(value, float) and value != value):  # None or NaN
+        return None
+    return str(value).strip() or None
 
 
 def network_from_graph(graph: nx.MultiDiGraph | nx.Graph, *, largest_component: bool = True,
@@ -95,7 +117,9 @@ def network_from_graph(graph: nx.MultiDiGraph | nx.Graph, *, largest_component: 
     graph
         Nodes with ``x``/``y`` in ``graph.graph["crs"]`` (default EPSG:4326); edges with
         ``length`` in metres (a missing length is replaced by the straight-line distance, with
-        a warning). Edge directions are ignored: walking goes both ways.
+        a warning) and optionally ``name`` (a list, as osmnx gives for merged ways, is sorted
+        and joined with " / "; kept as :attr:`WalkNetwork.edge_name` when any edge has one).
+        Edge directions are ignored: walking goes both ways; parallel edges keep the shortest.
     largest_component
         Keep only the largest connected component.
     source
@@ -123,19 +147,24 @@ def network_from_graph(graph: nx.MultiDiGraph | nx.Graph, *, largest_component: 
         xs, ys = Transformer.from_crs(src_crs, dst_crs, always_xy=True).transform(xs, ys)
         xs, ys = np.asarray(xs, float), np.asarray(ys, float)
     pos = {nid: i for i, nid in enumerate(ids)}
-    edges = list(graph.edges(data="length"))
+    edges = list(graph.edges(data=True))
     u = np.fromiter((pos[e[0]] for e in edges), np.int64, len(edges))
     v = np.fromiter((pos[e[1]] for e in edges), np.int64, len(edges))
-    length = np.array([np.nan if e[2] is None else float(e[2]) for e in edges], dtype=float)
+    length = np.array([np.nan if e[2].get("length") is None else float(e[2]["length"])
+                       for e in edges], dtype=float)
+    names = np.empty(len(edges), dtype=object)
+    names[:] = [_name_text(e[2].get("name")) for e in edges]
     missing = ~np.isfinite(length)
     if missing.any():
         logger.warning("walking network %s: %d edges have no length; using straight lines",
                        source, missing.sum())
         length[missing] = np.hypot(xs[u[missing]] - xs[v[missing]],
                                    ys[u[missing]] - ys[v[missing]])
-    net = WalkNetwork(node_ids=node_ids, x=xs, y=ys,
-                      adjacency=_symmetric_csr(u, v, length, len(ids)),
-                      crs=settings.crs_work, source=source)
+    adjacency, kept = _symmetric_csr(u, v, length, len(ids))
+    has_names = any(name is not None for name in names)
+    net = WalkNetwork(node_ids=node_ids, x=xs, y=ys, adjacency=adjacency,
+                      crs=settings.crs_work, source=source,
+                      edge_name=names[kept] if has_names else None)
     return _largest_component(net) if largest_component else net
 
 

@@ -28,7 +28,8 @@ __all__ = ["COMPACT_VERSION", "MIN_EDGE_M", "WalkNetwork"]
 
 #: Version of the compact layout (:meth:`WalkNetwork.to_arrays`) and of the rules that build a
 #: network from a graph; bump it to invalidate every stored compact network.
-COMPACT_VERSION = 1
+#: 2: street names (``edge_name``).
+COMPACT_VERSION = 2
 
 #: Shortest edge length kept, in metres (a zero would be read as "no edge" by scipy).
 MIN_EDGE_M = 1e-3
@@ -58,6 +59,9 @@ class WalkNetwork:
         Projected CRS of ``x``/``y`` (the work CRS).
     source
         Where the network came from (file name and sha256, or a live query).
+    edge_name
+        Street name of each undirected edge, in the order of :attr:`edge_u` (an object array
+        of ``str``, ``None`` for an unnamed edge), or ``None`` when the source has no names.
     """
 
     node_ids: np.ndarray
@@ -66,6 +70,7 @@ class WalkNetwork:
     adjacency: sparse.csr_array
     crs: str = field(default_factory=lambda: settings.crs_work)
     source: str = ""
+    edge_name: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.node_ids)
@@ -73,6 +78,11 @@ class WalkNetwork:
             raise ValueError("WalkNetwork arrays disagree in size: "
                              f"{n} ids, {len(self.x)} x, {len(self.y)} y, "
                              f"adjacency {self.adjacency.shape}")
+        if self.edge_name is not None:
+            loops = int(np.count_nonzero(self.adjacency.diagonal()))
+            if len(self.edge_name) * 2 != self.adjacency.nnz - loops:
+                raise ValueError(f"WalkNetwork has {len(self.edge_name)} edge names for "
+                                 f"{(self.adjacency.nnz - loops) // 2} edges")
 
     # -- sizes ---------------------------------------------------------------------------
     @property
@@ -226,17 +236,23 @@ class WalkNetwork:
         """Undirected edges as straight lines between their nodes, for maps.
 
         Columns ``u``, ``v`` (source node ids), ``length_m`` (official length, not the
-        length of the drawn line) and ``geometry`` in :attr:`crs`.
+        length of the drawn line), ``name`` (street name, categorical; only when the network
+        has :attr:`edge_name`) and ``geometry`` in :attr:`crs`.
         """
         import geopandas as gpd
 
-        return gpd.GeoDataFrame({"u": self.node_ids[self.edge_u],
-                                 "v": self.node_ids[self.edge_v],
-                                 "length_m": self.edge_length},
-                                geometry=self._edge_lines(), crs=self.crs)
+        columns: dict[str, Any] = {"u": self.node_ids[self.edge_u],
+                                   "v": self.node_ids[self.edge_v],
+                                   "length_m": self.edge_length}
+        if self.edge_name is not None:
+            columns["name"] = pd.Categorical(self.edge_name)
+        return gpd.GeoDataFrame(columns, geometry=self._edge_lines(), crs=self.crs)
 
     def to_networkx(self) -> nx.Graph:
-        """Return the network as an undirected ``networkx.Graph`` (ids, ``x``/``y``, ``length``)."""
+        """Return the network as an undirected ``networkx.Graph``.
+
+        Nodes carry ``x``/``y``; edges ``length`` (and ``name`` when the network has names).
+        """
         import networkx as nx
 
         graph = nx.Graph(crs=self.crs)
@@ -246,21 +262,38 @@ class WalkNetwork:
         graph.add_weighted_edges_from(
             zip(ids[self.edge_u].tolist(), ids[self.edge_v].tolist(),
                 self.edge_length.tolist(), strict=True), weight="length")
+        if self.edge_name is not None:
+            nx.set_edge_attributes(graph, {
+                (a, b): name for a, b, name in zip(ids[self.edge_u].tolist(),
+                                                   ids[self.edge_v].tolist(),
+                                                   self.edge_name.tolist(), strict=True)
+                if name is not None}, "name")
         return graph
 
     # -- plain arrays ---------------------------------------------------------------------
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Return the network as plain arrays (what :meth:`from_arrays` reads back).
 
-        Keys: ``node_ids``, ``x``, ``y``, the CSR parts ``indptr``, ``indices``, ``data`` and
-        ``meta`` (a 0-d string array of JSON: :data:`COMPACT_VERSION`, ``crs``, ``source``).
+        Keys: ``node_ids``, ``x``, ``y``, the CSR parts ``indptr``, ``indices``, ``data``,
+        ``meta`` (a 0-d string array of JSON: :data:`COMPACT_VERSION`, ``crs``, ``source``)
+        and, when the network has street names, ``name_code`` (an integer per edge, ``-1`` for
+        none) and ``name_text`` (the distinct names, UTF-8, each after a NUL, as ``uint8``).
         ``numpy.savez(file, **net.to_arrays())`` stores it; ``numpy.load`` reads it back
         without pickles.
         """
         adj = self.adjacency
         meta = {"version": COMPACT_VERSION, "crs": self.crs, "source": self.source}
-        return {"node_ids": self.node_ids, "x": self.x, "y": self.y, "indptr": adj.indptr,
-                "indices": adj.indices, "data": adj.data, "meta": np.array(json.dumps(meta))}
+        arrays = {"node_ids": self.node_ids, "x": self.x, "y": self.y, "indptr": adj.indptr,
+                  "indices": adj.indices, "data": adj.data, "meta": np.array(json.dumps(meta))}
+        if self.edge_name is not None:
+            codes, names = pd.factorize(pd.Series(self.edge_name, dtype=object))
+            joined = "".join("\0" + str(name) for name in names)
+            if joined.count("\0") != len(names):
+                raise ValueError("a street name contains a NUL character")
+            text = joined.encode("utf-8")
+            arrays["name_code"] = codes.astype(np.int16 if len(names) < 2 ** 15 else np.int32)
+            arrays["name_text"] = np.frombuffer(text, dtype=np.uint8)
+        return arrays
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> WalkNetwork:
@@ -288,9 +321,24 @@ class WalkNetwork:
             adj = sparse.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]),
                                    shape=(n, n))
             return cls(node_ids=node_ids, x=np.asarray(arrays["x"]), y=np.asarray(arrays["y"]),
-                       adjacency=adj, crs=meta["crs"], source=meta.get("source", ""))
-        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                       adjacency=adj, crs=meta["crs"], source=meta.get("source", ""),
+                       edge_name=_decode_names(arrays))
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
             raise CwsgeoError(f"not a cwsgeo walking network ({exc})") from None
+
+
+def _decode_names(arrays: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """Street names per edge from ``name_code``/``name_text`` (None when not stored)."""
+    if "name_code" not in arrays:
+        return None
+    text = np.asarray(arrays["name_text"]).tobytes().decode("utf-8")
+    names = text.split("\0")[1:]
+    codes = np.asarray(arrays["name_code"])
+    if codes.dtype.kind != "i" or (len(codes) and (codes.min() < -1 or codes.max() >= len(names))):
+        raise ValueError("name_code does not index name_text")
+    lookup = np.empty(len(names) + 1, dtype=object)
+    lookup[:-1] = names  # code -1 picks the trailing None
+    return lookup[codes]
 
 
 def _morton(x: np.ndarray, y: np.ndarray, bits: int = 16) -> np.ndarray:
