@@ -1,0 +1,743 @@
+"""Locating a space from its name and listing texts, with an honest radius.
+
+For rows with neither an address nor coordinates, :func:`locate_from_text` reads the name and
+the listing texts (English, Spanish or Catalan) and looks for location hints, from the most to
+the least precise:
+
+``text_address``
+    a street and house number ("C/ Girona 70", "Carrer de Pujades, nº 77", "Pujades 77"), or
+    one inside the name ("WeWork Avinguda Diagonal 371"), resolved on the address gazetteer;
+``text_intersection``
+    two streets at a corner ("corner of Diagonal and Balmes", "esquina entre Paseo de Gracia
+    y calle Diputación", "cantonada X amb Y", "Calle Girona-Granvia"): the midpoint of the
+    nearest pair of their address points, accepted only when the streets meet (nearest pair
+    closer than :data:`INTERSECTION_MAX_M`);
+``text_station``
+    a metro, FGC, tram or Rodalies station, only with a transit word nearby ("Fontana L3",
+    "Monumental subway station", "parada de metro Urquinaona");
+``text_landmark``
+    a landmark (:data:`~.named_places.CURATED_LANDMARKS`), a facility of the places layer,
+    or a square / promenade / rambla of the street register ("a pocos metros de plaza
+    Catalunya", "few meters from Sagrada Familia");
+``text_area``
+    a barri or district, by its official name or an alias
+    (:data:`~.areas_aliases.AREA_ALIASES`: "22@", "el Born", "Poblenou").
+
+A hint in the *name* vetoes text hints in another district or farther than
+:data:`NAME_VETO_M` from it (chain texts describe a sister branch). Among the remaining hints
+the most precise class wins; inside a class, the hint most other hints agree with (closer
+than :data:`NAME_VETO_M`, or inside a named area), then the name, then the first mention. A
+space said to be in a neighbouring municipality (:data:`~.areas_aliases.OUTSIDE_PLACES`: "in
+Sant Cugat", "en L'Hospitalet") is flagged ``outside_city`` and not placed.
+
+Radii
+-----
+``location_radius_m`` is the radius around the point that held the true location for at
+least 80 % of the test rows (:data:`TEXT_RADIUS_M`, :data:`AREA_RADIUS_FACTOR`; measured by
+``benchmarks/text_locator.py``, see there for the numbers).
+
+Examples
+--------
+>>> locator = build_text_locator(geocoder, admin, transit, places)     # doctest: +SKIP
+>>> located = locate_from_text(spaces, locator, texts=["text_en", "text_es"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
+
+from ... import settings
+from ..admin import AdminAreas
+from .areas_aliases import AREA_ALIASES, OUTSIDE_PLACES
+from .matcher import OfflineGeocoder
+from .named_places import Token, canonical_key, named_points, tokenize
+from .normalize import PARTICLES, fold
+
+__all__ = [
+    "AREA_RADIUS_FACTOR",
+    "INTERSECTION_MAX_M",
+    "LOCATION_METHODS",
+    "NAME_VETO_M",
+    "TEXT_LOCATION_COLUMNS",
+    "TEXT_RADIUS_M",
+    "TextLocator",
+    "build_text_locator",
+    "locate_from_text",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Values of ``location_method``, most precise first.
+LOCATION_METHODS: tuple[str, ...] = ("text_address", "text_intersection", "text_station",
+                                     "text_landmark", "text_area", "none")
+
+#: Columns :func:`locate_from_text` returns (plus ``geometry``).
+TEXT_LOCATION_COLUMNS: tuple[str, ...] = ("location_method", "location_radius_m",
+                                          "location_evidence", "outside_city",
+                                          "location_areas")
+
+#: Radius (m) per method holding >= 80 % of the true locations in the text-only test
+#: (``benchmarks/text_locator.py``); a square or promenade adds its own extent to the
+#: landmark radius.
+TEXT_RADIUS_M: Mapping[str, float] = {
+    "text_address": 60.0,
+    "text_intersection": 150.0,
+    "text_station": 450.0,
+    "text_landmark": 500.0,
+}
+
+#: An area's radius is this factor times its equivalent radius sqrt(area / pi).
+AREA_RADIUS_FACTOR: float = 1.2
+
+#: Two streets meet when their nearest address points are closer than this (m).
+INTERSECTION_MAX_M: float = 90.0
+
+#: A name hint vetoes text hints farther than this (m) or in another district.
+NAME_VETO_M: float = 600.0
+
+_RANK = {"text_address": 0, "text_intersection": 1, "text_station": 2, "text_landmark": 2,
+         "text_area": 3}
+_TRANSIT_WORDS = frozenset({
+    "metro", "estacio", "parada", "subway", "underground", "fgc", "ferrocarrils",
+    "ferrocarril", "ferrocarriles", "tram", "tranvia", "rodalies", "renfe", "linea", "linia",
+    "line", "lines", "lineas", "linies", "tube", "stop"})
+_AREA_WORDS = frozenset({"barri", "districte", "zona", "area", "quarter", "metro", "estacio"})
+_MINUTE_WORDS = frozenset({"minuto", "minutos", "minute", "minutes", "minut", "minuts", "min",
+                           "mins"})
+_NUMBER_WORDS: Mapping[str, int] = {
+    "un": 1, "una": 1, "one": 1, "dos": 2, "two": 2, "tres": 3, "three": 3, "cuatro": 4,
+    "quatre": 4, "four": 4, "cinco": 5, "cinc": 5, "five": 5, "seis": 6, "sis": 6, "six": 6,
+    "siete": 7, "set": 7, "seven": 7, "ocho": 8, "vuit": 8, "eight": 8, "diez": 10, "deu": 10,
+    "ten": 10, "quince": 15, "quinze": 15, "fifteen": 15, "veinte": 20, "vint": 20,
+    "twenty": 20}
+#: Metres per minute a "N minutes from X" qualifier adds to the radius (a brisk walk).
+_M_PER_MINUTE = 100.0
+#: Hints qualified by more minutes than this ("10 minutos de Sants") are not the location.
+_MAX_MINUTES = 5
+_LINE = re.compile(r"^(?:l\d{1,2}|s[125]|r\d{1,2})$")
+_CORNER_WORDS = frozenset({"esquina", "cantonada", "corner", "cruce", "cruilla",
+                           "intersection", "interseccion", "interseccio", "chaflan", "xamfra",
+                           "entre", "between", "junction"})
+_CONNECTORS = frozenset({"con", "amb", "with", "i", "and", "x", "carrer"})
+_GAP_WORDS = _CONNECTORS | _CORNER_WORDS | PARTICLES
+_STRONG_CONNECTORS = frozenset({"con", "amb", "with", "x"})
+_NOT_STREETS = frozenset({
+    "barcelona", "coworking", "centre", "center", "business", "office", "oficina", "espai",
+    "espacio", "space", "metro", "estacio", "internet", "sala", "terrassa", "terraza", "llum",
+    "luz", "sol", "mar", "pau", "art", "progres", "treball", "trabajo", "comunitat", "futur",
+    "startup", "startups", "design", "disseny", "mon", "vida", "musica", "cultura", "cel",
+    "gracia", "pis", "planta", "hores", "horas", "dies", "dias", "mes", "anys", "minuts"})
+_NUMBER_SKIP = frozenset({"n", "no", "num", "numero", "nr", "nro", "nos"})
+_TYPED_ADDRESS = re.compile(
+    r"(?i)(?<![\w])(?:c/|c\.|cl\.?|calle|carrer|avda\.?|av\.|avenida|avinguda|avenue|"
+    r"passeig|paseo|pg\.|pla[çc]a|plaza|pl\.|rambla|ronda|travess?era|gran\s+v[ií]a|"
+    r"v[ií]a\s+augusta|passatge|pasaje)\s*[^\W\d_][^\n\d,.;:()!?]{1,40}?,?\s*"
+    r"(?:n[º°o]?\.?\s*|n[uú]m(?:ero)?\.?\s*)?\d{1,4}(?![\d,.]\d|\s*(?:m2|m²|€|%|h\b|"
+    r"min|pax|persones|personas|people|euros|desks?|puestos|metros|meters))")
+_OUTSIDE_KEYS = tuple(sorted({fold(p) for p in OUTSIDE_PLACES}, key=len, reverse=True))
+_OUTSIDE_ALT = "|".join(re.escape(k) for k in _OUTSIDE_KEYS)
+_OUTSIDE_NAME = re.compile(rf"\b(?:{_OUTSIDE_ALT})\b")
+_OUTSIDE_TEXT = re.compile(
+    rf"\b(?:in|en|a|at|located|situat|situado|situada|ubicat|ubicado|ubicada|based)\s+"
+    rf"(?:(?:el|la|l|de)\s+)?(?:{_OUTSIDE_ALT})\b")
+_AIRPORT = re.compile(r"(?:aeropuerto|aeroport|airport)\W+(?:\w+\W+){0,3}$")
+
+
+@dataclass
+class _Hint:
+    method: str
+    x: float
+    y: float
+    radius: float
+    source: int
+    start: int
+    end: int
+    extent: float = 0.0
+    areas: tuple[str, ...] = ()
+    polygon: BaseGeometry | None = None
+    districts: frozenset[str] = frozenset()
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self.method]
+
+
+@dataclass
+class _Mention:
+    """A street named in a text: content-token span, char span, candidate street codes."""
+
+    j0: int
+    j1: int
+    start: int
+    end: int
+    codes: tuple[str, ...]
+    typed: bool
+
+
+@dataclass
+class TextLocator:
+    """Everything :func:`locate_from_text` looks names up in (see :func:`build_text_locator`).
+
+    Attributes
+    ----------
+    geocoder
+        The gazetteer geocoder (street + number, street names).
+    points
+        Named points (:func:`~.named_places.named_points`) in ``crs``.
+    areas
+        Named areas: ``key``, ``codes`` (tuple of ``"B.."``/``"D.."``), ``x``, ``y``,
+        ``radius_m``, ``districts`` and the polygon as ``geometry``, in ``crs``.
+    districts
+        District code -> polygon in ``crs``.
+    crs
+        Metric CRS of all coordinates.
+    """
+
+    geocoder: OfflineGeocoder
+    points: pd.DataFrame
+    areas: gpd.GeoDataFrame
+    districts: dict[str, BaseGeometry]
+    crs: str
+    point_xy: tuple[np.ndarray, np.ndarray]
+    point_keys: dict[str, list[int]] = field(default_factory=dict)
+    area_keys: dict[str, int] = field(default_factory=dict)
+    prefixes: frozenset[str] = frozenset()
+    fold_memo: dict[str, list[str]] = field(default_factory=dict)
+    max_words: int = 6
+    type_words: frozenset[str] = field(init=False, repr=False)
+    kinds: list[str] = field(init=False, repr=False)
+    xs: np.ndarray = field(init=False, repr=False)
+    ys: np.ndarray = field(init=False, repr=False)
+    extents: np.ndarray = field(init=False, repr=False)
+    modes: list[str] = field(init=False, repr=False)
+    lines: list[set[str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for i, key in enumerate(self.points["key"].tolist()):
+            self.point_keys.setdefault(key, []).append(i)
+        self.area_keys = {key: i for i, key in enumerate(self.areas["key"].tolist())}
+        by_core = self.geocoder.index.by_core
+        for i, (key, kind) in enumerate(zip(self.points["key"], self.points["kind"],
+                                            strict=True)):
+            core = key.split(" ", 1)[-1]
+            if (kind == "square" and key.startswith("placa ") and len(core) >= 6
+                    and len({c for _, c, _ in by_core.get(core, ())}) == 1
+                    and core not in self.area_keys):
+                self.point_keys.setdefault(core, []).append(i)
+        # facility names that are also area or street names are not landmarks
+        for key, rows in list(self.point_keys.items()):
+            if key in self.area_keys or key in by_core:
+                rows = [r for r in rows if self.points.at[r, "kind"] != "facility"]
+                if rows:
+                    self.point_keys[key] = rows
+                else:
+                    del self.point_keys[key]
+        keys = [*self.point_keys, *self.area_keys, *by_core]
+        self.max_words = max((len(k.split()) for k in keys), default=1)
+        self.prefixes = frozenset(" ".join(w[:n]) for k in keys
+                                  for w in [k.split()] for n in range(1, len(w) + 1))
+        self.type_words = frozenset(self.geocoder.index.types.values())
+        self.kinds = self.points["kind"].tolist()
+        self.xs = self.points["x"].to_numpy(dtype=float)
+        self.ys = self.points["y"].to_numpy(dtype=float)
+        self.extents = self.points["extent_m"].to_numpy(dtype=float)
+        self.modes = self.points["mode"].astype(str).tolist()
+        self.lines = [set(str(v).split(";")) for v in self.points["lines"]]
+
+    def district_of(self, x: float, y: float) -> str:
+        """District code of a point in ``crs`` (``""`` outside every district)."""
+        for code, poly in self.districts.items():
+            if shapely.contains_xy(poly, x, y):
+                return code
+        return ""
+
+
+def _area_table(admin: AdminAreas, crs: str, types: Mapping[tuple[str, ...], str]
+                ) -> gpd.GeoDataFrame:
+    barris = admin.barris.to_crs(crs)
+    districts = admin.districts.to_crs(crs)
+    geom: dict[str, BaseGeometry] = {}
+    dist_of: dict[str, frozenset[str]] = {}
+    names: list[tuple[str, tuple[str, ...]]] = []
+    for code, name, dcode, g in zip(districts["district_code"], districts["district_name"],
+                                    districts["district_code"], districts.geometry,
+                                    strict=True):
+        geom[f"D{code}"], dist_of[f"D{code}"] = g, frozenset({str(dcode)})
+        names.append((str(name), (f"D{code}",)))
+    for code, name, dcode, g in zip(barris["barri_code"], barris["barri_name"],
+                                    barris["district_code"], barris.geometry, strict=True):
+        geom[f"B{code}"], dist_of[f"B{code}"] = g, frozenset({str(dcode)})
+        names.append((str(name), (f"B{code}",)))
+    names += [(a, codes) for a, codes in AREA_ALIASES if all(c in geom for c in codes)]
+    rows: dict[str, dict[str, Any]] = {}
+    for name, codes in names:  # later entries (barris, then aliases) win
+        key = canonical_key(name, types)
+        if not key:
+            continue
+        poly = shapely.union_all([geom[c] for c in codes])
+        point = poly.centroid if poly.contains(poly.centroid) else poly.representative_point()
+        rows[key] = {"key": key, "name": name, "codes": codes, "x": point.x, "y": point.y,
+                     "radius_m": AREA_RADIUS_FACTOR * math.sqrt(poly.area / math.pi),
+                     "districts": frozenset().union(*(dist_of[c] for c in codes)),
+                     "geometry": poly}
+    return gpd.GeoDataFrame(list(rows.values()), geometry="geometry", crs=crs)
+
+
+def build_text_locator(geocoder: OfflineGeocoder, admin: AdminAreas,
+                       transit: gpd.GeoDataFrame | None = None,
+                       places: gpd.GeoDataFrame | None = None, *,
+                       crs: str | None = None) -> TextLocator:
+    """Prepare the name indexes of the text locator (about 1 s on the bundle).
+
+    Parameters
+    ----------
+    geocoder
+        The gazetteer geocoder (:class:`~cwsgeo.analysis.geocoding.OfflineGeocoder`).
+    admin
+        Districts and barris (:func:`cwsgeo.load_admin`): area names and polygons.
+    transit
+        Transit layer (:func:`cwsgeo.read_transit`) for station names; ``None`` for none.
+    places
+        Places layer (:func:`cwsgeo.read_places`, e.g. with ``categories=None``) for
+        facility names; ``None`` for none.
+    crs
+        Metric CRS for distances (default :data:`cwsgeo.settings.crs_work`).
+
+    Returns
+    -------
+    TextLocator
+    """
+    crs = crs or settings.crs_work
+    index = geocoder.index
+    fwd = Transformer.from_crs(settings.crs_store, crs, always_xy=True)
+    px, py = fwd.transform(index.lon, index.lat)
+    xy = (np.asarray(px, dtype=float), np.asarray(py, dtype=float))
+    pts = named_points(geocoder, None if transit is None else transit.to_crs(crs),
+                       None if places is None else places.to_crs(crs), crs=crs, point_xy=xy)
+    districts = admin.districts.to_crs(crs)
+    polys = {str(c): g for c, g in zip(districts["district_code"], districts.geometry,
+                                       strict=True)}
+    for poly in polys.values():
+        shapely.prepare(poly)
+    return TextLocator(geocoder=geocoder, points=pts,
+                       areas=_area_table(admin, crs, index.types), districts=polys, crs=crs,
+                       point_xy=xy)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hints in one text
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Text:
+    """One text, tokenised: all tokens and the positions of the non-particle ones."""
+
+    text: str
+    source: int
+    tokens: list[Token]
+    content: list[int]
+    cw: list[str]
+
+    @classmethod
+    def of(cls, text: str, source: int, loc: TextLocator) -> _Text:
+        tokens = tokenize(text, loc.geocoder.index.types, loc.fold_memo)
+        content = [i for i, t in enumerate(tokens) if not t.particle]
+        return cls(text, source, tokens, content, [tokens[i].word for i in content])
+
+    def words(self, j0: int, j1: int) -> str:
+        return " ".join(self.cw[j0:j1])
+
+    def keys_from(self, j: int, prefixes: frozenset[str]) -> Iterable[tuple[int, str]]:
+        """(size, key) of the word runs starting at ``j`` that prefix a known key."""
+        key = ""
+        for size in range(1, len(self.cw) - j + 1):
+            key = f"{key} {self.cw[j + size - 1]}" if key else self.cw[j]
+            if key not in prefixes:
+                return
+            yield size, key
+
+    def span(self, j0: int, j1: int) -> tuple[int, int]:
+        return self.tokens[self.content[j0]].start, self.tokens[self.content[j1 - 1]].end
+
+    def proper(self, j0: int, j1: int, kinds: Iterable[str]) -> bool:
+        """Return whether the span reads as a name (capital, type word or area word)."""
+        if self.cw[j0] in kinds or any(w in _AREA_WORDS for w in self.near(j0, j1, 3, 0)):
+            return True
+        return any(self.text[self.tokens[self.content[j]].start].isupper()
+                   for j in range(j0, j1))
+
+    def near(self, j0: int, j1: int, before: int, after: int) -> list[str]:
+        """Words (particles included) up to ``before``/``after`` tokens around a span."""
+        a, b = self.content[j0], self.content[j1 - 1]
+        window = self.tokens[max(0, a - before):a] + self.tokens[b + 1:b + 1 + after]
+        return [t.word for t in window]
+
+
+def _street_mentions(tx: _Text, loc: TextLocator) -> list[_Mention]:
+    """Streets named in the text: a type word + a known name key, or a distinctive name key."""
+    ix = loc.geocoder.index
+    kinds = loc.type_words
+    out: list[_Mention] = []
+    n = len(tx.content)
+    j = 0
+    while j < n:
+        first = tx.cw[j]
+        typed = first in kinds
+        found: _Mention | None = None
+        if typed and j + 1 >= n:
+            break
+        for size, core in reversed(list(tx.keys_from(j + typed, loc.prefixes))):
+            entries = ix.by_core.get(core)
+            if not entries:
+                continue
+            if not typed and (len(core) < 5 or core in _NOT_STREETS or core in loc.area_keys
+                              or not tx.proper(j, j + size, ())):
+                continue
+            codes = [c for k, c, _ in entries if not typed or k == first] or (
+                [c for _, c, _ in entries] if first == "carrer" else [])
+            codes = [c for c in dict.fromkeys(codes) if ix.streets[c].n > 0]
+            if codes:
+                s, e = tx.span(j, j + typed + size)
+                found = _Mention(j, j + typed + size, s, e, tuple(codes[:6]), typed)
+                break
+        if found is None:
+            j += 1
+            continue
+        out.append(found)
+        j = found.j1
+    return out
+
+
+def _accept_address(loc: TextLocator, text: str) -> tuple[float, float] | None:
+    """Geocode a street + number text; accept an exact number (or one within 6, same side)."""
+    res = loc.geocoder.geocode(text)
+    if res.status not in ("exact", "nearest_number") or res.score < 90 or res.lat is None:
+        return None
+    if res.status == "nearest_number":
+        m = re.search(r"number (\d+) not in gazetteer: nearest (\d+)", res.note)
+        if m is None or abs(int(m.group(1)) - int(m.group(2))) > 6 or "other side" in res.note:
+            return None
+    ix = loc.geocoder.index
+    st = ix.streets[res.street_code]
+    sl = slice(st.start, st.end)
+    i = st.start + int(np.argmin(np.hypot(ix.lat[sl] - res.lat, ix.lon[sl] - res.lon)))
+    return float(loc.point_xy[0][i]), float(loc.point_xy[1][i])
+
+
+def _address_hints(tx: _Text, mentions: Sequence[_Mention], loc: TextLocator) -> list[_Hint]:
+    spans: list[tuple[int, int]] = [(m.start(), m.end()) for m in _TYPED_ADDRESS.finditer(tx.text)]
+    for m in mentions:
+        k = m.j1
+        while k < len(tx.content) and k < m.j1 + 2 and tx.words(k, k + 1) in _NUMBER_SKIP:
+            k += 1
+        if k < len(tx.content) and re.fullmatch(r"\d{1,4}", tx.words(k, k + 1)) and (
+                m.typed or k == m.j1):
+            spans.append((m.start, tx.span(k, k + 1)[1]))
+    hints: list[_Hint] = []
+    for s, e in dict.fromkeys(spans):
+        xy = _accept_address(loc, tx.text[s:e])
+        if xy is not None:
+            hints.append(_Hint("text_address", xy[0], xy[1], TEXT_RADIUS_M["text_address"],
+                               tx.source, s, e))
+    return hints
+
+
+def _nearest_pair(loc: TextLocator, a: Iterable[str], b: Iterable[str]
+                  ) -> tuple[float, float, float] | None:
+    """Midpoint and distance of the nearest pair of address points of two streets."""
+    ix = loc.geocoder.index
+    x, y = loc.point_xy
+    best: tuple[float, float, float] | None = None
+    for ca in a:
+        for cb in b:
+            if ca == cb:
+                continue
+            sa, sb = ix.streets[ca], ix.streets[cb]
+            ax, ay = x[sa.start:sa.end], y[sa.start:sa.end]
+            bx, by = x[sb.start:sb.end], y[sb.start:sb.end]
+            d = np.hypot(ax[:, None] - bx[None, :], ay[:, None] - by[None, :])
+            i, k = np.unravel_index(int(np.argmin(d)), d.shape)
+            if best is None or d[i, k] < best[2]:
+                best = ((ax[i] + bx[k]) / 2, (ay[i] + by[k]) / 2, float(d[i, k]))
+    return best
+
+
+def _intersection_hints(tx: _Text, mentions: Sequence[_Mention], loc: TextLocator
+                        ) -> list[_Hint]:
+    hints: list[_Hint] = []
+    for a, b in itertools.pairwise(mentions):
+        gap = [tx.tokens[i].word for i in range(tx.content[a.j1 - 1] + 1, tx.content[b.j0])]
+        between = tx.text[a.end:b.start]
+        if len(gap) > 3 or any(w not in _GAP_WORDS for w in gap):
+            continue
+        corner = any(w in _CORNER_WORDS for w in [*tx.near(a.j0, a.j1, 6, 0), *gap])
+        strong = bool(set(gap) & _STRONG_CONNECTORS) or (not gap and re.fullmatch(
+            r"\s*[-/]\s*", between) is not None)
+        if not (corner or strong or (a.typed and b.typed and gap)):
+            continue
+        pair = _nearest_pair(loc, a.codes, b.codes)
+        if pair is not None and pair[2] <= INTERSECTION_MAX_M:
+            hint = _qualify(tx, a.j0, b.j1, _Hint(
+                "text_intersection", pair[0], pair[1], TEXT_RADIUS_M["text_intersection"],
+                tx.source, a.start, b.end))
+            hints += [hint] if hint else []
+    return hints
+
+
+def _minutes(words: Sequence[str]) -> int:
+    """Largest "N minutes" in ``words`` (0 when none)."""
+    found = 0
+    for w, nxt in itertools.pairwise(words):
+        if nxt in _MINUTE_WORDS:
+            n = int(w) if w.isdigit() and len(w) < 3 else _NUMBER_WORDS.get(w, 0)
+            found = max(found, n)
+    return found
+
+
+def _qualify(tx: _Text, j0: int, j1: int, hint: _Hint) -> _Hint | None:
+    """Widen a hint "N minutes from" it (N <= 5) by N minutes' walk; drop it beyond."""
+    if tx.source == 0:
+        return hint
+    minutes = _minutes(tx.near(j0, j1, 8, 5))
+    if minutes > _MAX_MINUTES:
+        return None
+    hint.radius = max(hint.radius, _M_PER_MINUTE * minutes + hint.extent)
+    return hint
+
+
+def _name_matches(tx: _Text, loc: TextLocator) -> list[tuple[int, int, str, list[int]]]:
+    """Longest point / area key matches: (j0, j1, "point"|"area", rows)."""
+    out: list[tuple[int, int, str, list[int]]] = []
+    covered = -1
+    kinds = loc.type_words
+    by_core = loc.geocoder.index.by_core
+    for j in range(len(tx.cw)):
+        for size, key in reversed(list(tx.keys_from(j, loc.prefixes))):
+            if j + size <= covered:
+                break
+            plain_area = (key in loc.area_keys and len(key) >= 6 and key not in by_core
+                          and key not in loc.point_keys)
+            if not plain_area and not tx.proper(j, j + size, kinds):
+                continue
+            rows = loc.point_keys.get(key)
+            hit = False
+            if rows:
+                out.append((j, j + size, "point", rows))
+                hit = True
+            if key in loc.area_keys:
+                out.append((j, j + size, "area", [loc.area_keys[key]]))
+                hit = True
+            if hit:
+                covered = j + size
+                break
+    return out
+
+
+def _transit_context(tx: _Text, j0: int, j1: int) -> tuple[bool, set[str], set[str]]:
+    around = tx.near(j0, j1, 4, 4) + [tx.words(j, j + 1) for j in range(j0, j1)]
+    lines = {w.upper() for w in around if _LINE.match(w)}
+    modes = {w for w in around if w in ("fgc", "tram", "rodalies", "renfe", "metro")}
+    return bool(lines) or any(w in _TRANSIT_WORDS for w in around), lines, modes
+
+
+def _station_rows(loc: TextLocator, rows: list[int], lines: set[str], modes: set[str]
+                  ) -> list[int]:
+    if lines:
+        rows = [r for r in rows if lines & loc.lines[r]] or rows
+    if modes:
+        want = {"rodalies" if m == "renfe" else m for m in modes}
+        rows = [r for r in rows if loc.modes[r] in want] or rows
+    return rows
+
+
+def _point_hints(tx: _Text, loc: TextLocator, mentions: Sequence[_Mention]) -> list[_Hint]:
+    """Station, landmark, square and area hints; areas inside a typed street name skipped."""
+    out: list[_Hint] = []
+    typed_spans = [(m.j0, m.j1) for m in mentions if m.typed]
+    name_transit = tx.source == 0 and any(t.word in _TRANSIT_WORDS for t in tx.tokens)
+    for j0, j1, what, rows in _name_matches(tx, loc):
+        s, e = tx.span(j0, j1)
+        hints: list[_Hint] = []
+        if what == "area":
+            if any(a <= j0 and j1 <= b and (a, b) != (j0, j1) for a, b in typed_spans):
+                continue
+            ar = loc.areas.iloc[rows[0]]
+            hints.append(_Hint("text_area", float(ar["x"]), float(ar["y"]),
+                               float(ar["radius_m"]), tx.source, s, e, areas=ar["codes"],
+                               polygon=ar.geometry, districts=ar["districts"]))
+        transit, lines, modes = _transit_context(tx, j0, j1)
+        stations = [r for r in rows if loc.kinds[r] == "station"]
+        others = [r for r in rows if loc.kinds[r] != "station"]
+        if what != "area" and stations and (transit or name_transit):
+            for r in _station_rows(loc, stations, lines, modes):
+                hints.append(_Hint("text_station", float(loc.xs[r]), float(loc.ys[r]),
+                                   TEXT_RADIUS_M["text_station"], tx.source, s, e))
+        for r in others if what != "area" else ():
+            extent = float(loc.extents[r])
+            hints.append(_Hint("text_landmark", float(loc.xs[r]), float(loc.ys[r]),
+                               TEXT_RADIUS_M["text_landmark"] + extent, tx.source, s, e,
+                               extent=extent))
+        out += [q for h in hints if (q := _qualify(tx, j0, j1, h)) is not None]
+    return out
+
+
+def _outside(text: str, source: int) -> str:
+    folded = fold(text)
+    if source == 0:
+        m = _OUTSIDE_NAME.search(folded)
+        return m.group() if m else ""
+    for m in _OUTSIDE_TEXT.finditer(folded):
+        if not _AIRPORT.search(folded[max(0, m.start() - 40):m.start()]):
+            return m.group()
+    return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Choosing among hints
+# ---------------------------------------------------------------------------------------------
+
+
+def _agrees(h: _Hint, other: _Hint) -> bool:
+    """``h`` lies within :data:`NAME_VETO_M` of ``other`` (of its area) and in its district."""
+    if other.districts and h.districts and not (h.districts & other.districts):
+        return False
+    if other.polygon is not None:
+        return bool(other.polygon.distance(shapely.Point(h.x, h.y)) <= NAME_VETO_M)
+    return math.hypot(h.x - other.x, h.y - other.y) <= NAME_VETO_M + other.extent + h.extent
+
+
+def _choose(hints: list[_Hint]) -> tuple[_Hint | None, list[_Hint]]:
+    """Apply the name veto, then pick the best hint; return it and the hints kept."""
+    named = [h for h in hints if h.source == 0]
+    if named:
+        hints = [h for h in hints if h.source == 0 or any(_agrees(h, n) for n in named)]
+    if not hints:
+        return None, []
+    top = min(h.rank for h in hints)
+    best = max((h for h in hints if h.rank == top),
+               key=lambda h: (sum(_agrees(h, o) for o in hints if o is not h),
+                              h.source == 0, -h.source, -h.start))
+    return best, hints
+
+
+def _evidence(texts: Sequence[str], hint: _Hint, limit: int = 200) -> str:
+    text = texts[hint.source]
+    prefix = "name: " if hint.source == 0 else ""
+    room = max(0, limit - len(prefix) - (hint.end - hint.start))
+    s = max(0, hint.start - room // 2)
+    e = min(len(text), hint.end + room - (hint.start - s))
+    snippet = " ".join(text[s:e].split())
+    return (prefix + snippet)[:limit]
+
+
+def _locate_one(loc: TextLocator, name: str, texts: Sequence[str]) -> dict[str, Any]:
+    """Locate one row: ``texts[0]`` is the name."""
+    all_texts = [name, *texts]
+    outside = ""
+    hints: list[_Hint] = []
+    for source, text in enumerate(all_texts):
+        if not text:
+            continue
+        outside = outside or _outside(text, source)
+        tx = _Text.of(text, source, loc)
+        mentions = _street_mentions(tx, loc)
+        hints += _address_hints(tx, mentions, loc) if source else []
+        hints += _intersection_hints(tx, mentions, loc) + _point_hints(tx, loc, mentions)
+    if name:
+        res = loc.geocoder.geocode_name(name)
+        if res.located:
+            xy = _accept_address(loc, res.query)
+            if xy is not None:
+                hints.append(_Hint("text_address", xy[0], xy[1],
+                                   TEXT_RADIUS_M["text_address"], 0, 0, len(name)))
+    for h in hints:
+        if not h.districts:
+            h.districts = frozenset({loc.district_of(h.x, h.y)}) - {""}
+    best, kept = _choose(hints)
+    areas = ";".join(dict.fromkeys(c for h in kept for c in h.areas))
+    if outside and (best is None or best.source != 0):
+        best = None
+    if best is None:
+        return {"location_method": "none", "x": np.nan, "y": np.nan,
+                "location_radius_m": np.nan, "location_evidence": outside,
+                "outside_city": bool(outside), "location_areas": areas}
+    return {"location_method": best.method, "x": best.x, "y": best.y,
+            "location_radius_m": round(best.radius, 1),
+            "location_evidence": _evidence(all_texts, best), "outside_city": bool(outside),
+            "location_areas": areas}
+
+
+def _as_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "\n\n".join(_as_text(v) for v in value)
+    return str(value)
+
+
+def locate_from_text(frame: pd.DataFrame, locator: TextLocator, *, name: str = "name",
+                     texts: str | Sequence[str] = ("text",)) -> gpd.GeoDataFrame:
+    """Locate rows from their name and listing texts.
+
+    Parameters
+    ----------
+    frame
+        One row per space, with a name column and one or more text columns (a cell may hold
+        a string, a list of strings, or nothing).
+    locator
+        Name indexes from :func:`build_text_locator` (metric work in its ``crs``).
+    name
+        Name column.
+    texts
+        Text column(s), e.g. ``["description_en", "description_es"]``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Same index as ``frame``, columns :data:`TEXT_LOCATION_COLUMNS` and a point
+        ``geometry`` in EPSG:4326 (empty where ``location_method`` is ``"none"``):
+        ``location_method`` (one of :data:`LOCATION_METHODS`), ``location_radius_m``,
+        ``location_evidence`` (at most 200 characters of the text the point comes from, or
+        the municipality for ``outside_city``), ``outside_city`` and ``location_areas``
+        (``;``-joined ``B<barri>``/``D<district>`` codes of the areas the texts name).
+
+    Raises
+    ------
+    KeyError
+        A column is missing from ``frame``.
+    """
+    cols = [texts] if isinstance(texts, str) else list(texts)
+    missing = [c for c in [name, *cols] if c not in frame.columns]
+    if missing:
+        raise KeyError(f"locate_from_text: column(s) {', '.join(missing)} not in the frame "
+                       f"(columns: {', '.join(map(str, frame.columns))})")
+    names = [_as_text(v) for v in frame[name].tolist()]
+    bodies = [tuple(_as_text(v) for v in row) for row in zip(*(frame[c].tolist()
+                                                               for c in cols), strict=True)]
+    memo: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
+    rows = []
+    for row_name, row_texts in zip(names, bodies, strict=True):
+        key = (row_name, row_texts)
+        if key not in memo:
+            memo[key] = _locate_one(locator, row_name, row_texts)
+        rows.append(memo[key])
+    out = pd.DataFrame(rows, index=frame.index)
+    geom = gpd.GeoSeries(gpd.points_from_xy(out.pop("x"), out.pop("y")), index=frame.index,
+                         crs=locator.crs)
+    geom[out["location_method"] == "none"] = None
+    return gpd.GeoDataFrame(out[list(TEXT_LOCATION_COLUMNS)], geometry=geom.to_crs(
+        settings.crs_store), crs=settings.crs_store)
