@@ -44,6 +44,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import math
@@ -63,8 +64,9 @@ from ... import settings
 from ..admin import AdminAreas
 from .areas_aliases import AREA_ALIASES, OUTSIDE_PLACES
 from .matcher import OfflineGeocoder
-from .named_places import Token, canonical_key, named_points, tokenize
-from .normalize import PARTICLES, fold
+from .named_places import canonical_key, named_points, tokenize_lists
+from .normalize import PARTICLES
+from .result import GeocodeResult
 
 __all__ = [
     "AREA_RADIUS_FACTOR",
@@ -99,8 +101,9 @@ TEXT_RADIUS_M: Mapping[str, float] = {
     "text_landmark": 500.0,
 }
 
-#: An area's radius is this factor times its equivalent radius sqrt(area / pi).
-AREA_RADIUS_FACTOR: float = 1.2
+#: An area's radius is this factor times the distance from its point holding 80 % of its
+#: address points (or times its equivalent radius sqrt(area / pi) without address points).
+AREA_RADIUS_FACTOR: float = 1.0
 
 #: Two streets meet when their nearest address points are closer than this (m).
 INTERSECTION_MAX_M: float = 90.0
@@ -147,13 +150,15 @@ _TYPED_ADDRESS = re.compile(
     r"v[ií]a\s+augusta|passatge|pasaje)\s*[^\W\d_][^\n\d,.;:()!?]{1,40}?,?\s*"
     r"(?:n[º°o]?\.?\s*|n[uú]m(?:ero)?\.?\s*)?\d{1,4}(?![\d,.]\d|\s*(?:m2|m²|€|%|h\b|"
     r"min|pax|persones|personas|people|euros|desks?|puestos|metros|meters))")
-_OUTSIDE_KEYS = tuple(sorted({fold(p) for p in OUTSIDE_PLACES}, key=len, reverse=True))
-_OUTSIDE_ALT = "|".join(re.escape(k) for k in _OUTSIDE_KEYS)
-_OUTSIDE_NAME = re.compile(rf"\b(?:{_OUTSIDE_ALT})\b")
-_OUTSIDE_TEXT = re.compile(
-    rf"\b(?:in|en|a|at|located|situat|situado|situada|ubicat|ubicado|ubicada|based)\s+"
-    rf"(?:(?:el|la|l|de)\s+)?(?:{_OUTSIDE_ALT})\b")
-_AIRPORT = re.compile(r"(?:aeropuerto|aeroport|airport)\W+(?:\w+\W+){0,3}$")
+_ADDRESS_GAP = re.compile(r"[ ,]*(?:(?:n[º°o]?|n[uú]m(?:ero)?)\.?\s*)?", re.IGNORECASE)
+_UNIT_WORDS = frozenset({
+    "years", "year", "anos", "any", "anys", "ano", "minuto", "minutos", "minutes", "minuts", "min",
+    "m2", "m", "metres", "metros", "meters", "personas", "persones", "people", "puestos",
+    "desks", "mesas", "taules", "euros", "eur", "h", "horas", "hours", "hores", "spaces",
+    "espacios", "espais", "floors", "plantas", "plants", "pax", "sqm", "km", "dias", "days"})
+_LOCATIVE = frozenset({"in", "en", "a", "at", "located", "situat", "situada", "situado",
+                       "ubicat", "ubicada", "ubicado", "based"})
+_AIRPORT_WORDS = frozenset({"aeropuerto", "aeroport", "airport"})
 
 
 @dataclass
@@ -216,6 +221,7 @@ class TextLocator:
     area_keys: dict[str, int] = field(default_factory=dict)
     prefixes: frozenset[str] = frozenset()
     fold_memo: dict[str, list[str]] = field(default_factory=dict)
+    outside_keys: dict[str, str] = field(default_factory=dict)
     max_words: int = 6
     type_words: frozenset[str] = field(init=False, repr=False)
     kinds: list[str] = field(init=False, repr=False)
@@ -245,7 +251,10 @@ class TextLocator:
                     self.point_keys[key] = rows
                 else:
                     del self.point_keys[key]
-        keys = [*self.point_keys, *self.area_keys, *by_core]
+        types = self.geocoder.index.types
+        self.outside_keys = {canonical_key(p, types): p for p in OUTSIDE_PLACES}
+        self.outside_keys.pop("", None)
+        keys = [*self.point_keys, *self.area_keys, *by_core, *self.outside_keys]
         self.max_words = max((len(k.split()) for k in keys), default=1)
         self.prefixes = frozenset(" ".join(w[:n]) for k in keys
                                   for w in [k.split()] for n in range(1, len(w) + 1))
@@ -265,8 +274,28 @@ class TextLocator:
         return ""
 
 
-def _area_table(admin: AdminAreas, crs: str, types: Mapping[tuple[str, ...], str]
-                ) -> gpd.GeoDataFrame:
+def _area_point(poly: BaseGeometry, xy: tuple[np.ndarray, np.ndarray]
+                ) -> tuple[float, float, float]:
+    """Return the point and radius of an area from its address points.
+
+    The point is the address point nearest their mean; the radius the distance holding 80 %
+    of them, times :data:`AREA_RADIUS_FACTOR`.
+    """
+    x, y = xy
+    x0, y0, x1, y1 = poly.bounds
+    box = np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+    inside = box[shapely.contains_xy(poly, x[box], y[box])]
+    if inside.size < 10:
+        point = poly.centroid if poly.contains(poly.centroid) else poly.representative_point()
+        return point.x, point.y, AREA_RADIUS_FACTOR * math.sqrt(poly.area / math.pi)
+    px, py = x[inside], y[inside]
+    k = int(np.argmin(np.hypot(px - px.mean(), py - py.mean())))
+    spread = float(np.quantile(np.hypot(px - px[k], py - py[k]), 0.8))
+    return float(px[k]), float(py[k]), AREA_RADIUS_FACTOR * spread
+
+
+def _area_table(admin: AdminAreas, crs: str, types: Mapping[tuple[str, ...], str],
+                xy: tuple[np.ndarray, np.ndarray]) -> gpd.GeoDataFrame:
     barris = admin.barris.to_crs(crs)
     districts = admin.districts.to_crs(crs)
     geom: dict[str, BaseGeometry] = {}
@@ -288,9 +317,10 @@ def _area_table(admin: AdminAreas, crs: str, types: Mapping[tuple[str, ...], str
         if not key:
             continue
         poly = shapely.union_all([geom[c] for c in codes])
-        point = poly.centroid if poly.contains(poly.centroid) else poly.representative_point()
-        rows[key] = {"key": key, "name": name, "codes": codes, "x": point.x, "y": point.y,
-                     "radius_m": AREA_RADIUS_FACTOR * math.sqrt(poly.area / math.pi),
+        shapely.prepare(poly)
+        px, py, radius = _area_point(poly, xy)
+        rows[key] = {"key": key, "name": name, "codes": codes, "x": px, "y": py,
+                     "radius_m": radius,
                      "districts": frozenset().union(*(dist_of[c] for c in codes)),
                      "geometry": poly}
     return gpd.GeoDataFrame(list(rows.values()), geometry="geometry", crs=crs)
@@ -333,7 +363,8 @@ def build_text_locator(geocoder: OfflineGeocoder, admin: AdminAreas,
     for poly in polys.values():
         shapely.prepare(poly)
     return TextLocator(geocoder=geocoder, points=pts,
-                       areas=_area_table(admin, crs, index.types), districts=polys, crs=crs,
+                       areas=_area_table(admin, crs, index.types, (xy[0][::3], xy[1][::3])),
+                       districts=polys, crs=crs,
                        point_xy=xy)
 
 
@@ -348,43 +379,50 @@ class _Text:
 
     text: str
     source: int
-    tokens: list[Token]
+    all_words: list[str]
+    starts: list[int]
+    ends: list[int]
     content: list[int]
     cw: list[str]
 
     @classmethod
     def of(cls, text: str, source: int, loc: TextLocator) -> _Text:
-        tokens = tokenize(text, loc.geocoder.index.types, loc.fold_memo)
-        content = [i for i, t in enumerate(tokens) if not t.particle]
-        return cls(text, source, tokens, content, [tokens[i].word for i in content])
+        words, starts, ends = tokenize_lists(text, loc.geocoder.index.types, loc.fold_memo)
+        content = [i for i, w in enumerate(words) if w not in PARTICLES]
+        return cls(text, source, words, starts, ends, content, [words[i] for i in content])
 
     def words(self, j0: int, j1: int) -> str:
         return " ".join(self.cw[j0:j1])
 
-    def keys_from(self, j: int, prefixes: frozenset[str]) -> Iterable[tuple[int, str]]:
-        """(size, key) of the word runs starting at ``j`` that prefix a known key."""
-        key = ""
-        for size in range(1, len(self.cw) - j + 1):
-            key = f"{key} {self.cw[j + size - 1]}" if key else self.cw[j]
+    def keys_from(self, j: int, prefixes: frozenset[str]) -> list[tuple[int, str]]:
+        """Return (size, key) of the runs at ``j`` that prefix a known key, longest first."""
+        cw = self.cw
+        if j >= len(cw) or cw[j] not in prefixes:
+            return []
+        key = cw[j]
+        out = [(1, key)]
+        for k in range(j + 1, len(cw)):
+            key = f"{key} {cw[k]}"
             if key not in prefixes:
-                return
-            yield size, key
+                break
+            out.append((k - j + 1, key))
+        out.reverse()
+        return out
 
     def span(self, j0: int, j1: int) -> tuple[int, int]:
-        return self.tokens[self.content[j0]].start, self.tokens[self.content[j1 - 1]].end
+        return self.starts[self.content[j0]], self.ends[self.content[j1 - 1]]
 
     def proper(self, j0: int, j1: int, kinds: Iterable[str]) -> bool:
         """Return whether the span reads as a name (capital, type word or area word)."""
         if self.cw[j0] in kinds or any(w in _AREA_WORDS for w in self.near(j0, j1, 3, 0)):
             return True
-        return any(self.text[self.tokens[self.content[j]].start].isupper()
+        return any(self.text[self.starts[self.content[j]]].isupper()
                    for j in range(j0, j1))
 
     def near(self, j0: int, j1: int, before: int, after: int) -> list[str]:
         """Words (particles included) up to ``before``/``after`` tokens around a span."""
         a, b = self.content[j0], self.content[j1 - 1]
-        window = self.tokens[max(0, a - before):a] + self.tokens[b + 1:b + 1 + after]
-        return [t.word for t in window]
+        return self.all_words[max(0, a - before):a] + self.all_words[b + 1:b + 1 + after]
 
 
 def _street_mentions(tx: _Text, loc: TextLocator) -> list[_Mention]:
@@ -400,7 +438,7 @@ def _street_mentions(tx: _Text, loc: TextLocator) -> list[_Mention]:
         found: _Mention | None = None
         if typed and j + 1 >= n:
             break
-        for size, core in reversed(list(tx.keys_from(j + typed, loc.prefixes))):
+        for size, core in tx.keys_from(j + typed, loc.prefixes):
             entries = ix.by_core.get(core)
             if not entries:
                 continue
@@ -431,6 +469,13 @@ def _accept_address(loc: TextLocator, text: str) -> tuple[float, float] | None:
         m = re.search(r"number (\d+) not in gazetteer: nearest (\d+)", res.note)
         if m is None or abs(int(m.group(1)) - int(m.group(2))) > 6 or "other side" in res.note:
             return None
+    return _result_xy(loc, res)
+
+
+def _result_xy(loc: TextLocator, res: GeocodeResult) -> tuple[float, float] | None:
+    """Return the located result's address point in the locator's CRS."""
+    if res.lat is None or res.lon is None or res.street_code not in loc.geocoder.index.streets:
+        return None
     ix = loc.geocoder.index
     st = ix.streets[res.street_code]
     sl = slice(st.start, st.end)
@@ -444,9 +489,12 @@ def _address_hints(tx: _Text, mentions: Sequence[_Mention], loc: TextLocator) ->
         k = m.j1
         while k < len(tx.content) and k < m.j1 + 2 and tx.words(k, k + 1) in _NUMBER_SKIP:
             k += 1
-        if k < len(tx.content) and re.fullmatch(r"\d{1,4}", tx.words(k, k + 1)) and (
-                m.typed or k == m.j1):
-            spans.append((m.start, tx.span(k, k + 1)[1]))
+        if k >= len(tx.content) or not re.fullmatch(r"\d{1,4}", tx.cw[k]) or (
+                k + 1 < len(tx.cw) and tx.cw[k + 1] in _UNIT_WORDS):
+            continue
+        end = tx.span(k, k + 1)
+        if _ADDRESS_GAP.fullmatch(tx.text[m.end:end[0]]) and (m.typed or k == m.j1):
+            spans.append((m.start, end[1]))
     hints: list[_Hint] = []
     for s, e in dict.fromkeys(spans):
         xy = _accept_address(loc, tx.text[s:e])
@@ -459,20 +507,25 @@ def _address_hints(tx: _Text, mentions: Sequence[_Mention], loc: TextLocator) ->
 def _nearest_pair(loc: TextLocator, a: Iterable[str], b: Iterable[str]
                   ) -> tuple[float, float, float] | None:
     """Midpoint and distance of the nearest pair of address points of two streets."""
+    from scipy.spatial import cKDTree
+
     ix = loc.geocoder.index
     x, y = loc.point_xy
     best: tuple[float, float, float] | None = None
-    for ca in a:
-        for cb in b:
+    for cb in b:
+        sb = ix.streets[cb]
+        pb = np.column_stack([x[sb.start:sb.end], y[sb.start:sb.end]])
+        tree = cKDTree(pb)
+        for ca in a:
             if ca == cb:
                 continue
-            sa, sb = ix.streets[ca], ix.streets[cb]
-            ax, ay = x[sa.start:sa.end], y[sa.start:sa.end]
-            bx, by = x[sb.start:sb.end], y[sb.start:sb.end]
-            d = np.hypot(ax[:, None] - bx[None, :], ay[:, None] - by[None, :])
-            i, k = np.unravel_index(int(np.argmin(d)), d.shape)
-            if best is None or d[i, k] < best[2]:
-                best = ((ax[i] + bx[k]) / 2, (ay[i] + by[k]) / 2, float(d[i, k]))
+            sa = ix.streets[ca]
+            pa = np.column_stack([x[sa.start:sa.end], y[sa.start:sa.end]])
+            dist, idx = tree.query(pa)
+            i = int(np.argmin(dist))
+            if best is None or dist[i] < best[2]:
+                mid = (pa[i] + pb[int(idx[i])]) / 2
+                best = (float(mid[0]), float(mid[1]), float(dist[i]))
     return best
 
 
@@ -480,7 +533,7 @@ def _intersection_hints(tx: _Text, mentions: Sequence[_Mention], loc: TextLocato
                         ) -> list[_Hint]:
     hints: list[_Hint] = []
     for a, b in itertools.pairwise(mentions):
-        gap = [tx.tokens[i].word for i in range(tx.content[a.j1 - 1] + 1, tx.content[b.j0])]
+        gap = tx.all_words[tx.content[a.j1 - 1] + 1:tx.content[b.j0]]
         between = tx.text[a.end:b.start]
         if len(gap) > 3 or any(w not in _GAP_WORDS for w in gap):
             continue
@@ -526,7 +579,7 @@ def _name_matches(tx: _Text, loc: TextLocator) -> list[tuple[int, int, str, list
     kinds = loc.type_words
     by_core = loc.geocoder.index.by_core
     for j in range(len(tx.cw)):
-        for size, key in reversed(list(tx.keys_from(j, loc.prefixes))):
+        for size, key in tx.keys_from(j, loc.prefixes):
             if j + size <= covered:
                 break
             plain_area = (key in loc.area_keys and len(key) >= 6 and key not in by_core
@@ -568,7 +621,7 @@ def _point_hints(tx: _Text, loc: TextLocator, mentions: Sequence[_Mention]) -> l
     """Station, landmark, square and area hints; areas inside a typed street name skipped."""
     out: list[_Hint] = []
     typed_spans = [(m.j0, m.j1) for m in mentions if m.typed]
-    name_transit = tx.source == 0 and any(t.word in _TRANSIT_WORDS for t in tx.tokens)
+    name_transit = tx.source == 0 and any(w in _TRANSIT_WORDS for w in tx.all_words)
     for j0, j1, what, rows in _name_matches(tx, loc):
         s, e = tx.span(j0, j1)
         hints: list[_Hint] = []
@@ -595,14 +648,19 @@ def _point_hints(tx: _Text, loc: TextLocator, mentions: Sequence[_Mention]) -> l
     return out
 
 
-def _outside(text: str, source: int) -> str:
-    folded = fold(text)
-    if source == 0:
-        m = _OUTSIDE_NAME.search(folded)
-        return m.group() if m else ""
-    for m in _OUTSIDE_TEXT.finditer(folded):
-        if not _AIRPORT.search(folded[max(0, m.start() - 40):m.start()]):
-            return m.group()
+def _outside(tx: _Text, loc: TextLocator) -> str:
+    """Return the municipality the text places the space in (any mention in a name)."""
+    for j in range(len(tx.cw)):
+        for size, key in tx.keys_from(j, loc.prefixes):
+            place = loc.outside_keys.get(key)
+            if place is None:
+                continue
+            if tx.source == 0:
+                return place
+            before = tx.near(j, j + size, 3, 0)
+            if any(w in _LOCATIVE for w in before) and not any(
+                    w in _AIRPORT_WORDS for w in tx.near(j, j + size, 6, 0)):
+                return place
     return ""
 
 
@@ -644,29 +702,43 @@ def _evidence(texts: Sequence[str], hint: _Hint, limit: int = 200) -> str:
     return (prefix + snippet)[:limit]
 
 
-def _locate_one(loc: TextLocator, name: str, texts: Sequence[str]) -> dict[str, Any]:
-    """Locate one row: ``texts[0]`` is the name."""
+_TextMemo = dict[tuple[str, bool], tuple[list[_Hint], str]]
+
+
+def _text_hints(loc: TextLocator, text: str, source: int, memo: _TextMemo
+                ) -> tuple[list[_Hint], str]:
+    """Return the hints of one text (source 0: the name) and the municipality named."""
+    key = (text, source == 0)
+    if key not in memo:
+        tx = _Text.of(text, source, loc)
+        mentions = _street_mentions(tx, loc)
+        hints = _address_hints(tx, mentions, loc) if source else []
+        hints += _intersection_hints(tx, mentions, loc) + _point_hints(tx, loc, mentions)
+        if source == 0:
+            res = loc.geocoder.geocode_name(text)
+            xy = _result_xy(loc, res) if res.located else None
+            if xy is not None:
+                hints.append(_Hint("text_address", xy[0], xy[1],
+                                   TEXT_RADIUS_M["text_address"], 0, 0, len(text)))
+        for h in hints:
+            if not h.districts:
+                h.districts = frozenset({loc.district_of(h.x, h.y)}) - {""}
+        memo[key] = (hints, _outside(tx, loc))
+    hints, outside = memo[key]
+    return [dataclasses.replace(h, source=source) for h in hints], outside
+
+
+def _locate_one(loc: TextLocator, name: str, texts: Sequence[str], memo: _TextMemo
+                ) -> dict[str, Any]:
+    """Locate one row from its name and texts."""
     all_texts = [name, *texts]
     outside = ""
     hints: list[_Hint] = []
     for source, text in enumerate(all_texts):
-        if not text:
-            continue
-        outside = outside or _outside(text, source)
-        tx = _Text.of(text, source, loc)
-        mentions = _street_mentions(tx, loc)
-        hints += _address_hints(tx, mentions, loc) if source else []
-        hints += _intersection_hints(tx, mentions, loc) + _point_hints(tx, loc, mentions)
-    if name:
-        res = loc.geocoder.geocode_name(name)
-        if res.located:
-            xy = _accept_address(loc, res.query)
-            if xy is not None:
-                hints.append(_Hint("text_address", xy[0], xy[1],
-                                   TEXT_RADIUS_M["text_address"], 0, 0, len(name)))
-    for h in hints:
-        if not h.districts:
-            h.districts = frozenset({loc.district_of(h.x, h.y)}) - {""}
+        if text:
+            found, place = _text_hints(loc, text, source, memo)
+            hints += found
+            outside = outside or place
     best, kept = _choose(hints)
     areas = ";".join(dict.fromkeys(c for h in kept for c in h.areas))
     if outside and (best is None or best.source != 0):
@@ -729,11 +801,12 @@ def locate_from_text(frame: pd.DataFrame, locator: TextLocator, *, name: str = "
     bodies = [tuple(_as_text(v) for v in row) for row in zip(*(frame[c].tolist()
                                                                for c in cols), strict=True)]
     memo: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
+    text_memo: _TextMemo = {}
     rows = []
     for row_name, row_texts in zip(names, bodies, strict=True):
         key = (row_name, row_texts)
         if key not in memo:
-            memo[key] = _locate_one(locator, row_name, row_texts)
+            memo[key] = _locate_one(locator, row_name, row_texts, text_memo)
         rows.append(memo[key])
     out = pd.DataFrame(rows, index=frame.index)
     geom = gpd.GeoSeries(gpd.points_from_xy(out.pop("x"), out.pop("y")), index=frame.index,
