@@ -161,25 +161,27 @@ def tokenize_lists(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS,
     """
     single: dict[str, str] | None = None
     memo = {} if memo is None else memo
+    get = memo.get
     words: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     for m in _WORD.finditer(str(text)):
         raw = m.group()
-        canon = memo.get(raw)
+        canon = get(raw)
         if canon is None:
             single = _type_words(types) if single is None else single
             canon = ["22arroba"] if "@" in raw else [
                 single.get(w, w) for w in (SPANISH_WORDS.get(w, w) for w in (
                     _TEXT_WORDS.get(w, w) for w in fold(raw).split()))]
             memo[raw] = canon
+        start, end = m.span()
         for w in canon:
-            if w == "via" and words and words[-1] == "gran" and ends[-1] >= m.start() - 1:
-                words[-1], ends[-1] = "gran via", m.end()
+            if w == "via" and words and words[-1] == "gran" and ends[-1] >= start - 1:
+                words[-1], ends[-1] = "gran via", end
                 continue
             words.append(w)
-            starts.append(m.start())
-            ends.append(m.end())
+            starts.append(start)
+            ends.append(end)
     return words, starts, ends
 
 
