@@ -590,9 +590,10 @@ def _intersection_hints(tx: _Text, mentions: Sequence[_Mention], loc: TextLocato
     for a, b in itertools.pairwise(mentions):
         gap = tx.all_words[tx.content[a.j1 - 1] + 1:tx.content[b.j0]]
         between = tx.text[a.end:b.start]
-        if len(gap) > 3 or any(w not in _GAP_WORDS for w in gap):
-            continue
         corner = any(w in _CORNER_WORDS for w in [*tx.near(a.j0, a.j1, 6, 0), *gap])
+        loose = corner and bool(set(gap) & _CONNECTORS)  # "esquina X y la céntrica calle Y"
+        if len(gap) > 3 or (not loose and any(w not in _GAP_WORDS for w in gap)):
+            continue
         if not corner and any(w in ("entre", "between") for w in [*tx.near(a.j0, a.j1, 3, 0),
                                                                   *gap]):
             continue  # "between X and Y": somewhere between two streets, not their corner
@@ -720,6 +721,10 @@ def _point_hints(tx: _Text, loc: TextLocator, mentions: Sequence[_Mention]) -> l
     return out
 
 
+def _outside_of_name(loc: TextLocator, name: str) -> str:
+    return _outside(_Text.of(name, 0, loc), loc) if name else ""
+
+
 def _outside(tx: _Text, loc: TextLocator) -> str:
     """Return the municipality the text places the space in (any mention in a name)."""
     prefixes = loc.prefixes
@@ -816,6 +821,8 @@ def _locate_one(loc: TextLocator, name: str, texts: Sequence[str], memo: _TextMe
             outside = outside or place
     best, kept = _choose(hints)
     areas = ";".join(dict.fromkeys(c for h in kept for c in h.areas))
+    if outside and any(h.source == 0 for h in hints) and _outside_of_name(loc, name) == "":
+        outside = ""  # a chain text naming a sister branch elsewhere; the name is in the city
     if outside and (best is None or best.source != 0):
         best = None
     if best is None:
