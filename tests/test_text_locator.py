@@ -218,6 +218,9 @@ def test_bundle_intersections(bcn: TextLocator) -> None:
     r = _one(bcn, "X", "situated at the intersection of Avenida Diagonal and Balmes Street")
     assert r["location_method"] == "text_intersection"
     assert _dist(r, 2.1553, 41.3955) < 150
+    r = _one(bcn, "X", "Espacio superilla Calle Girona-Granvia, buenas comunicaciones")
+    assert r["location_method"] == "text_intersection"
+    assert _dist(r, 2.1728, 41.3932) < 100  # Girona 45 x Gran Via 655 (gazetteer)
     # two parallel streets never meet: no intersection
     r = _one(bcn, "X", "Entre la calle Aribau y la calle Muntaner.")
     assert r["location_method"] != "text_intersection"

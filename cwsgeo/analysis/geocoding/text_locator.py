@@ -474,6 +474,10 @@ def _street_mentions(tx: _Text, loc: TextLocator) -> list[_Mention]:
                 break
         if found is None and typed:
             found = _fuzzy_mention(tx, loc, j)
+        main = ix.main_street_of_kind.get(first) if typed else None
+        if found is None and main is not None:  # "Gran Via" alone: the Gran Via
+            s, e = tx.span(j, j + 1)
+            found = _Mention(j, j + 1, s, e, (main,), True)
         if found is None:
             j += 1
             continue
@@ -708,7 +712,10 @@ def _point_hints(tx: _Text, loc: TextLocator, mentions: Sequence[_Mention]) -> l
         transit, lines, modes = _transit_context(tx, j0, j1)
         stations = [r for r in rows if loc.kinds[r] == "station"]
         others = [r for r in rows if loc.kinds[r] != "station"]
-        if what != "area" and stations and (transit or name_transit):
+        # in a name, a station name that names nothing else ("... Fontana") needs no transit word
+        alone = (tx.source == 0 and not others
+                 and tx.words(j0, j1) not in loc.geocoder.index.by_core)
+        if what != "area" and stations and (transit or name_transit or alone):
             for r in _station_rows(loc, stations, lines, modes):
                 hints.append(_Hint("text_station", float(loc.xs[r]), float(loc.ys[r]),
                                    TEXT_RADIUS_M["text_station"], tx.source, s, e))
