@@ -147,6 +147,22 @@ def test_name_vetoes_a_sister_branch(small: TextLocator) -> None:
     assert r["location_evidence"] == "name: Chain Raval"
 
 
+def test_name_keeps_a_consistent_text_address(small: TextLocator) -> None:
+    r = _one(small, "Chain Raval", "Nuestra sede: Carrer de València 1, en pleno Raval.")
+    assert r["location_method"] == "text_address"  # more precise, and inside the name's area
+    assert r["location_areas"] == "B01"
+
+
+def test_metric_crs_is_a_parameter(data_dir: Path, small: TextLocator) -> None:
+    geocoder = OfflineGeocoder.from_dir(data_dir / "geocoding" / "addresses")
+    other = build_text_locator(geocoder, _admin(), _transit(), crs="EPSG:3857")
+    assert other.crs == "EPSG:3857" and other.points["x"].abs().max() < 1e6
+    a = _one(other, "X", "En la calle Mallorca 103.")
+    b = _one(small, "X", "En la calle Mallorca 103.")
+    assert a["location_method"] == b["location_method"] == "text_address"
+    assert abs(a.geometry.x - b.geometry.x) < 1e-6 and abs(a.geometry.y - b.geometry.y) < 1e-6
+
+
 def test_outside_city_is_flagged_not_placed(small: TextLocator) -> None:
     r = _one(small, "Cowork", "Located in Sant Cugat, close to the station.")
     assert r["outside_city"] and r["location_method"] == "none"

@@ -14,14 +14,20 @@ the least precise:
     closer than :data:`INTERSECTION_MAX_M`);
 ``text_station``
     a metro, FGC, tram or Rodalies station, only with a transit word nearby ("Fontana L3",
-    "Monumental subway station", "parada de metro Urquinaona");
+    "Monumental subway station", "parada de metro Urquinaona") or, in the space's name, a
+    station name that names no street, square or area;
 ``text_landmark``
     a landmark (:data:`~.named_places.CURATED_LANDMARKS`), a facility of the places layer,
     or a square / promenade / rambla of the street register ("a pocos metros de plaza
     Catalunya", "few meters from Sagrada Familia");
 ``text_area``
     a barri or district, by its official name or an alias
-    (:data:`~.areas_aliases.AREA_ALIASES`: "22@", "el Born", "Poblenou").
+    (:data:`~.areas_aliases.AREA_ALIASES`: "22@", "el Born", "Poblenou"), placed at the
+    address point nearest the mean of its address points.
+
+"N minutes from X" (N <= 5) widens the radius to N x 100 m; a hint more minutes away ("a 15
+minutos de la playa") is dropped. Names without a type word or a capital letter ("cultura",
+"puntual") are not read as places.
 
 A hint in the *name* vetoes text hints in another district or farther than
 :data:`NAME_VETO_M` from it (chain texts describe a sister branch). Among the remaining hints
@@ -33,13 +39,22 @@ Sant Cugat", "en L'Hospitalet") is flagged ``outside_city`` and not placed.
 Radii
 -----
 ``location_radius_m`` is the radius around the point that held the true location for at
-least 80 % of the test rows (:data:`TEXT_RADIUS_M`, :data:`AREA_RADIUS_FACTOR`; measured by
-``benchmarks/text_locator.py``, see there for the numbers).
+least 80 % of the test rows (:data:`TEXT_RADIUS_M`, :data:`AREA_RADIUS_FACTOR`; the numbers
+are in :mod:`.locator_index`, measured by ``benchmarks/text_locator.py``).
 
 Examples
 --------
->>> locator = build_text_locator(geocoder, admin, transit, places)     # doctest: +SKIP
->>> located = locate_from_text(spaces, locator, texts=["text_en", "text_es"])  # doctest: +SKIP
+>>> import cwsgeo
+>>> from cwsgeo.analysis.geocoding import OfflineGeocoder
+>>> from cwsgeo.analysis.texts.readers import join_listing_texts, read_listing_texts
+>>> locator = build_text_locator(
+...     OfflineGeocoder.from_dir("data/raw/addresses"), cwsgeo.load_admin("data/raw/admin"),
+...     cwsgeo.read_transit("data/raw/osm/transit_gtfs"),
+...     cwsgeo.read_places("data/raw/places", categories=None))       # doctest: +SKIP
+>>> texts = join_listing_texts(inventory, read_listing_texts(listing_files))  # doctest: +SKIP
+>>> located = locate_from_text(inventory.set_index("id").join(texts), locator,
+...                            texts=["text_en", "text_es", "text_ca", "text_other"])
+... # doctest: +SKIP
 """
 
 from __future__ import annotations
