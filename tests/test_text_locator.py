@@ -170,6 +170,13 @@ def test_outside_city_is_flagged_not_placed(small: TextLocator) -> None:
     airport = _one(small, "Cowork", "En el Raval, a 20 minutos del aeropuerto de El Prat.")
     assert not airport["outside_city"] and airport["location_method"] == "text_area"
     assert _one(small, "Cowork Badalona")["outside_city"]
+    near = _one(small, "Office", "A quiet office approximately 12 km from Barcelona.")
+    assert near["outside_city"] and near["location_method"] == "none"
+    assert near["location_evidence"].endswith("12 km from Barcelona")
+    for text in ("In the heart of Barcelona, near Barcelona's beaches.",
+                 "Close to Barcelona Sants station.", "Minutes from the centre of Barcelona.",
+                 "Cerca de la Fira de Barcelona."):
+        assert not _one(small, "Office", text)["outside_city"], text
 
 
 def test_several_text_columns_and_lists(small: TextLocator) -> None:

@@ -73,6 +73,11 @@ _UNIT_WORDS = frozenset({
     "espacios", "espais", "floors", "plantas", "plants", "pax", "sqm", "km", "dias", "days"})
 _LOCATIVE = frozenset({"in", "en", "a", "at", "located", "situat", "situada", "situado",
                        "ubicat", "ubicada", "ubicado", "based"})
+_NEAR_WORDS = frozenset({"close", "near", "nearby", "cerca", "prop", "outside", "afueras",
+                         "km", "kms", "kilometers", "kilometres", "kilometros", "quilometres",
+                         "away", "afores"})
+_CENTRE_WORDS = frozenset({"centre", "center", "centro", "heart", "corazon", "cor", "downtown",
+                           "airport", "aeropuerto", "aeroport", "port", "puerto"})
 _AIRPORT_WORDS = frozenset({"aeropuerto", "aeroport", "airport"})
 
 
@@ -462,6 +467,21 @@ def _outside(tx: _Text, loc: TextLocator) -> str:
             if any(w in _LOCATIVE for w in before) and not any(
                     w in _AIRPORT_WORDS for w in tx.near(j, j + size, 6, 0)):
                 return place
+    return "" if tx.source == 0 else _near_the_city(tx)
+
+
+def _near_the_city(tx: _Text) -> str:
+    """Return "close to Barcelona" / "12 km from Barcelona" phrases (the space is outside)."""
+    for j, w in enumerate(tx.cw):
+        if w != "barcelona" or (j and tx.proper(j - 1, j, ()) and tx.cw[j - 1] not in _NEAR_WORDS):
+            continue  # "la Fira de Barcelona" names a place in the city
+        before = tx.near(j, j + 1, 5, 0)
+        k = tx.content[j]
+        after = tx.text[tx.ends[k]:tx.ends[k] + 3]
+        if (any(b in _NEAR_WORDS for b in before) and not any(b in _CENTRE_WORDS for b in before)
+                and not re.match(r"\W*(?:'|’)?s\b|\s+[A-Z]", after)):
+            start = tx.starts[max(0, k - 5)]
+            return " ".join(tx.text[start:tx.ends[k]].split())[-60:]
     return ""
 
 
