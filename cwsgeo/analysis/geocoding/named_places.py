@@ -301,11 +301,11 @@ def _square_rows(index: GazetteerIndex, xy: tuple[np.ndarray, np.ndarray]
 def _landmark_rows(geocoder: OfflineGeocoder, transform: Transformer,
                    types: Mapping[tuple[str, ...], str]) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
+    missing: list[str] = []
     for name, aliases, address in CURATED_LANDMARKS:
         res = geocoder.geocode(address)
         if res.status != "exact" or res.lat is None or res.lon is None:
-            logger.warning("landmark %s: address %r not found in the gazetteer (%s)", name,
-                           address, res.note or res.status)
+            missing.append(f"{name} ({address})")
             continue
         px, py = transform.transform(res.lon, res.lat)
         for alias in (name, *aliases):
@@ -313,6 +313,10 @@ def _landmark_rows(geocoder: OfflineGeocoder, transform: Transformer,
                          "x": float(px), "y": float(py), "extent_m": 0.0,
                          "source": f"gazetteer: {res.matched_address}", "mode": "",
                          "lines": ""})
+    if missing:
+        logger.warning("%d of %d curated landmarks skipped: address not in the gazetteer: %s",
+                       len(missing), len(CURATED_LANDMARKS), "; ".join(missing[:5])
+                       + ("; ..." if len(missing) > 5 else ""))
     return rows
 
 

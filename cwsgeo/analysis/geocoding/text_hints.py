@@ -175,8 +175,6 @@ def _street_mentions(tx: _Text, loc: TextLocator) -> list[_Mention]:
         first = tx.cw[j]
         typed = first in kinds
         found: _Mention | None = None
-        if typed and j + 1 >= n:
-            break
         for size, core in tx.keys_from(j + typed, loc.prefixes):
             entries = ix.by_core.get(core)
             if not entries:
