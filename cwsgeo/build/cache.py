@@ -37,6 +37,7 @@ STAGE_VERSIONS: dict[str, int] = {
     "inventory": 2,      # reading and validating the inventory (2: restricted coordinates)
     "gazetteer": 1,      # the parsed address gazetteer index
     "texts": 1,          # listing texts joined and screened
+    "text_locations": 1,  # spaces located from their texts; street radii
     "admin": 1,          # districts, barris, sections with population
     "places": 1,         # places layer (read, clipped, deduplicated)
     "transit": 1,        # transit layer (read, clipped, stations collapsed)

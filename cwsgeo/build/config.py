@@ -198,11 +198,18 @@ class GeocodingConfig:
     min_score: float = 85.0
     """Lowest fuzzy street-name score (0-100) accepted by the offline geocoder."""
     city: str = "Barcelona"
+    from_texts: bool = True
+    """Locate spaces with neither an address nor coordinates from their listing texts."""
+    point_radius_m: float = 500.0
+    """Largest location radius of a space used by point statistics (kernel densities,
+    hexagons, walking distances); spaces located less precisely count only by area."""
 
     def validate(self) -> None:
         """Raise :class:`~cwsgeo.ConfigError` on a value out of range."""
         if not 0 <= self.min_score <= 100:
             raise ConfigError("[geocoding] min_score must be between 0 and 100")
+        if not 0 < self.point_radius_m <= 10_000:
+            raise ConfigError("[geocoding] point_radius_m must be between 0 and 10000 metres")
 
 
 @dataclass

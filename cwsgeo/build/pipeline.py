@@ -29,6 +29,7 @@ from ..schema import INNOVATION_LABELS
 from .cache import OutputLedger, StageCache, digest, frame_digest, project_lock
 from .changes import compare, snapshot
 from .config import Config
+from .locating import point_spaces
 from .parallel import Task, background
 from .sources import RawData, attributions, ensure_raw, inventory_to_read
 from .stages import (
@@ -251,6 +252,8 @@ class _Build:
             self.spaces = stage_geocode(self.ctx, self.inv, self.raw)
         with self.ctx.timed("texts"):
             self.spaces = self._texts(self.spaces)
+        with self.ctx.timed("text_locations"):
+            self.spaces = self._locations(self.spaces)
         with self.ctx.timed("qa"):
             self.spaces = self._quality_checks(self.spaces)
 
@@ -262,6 +265,14 @@ class _Build:
         review, name = read_review(self.cfg)
         return gpd.GeoDataFrame(attach_texts(spaces, self.texts, review, name),
                                 geometry="geometry", crs=spaces.crs)
+
+    def _locations(self, spaces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Locate the rows without address from their texts; class every location."""
+        from .locating import attach_locations, stage_text_locations
+
+        located = stage_text_locations(self.ctx, spaces, self.texts, self.raw, self.admin)
+        return attach_locations(spaces, located,
+                                point_radius_m=self.cfg.geocoding.point_radius_m)
 
     def _quality_checks(self, spaces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """Find duplicates (merge the certain ones with ``dedupe``) and location warnings."""
@@ -307,7 +318,8 @@ class _Build:
                                                                       self.admin)
 
     def step_proximity(self) -> None:
-        prox = stage_proximity(self.ctx, self.raw, self.admin, self.spaces, self.places,
+        points = point_spaces(self.spaces, self.cfg.geocoding.point_radius_m)
+        prox = stage_proximity(self.ctx, self.raw, self.admin, points, self.places,
                                self.transit, self.layer_keys)
         spaces = keep_input_columns(self.spaces, prox.metrics.columns)
         metrics = prox.metrics.set_axis(spaces.index)  # indexed by id, in the spaces' order
@@ -333,7 +345,8 @@ class _Build:
     def step_density(self) -> None:
         with self.ctx.timed("density"):
             base_key = [*file_key(self.raw.paths("admin"), self.raw), *self.layer_keys]
-            self.densities = densities = stage_density(self.ctx, self.admin, self.spaces,
+            points = point_spaces(self.spaces, self.cfg.geocoding.point_radius_m)
+            self.densities = densities = stage_density(self.ctx, self.admin, points,
                                                        self.places, self.transit, base_key)
             if self.dry_run:
                 return

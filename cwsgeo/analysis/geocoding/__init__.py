@@ -16,7 +16,13 @@ The package holds
 * :mod:`.store` — where answers are kept: any ``MutableMapping[str, GeocodeResult]``, e.g.
   :class:`SQLiteResultStore`;
 * :mod:`.table` — :class:`Geocoder`, which combines both with a store of answers, and
-  :func:`geocode_table`, the table-level step the pipeline and the CLI call.
+  :func:`geocode_table`, the table-level step the pipeline and the CLI call;
+* :mod:`.text_locator` — :func:`locate_from_text`: rows with neither an address nor
+  coordinates located from their name and listing texts (streets, corners, stations,
+  landmarks, areas) with a calibrated radius (:func:`build_text_locator` prepares the
+  indexes: :mod:`.locator_index`, :mod:`.named_places`, :mod:`.areas_aliases`);
+* :mod:`.precision` — a radius for every located row and its precision class (exact,
+  approximate, area, outside, none) that decides which rows point statistics use.
 
 Nothing here reads a project config or decides where caches live: the build layer
 (:mod:`cwsgeo.build.geocoder`) opens the geocoder a project describes.
@@ -62,6 +68,7 @@ from .gazetteer import (
     gazetteer_digest,
     gazetteer_files,
 )
+from .locator_index import TextLocator, build_text_locator
 from .matcher import OfflineGeocoder
 from .nominatim import NominatimGeocoder
 from .normalize import (
@@ -75,16 +82,27 @@ from .normalize import (
     parse_address,
     street_key,
 )
+from .precision import (
+    PRECISIONS,
+    location_precision,
+    location_radii,
+    point_mask,
+    street_radius_m,
+)
 from .result import GeocodeResult
 from .store import SQLiteResultStore
 from .table import GEOCODE_COLUMNS, Geocoder, geocode_table
+from .text_locator import LOCATION_METHODS, TEXT_LOCATION_COLUMNS, locate_from_text
 
 __all__ = [
     "ALGORITHM_VERSION",
     "GEOCODE_COLUMNS",
     "HONORIFICS",
+    "LOCATION_METHODS",
     "PARTICLES",
+    "PRECISIONS",
     "SPANISH_WORDS",
+    "TEXT_LOCATION_COLUMNS",
     "TYPE_WORDS",
     "GazetteerIndex",
     "GeocodeResult",
@@ -93,13 +111,20 @@ __all__ = [
     "OfflineGeocoder",
     "ParsedAddress",
     "SQLiteResultStore",
+    "TextLocator",
     "build_gazetteer_index",
+    "build_text_locator",
     "check_gazetteer",
     "fold",
     "gazetteer_digest",
     "gazetteer_files",
     "geocode_table",
+    "locate_from_text",
+    "location_precision",
+    "location_radii",
     "normalize_street",
     "parse_address",
+    "point_mask",
     "street_key",
+    "street_radius_m",
 ]
