@@ -158,3 +158,25 @@ def test_classify_review_round_trip(project: Path) -> None:
     sheet.loc[sheet["id"] == "bcn-cw-0005", "confirmed_type"] = "7"
     sheet.to_csv(sheet_path, index=False)
     assert run(project, "build") != 0  # a bad confirmed type is an error naming the row
+    for path in (sheet_path, sheet_path.with_suffix(".xlsx")):  # the next tests start clean
+        path.unlink()
+
+
+def test_spaces_located_from_texts_have_a_radius_or_a_reason(project: Path) -> None:
+    assert run(project, "build") == 0
+    processed = project / "data" / "processed"
+    table = pd.read_csv(processed / "coworking_spaces.csv", dtype={"id": str})
+    located = table["location_method"] != "none"
+    assert located.sum() >= 150  # issue 11: at least 150 of 289
+    assert (table.loc[located, "location_radius_m"] > 0).all()
+    assert table.loc[~located, "unlocated_reason"].notna().all()
+    assert table["location_method"].str.startswith("text_").sum() >= 100
+    area = table["location_precision"] == "area"
+    assert table.loc[area, "metro_walk_m"].isna().all()  # no point statistics by area only
+    precision = pd.read_csv(processed / "location_precision.csv").set_index("output")
+    counts = table["location_precision"].value_counts()
+    assert precision.loc["point statistics", "approximate"] == counts["approximate"]
+    assert precision.loc["point statistics", "area"] == 0
+    report = (processed / "inventory_report.md").read_text(encoding="utf-8")
+    assert "located from its listing text by a transit station" in report
+    assert "not located because" in report

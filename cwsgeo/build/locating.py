@@ -31,14 +31,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = ["LOCATION_COLUMNS", "attach_locations", "point_spaces", "precision_counts",
-           "stage_text_locations"]
+           "precision_table", "stage_text_locations"]
 
 #: Text columns the locator reads (the joined listing texts, by language).
 TEXT_COLUMNS = ("text_en", "text_es", "text_ca", "text_other")
 
 #: Columns this module adds to the spaces.
 LOCATION_COLUMNS = ("location_radius_m", "location_precision", "location_evidence",
-                    "outside_city", "location_areas")
+                    "outside_city", "location_areas", "unlocated_reason")
 
 
 def stage_text_locations(ctx: StageContext, spaces: pd.DataFrame, texts: pd.DataFrame | None,
@@ -133,7 +133,7 @@ def attach_locations(spaces: gpd.GeoDataFrame, located: pd.DataFrame | None, *,
         ``spaces`` with ``location_method`` (``text_*`` for rows located from texts), a
         geometry for them, and :data:`LOCATION_COLUMNS`.
     """
-    from ..analysis.geocoding import location_precision, location_radii
+    from ..analysis.geocoding import location_precision, location_radii, unlocated_reasons
 
     out = spaces.copy()
     ids = out["id"].astype(str)
@@ -158,6 +158,7 @@ def attach_locations(spaces: gpd.GeoDataFrame, located: pd.DataFrame | None, *,
                                                               ).to_crs(out.crs)
     out["location_radius_m"] = location_radii(out).round(1)
     out["location_precision"] = location_precision(out, point_radius_m=point_radius_m)
+    out["unlocated_reason"] = unlocated_reasons(out)
     return out
 
 
@@ -186,3 +187,39 @@ def precision_counts(spaces: pd.DataFrame) -> dict[str, int]:
     counts = spaces["location_precision"].value_counts() if "location_precision" in spaces \
         else pd.Series(dtype=int)
     return {p: int(counts.get(p, 0)) for p in PRECISIONS}
+
+
+def precision_table(spaces: pd.DataFrame, point_radius_m: float) -> pd.DataFrame:
+    """How many spaces of each precision entered each output (``location_precision.csv``).
+
+    Parameters
+    ----------
+    spaces
+        The built spaces (``location_precision``, ``district_code``, ``barri_code``).
+    point_radius_m
+        ``[geocoding] point_radius_m``, named in the notes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per output: ``output``, a count per precision class and a ``note``.
+    """
+    from ..analysis.geocoding import PRECISIONS
+
+    precision = spaces["location_precision"].astype(str)
+    area = precision == "area"
+    point = precision.isin(["exact", "approximate"])
+    rows = [
+        ("inventory (coworking_spaces.csv)", precision.notna(), "every row, with its radius"),
+        ("maps: markers", point, "filled: exact; hollow with its radius: approximate"),
+        ("point statistics", point,
+         f"walking distances, coverage, kernel densities, hexagons, the `spaces` column of "
+         f"districts and barris: radius at most {point_radius_m:g} m"),
+        ("districts: spaces_area_only", area & spaces["district_code"].notna(),
+         "located only by an area whose district the texts name for sure"),
+        ("barris: spaces_area_only", area & spaces["barri_code"].notna(),
+         "located only by an area whose barri the texts name for sure"),
+    ]
+    return pd.DataFrame([
+        {"output": name, **{p: int((mask & (precision == p)).sum()) for p in PRECISIONS},
+         "note": note} for name, mask, note in rows])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ from ..schema import INNOVATION_LABELS
 from .cache import OutputLedger, StageCache, digest, frame_digest, project_lock
 from .changes import compare, snapshot
 from .config import Config
-from .locating import point_spaces
+from .locating import point_spaces, precision_counts, precision_table
 from .parallel import Task, background
 from .sources import RawData, attributions, ensure_raw, inventory_to_read
 from .stages import (
@@ -69,8 +69,9 @@ class BuildResult:
         The final spaces table (EPSG:4326).
     n_rows, n_located
         Inventory rows and located spaces.
-    methods, statuses
-        Counts of ``location_method`` and ``geocode_status``.
+    methods, statuses, precisions, type_sources
+        Counts of ``location_method``, ``geocode_status``, ``location_precision`` and
+        ``innovation_type_source``.
     timings
         Stage -> seconds.
     wall_s
@@ -88,6 +89,8 @@ class BuildResult:
     n_located: int = 0
     methods: dict[str, int] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
+    precisions: dict[str, int] = field(default_factory=dict)
+    type_sources: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
     cache_hits: list[str] = field(default_factory=list)
@@ -102,6 +105,7 @@ class BuildResult:
         lines = [f"{'dry run: ' if self.dry_run else ''}{self.n_rows} spaces, "
                  f"{self.n_located} located ({how or 'none'}); geocode status: {status}; "
                  f"{self.wall_s:.1f} s"]
+        lines += self._precision_lines()
         lines += self._warning_lines()
         changes = self.extra.get("changes")
         if changes is not None:
@@ -114,6 +118,25 @@ class BuildResult:
                          + ", ".join(str(p) for p in maps))
         return "\n".join(lines)
 
+
+    def _precision_lines(self) -> list[str]:
+        lines = []
+        p = self.precisions
+        if p:
+            lines.append(
+                f"locations: {p.get('exact', 0)} exact, {p.get('approximate', 0)} approximate "
+                f"(point statistics use these {p.get('exact', 0) + p.get('approximate', 0)}), "
+                f"{p.get('area', 0)} by area only, {p.get('outside', 0)} outside the city, "
+                f"{p.get('none', 0)} not located (reasons in inventory_report.md)")
+        t = self.type_sources
+        if t:
+            confirmed = t.get("declared", 0) + t.get("reviewed", 0)
+            lines.append(f"innovation types: {confirmed} confirmed ({t.get('declared', 0)} "
+                         f"declared, {t.get('reviewed', 0)} reviewed), "
+                         f"{t.get('estimated', 0)} estimated from listing texts"
+                         + (" (`cwsgeo classify` writes the sheet to review them)"
+                            if t.get("estimated", 0) else ""))
+        return lines
 
     def _warning_lines(self, shown: int = 5) -> list[str]:
         from ..analysis.inventory.duplicates import duplicate_summary
@@ -181,6 +204,56 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
 def _inventory_state_path(cfg: Config, inventory: Path) -> Path:
     """Where the state of the last build of ``inventory`` is kept (``cache/states/``)."""
     return cfg.cache_dir / "states" / f"{digest(str(inventory.resolve()))[:16]}.json"
+
+
+#: Largest location radius of a point compared by the duplicate check (address points).
+DUPLICATE_POINT_RADIUS_M = 30.0
+
+
+def _areas_as_certain_as_located(spaces: gpd.GeoDataFrame, admin: Any) -> gpd.GeoDataFrame:
+    """Blank the barri / district of spaces located only by area when the texts leave it open.
+
+    A space placed at a landmark 1 km away may lie in a neighbouring barri: its barri (and
+    census section) is kept only when its texts name that barri, its district only when every
+    area they name lies in it (:func:`~cwsgeo.analysis.geocoding.certain_areas`).
+    """
+    from ..analysis.geocoding import certain_areas
+
+    if "location_precision" not in spaces.columns:
+        return spaces
+    barris = admin.barris
+    certain = certain_areas(spaces, dict(zip(barris["barri_code"].astype(str),
+                                             barris["district_code"].astype(str),
+                                             strict=True)))
+    area = (spaces["location_precision"] == "area").to_numpy()
+    out = spaces.copy()
+    for columns, known in ((("barri_code", "barri_name"), certain["barri_certain"]),
+                           (("district_code", "district_name"), certain["district_certain"])):
+        for column in columns:
+            out.loc[area & ~known.to_numpy(), column] = pd.NA
+    if "section_code" in out.columns:
+        out.loc[area, "section_code"] = pd.NA
+    return out
+
+
+def _with_area_only_counts(densities: DensityResult, spaces: pd.DataFrame) -> DensityResult:
+    """Add ``spaces_area_only`` to the district and barri tables, beside ``spaces``.
+
+    ``spaces`` counts the spaces whose point is precise enough for point statistics;
+    ``spaces_area_only`` the spaces known only by an area their texts name for sure (their
+    barri / district code is kept by :func:`_areas_as_certain_as_located`).
+    """
+    if "location_precision" not in spaces.columns:
+        return densities
+    area = spaces[spaces["location_precision"] == "area"]
+    tables = {}
+    for name, code in (("districts", "district_code"), ("barris", "barri_code")):
+        table = getattr(densities, name).copy()
+        counts = area[code].dropna().astype(str).value_counts()
+        values = table[code].astype(str).map(counts).fillna(0).astype(int)
+        table.insert(table.columns.get_loc("spaces") + 1, "spaces_area_only", values)
+        tables[name] = table
+    return replace(densities, **tables)
 
 
 def _remove_stale_temp_files(*folders: Path) -> None:
@@ -283,7 +356,9 @@ class _Build:
         )
         from ..analysis.inventory.location import location_problems
 
-        groups = find_duplicates(spaces)
+        # a point only says "same address" when it is an address point: spaces placed at
+        # the same station or landmark from their texts are not the same space
+        groups = find_duplicates(point_spaces(spaces, DUPLICATE_POINT_RADIUS_M))
         if self.cfg.inventory.dedupe and not groups.empty:
             spaces, groups = merge_duplicates(spaces, groups)
             spaces = gpd.GeoDataFrame(spaces, geometry="geometry", crs=self.spaces.crs)
@@ -302,7 +377,8 @@ class _Build:
         from ..analysis.admin import join_admin
 
         with self.ctx.timed("admin"):
-            spaces = join_admin(self.spaces, self.admin)
+            spaces = _areas_as_certain_as_located(join_admin(self.spaces, self.admin),
+                                                  self.admin)
             spaces["innovation_label"] = [INNOVATION_LABELS[None if pd.isna(v) else int(v)]
                                           for v in spaces["innovation_type"]]
         res = self.result
@@ -310,6 +386,9 @@ class _Build:
         res.n_located = int(spaces.geometry.notna().sum() - spaces.geometry.is_empty.sum())
         res.methods = dict(Counter(spaces["location_method"]))
         res.statuses = dict(Counter(spaces["geocode_status"]))
+        res.precisions = precision_counts(spaces)
+        if "innovation_type_source" in spaces.columns:
+            res.type_sources = dict(Counter(spaces["innovation_type_source"].astype(str)))
         self.spaces = spaces
 
     def step_layers(self) -> None:
@@ -346,8 +425,9 @@ class _Build:
         with self.ctx.timed("density"):
             base_key = [*file_key(self.raw.paths("admin"), self.raw), *self.layer_keys]
             points = point_spaces(self.spaces, self.cfg.geocoding.point_radius_m)
-            self.densities = densities = stage_density(self.ctx, self.admin, points,
-                                                       self.places, self.transit, base_key)
+            densities = stage_density(self.ctx, self.admin, points, self.places,
+                                      self.transit, base_key)
+            self.densities = densities = _with_area_only_counts(densities, self.spaces)
             if self.dry_run:
                 return
             # the writers' libraries (matplotlib, folium) are imported once, here, before the
@@ -392,6 +472,9 @@ class _Build:
                 folder / "coworking_spaces.gpkg")
             out["spaces_csv"] = write_csv(_tabular(self.spaces), folder / "coworking_spaces.csv")
             out["report"] = write_text(folder / "inventory_report.md", report)
+            out["precision"] = write_csv(
+                precision_table(self.spaces, self.cfg.geocoding.point_radius_m),
+                folder / "location_precision.csv")
 
     def _previous_state(self) -> dict[str, Any] | None:
         """Return the last build of this inventory (into any folder), else of this folder."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .._errors import CwsgeoError, MissingDataError
+from .._errors import CwsgeoError, InventoryError, MissingDataError
 from .cache import frame_digest
 from .config import Config
 from .sources import RawData
@@ -76,7 +76,10 @@ def stage_texts(ctx: StageContext, inv: Inventory, raw: RawData) -> pd.DataFrame
     columns = [c for c in ("id", "name", "innovation_type", "source_id", "website", *own)
                if c in inv.data.columns]
     key = [*file_key(present, raw), frame_digest(inv.data[columns])]
-    return ctx.cache.cached("texts", key, lambda: _screened(inv.data[columns], present))
+    screened = ctx.cache.cached("texts", key, lambda: _screened(inv.data[columns], present))
+    for message in screened.attrs.get("skipped", []):  # on every build, cached or not
+        logger.warning("%s; the build goes on without that file's texts", message)
+    return screened
 
 
 def _screened(inventory: pd.DataFrame, paths: list[Path]) -> pd.DataFrame:
@@ -87,10 +90,18 @@ def _screened(inventory: pd.DataFrame, paths: list[Path]) -> pd.DataFrame:
         screen_spaces,
     )
 
-    listings = (read_listing_texts(paths) if paths
+    frames, skipped = [], []
+    for path in paths:  # listing files are optional: a bad one is skipped, with a warning
+        try:
+            frames.append(read_listing_texts([path]))
+        except (InventoryError, MissingDataError) as exc:
+            skipped.append(str(exc))
+    listings = (pd.concat(frames, ignore_index=True) if frames
                 else pd.DataFrame(columns=list(LISTING_COLUMNS)))
     screened = screen_spaces(inventory, join_listing_texts(inventory, listings))
-    return screened.set_index(screened["id"].astype(str).to_numpy())
+    screened = screened.set_index(screened["id"].astype(str).to_numpy())
+    screened.attrs["skipped"] = skipped
+    return screened
 
 
 def attach_texts(spaces: pd.DataFrame, screened: pd.DataFrame | None,

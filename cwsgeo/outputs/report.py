@@ -10,7 +10,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from .._text import md_escape
+from .._text import as_text, md_escape
+from ..analysis.geocoding.precision import UNLOCATED_REASONS
 from ..analysis.inventory import Inventory, Problem
 from ..analysis.inventory.duplicates import duplicate_summary, find_duplicates
 from ..analysis.inventory.location import location_problems
@@ -19,11 +20,18 @@ from ..analysis.inventory.model import plural, row_ranges
 __all__ = ["inventory_report"]
 
 
+#: How each text method is worded in the report.
+_TEXT_METHODS = {"text_address": "a street address", "text_intersection": "a street corner",
+                 "text_station": "a transit station", "text_landmark": "a landmark or square",
+                 "text_area": "a barri or district"}
+
+
 def _row_account(row: Mapping[Any, Any]) -> str:
     method = row.get("location_method")
     status = row.get("geocode_status")
+    radius = _radius(row)
     if method == "input":
-        text = "located by the coordinates given in the inventory"
+        text = f"located by the coordinates given in the inventory{radius}"
         if bool(row.get("coord_flag")):
             text += f" (flag: {row.get('coord_check_m', float('nan')):.0f} m from its address)"
         return text
@@ -31,10 +39,53 @@ def _row_account(row: Mapping[Any, Any]) -> str:
         source = ("the official address gazetteer" if method == "gazetteer" else
                   "Nominatim (OpenStreetMap)")
         origin = " (address read from the name)" if bool(row.get("address_from_name")) else ""
-        return f"geocoded by {source}: {status}{origin} → {row.get('matched_address', '')}"
-    if not str(row.get("address") or "").strip():
-        return "not located: no address and no coordinates (and none found in the name)"
-    return f"not located: address not found ({status})"
+        return (f"geocoded by {source}: {status}{origin} → {row.get('matched_address', '')}"
+                f"{radius}")
+    if method in _TEXT_METHODS:
+        return (f"located from its listing text by {_TEXT_METHODS[method]}{radius}: "
+                f"“{as_text(row.get('location_evidence'))}”")
+    reason = as_text(row.get("unlocated_reason"))
+    if reason == "address_not_found":
+        return f"not located: address not found ({status})"
+    if reason == "outside_city":
+        return (f"not located: {UNLOCATED_REASONS[reason]} "
+                f"(“{as_text(row.get('location_evidence'))}”)")
+    return f"not located: {UNLOCATED_REASONS.get(reason, 'no address and no coordinates')}"
+
+
+def _radius(row: Mapping[Any, Any]) -> str:
+    try:
+        radius = float(row.get("location_radius_m"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    if radius != radius:  # NaN
+        return ""
+    return f" (±{radius:,.0f} m, {as_text(row.get('location_precision')) or 'located'})"
+
+
+def _location_summary(spaces: pd.DataFrame) -> list[str]:
+    """Return the report's header lines: counts by method, precision and reason."""
+    n = len(spaces)
+    methods = Counter(spaces["location_method"])
+    text = {k: methods.get(k, 0) for k in _TEXT_METHODS}
+    lines = [
+        f"- located: {n - methods.get('none', 0)} "
+        f"(inventory coordinates {methods.get('input', 0)}, address gazetteer "
+        f"{methods.get('gazetteer', 0)}, Nominatim {methods.get('nominatim', 0)}, listing "
+        f"texts {sum(text.values())}: " + ", ".join(
+            f"{_TEXT_METHODS[k]} {v}" for k, v in text.items()) + "); "
+        f"not located: {methods.get('none', 0)}"]
+    if "location_precision" in spaces.columns:
+        p = Counter(spaces["location_precision"])
+        lines.append(f"- precision: exact (±100 m or better) {p.get('exact', 0)}, approximate "
+                     f"{p.get('approximate', 0)} (these enter point statistics: kernel "
+                     f"densities, hexagons, walking distances), area only {p.get('area', 0)} "
+                     f"(counted by district or barri only when their texts name it)")
+    if "unlocated_reason" in spaces.columns:
+        reasons = Counter(spaces["unlocated_reason"].dropna())
+        lines += [f"- not located because {UNLOCATED_REASONS.get(k, k)}: {v}"
+                  for k, v in reasons.most_common()]
+    return lines
 
 
 def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str = "",
@@ -64,7 +115,6 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str =
         location = location_problems(spaces, inv.path.name,
                                      columns={v: k for k, v in inv.columns_map.items()})
     n = len(spaces)
-    methods = Counter(spaces["location_method"])
     lines = [
         f"# Inventory report: {md_escape(inv.path.name)}",
         "",
@@ -72,10 +122,7 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str =
         "",
         f"- data rows in the file: {inv.n_input_rows}",
         f"- spaces kept: {n} (rows skipped: {inv.n_input_rows - n}, see problems below)",
-        f"- located: {n - methods.get('none', 0)} "
-        f"(inventory coordinates {methods.get('input', 0)}, address gazetteer "
-        f"{methods.get('gazetteer', 0)}, Nominatim {methods.get('nominatim', 0)}); "
-        f"not located: {methods.get('none', 0)}",
+        *_location_summary(spaces),
         f"- outside the city: {int((~spaces['in_city'] & spaces.geometry.notna()).sum())}",
         f"- possible duplicates: {duplicate_summary(duplicates)}",
         f"- location warnings: {len(location)}",

@@ -84,10 +84,13 @@ from .normalize import (
 )
 from .precision import (
     PRECISIONS,
+    UNLOCATED_REASONS,
+    certain_areas,
     location_precision,
     location_radii,
     point_mask,
     street_radius_m,
+    unlocated_reasons,
 )
 from .result import GeocodeResult
 from .store import SQLiteResultStore
@@ -104,6 +107,7 @@ __all__ = [
     "SPANISH_WORDS",
     "TEXT_LOCATION_COLUMNS",
     "TYPE_WORDS",
+    "UNLOCATED_REASONS",
     "GazetteerIndex",
     "GeocodeResult",
     "Geocoder",
@@ -114,6 +118,7 @@ __all__ = [
     "TextLocator",
     "build_gazetteer_index",
     "build_text_locator",
+    "certain_areas",
     "check_gazetteer",
     "fold",
     "gazetteer_digest",
@@ -127,4 +132,5 @@ __all__ = [
     "point_mask",
     "street_key",
     "street_radius_m",
+    "unlocated_reasons",
 ]

@@ -33,6 +33,8 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
@@ -40,8 +42,18 @@ from pyproj import Transformer
 from ... import settings
 from .gazetteer import GazetteerIndex
 
-__all__ = ["GEOCODE_RADIUS_M", "INPUT_RADIUS_M", "PRECISIONS", "location_precision",
-           "location_radii", "point_mask", "street_radius_m"]
+__all__ = [
+    "GEOCODE_RADIUS_M",
+    "INPUT_RADIUS_M",
+    "PRECISIONS",
+    "UNLOCATED_REASONS",
+    "certain_areas",
+    "location_precision",
+    "location_radii",
+    "point_mask",
+    "street_radius_m",
+    "unlocated_reasons",
+]
 
 #: Radius of coordinates given in the inventory.
 INPUT_RADIUS_M = 25.0
@@ -166,3 +178,81 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     if name not in frame.columns:
         return pd.Series("", index=frame.index, dtype=object)
     return frame[name].astype("string").fillna("").astype(object)
+
+
+def certain_areas(frame: pd.DataFrame, barri_district: Mapping[str, str]) -> pd.DataFrame:
+    """Whether each row's barri and district are known for sure, given its precision.
+
+    A point row (``exact``/``approximate``) is in the barri and district its point falls in.
+    An ``area`` row is only as certain as the areas its texts name (``location_areas``):
+    its barri when the texts name exactly that barri, its district when every named area
+    lies in that district.
+
+    Parameters
+    ----------
+    frame
+        Rows with ``location_precision``, ``location_areas`` (``;``-joined ``B<barri>`` /
+        ``D<district>`` codes), ``barri_code`` and ``district_code`` (from the point).
+    barri_district
+        Barri code -> district code.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Boolean columns ``barri_certain`` and ``district_certain``, same index as ``frame``.
+    """
+    precision = _column(frame, "location_precision")
+    barri = _column(frame, "barri_code")
+    district = _column(frame, "district_code")
+    areas = _column(frame, "location_areas")
+    barri_ok = (precision.isin(["exact", "approximate"]) & (barri != "")).to_numpy(copy=True)
+    district_ok = (precision.isin(["exact", "approximate"]) & (district != "")).to_numpy(copy=True)
+    for i in np.flatnonzero((precision == "area").to_numpy()).tolist():
+        codes = [c for c in str(areas.iat[i]).split(";") if c]
+        barris = {c[1:] for c in codes if c.startswith("B")}
+        named = {c[1:] for c in codes if c.startswith("D")} | {
+            barri_district.get(b, "?") for b in barris}
+        barri_ok[i] = barris == {barri.iat[i]} and barri.iat[i] != ""
+        district_ok[i] = named == {district.iat[i]} and district.iat[i] != ""
+    return pd.DataFrame({"barri_certain": barri_ok, "district_certain": district_ok},
+                        index=frame.index)
+
+
+#: Why a space has no point, in plain words (keys of :func:`unlocated_reasons`).
+UNLOCATED_REASONS: dict[str, str] = {
+    "outside_city": "its listing text places it outside the city",
+    "address_not_found": "its address is not in the official street gazetteer",
+    "no_text_hint": "no address, and its listing texts name no street, station, landmark "
+                    "or area of the city",
+    "no_text": "no address, no coordinates and no listing text",
+}
+
+
+def unlocated_reasons(frame: pd.DataFrame) -> pd.Series:
+    """Say why each unlocated row has no point (a key of :data:`UNLOCATED_REASONS`).
+
+    Parameters
+    ----------
+    frame
+        Rows with ``location_method``; ``outside_city``, ``address``, ``geocode_status``
+        and ``n_texts`` are read when present.
+
+    Returns
+    -------
+    pandas.Series
+        Reason key for rows whose ``location_method`` is ``none``, missing elsewhere; named
+        ``unlocated_reason``.
+    """
+    method = _column(frame, "location_method")
+    out = pd.Series(pd.NA, index=frame.index, dtype="string", name="unlocated_reason")
+    none = method.isin(["none", ""])
+    texts = (pd.to_numeric(frame["n_texts"], errors="coerce").fillna(0) > 0
+             if "n_texts" in frame.columns else pd.Series(False, index=frame.index))
+    address = _column(frame, "address").str.strip() != ""
+    outside = (frame["outside_city"].astype("boolean").fillna(False).astype(bool)
+               if "outside_city" in frame.columns else pd.Series(False, index=frame.index))
+    out[none] = "no_text"
+    out[none & texts] = "no_text_hint"
+    out[none & address] = "address_not_found"
+    out[none & outside] = "outside_city"
+    return out
