@@ -45,6 +45,13 @@ http_backoff_s : float
     Default ``2``.
 http_max_wait_s : float
     Longest single wait honoured from a ``Retry-After`` header. Default ``120``.
+statistics : bool
+    Whether ``cwsgeo build`` computes the findings (Kd, co-location quotients, hot spots,
+    comparisons by type) and writes the report, unless the project's ``[statistics] enabled``
+    says otherwise. Default ``True``.
+statistics_sims : int
+    Monte Carlo simulations of every test (Kd bands, CLQ and LISA permutations), unless
+    ``[statistics] n_sims`` is set. Default ``999``.
 """
 
 from __future__ import annotations
@@ -65,3 +72,5 @@ http_timeout_s: float = 180.0
 http_retries: int = 4
 http_backoff_s: float = 2.0
 http_max_wait_s: float = 120.0
+statistics: bool = True
+statistics_sims: int = 999

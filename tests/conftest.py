@@ -75,3 +75,15 @@ def _fresh_memos() -> None:
     from cwsgeo.build.cache import MEMOS
 
     MEMOS.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_statistics_by_default() -> Iterator[None]:
+    """Builds in tests skip the findings (minutes of simulations) unless a test's project
+    asks for them with ``[statistics] enabled = true`` (tests/test_findings.py)."""
+    from cwsgeo import settings
+
+    before = settings.statistics
+    settings.statistics = False
+    yield
+    settings.statistics = before

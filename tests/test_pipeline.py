@@ -72,8 +72,11 @@ def test_district_table(built: Path, bundle_dir: Path) -> None:
     assert len(districts) == 10
     assert districts["residents"].sum() == 1_702_814
     table = pd.read_csv(built / "out" / "data" / "processed" / "coworking_spaces.csv")
-    located_in_city = table["in_city"].astype(str).eq("True").sum()
-    assert districts["spaces"].sum() == located_in_city
+    in_city = table["in_city"].astype(str).eq("True")
+    points = table["location_precision"].isin(["exact", "approximate"])
+    assert districts["spaces"].sum() == (in_city & points).sum()
+    area_with_district = (table["location_precision"] == "area") & table["district_code"].notna()
+    assert districts["spaces_area_only"].sum() == area_with_district.sum()
 
 
 @pytest.mark.browser

@@ -283,6 +283,53 @@ class MapsConfig:
             raise ConfigError(f"[maps] assets must be 'inline' or 'cdn', got {self.assets!r}")
 
 
+@dataclass
+class StatisticsConfig:
+    """The findings: agglomeration (Kd), co-location, hot spots, comparisons, the report."""
+
+    enabled: bool | None = None
+    """Compute them in ``cwsgeo build`` (default :data:`cwsgeo.settings.statistics`)."""
+    n_sims: int | None = None
+    """Monte Carlo simulations (default :data:`cwsgeo.settings.statistics_sims`, 999)."""
+    seed: int = 2026
+    """Seed of every simulation: the same inputs give the same numbers."""
+    max_distance_m: float = 3000.0
+    """Largest distance of the Kd curves."""
+    reference: Literal["addresses", "residents", "places"] = "addresses"
+    """Counterfactual sites of Kd: the gazetteer's address points (the built fabric), the
+    same weighted by residents, or all places."""
+    network: bool = True
+    """Also compute Kd over walking distances (the spaces' own network search)."""
+    alpha: float = 0.05
+    """Significance level of the hot spots and of the verdicts."""
+    types: Literal["auto", "confirmed", "estimated"] = "auto"
+    """Types compared: confirmed (declared or reviewed), estimated from texts, or ``auto``
+    (confirmed when at least 10 spaces have one, else estimated; the report says which)."""
+    report: bool = True
+    """Write ``report.html`` (and ``report.pdf`` through Chromium when ``pdf``)."""
+    pdf: bool = True
+    """Print the report to PDF with headless Chromium (skipped with a warning if absent)."""
+
+    def resolved(self) -> StatisticsConfig:
+        """Return a copy whose unset values are read from :mod:`cwsgeo.settings` now."""
+        return dataclasses.replace(
+            self, enabled=settings.statistics if self.enabled is None else self.enabled,
+            n_sims=settings.statistics_sims if self.n_sims is None else self.n_sims)
+
+    def validate(self) -> None:
+        """Raise :class:`~cwsgeo.ConfigError` on a value out of range."""
+        if self.n_sims is not None and not 19 <= self.n_sims <= 99_999:
+            raise ConfigError("[statistics] n_sims must be between 19 and 99999")
+        if not 100 <= self.max_distance_m <= 50_000:
+            raise ConfigError("[statistics] max_distance_m must be between 100 and 50000")
+        if not 0 < self.alpha < 0.5:
+            raise ConfigError("[statistics] alpha must be between 0 and 0.5")
+        if self.reference not in ("addresses", "residents", "places"):
+            raise ConfigError("[statistics] reference must be addresses, residents or places")
+        if self.types not in ("auto", "confirmed", "estimated"):
+            raise ConfigError("[statistics] types must be auto, confirmed or estimated")
+
+
 _SECTIONS: dict[str, type] = {
     "data": DataConfig,
     "inventory": InventoryConfig,
@@ -290,6 +337,7 @@ _SECTIONS: dict[str, type] = {
     "proximity": ProximityConfig,
     "density": DensityConfig,
     "maps": MapsConfig,
+    "statistics": StatisticsConfig,
 }
 
 
@@ -308,6 +356,7 @@ class Config:
     proximity: ProximityConfig = field(default_factory=ProximityConfig)
     density: DensityConfig = field(default_factory=DensityConfig)
     maps: MapsConfig = field(default_factory=MapsConfig)
+    statistics: StatisticsConfig = field(default_factory=StatisticsConfig)
     file: Path | None = None
 
     # -- construction -------------------------------------------------------------------
@@ -374,7 +423,8 @@ class Config:
         The build calls this when it starts, so ``cwsgeo.settings.walk_speed_kmh = 4.5``
         set at any time before a build reaches it (unless the project file sets the key).
         """
-        return dataclasses.replace(self, proximity=self.proximity.resolved())
+        return dataclasses.replace(self, proximity=self.proximity.resolved(),
+                                   statistics=self.statistics.resolved())
 
     @property
     def mirror_dir(self) -> Path:
