@@ -113,7 +113,7 @@ function cwsSpaceViews(map, layers, rows, cfg) {
         relabel(view);
         document.documentElement.setAttribute('data-cws-view', view.key);
     }
-    legend = cwsLegend(map, 'bottomright', cfg.legendClass, '', [], 0);
+    legend = window.cwsLegend(map, 'bottomright', cfg.legendClass, '', [], 0);
     show(cfg.view);
     window.cwsSpaceView = function (key) {
         cfg.views.forEach(function (v, j) { if (v.key === key && j !== current) { show(j); } });
