@@ -37,7 +37,9 @@ Where things live
 ``display`` (display geometry, kept in an injected ``store``), ``furniture`` (style, the one
 legend panel, title and data note, one-line credits, popups, ready marker), ``controls``
 (grouped layer control, opt-in tiles, name labels, search), ``layers`` (GeoJSON and point
-layers, the base map), ``spaces`` (space layers, their legend, the data note), ``overlays``
+layers, the base map), ``spaces`` (space layers and their legend), ``precision`` (filled,
+hollow or not drawn by location precision; the data note), ``typeviews`` (confirmed vs
+estimated innovation types and the switch between them), ``overlays``
 (transit, places, kernel bands, walking areas), one module per page (``innovation``,
 ``density``) and ``render`` (a page rendered without evaluating data as templates). The
 page's CSS and JavaScript runtime are files in ``static/``.

@@ -25,14 +25,9 @@ from .furniture import add_legend, add_runtime, legend_html
 from .layers import GeoData, GeoJsonLayer, base_map
 from .overlays import add_kernel_bands, kernel_note
 from .palette import SPACE_RADIUS, ZERO_COLOR
+from .precision import area_names, data_note, missing_spaces
 from .render import save_map
-from .spaces import (
-    add_innovation_legend,
-    add_spaces,
-    data_note,
-    missing_spaces,
-    with_innovation_label,
-)
+from .spaces import add_spaces, with_innovation_label
 from .text import _color, _js_data, format_value, popup_html
 
 if TYPE_CHECKING:
@@ -308,7 +303,9 @@ def density_map(result: DensityResult, admin: AdminAreas, path: str | Path, *,
     * **Kernel density** of places and of spaces as filled contour bands
       (:func:`cwsgeo.analysis.density.surface_contours`, quantile classes as in the
       figures), hidden until switched on.
-    * **Spaces** by innovation type on top (:func:`~cwsgeo.outputs.maps.add_spaces`).
+    * **Spaces** by innovation type on top (:func:`~cwsgeo.outputs.maps.add_spaces`): the
+      same precision symbols and the same switch between confirmed and estimated types as
+      the innovation map (the legend says which types the layers use).
 
     Parameters
     ----------
@@ -347,19 +344,19 @@ def density_map(result: DensityResult, admin: AdminAreas, path: str | Path, *,
     Path
     """
     sp = with_innovation_label(spaces if spaces is not None else result.spaces)
+    names = area_names(admin, sp)
     d = result.districts
     totals = [f"{int(d[c].sum()):,} {lab}" for c, lab in
               (("places", "places of interaction"), ("stops", "transit stops"))
               if c in d.columns]
     m = base_map(admin, streets=streets, tiles=tiles,
                  title="Densities of coworking spaces, places, transit and residents",
-                 subtitle=" · ".join(totals), note=data_note(sp, located_mask(sp)),
+                 subtitle=" · ".join(totals), note=data_note(sp, located_mask(sp), names),
                  attributions=attributions, store=store)
     _add_choropleths(m, result, metrics, level, metric, store)
     _add_hexagons(m, result, store)
     _add_kernel_layers(m, result, kde_bands, store)
-    items = add_spaces(m, sp, popup_fields, radius=SPACE_RADIUS["density"])
-    add_innovation_legend(m, items, len(sp))
-    add_search(m, missing_spaces(sp))
+    add_spaces(m, sp, popup_fields, radius=SPACE_RADIUS["density"], names=names)
+    add_search(m, missing_spaces(sp, names))
     add_layer_control(m)
     return save_map(m, path, assets)

@@ -31,6 +31,7 @@ __all__ = [
     "add_title",
     "credits_html",
     "legend_html",
+    "legend_item_html",
 ]
 
 
@@ -42,8 +43,8 @@ def setup_page(m: folium.Map) -> None:
     root = m.get_root()
     root.header.add_child(RawElement(f"<style>{static_text('maps.css')}</style>"),  # type: ignore[attr-defined]
                           name="cws_style")
-    root.script.add_child(RawElement(static_text("maps.js") + static_text("controls.js")),  # type: ignore[attr-defined]
-                          name="cws_runtime", index=0)
+    runtime = "".join(static_text(f) for f in ("maps.js", "controls.js", "spaces.js"))
+    root.script.add_child(RawElement(runtime), name="cws_runtime", index=0)  # type: ignore[attr-defined]
     for name, z in PANES.items():
         m.add_child(CustomPane(name, z_index=z, pointer_events=False),
                     name=f"pane_{name.replace('-', '_')}")
@@ -70,8 +71,20 @@ def add_runtime(m: folium.Map, name: str) -> None:
                                   name=f"cws_runtime_{name}", index=1)
 
 
+def legend_item_html(color: str, label: str, count: Any = None,
+                     swatch: str = "cws-swatch cws-swatch-circle") -> str:
+    """One legend row: a swatch (CSS classes ``swatch``), the label and a count; escaped."""
+    n = "" if count is None else html.escape(
+        f"{count:,}" if isinstance(count, (int, np.integer)) else str(count))
+    return (f'<div class="cws-legend-item"><span class="{html.escape(swatch)}" '
+            f'style="background:{_color(color)}"></span>'
+            f'<span class="cws-legend-label">{html.escape(str(label))}</span>'
+            + (f'<span class="cws-legend-count">{n}</span>' if n else "") + "</div>")
+
+
 def legend_html(title: str, items: Sequence[tuple[str, str, Any]], note: str = "",
-                shape: str = "circle", warning: str = "") -> str:
+                shape: str = "circle", warning: str = "", swatch_class: str = "",
+                extra: str = "") -> str:
     """Return the inner HTML of a legend (click the title to fold it); every text is escaped.
 
     Parameters
@@ -86,6 +99,11 @@ def legend_html(title: str, items: Sequence[tuple[str, str, Any]], note: str = "
         ``circle`` (points) or ``square`` (areas).
     warning
         A highlighted note above the items (e.g. what the data lacks).
+    swatch_class
+        Extra CSS classes of the items' swatches (e.g. ``cws-swatch-estimated``).
+    extra
+        HTML placed after the items, before the note: build it from escaped parts (e.g.
+        :func:`legend_item_html`); it is not escaped here.
 
     Examples
     --------
@@ -95,17 +113,13 @@ def legend_html(title: str, items: Sequence[tuple[str, str, Any]], note: str = "
 style="background:#ff0000"></span><span class="cws-legend-label">&lt;i&gt;x&lt;/i&gt;</span>\
 <span class="cws-legend-count">3</span></div></details>'
     """
-    swatch = "cws-swatch cws-swatch-circle" if shape == "circle" else "cws-swatch"
+    swatch = " ".join(["cws-swatch", *(["cws-swatch-circle"] if shape == "circle" else []),
+                       *swatch_class.split()])
     parts = [f'<details open><summary class="cws-legend-title">{html.escape(title)}</summary>']
     if warning:
         parts.append(f'<div class="cws-legend-warning">{html.escape(warning)}</div>')
-    for color, label, count in items:
-        n = "" if count is None else html.escape(
-            f"{count:,}" if isinstance(count, (int, np.integer)) else str(count))
-        parts.append(f'<div class="cws-legend-item"><span class="{swatch}" '
-                     f'style="background:{_color(color)}"></span>'
-                     f'<span class="cws-legend-label">{html.escape(str(label))}</span>'
-                     + (f'<span class="cws-legend-count">{n}</span>' if n else "") + "</div>")
+    parts += [legend_item_html(color, label, count, swatch) for color, label, count in items]
+    parts.append(extra)
     if note:
         parts.append(f'<div class="cws-legend-note">{html.escape(note)}</div>')
     parts.append("</details>")

@@ -15,15 +15,9 @@ from .display import DisplayStore
 from .furniture import add_legend
 from .layers import base_map
 from .overlays import add_places, add_transit, add_walk_areas
+from .precision import area_names, data_note, missing_spaces
 from .render import save_map
-from .spaces import (
-    add_innovation_legend,
-    add_spaces,
-    data_note,
-    has_types,
-    missing_spaces,
-    with_innovation_label,
-)
+from .spaces import add_spaces, has_types, with_innovation_label
 
 if TYPE_CHECKING:
     from ...analysis.density import KernelSurface
@@ -46,9 +40,13 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
                    store: DisplayStore | None = None) -> Path:
     """Write the innovation-type map: one layer per type over the offline basemap.
 
-    The title and its data note say how many spaces are on the map and why the others are
-    not; without any innovation type in ``spaces`` the title does not claim types and the
-    legend says how to add them. A search box finds spaces by name.
+    The title and its data note say how many spaces are on the map, how precisely they are
+    located and why the others are not; without any innovation type in ``spaces`` the title
+    does not claim types and the legend says how to add them. Spaces at an address are
+    filled markers, those placed from a listing text hollow (their radius circle on hover);
+    spaces known only by area are counted per area, not drawn. With estimated types
+    (``innovation_type_estimated``) the legend switches between confirmed and estimated
+    types (see :func:`~cwsgeo.outputs.maps.add_spaces`). A search box finds spaces by name.
 
     Parameters
     ----------
@@ -96,10 +94,12 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
     Path
     """
     spaces = with_innovation_label(spaces)
-    typed = has_types(spaces)
-    m = base_map(admin, streets=streets, tiles=tiles,
-                 title="Coworking spaces in Barcelona" + (" by innovation type" if typed else ""),
-                 note=data_note(spaces, located_mask(spaces)),
+    names = area_names(admin, spaces)
+    by = (" by innovation type" if has_types(spaces) else
+          " by estimated innovation type (to be confirmed)"
+          if has_types(spaces, "innovation_type_estimated") else "")
+    m = base_map(admin, streets=streets, tiles=tiles, title="Coworking spaces in Barcelona" + by,
+                 note=data_note(spaces, located_mask(spaces), names),
                  attributions=attributions, plugins=plugins, store=store)
     if walk_areas is not None:
         add_walk_areas(m, walk_areas, spaces, store=store)
@@ -110,10 +110,9 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
         add_transit(m, transit, store=store)
     for add in extra_layers:
         add(m)
-    items = add_spaces(m, spaces, popup_fields)
-    add_innovation_legend(m, items, len(spaces))
+    add_spaces(m, spaces, popup_fields, names=names)
     for title, its in legends:
         add_legend(m, title, its, position="bottomright")
-    add_search(m, missing_spaces(spaces))
+    add_search(m, missing_spaces(spaces, names))
     add_layer_control(m)
     return save_map(m, path, assets)

@@ -78,14 +78,21 @@ PROXIMITY_METHOD_TEXT: dict[str, str] = {
 #: Default popup of a space: column -> label (missing columns and empty values are skipped).
 SPACE_POPUP_FIELDS: dict[str, str] = {
     "address": "Address", "district_name": "District", "barri_name": "Barri",
-    "innovation_label": "Innovation type", "geocode_status": "Address match",
-    "location_method": "Located by", **METRIC_POPUP_FIELDS}
+    "type_confirmed_text": "Innovation type", "type_estimated_text": "Estimated type",
+    "geocode_status": "Address match", "location_method": "Located by",
+    "location_text": "Location", "location_evidence": "From the listing text",
+    **METRIC_POPUP_FIELDS}
 #: Plain words for the values of ``geocode_status`` and ``location_method``.
 LOCATION_TEXT: dict[str, str] = {
     "exact": "exact address", "nearest_number": "nearest house number",
     "street_only": "street only (no house number match)", "unmatched": "not found",
     "not_geocoded": "no address to look up", "gazetteer": "official street gazetteer",
-    "nominatim": "OpenStreetMap Nominatim", "input": "coordinates in the inventory"}
+    "nominatim": "OpenStreetMap Nominatim", "input": "coordinates in the inventory",
+    "text_address": "address in its listing text",
+    "text_intersection": "street corner named in its listing text",
+    "text_station": "station named in its listing text",
+    "text_landmark": "landmark named in its listing text",
+    "text_area": "barri or district named in its listing text", "none": "not located"}
 #: Why a space is missing from the map, by ``geocode_status`` of unlocated rows.
 UNLOCATED_REASONS: dict[str, str] = {
     "not_geocoded": "no street address with a house number to look up",
