@@ -161,8 +161,11 @@ def test_readme_example_runs_on_the_bundle(example: dict[str, Any]) -> None:
     # the build's outputs, read back: indexed by the same ids, the same values
     assert out.spaces.index.equals(ids)
     assert out.walk_areas.index.isin(ids).all() and out.walk_areas.index.name == "id"
-    located = metrics["snap_m"].notna().to_numpy()  # by address; the build adds text points
-    assert len(out.walk_areas) >= located.sum() > 50
+    # located here by address; the build adds text points and leaves out the few addresses
+    # without a number (a street-wide radius is too coarse for walking distances)
+    located = (metrics["snap_m"].notna() & out.spaces["snap_m"].notna()).to_numpy()
+    assert metrics["snap_m"].notna().sum() - 3 <= located.sum() and located.sum() > 50
+    assert len(out.walk_areas) >= located.sum()
     assert out.walk_areas.index.isin(ids[located]).sum() == located.sum()
     np.testing.assert_allclose(out.spaces["residents_10min"].to_numpy(float)[located],
                                metrics["residents_10min"].to_numpy(float)[located],
