@@ -55,7 +55,8 @@ _OPENERS = " \t\"'“”‘’«»()[]"
 _ENDS = frozenset(".!?¡¿:;…•*-–—\n")
 
 
-def _candidates(text: str) -> tuple[set[str], list[tuple[str, str]]]:
+def _candidates(text: str, folded: dict[str, str]
+                ) -> tuple[set[str], list[tuple[str, str]]]:
     """Return the rare-token candidates of one text and its capitalised words in lower case.
 
     The second value lists ``(word, street_number)`` of every capitalised word not at a
@@ -84,11 +85,15 @@ def _candidates(text: str) -> tuple[set[str], list[tuple[str, str]]]:
         word = m.group(0)
         if len(word) < 2 or not word[0].isupper():
             continue
-        before = text[:m.start()].rstrip(_OPENERS)
+        before = text[max(0, m.start() - 12):m.start()].rstrip(_OPENERS)  # no O(n²) slice
+        before = before if before or m.start() <= 12 else "x"
         if (not before or before[-1] in _ENDS) and not (word.isupper() and len(word) >= 3):
             continue
         num = _STREET_NUMBER.match(text, m.end())
-        names.append((fold(word), num.group(1) if num else ""))
+        key = folded.get(word)
+        if key is None:
+            key = folded[word] = fold(word)
+        names.append((key, num.group(1) if num else ""))
     return out, names
 
 
@@ -107,10 +112,12 @@ def rare_tokens(texts: Sequence[str]) -> list[frozenset[str]]:
         (``"@info@x.com"``), web domains (``"~x.com"``), hashtags (``"#tag"``), proper nouns
         (folded, ``"pompeu"``) and street-number pairs (``"pallars_194"``).
     """
-    found = [_candidates(t) if t else (set(), []) for t in texts]
+    folded: dict[str, str] = {}  # fold() once per distinct word
+    found = [_candidates(t, folded) if t else (set(), []) for t in texts]
     lower: Counter[str] = Counter()
     for t in texts:
-        lower.update({fold(w) for w in _WORD.findall(t) if w[:1].islower()})
+        words = {w for w in _WORD.findall(t) if w[:1].islower()}
+        lower.update({folded.get(w) or folded.setdefault(w, fold(w)) for w in words})
     out = []
     for tokens, names in found:
         for word, num in names:
@@ -124,7 +131,7 @@ def rare_tokens(texts: Sequence[str]) -> list[frozenset[str]]:
 
 
 def token_matrix(tokens: Sequence[frozenset[str]], max_share: float = 0.05,
-                 max_rows: int = 200) -> tuple[Any, np.ndarray, list[str]]:
+                 max_rows: int = 50) -> tuple[Any, np.ndarray, list[str]]:
     """Return the row x rare-token incidence (CSR), the tokens' weights and their names.
 
     A token's weight is its IDF, ``log(rows with a token / rows with this token)``; tokens in

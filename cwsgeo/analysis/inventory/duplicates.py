@@ -28,10 +28,22 @@ Links
     compared within blocks of the same first or last 24 folded characters.
 ``address``
     The same normalised name and the same folded address.
+``text`` (listing texts)
+    With ``texts`` (e.g. :func:`~cwsgeo.analysis.texts.join_listing_texts`, indexed by id):
+    identical or near-identical texts of one language, as above; rows of one operator stem
+    whose names do not link (chain branches sharing boilerplate) do not link this way.
+``translation``
+    Texts (all languages of a row) whose rare tokens, the ones a translation keeps (numbers,
+    phones, e-mails, domains, hashtags, proper nouns, street numbers: see
+    :mod:`._text_links`), overlap: IDF-weighted Jaccard >= ``translation_threshold`` and
+    shared IDF >= ``translation_min_shared`` (calibrated on the bundle by
+    ``benchmarks/duplicate_texts.py``). Branches of one operator link only on a shared street
+    number. Only rows sharing a rare token are compared (sparse product).
 
 A group is ``certain`` when its rows are chained by pairs linked by ``name`` *and*
-``point`` (or by ``address``). The rows linked in any other way form *possible* groups,
-which may contain certain groups (a row is then in both): they are reported, never merged.
+``point`` (or by ``address``). The rows linked in any other way (texts included) form
+*possible* groups, which may contain certain groups (a row is then in both): they are
+reported, never merged.
 Blocking (names by operator stem over distinct names, points by a k-d tree, texts by prefix
 and suffix) keeps 30,000 rows around a second.
 
@@ -247,11 +259,7 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
                  listing, tuple(listing.columns), text_threshold, min_text_chars))]
     for k, cls in enumerate(found):
         classes[f"text{k}"] = cls
-    tpairs = (translation_pairs(["\n\n".join(r) for r in listing.itertuples(index=False)],
-                                list(stems),
-                                threshold=translation_threshold,
-                                min_shared=translation_min_shared)[0]
-              if len(listing.columns) else np.zeros((0, 2), np.int64))
+    tpairs = _translations(listing, stems, translation_threshold, translation_min_shared)
     xy = _points(frame, crs or settings.crs_work)
     classes["name"] = _split_far(classes["name"], xy, apart_m)
     pi, pj = _point_pairs(xy, radius_m)
@@ -422,6 +430,16 @@ def _text_classes(frame: pd.DataFrame, columns: Sequence[str], threshold: float,
         out.append(np.where(codes >= 0, cls[np.maximum(codes, 0)], -1) if len(uniq)
                    else np.full(len(frame), -1))
     return out
+
+
+def _translations(listing: pd.DataFrame, stems: np.ndarray, threshold: float,
+                  min_shared: float) -> np.ndarray:
+    """Row pairs whose listing texts (all languages) share enough rare tokens."""
+    if not len(listing.columns):
+        return np.zeros((0, 2), np.int64)
+    joined = ["\n\n".join(r) for r in listing.itertuples(index=False)]
+    return translation_pairs(joined, list(stems), threshold=threshold,
+                             min_shared=min_shared)[0]
 
 
 def _without_branches(cls: np.ndarray, stems: np.ndarray, name_cls: np.ndarray
