@@ -226,3 +226,92 @@ def test_the_bundle_duplicates(bundle_dir: Path) -> None:
     assert len(merged) == len(spaces) - 1
     assert merged.set_index("id").loc["bcn-cw-0013", "merged_ids"] == (
         "bcn-cw-0013;bcn-cw-0014")
+
+
+# --- listing texts: identical and translations (issue 11, item 4) ---
+
+_EN = ("Overview of Port Space\nBuilt in 1992 for the Olympic games, this centre faces the "
+       "Universitat Pompeu Fabra and the Torre Mapfre, with 1,250 m2 and views of Montjuïc. "
+       "Write to hola@portspace.example or call 934 123 456.")
+_ES = ("Construido en 1992 para los Juegos, el centro está frente a la Universitat Pompeu Fabra "
+       "y la Torre Mapfre: 1.250 m2 con vistas a Montjuïc. Escríbenos a hola@portspace.example "
+       "o llama al 934123456.")
+_FILLER = [  # unrelated listings: give the rare tokens their rarity
+    "Overview of Loft\nA bright loft near Sagrada Família with 40 desks and a Terrace.",
+    "Un espacio en el Raval, junto al MACBA, con 12 puestos y sala de reuniones.",
+    "Overview of Hub\nA hub in Poblenou close to Rambla del Poblenou, 300 m2, since 2015.",
+    "Espacio en Gràcia, cerca de Plaça del Sol, con 25 puestos y cocina.",
+    "Overview of Garage\nA makers' garage in Sants by the Estació de Sants, 2019.",
+    "Oficinas en Les Corts, junto al Camp Nou, 800 m2 y terraza.",
+]
+
+
+def _with_texts(names: list[str], texts: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(len(names))], "name": names,
+                          "source_row": np.arange(2, len(names) + 2)})
+    return frame, pd.Series(texts, index=frame["id"])
+
+
+def test_a_listing_and_its_translation_link_as_possible() -> None:
+    frame, texts = _with_texts(["Port Space", "Espacio Puerto Olímpico",
+                                *[f"Filler {k}" for k in range(6)]], [_EN, _ES, *_FILLER])
+    found = find_duplicates(frame, texts=texts)
+    assert _groups(found) == [(False, "translation", ["r0", "r1"])]
+    assert find_duplicates(frame).empty  # the texts are the only signal
+    # the joined-texts frame (text_en/text_es columns) works the same
+    joined = pd.DataFrame({"text_en": [_EN, None, *_FILLER[::2], None, None, None],
+                           "text_es": [None, _ES, None, None, None, *_FILLER[1::2]]},
+                          index=frame["id"])
+    assert _groups(find_duplicates(frame, texts=joined)) == _groups(found)
+    problems = duplicate_problems(found, "spaces.csv")
+    assert "same listing text in another language" in problems[0].message
+    assert not found["certain"].any()
+    merged, _ = merge_duplicates(frame, found)
+    assert len(merged) == len(frame)  # text links are never merged
+
+
+def test_chain_branches_sharing_boilerplate_do_not_link_by_text() -> None:
+    boiler = ("WeWork is a global network of workspaces where companies grow together, with "
+              "micro-roasted coffee by Nomad Coffee Lab, Phone Booths and Wellness Rooms.")
+    branches = [f"{boiler} Find us at Carrer de Pallars, 194, next to Bogatell Beach.",
+                f"{boiler} Find us at Avinguda Diagonal 444, next to Diagonal Station.",
+                "WeWork es una red global de espacios: café de Nomad Coffee Lab. Estamos en "
+                "Carrer de Pallars, 194, junto a la playa del Bogatell."]
+    frame, texts = _with_texts(["WeWork Pallars", "WeWork Diagonal 444", "WeWork Poblenou",
+                                *[f"Filler {k}" for k in range(6)]], [*branches, *_FILLER])
+    # nine texts give low IDF weights: ask for less shared weight than on a real inventory
+    found = find_duplicates(frame, texts=texts, translation_min_shared=4.0)
+    # the two texts with the same street number link; the Diagonal branch stays apart
+    assert _groups(found) == [(False, "translation", ["r0", "r2"])]
+    # identical boilerplate alone does not link branches of one operator either
+    frame2, texts2 = _with_texts(["cwork Gracia", "cwork Sarrià"], [boiler, boiler])
+    assert find_duplicates(frame2, texts=texts2).empty
+
+
+def test_identical_listing_texts_still_link() -> None:
+    frame, texts = _with_texts(["Loft One", "Poblenou Desks", "Other"],
+                               [_FILLER[0], _FILLER[0].upper(), _FILLER[1]])
+    assert _groups(find_duplicates(frame, texts=texts)) == [(False, "text", ["r0", "r1"])]
+
+
+def test_texts_must_be_indexed_by_id() -> None:
+    frame, texts = _with_texts(["A", "B"], [_EN, _ES])
+    with pytest.raises(ValueError, match="shares no id"):
+        find_duplicates(frame, texts=texts.reset_index(drop=True).set_axis(["x", "y"]))
+    with pytest.raises(ValueError, match="repeats the id"):
+        find_duplicates(frame, texts=pd.Series([_EN, _ES], index=["r0", "r0"]))
+    with pytest.raises(ValueError, match="none of the columns"):
+        find_duplicates(frame, texts=pd.DataFrame({"x": [_EN, _ES]}, index=frame["id"]))
+    assert find_duplicates(frame, texts=texts.iloc[:1]).empty  # missing ids: no text
+
+
+def test_texts_of_30000_rows_are_blocked() -> None:
+    n = 30_000
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"id": [f"s{i}" for i in range(n)],
+                          "name": [f"Place{i} Hub" for i in range(n)]})
+    texts = pd.Series([f"Place{i} by Brand{rng.integers(3000)} at Carrer{i % 2000} "
+                       f"{rng.integers(1, 300)}, near Plaza Mayor; see place{i}.com"
+                       for i in range(n)], index=frame["id"])
+    found = find_duplicates(frame, texts=texts)  # finishes: no all-pairs (no timing assert)
+    assert set(found["reasons"]) <= {"translation", "text"}

@@ -28,10 +28,22 @@ Links
     compared within blocks of the same first or last 24 folded characters.
 ``address``
     The same normalised name and the same folded address.
+``text`` (listing texts)
+    With ``texts`` (e.g. :func:`~cwsgeo.analysis.texts.join_listing_texts`, indexed by id):
+    identical or near-identical texts of one language, as above; rows of one operator stem
+    whose names do not link (chain branches sharing boilerplate) do not link this way.
+``translation``
+    Texts (all languages of a row) whose rare tokens, the ones a translation keeps (numbers,
+    phones, e-mails, domains, hashtags, proper nouns, street numbers: see
+    :mod:`._text_links`), overlap: IDF-weighted Jaccard >= ``translation_threshold`` and
+    shared IDF >= ``translation_min_shared`` (calibrated on the bundle by
+    ``benchmarks/duplicate_texts.py``). Branches of one operator link only on a shared street
+    number. Only rows sharing a rare token are compared (sparse product).
 
 A group is ``certain`` when its rows are chained by pairs linked by ``name`` *and*
-``point`` (or by ``address``). The rows linked in any other way form *possible* groups,
-which may contain certain groups (a row is then in both): they are reported, never merged.
+``point`` (or by ``address``). The rows linked in any other way (texts included) form
+*possible* groups, which may contain certain groups (a row is then in both): they are
+reported, never merged.
 Blocking (names by operator stem over distinct names, points by a k-d tree, texts by prefix
 and suffix) keeps 30,000 rows around a second.
 
@@ -54,12 +66,16 @@ from rapidfuzz import fuzz, process
 
 from ... import settings
 from ..._text import fold
+from ._text_links import LISTING_TEXT_COLUMNS, aligned_texts, translation_pairs
 from .model import Problem, plural
 
 __all__ = [
     "DUPLICATE_COLUMNS",
+    "LISTING_TEXT_COLUMNS",
     "NAME_NOISE",
     "TEXT_COLUMNS",
+    "TRANSLATION_MIN_SHARED",
+    "TRANSLATION_THRESHOLD",
     "duplicate_problems",
     "duplicate_summary",
     "find_duplicates",
@@ -74,6 +90,13 @@ NAME_NOISE: frozenset[str] = frozenset({
 
 #: Free-text columns compared for identical descriptions, when the frame has them.
 TEXT_COLUMNS: tuple[str, ...] = ("description", "notes", "services")
+
+#: Default lowest IDF-weighted Jaccard index of a ``translation`` link (calibrated on the
+#: Barcelona bundle: ``benchmarks/duplicate_texts.py``).
+TRANSLATION_THRESHOLD = 0.35
+
+#: Default lowest summed IDF of the rare tokens a ``translation`` link shares.
+TRANSLATION_MIN_SHARED = 10.0
 
 #: Columns of the table :func:`find_duplicates` returns (``merged`` added by
 #: :func:`merge_duplicates`).
@@ -156,7 +179,10 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
                     name_threshold: float = 90.0, text_threshold: float = 95.0,
                     min_text_chars: int = 40, text_columns: Sequence[str] = TEXT_COLUMNS,
                     apart_m: float = 250.0, crs: str | None = None,
-                    noise: Iterable[str] = NAME_NOISE) -> pd.DataFrame:
+                    noise: Iterable[str] = NAME_NOISE,
+                    texts: pd.Series | pd.DataFrame | None = None,
+                    translation_threshold: float = TRANSLATION_THRESHOLD,
+                    translation_min_shared: float = TRANSLATION_MIN_SHARED) -> pd.DataFrame:
     """Find rows that are probably the same space (see the module notes for the rules).
 
     Parameters
@@ -183,6 +209,16 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
         Barcelona).
     noise
         Folded words left out of names (:data:`NAME_NOISE`).
+    texts
+        Listing texts indexed by the frame's ``id``: the frame of
+        :func:`~cwsgeo.analysis.texts.join_listing_texts` (its :data:`LISTING_TEXT_COLUMNS`
+        present are compared, else its ``text`` column) or a Series of one text per id.
+        Ids it lacks have no text. Texts link rows when identical (as ``text_columns``) or
+        when their rare tokens overlap (``translation``).
+    translation_threshold
+        Lowest IDF-weighted Jaccard index (0-1) of two rows' rare tokens.
+    translation_min_shared
+        Lowest summed IDF of the rare tokens two rows share.
 
     Returns
     -------
@@ -198,6 +234,8 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
     ------
     KeyError
         ``frame`` has no ``id`` column.
+    ValueError
+        ``texts`` repeats an id or shares none with the frame.
     """
     if "id" not in frame.columns:
         raise KeyError(f"find_duplicates needs an 'id' column; the frame has "
@@ -214,9 +252,14 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
     same_address = np.where((addresses != "") & (keys != ""), keys + "|" + addresses, None)
     classes: dict[str, np.ndarray] = {"name": np.where(codes >= 0, name_cls, -1),
                                       "address": pd.factorize(pd.Series(same_address))[0]}
-    for k, cls in enumerate(_text_classes(frame, text_columns, text_threshold,
-                                          min_text_chars)):
+    listing = aligned_texts(frame, texts)
+    stems = np.array([k.split()[0] if k else "" for k in keys], dtype=object)
+    found = [*_text_classes(frame, text_columns, text_threshold, min_text_chars),
+             *(_without_branches(cls, stems, classes["name"]) for cls in _text_classes(
+                 listing, tuple(listing.columns), text_threshold, min_text_chars))]
+    for k, cls in enumerate(found):
         classes[f"text{k}"] = cls
+    tpairs = _translations(listing, stems, translation_threshold, translation_min_shared)
     xy = _points(frame, crs or settings.crs_work)
     classes["name"] = _split_far(classes["name"], xy, apart_m)
     pi, pj = _point_pairs(xy, radius_m)
@@ -228,8 +271,9 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
     for cls in classes.values():
         graph.join(cls)
     graph.add(pi, pj)
-    return _group_table(frame, graph.labels()[:n], certain.labels()[:n], classes, (pi, pj),
-                        xy)
+    graph.add(tpairs[:, 0], tpairs[:, 1])  # possible only: never in the certain graph
+    pairs = {"point": (pi, pj), "translation": (tpairs[:, 0], tpairs[:, 1])}
+    return _group_table(frame, graph.labels()[:n], certain.labels()[:n], classes, pairs, xy)
 
 
 def _mapped(values: Sequence[str], func: Callable[[str], str]) -> np.ndarray:
@@ -388,6 +432,30 @@ def _text_classes(frame: pd.DataFrame, columns: Sequence[str], threshold: float,
     return out
 
 
+def _translations(listing: pd.DataFrame, stems: np.ndarray, threshold: float,
+                  min_shared: float) -> np.ndarray:
+    """Row pairs whose listing texts (all languages) share enough rare tokens."""
+    if not len(listing.columns):
+        return np.zeros((0, 2), np.int64)
+    joined = ["\n\n".join(r) for r in listing.itertuples(index=False)]
+    return translation_pairs(joined, list(stems), threshold=threshold,
+                             min_shared=min_shared)[0]
+
+
+def _without_branches(cls: np.ndarray, stems: np.ndarray, name_cls: np.ndarray
+                      ) -> np.ndarray:
+    """Drop from a text class the branches of one operator sharing its boilerplate.
+
+    Rows of one operator stem in one class whose names do not link (``"cwork Gracia"``,
+    ``"cwork Sarrià"``) leave the class; rows of other operators stay.
+    """
+    rows = pd.DataFrame({"c": cls, "s": stems,
+                         "n": np.where(name_cls >= 0, name_cls, -1 - np.arange(len(cls)))})
+    rows = rows[(rows["c"] >= 0) & (rows["s"] != "")]
+    names = rows.groupby(["c", "s"])["n"].transform("nunique")
+    return np.where(np.isin(np.arange(len(cls)), rows.index[names > 1]), -1, cls)
+
+
 def _near_texts(texts: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     """Pairs of distinct texts scoring at least ``threshold``, in prefix/suffix blocks."""
     out: set[tuple[int, int]] = set()
@@ -403,8 +471,9 @@ def _near_texts(texts: np.ndarray, threshold: float) -> list[tuple[int, int]]:
 
 
 def _group_table(frame: pd.DataFrame, component: np.ndarray, certain: np.ndarray,
-                 classes: dict[str, np.ndarray], pairs: tuple[np.ndarray, np.ndarray],
-                 xy: np.ndarray) -> pd.DataFrame:
+                 classes: dict[str, np.ndarray],
+                 pairs: dict[str, tuple[np.ndarray, np.ndarray]], xy: np.ndarray
+                 ) -> pd.DataFrame:
     """Return the members of the certain groups and of the possible groups around them."""
     n = len(frame)
     rows = np.arange(n)
@@ -443,7 +512,7 @@ def _group_table(frame: pd.DataFrame, component: np.ndarray, certain: np.ndarray
 
 
 def _reasons(label: np.ndarray, classes: dict[str, np.ndarray],
-             pairs: tuple[np.ndarray, np.ndarray]) -> dict[int, str]:
+             pairs: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[int, str]:
     """Return what links each labelled set of rows: ``"name+point"`` ... (-1: no set)."""
     found: dict[int, set[str]] = {}
     for kind, cls in classes.items():
@@ -451,11 +520,11 @@ def _reasons(label: np.ndarray, classes: dict[str, np.ndarray],
         both = pd.DataFrame({"l": label[ok], "c": cls[ok]})
         for lab in both.loc[both.duplicated(keep=False), "l"].unique():
             found.setdefault(int(lab), set()).add(kind.rstrip("0123456789"))
-    pi, pj = pairs
-    near = (label[pi] == label[pj]) & (label[pi] >= 0)
-    for lab in np.unique(label[pi][near]):
-        found.setdefault(int(lab), set()).add("point")
-    order = ("name", "address", "point", "text")
+    for kind, (pi, pj) in pairs.items():
+        near = (label[pi] == label[pj]) & (label[pi] >= 0)
+        for lab in np.unique(label[pi][near]):
+            found.setdefault(int(lab), set()).add(kind)
+    order = ("name", "address", "point", "text", "translation")
     return {lab: "+".join(k for k in order if k in kinds) for lab, kinds in found.items()}
 
 
@@ -562,7 +631,9 @@ def _join(values: Iterable[object]) -> str:
 
 
 _REASON_WORDS = {"name": "near-same name", "address": "same name and address",
-                 "point": "same address point", "text": "same description"}
+                 "point": "same address point", "text": "same description",
+                 "translation": "same listing text in another language (shared names and "
+                                "numbers)"}
 
 
 def duplicate_problems(groups: pd.DataFrame, file: str, *, column: str | None = "name"
