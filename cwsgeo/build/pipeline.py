@@ -358,7 +358,9 @@ class _Build:
 
         # a point only says "same address" when it is an address point: spaces placed at
         # the same station or landmark from their texts are not the same space
-        groups = find_duplicates(point_spaces(spaces, DUPLICATE_POINT_RADIUS_M))
+        # and the listing texts link the same space listed twice, in one language or two
+        groups = find_duplicates(point_spaces(spaces, DUPLICATE_POINT_RADIUS_M),
+                                 texts=self.texts)
         if self.cfg.inventory.dedupe and not groups.empty:
             spaces, groups = merge_duplicates(spaces, groups)
             spaces = gpd.GeoDataFrame(spaces, geometry="geometry", crs=self.spaces.crs)
