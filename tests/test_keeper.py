@@ -120,7 +120,7 @@ def test_duplicates_are_flagged_and_dedupe_merges_the_certain_ones(
     assert "bcn-cw-0013;bcn-cw-0014" in set(table["merged_ids"].dropna())
     report = (tmp_path / "b" / "data" / "processed" / "inventory_report.md").read_text()
     assert "Possible duplicates" in report and "Location warnings" in report
-    assert "in another language" in report  # First Workplaces / Sants First, EN and ES
+    assert "| translation |" in report  # e.g. First Workplaces / Sants First, EN and ES
 
 
 def test_cli_help_quiet_and_default_inventory(
