@@ -1,5 +1,4 @@
-"""Co-location quotients: do coworking spaces have cafés, bars or stations as neighbours more
-often than chance would give them?
+r"""Co-location quotients: do spaces have cafés or stations as nearest neighbours unusually often.
 
 All points of a study (the spaces and the places or stops they are compared with) form one
 labelled population of ``N`` points. For a subject category ``A`` and a target ``B``:
@@ -7,8 +6,8 @@ labelled population of ``N`` points. For a subject category ``A`` and a target `
 * the **global CLQ** (Leslie & Kronenfeld 2011) is the share of A's nearest neighbours that
   are B over B's share of the population a point of A could have as neighbour,
 
-  .. math:: \\mathrm{CLQ}_{A\\to B} = \\frac{C_{A\\to B}/N_A}{N'_B/(N-1)},\\qquad
-     C_{A\\to B} = \\sum_{i\\in A}\\frac{\\#\\{j\\in\\mathrm{NN}(i): j\\in B\\}}{\\#\\mathrm{NN}(i)}
+  .. math:: \mathrm{CLQ}_{A\to B} = \frac{C_{A\to B}/N_A}{N'_B/(N-1)},\qquad
+     C_{A\to B} = \sum_{i\in A}\frac{\#\{j\in\mathrm{NN}(i): j\in B\}}{\#\mathrm{NN}(i)}
 
   with :math:`N'_B = N_B` (or :math:`N_A-1` when ``B`` is ``A``). ``NN(i)`` is the set of
   nearest neighbours of ``i``: the paper's rule for ties is that when several points are
@@ -20,7 +19,7 @@ labelled population of ``N`` points. For a subject category ``A`` and a target `
   (``<=``) segregation.
 * the **local CLQ** of each point ``i`` of A (Cromley et al. 2014; Wang et al. 2017) weighs
   its ``k`` nearest neighbours (self excluded) by an adaptive Gaussian kernel
-  :math:`w_{ij} = \\exp(-\\tfrac12 d_{ij}^2 / h_i^2)`, ``h_i`` the distance to the ``k``-th
+  :math:`w_{ij} = \exp(-\tfrac12 d_{ij}^2 / h_i^2)`, ``h_i`` the distance to the ``k``-th
   neighbour (so the bandwidth follows the local density: a few metres in the old town, more
   at the edges), and divides the weighted share of B among them by :math:`N'_B/(N-1)`.
   ``k = 8`` by default (as ArcGIS Pro's colocation analysis): few enough to stay local,
@@ -81,7 +80,7 @@ _LOCAL_CHUNK = 512
 
 
 def _json(value: Any) -> Any:
-    """A JSON-ready version of a scalar (numpy types unwrapped, NaN -> None)."""
+    """Return a JSON-ready version of a scalar (numpy types unwrapped, NaN -> None)."""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -423,7 +422,7 @@ def global_clq(points: gpd.GeoDataFrame, *, a: str | Sequence[str] = "spaces",
 
 
 def _knn(xy: np.ndarray, subjects: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` nearest other points of each subject: indices and distances (rows sorted)."""
+    """Return the ``k`` nearest other points of each subject: indices, distances."""
     from scipy.spatial import cKDTree
 
     dist, idx = cKDTree(xy).query(xy[subjects], k=k + 1)

@@ -1,18 +1,28 @@
-"""Hot spots: local Moran's I (LISA) on counts of spaces per H3 cell or per area, with esda.
+r"""Hot spots: local Moran's I (LISA) on counts of spaces per H3 cell or per area, with esda.
 
-For counts :math:`y_i` of ``n`` units, standardised :math:`z_i = (y_i - \\bar y)/s_y` and
+For counts :math:`y_i` of ``n`` units, standardised :math:`z_i = (y_i - \bar y)/s_y` and
 row-standardised weights :math:`w_{ij}` (each unit's neighbours weigh ``1/#neighbours``),
 
-.. math:: I_i = (n - 1)\\, z_i \\sum_j w_{ij} z_j \\Big/ \\sum_k z_k^2
+.. math:: I_i = (n - 1)\, z_i \sum_j w_{ij} z_j \Big/ \sum_k z_k^2
 
 (:class:`esda.Moran_Local`). The quadrant of a unit compares its value and its neighbours'
 mean with the city mean, with esda's codes: 1 ``HH`` (hot spot: high among high), 2 ``LH``
 (low among high), 3 ``LL`` (cold: low among low), 4 ``HL`` (high among low). Pseudo p-values
-come from conditional permutations (the unit's value fixed, the others shuffled over its
-neighbours), folded to the more extreme side as esda does; a unit is ``significant`` when
-``p_value <= alpha``. No correction for multiple tests is applied (as in GeoDa): at
-``alpha = 0.05`` about 5 % of the units of a random field come out significant. The global
-Moran's I (:class:`esda.Moran`) with its permutation p-value summarises the whole map.
+come from esda's conditional permutations (the unit's value fixed, the others shuffled over
+its neighbours), counted here from the simulated values with ties on both sides:
+``p_high = (1 + #{sim >= I}) / (P + 1)``, ``p_low`` likewise with ``<=``, and
+
+* ``alternative="two-sided"`` (default): ``p = min(1, 2 min(p_high, p_low))``, so that about
+  ``alpha`` of the units of a random field come out significant (esda's announced default);
+* ``alternative="folded"``: ``p = min(p_high, p_low)``, esda's (and GeoDa's) ``p_sim`` so
+  far, with about ``2 alpha`` false positives.
+
+Counting ties on both sides matters for counts: a unit whose value equals the mean has
+``I = 0`` in every permutation, and esda's ``p_sim`` (ties only on the ``>=`` side, then
+folded) calls it significant at ``1/(P+1)``; here its p-value is 1. A unit is
+``significant`` when ``p_value <= alpha``. No correction for multiple tests is applied (as
+in GeoDa). The global Moran's I (:class:`esda.Moran`) with its permutation p-value (same
+rule) summarises the whole map.
 
 Neighbours:
 
@@ -57,15 +67,17 @@ import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-__all__ = ["QUADRANT_LABELS", "HotspotResult", "area_hotspots", "hex_hotspots",
+__all__ = ["QUADRANT_LABELS", "Alternative", "HotspotResult", "area_hotspots", "hex_hotspots",
            "local_moran"]
 
+#: How the two one-sided pseudo p-values are combined (see the module docstring).
+Alternative = Literal["two-sided", "folded"]
 #: esda's quadrant codes (``Moran_Local.q``) and their labels; 0 is a unit without neighbours.
 QUADRANT_LABELS: Mapping[int, str] = {1: "HH", 2: "LH", 3: "LL", 4: "HL", 0: "island"}
 
@@ -86,13 +98,13 @@ class HotspotResult:
     ----------
     table
         Indexed by the unit id: ``value`` (the count), ``lag`` (the neighbours' mean),
-        ``n_neighbours``, ``I`` (local Moran's I), ``p_value`` (pseudo, folded),
+        ``n_neighbours``, ``I`` (local Moran's I), ``p_value`` (pseudo, see ``alternative``),
         ``quadrant`` (esda code 1-4, 0 island), ``cluster`` (``HH``/``LH``/``LL``/``HL``,
         ``island``) and ``significant`` (``p_value <= alpha``).
     summary
         ``name``, ``parameters`` (column, weights, alpha, permutations, seed), ``n``,
         ``n_islands``, the global ``moran_i``, its ``expected_i``, ``p_value`` (pseudo,
-        folded), ``z_sim``, and ``significant`` counts per label.
+        same rule), ``z_sim``, and ``significant`` counts per label.
     """
 
     table: pd.DataFrame
@@ -115,6 +127,16 @@ def _global_seed(seed: int) -> Iterator[None]:
         np.random.set_state(state)
 
 
+def _pseudo_p(sims: np.ndarray, observed: np.ndarray, alternative: Alternative) -> np.ndarray:
+    """Permutation p-values of ``observed`` (n) from ``sims`` (P x n), ties on both sides."""
+    eps = 1e-10 * np.maximum(1.0, np.abs(observed))
+    n = sims.shape[0]
+    high = (1 + (sims >= observed - eps).sum(axis=0)) / (n + 1)
+    low = (1 + (sims <= observed + eps).sum(axis=0)) / (n + 1)
+    folded = np.minimum(high, low)
+    return folded if alternative == "folded" else np.minimum(1.0, 2 * folded)
+
+
 def _counts(units: pd.DataFrame, column: str, what: str) -> np.ndarray:
     if column not in units.columns:
         raise ValueError(f"{what} have no column {column!r}")
@@ -133,7 +155,8 @@ def _counts(units: pd.DataFrame, column: str, what: str) -> np.ndarray:
 
 def local_moran(values: pd.Series, neighbours: Mapping[Any, Sequence[Any]], *,
                 alpha: float = 0.05, permutations: int = 999, seed: int = 2026,
-                weights: str = "custom", column: str | None = None) -> HotspotResult:
+                alternative: Alternative = "two-sided", weights: str = "custom",
+                column: str | None = None) -> HotspotResult:
     """Local and global Moran's I of ``values`` over a neighbour list (row-standardised).
 
     Parameters
@@ -149,6 +172,8 @@ def local_moran(values: pd.Series, neighbours: Mapping[Any, Sequence[Any]], *,
         Conditional permutations of esda (at least 19).
     seed
         Seed of the permutations.
+    alternative
+        ``"two-sided"`` or ``"folded"`` (esda's ``p_sim``): see the module docstring.
     weights, column
         Descriptions recorded in the summary (e.g. ``"queen"``, the count column).
 
@@ -161,6 +186,8 @@ def local_moran(values: pd.Series, neighbours: Mapping[Any, Sequence[Any]], *,
 
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
+    if alternative not in ("two-sided", "folded"):
+        raise ValueError(f"alternative must be 'two-sided' or 'folded', got {alternative!r}")
     if int(permutations) != permutations or permutations < 19:
         raise ValueError(f"permutations must be a whole number >= 19, got {permutations!r}")
     if values.isna().any():
@@ -182,7 +209,7 @@ def local_moran(values: pd.Series, neighbours: Mapping[Any, Sequence[Any]], *,
     w.transform = "r"
     with _global_seed(seed), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # 0/0 of esda's z_sim on flat sims
-        # esda 2.x announces a two-sided default; the folded ('directed') p-value is kept
+        # esda 2.x announces a two-sided default; p-values are recounted below anyway
         warnings.filterwarnings("ignore", "The alternative hypothesis", DeprecationWarning)
         lisa = esda.Moran_Local(y, w, transformation="r", permutations=int(permutations),
                                 seed=seed)
@@ -195,7 +222,10 @@ def local_moran(values: pd.Series, neighbours: Mapping[Any, Sequence[Any]], *,
     has = ~np.isnan(at)
     take = at[has].astype(int)
     lag = np.asarray(w.sparse @ y).ravel()
-    for col, arr in (("lag", lag), ("I", lisa.Is), ("p_value", lisa.p_sim)):
+    p_local = _pseudo_p(np.asarray(lisa.sim), np.asarray(lisa.Is), alternative)
+    p_global = float(_pseudo_p(np.asarray(glob.sim)[:, None], np.array([glob.I]),
+                               alternative)[0])
+    for col, arr in (("lag", lag), ("I", lisa.Is), ("p_value", p_local)):
         full = np.full(len(ids), np.nan)
         full[has] = np.asarray(arr, dtype=float)[take]
         table[col] = full
@@ -210,10 +240,11 @@ def local_moran(values: pd.Series, neighbours: Mapping[Any, Sequence[Any]], *,
     summary = {
         "name": "local_moran", "statistic": "moran_i",
         "parameters": {"column": column, "weights": weights, "transform": "row-standardised",
-                       "alpha": alpha, "permutations": int(permutations), "seed": seed},
+                       "alpha": alpha, "permutations": int(permutations), "seed": seed,
+                       "alternative": alternative},
         "n": len(ids), "n_islands": len(ids) - len(connected),
         "moran_i": float(glob.I), "expected_i": float(glob.EI),
-        "p_value": float(glob.p_sim), "z_sim": float(glob.z_sim), "seed": seed,
+        "p_value": p_global, "z_sim": float(glob.z_sim), "seed": seed,
         "significant": {lab: int(sig.get(lab, 0)) for lab in ("HH", "LH", "LL", "HL")}}
     return HotspotResult(table=table, summary=summary)
 
@@ -227,8 +258,8 @@ def _ids(units: pd.DataFrame, id_column: str | None, what: str) -> pd.Index:
 
 
 def hex_hotspots(hexes: pd.DataFrame, column: str = "spaces", *, id_column: str = "hex_id",
-                 alpha: float = 0.05, permutations: int = 999, seed: int = 2026
-                 ) -> HotspotResult:
+                 alpha: float = 0.05, permutations: int = 999, seed: int = 2026,
+                 alternative: Alternative = "two-sided") -> HotspotResult:
     """Local Moran's I of a count per H3 cell, neighbours from ``h3.grid_disk``.
 
     Parameters
@@ -246,6 +277,8 @@ def hex_hotspots(hexes: pd.DataFrame, column: str = "spaces", *, id_column: str 
         Permutations of esda.
     seed
         Seed of the permutations.
+    alternative
+        ``"two-sided"`` or ``"folded"``: see the module docstring.
 
     Returns
     -------
@@ -261,12 +294,14 @@ def hex_hotspots(hexes: pd.DataFrame, column: str = "spaces", *, id_column: str 
     values = pd.Series(_counts(hexes, column, "hexes"), index=ids)
     neighbours = {c: [x for x in h3.grid_disk(c, 1) if x != c] for c in ids}
     return local_moran(values, neighbours, alpha=alpha, permutations=permutations, seed=seed,
-                       weights="h3 grid_disk(1) (= queen contiguity)", column=column)
+                       alternative=alternative, weights="h3 grid_disk(1) (= queen contiguity)",
+                       column=column)
 
 
 def area_hotspots(areas: gpd.GeoDataFrame, column: str = "spaces", *,
                   id_column: str | None = "barri_code", alpha: float = 0.05,
-                  permutations: int = 999, seed: int = 2026) -> HotspotResult:
+                  permutations: int = 999, seed: int = 2026,
+                  alternative: Alternative = "two-sided") -> HotspotResult:
     """Local Moran's I of a count per area (barri, district ...), Queen contiguity.
 
     Parameters
@@ -283,6 +318,8 @@ def area_hotspots(areas: gpd.GeoDataFrame, column: str = "spaces", *,
         Permutations of esda.
     seed
         Seed of the permutations.
+    alternative
+        ``"two-sided"`` or ``"folded"``: see the module docstring.
 
     Returns
     -------
@@ -301,4 +338,4 @@ def area_hotspots(areas: gpd.GeoDataFrame, column: str = "spaces", *,
     w = libpysal.weights.Queen.from_dataframe(frame, use_index=True, silence_warnings=True)
     neighbours = {ids[i]: [ids[j] for j in w.neighbors[i]] for i in range(len(ids))}
     return local_moran(values, neighbours, alpha=alpha, permutations=permutations, seed=seed,
-                       weights="queen contiguity", column=column)
+                       alternative=alternative, weights="queen contiguity", column=column)
