@@ -457,6 +457,28 @@ def _random_subsets(rng: np.random.Generator, shape: tuple[int, ...], k: int, po
             flat[dup] = rng.integers(0, pool, size=(int(dup.sum()), k))
 
 
+def _local_p(rng: np.random.Generator, weights: np.ndarray, observed: np.ndarray,
+             m_b: np.ndarray, n_sims: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Conditional-relabelling p-values (subjects x targets), drawn chunk by chunk.
+
+    Under the null the ``k`` neighbours of a point carry a random ``k``-subset of the other
+    ``N - 1`` labels, so a neighbour is B exactly when its draw from ``range(N - 1)`` falls
+    below ``N'_B``: one set of draws per point serves every target.
+    """
+    high = np.full(observed.shape, np.nan)
+    low = np.full(observed.shape, np.nan)
+    if not n_sims:
+        return high, low
+    k = weights.shape[1]
+    for s in np.array_split(np.arange(len(weights)),
+                            max(1, math.ceil(len(weights) / _LOCAL_CHUNK))):
+        r = _random_subsets(rng, (len(s), n_sims), k, n - 1)
+        for t in range(observed.shape[1]):
+            sim = np.einsum("isk,ik->is", r < m_b[s, t, None, None], weights[s])
+            high[s, t], low[s, t] = _pseudo_p(sim, observed[s, t, None], axis=1)
+    return high, low
+
+
 def local_clq(points: gpd.GeoDataFrame, *, a: str | Sequence[str] = "spaces",
               b: str | Sequence[str] | None = None, label_column: str = "label", k: int = 8,
               n_sims: int = 999, seed: int = 2026) -> LocalCLQResult:
@@ -511,25 +533,18 @@ def local_clq(points: gpd.GeoDataFrame, *, a: str | Sequence[str] = "spaces",
            else points.index.to_numpy()[subj])
     table = pd.DataFrame({"label": [names[c] for c in codes[subj]],
                           "bandwidth_m": dist[:, -1]}, index=pd.Index(ids, name="id"))
-    rng = np.random.default_rng(seed)
-    draws = [(s, _random_subsets(rng, (len(s), int(n_sims)), int(k), n - 1))
-             for s in np.array_split(np.arange(len(subj)),
-                                     max(1, math.ceil(len(subj) / _LOCAL_CHUNK)))]
-    for name in targets:
-        c = names.index(name)
-        # what the neighbours of a point may be: N'_B of the others (one less if it is B)
-        m_b = counts[c] - (codes[subj] == c)
-        share = m_b / (n - 1)
-        observed = (weights * (codes[nbr] == c)).sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            table[f"clq_{name}"] = np.where(share > 0, observed / share, np.nan)
-        high = np.full(len(subj), np.nan)
-        low = np.full(len(subj), np.nan)
-        for s, r in draws if n_sims else ():
-            sim = np.einsum("isk,ik->is", r < m_b[s, None, None], weights[s])
-            high[s], low[s] = _pseudo_p(sim, observed[s, None], axis=1)
-        table[f"p_high_{name}"] = high
-        table[f"p_low_{name}"] = low
+    tcodes = np.array([names.index(x) for x in targets], dtype=np.int64)
+    # what the neighbours of a point may be: N'_B of the others (one less if it is B)
+    m_b = counts[tcodes][None, :] - (codes[subj][:, None] == tcodes[None, :])
+    share = m_b / (n - 1)
+    observed = np.einsum("ik,ikt->it", weights, codes[nbr][:, :, None] == tcodes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        clq = np.where(share > 0, observed / share, np.nan)
+    high, low = _local_p(np.random.default_rng(seed), weights, observed, m_b, int(n_sims), n)
+    for t, name in enumerate(targets):
+        table[f"clq_{name}"] = clq[:, t]
+        table[f"p_high_{name}"] = high[:, t]
+        table[f"p_low_{name}"] = low[:, t]
     params = {"label_column": label_column, "k": int(k), "kernel": "adaptive gaussian",
               "n_sims": int(n_sims), "seed": seed,
               "null": "conditional relabelling (point fixed, others shuffled)",
