@@ -68,7 +68,8 @@ import pandas as pd
 
 from ... import settings
 
-__all__ = ["CLQResult", "LocalCLQResult", "colocation_points", "global_clq", "local_clq"]
+__all__ = ["CLQ_COLUMNS", "CLQResult", "LocalCLQResult", "colocation_points", "global_clq",
+           "local_clq"]
 
 #: Columns of :attr:`CLQResult.table`, in order.
 CLQ_COLUMNS: tuple[str, ...] = ("a", "b", "n_a", "n_b", "n", "c_ab", "clq", "p_high",

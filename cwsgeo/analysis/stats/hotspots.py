@@ -63,7 +63,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +72,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .colocation import _json
+
 __all__ = ["QUADRANT_LABELS", "Alternative", "HotspotResult", "area_hotspots", "hex_hotspots",
            "local_moran"]
 
@@ -80,14 +81,6 @@ __all__ = ["QUADRANT_LABELS", "Alternative", "HotspotResult", "area_hotspots", "
 Alternative = Literal["two-sided", "folded"]
 #: esda's quadrant codes (``Moran_Local.q``) and their labels; 0 is a unit without neighbours.
 QUADRANT_LABELS: Mapping[int, str] = {1: "HH", 2: "LH", 3: "LL", 4: "HL", 0: "island"}
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 @dataclass(frozen=True, eq=False)
