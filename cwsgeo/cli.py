@@ -144,6 +144,9 @@ def _parser() -> argparse.ArgumentParser:
                    "transit, coworking)")
 
     for name, helptext in (("build", "run the whole pipeline"),
+                           ("report", "build, then compute the findings (Kd, co-location, "
+                            "hot spots, comparisons by type) and write statistics.json, "
+                            "report.html and report.pdf"),
                            ("watch", "rebuild whenever the inventory changes")):
         b = command(name, helptext)
         b.add_argument("--inventory", type=Path, help=inventory_help)
@@ -165,6 +168,11 @@ def _parser() -> argparse.ArgumentParser:
         if name == "build":
             b.add_argument("--dry-run", action="store_true",
                            help="show what would change without writing anything")
+            b.add_argument("--statistics", action=argparse.BooleanOptionalAction, default=None,
+                           help="compute the findings and the report (default: "
+                                "[statistics] enabled, on)")
+        elif name == "report":
+            b.set_defaults(dry_run=False, statistics=True)
         else:
             b.add_argument("--interval", type=float, default=1.0,
                            help="seconds between checks when file events are unavailable")
@@ -207,6 +215,8 @@ def _config(args: argparse.Namespace) -> Config:
         changes["geocoding"] = {"online": online}
     if getattr(args, "cdn", False):
         changes["maps"] = {"assets": "cdn"}
+    if getattr(args, "statistics", None) is not None:
+        changes["statistics"] = {"enabled": args.statistics, "report": True}
     inventory: dict[str, object] = {key: True for key in ("use_restricted_coordinates", "dedupe")
                  if getattr(args, key, None)}
     if inventory:
@@ -314,7 +324,8 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"check": _cmd_check, "classify": _cmd_classify, "geocode": _cmd_geocode,
-             "fetch": _cmd_fetch, "build": _cmd_build, "watch": _cmd_watch}
+             "fetch": _cmd_fetch, "build": _cmd_build, "report": _cmd_build,
+             "watch": _cmd_watch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

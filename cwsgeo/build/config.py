@@ -513,7 +513,7 @@ def _make_section(kind: type, name: str, values: dict[str, Any]) -> Any:
     out: dict[str, Any] = {}
     for key, value in values.items():
         default = getattr(kind(), key)
-        if default is None and name == "proximity":  # unset: follows cwsgeo.settings
+        if default is None and name in ("proximity", "statistics"):  # unset: follows settings
             default = getattr(kind().resolved(), key)
         out[key] = value if value is None else _coerce(name, key, value, default)
     obj = kind(**out)

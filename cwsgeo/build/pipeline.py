@@ -269,7 +269,7 @@ class _Build:
     """One run of the pipeline: the stages in order, then the outputs (see :func:`build`)."""
 
     STEPS = ("inputs", "inventory", "geocode", "admin", "layers", "proximity", "density",
-             "tables", "maps", "exports")
+             "tables", "maps", "exports", "findings")
 
     def __init__(self, cfg: Config, out: str | Path | None, dry_run: bool, use_cache: bool,
                  progress: bool) -> None:
@@ -521,6 +521,31 @@ class _Build:
             out["workbook"] = self.ledger.write_if_changed(
                 folder / "cwsgeo_tables.xlsx", digest(*map(frame_digest, tables.values())),
                 lambda path: write_workbook(tables, path))
+
+
+    def step_findings(self) -> None:
+        """Statistics (Kd, co-location, hot spots, comparisons by type) and the report."""
+        from .stages import ProximityStage
+        from .statistics import stage_statistics, write_findings
+
+        scfg = self.cfg.statistics
+        if not scfg.enabled:
+            return
+        with self.ctx.timed("statistics"):
+            network = (ProximityStage(self.ctx, self.raw, self.admin, self.places,
+                                      self.transit, self.layer_keys).network
+                       if scfg.network else None)
+            findings = stage_statistics(self.ctx, self.raw, self.admin, self.spaces,
+                                        self.places, self.transit, self.densities, network)
+        if findings is None:
+            return
+        self.result.extra["statistics"] = findings.statistics
+        if self.dry_run:
+            return
+        with self.ctx.timed("report"):
+            self.result.outputs.update(write_findings(
+                findings, self.processed, admin=self.admin,
+                sources=attributions(self.raw.manifest), report=scfg.report, pdf=scfg.pdf))
 
 
 def _geoparquet(gpkg: Path, ledger: OutputLedger) -> list[Path]:

@@ -1,0 +1,401 @@
+"""The findings in the build: agglomeration, co-location, hot spots, comparisons by type.
+
+:func:`stage_statistics` gathers what :mod:`cwsgeo.analysis.stats` needs from the build (the
+spaces with a precise point, the gazetteer's address points as the counterfactual sites, the
+walking network, places, transit, hexagons and barris), runs every test with one seed and
+``[statistics] n_sims`` simulations, and caches the result by its inputs. Its
+:class:`Findings` hold ``statistics.json`` (every test: name, parameters, n, statistic,
+p-value or band verdict, seed), the Kd curves and the tables; :mod:`cwsgeo.outputs.findings`
+writes them with the figures and the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .. import __version__, settings
+from .._errors import CwsgeoError
+from .stages import StageContext, file_key, space_key
+
+if TYPE_CHECKING:
+    from ..analysis.admin import AdminAreas
+    from ..analysis.density import DensityResult
+    from ..analysis.network import WalkNetwork
+    from .sources import RawData
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CROSS_GROUPS", "Findings", "stage_statistics", "type_column", "write_findings"]
+
+#: Co-agglomeration partners of the spaces: name -> (layer, categories or modes).
+CROSS_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "cafes and bars": ("places", ("cafe", "bar")),
+    "restaurants": ("places", ("restaurant",)),
+    "cultural venues": ("places", ("culture_venue",)),
+    "rail stations": ("transit", ("metro", "tram", "fgc", "rodalies")),
+}
+
+#: Metrics compared by innovation type (when the spaces have them).
+COMPARED_METRICS = ("middleground_index", "middleground_index_spatial", "mg_places",
+                    "mg_spaces", "mg_events", "mg_projects", "places_buzz",
+                    "places_total_10min", "spaces_10min", "transit_any_walk_min",
+                    "metro_walk_m", "residents_10min")
+
+#: Smallest number of spaces of a type tested on its own.
+MIN_TYPE_N = 5
+
+
+@dataclass
+class Findings:
+    """What the statistics stage gives the outputs.
+
+    Attributes
+    ----------
+    statistics
+        JSON-ready results (``statistics.json``).
+    curves
+        Kd curves by name (``distance_m``, ``kd``, local and global bands).
+    tables
+        Result tables by name (CLQs, local CLQs, hot spots, comparisons, indicators).
+    hotspot_units
+        The hexagons and barris with their cluster labels (for figures and maps), EPSG:25831.
+    """
+
+    statistics: dict[str, Any]
+    curves: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    hotspot_units: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+
+
+def type_column(spaces: pd.DataFrame, choice: str, min_n: int = 10) -> str:
+    """Return the type column to compare: confirmed types when enough, else the estimates.
+
+    ``choice`` is ``[statistics] types``: ``confirmed``, ``estimated`` or ``auto`` (the
+    confirmed ``innovation_type`` when at least ``min_n`` spaces have one).
+    """
+    if choice == "confirmed" or "innovation_type_estimated" not in spaces.columns:
+        return "innovation_type"
+    if choice == "estimated":
+        return "innovation_type_estimated"
+    confirmed = pd.to_numeric(spaces["innovation_type"], errors="coerce").notna().sum()
+    return "innovation_type" if confirmed >= min_n else "innovation_type_estimated"
+
+
+def stage_statistics(ctx: StageContext, raw: RawData, admin: AdminAreas,
+                     spaces: gpd.GeoDataFrame, places: gpd.GeoDataFrame,
+                     transit: gpd.GeoDataFrame, densities: DensityResult,
+                     network: WalkNetwork | None) -> Findings | None:
+    """Run every test of the findings (cached by its inputs); ``None`` when disabled."""
+    scfg = ctx.cfg.statistics
+    if not scfg.enabled:
+        return None
+    work = spaces.to_crs(settings.crs_work)
+    keep = [c for c in ("id", "innovation_type", "innovation_type_estimated",
+                        "innovation_type_source", "location_precision", *COMPARED_METRICS,
+                        "screen_evidence", "n_texts") if c in work.columns]
+    signature = [[str(k), *map(str, row)] for k, row in zip(
+        (space_key(g) for g in work.geometry), work[keep].astype(str).to_numpy().tolist(),
+        strict=True)]
+    key = [*file_key(raw.paths("addresses"), raw), *file_key(raw.paths("admin"), raw),
+           *file_key(raw.paths("places"), raw), *file_key(raw.paths("transit"), raw),
+           repr(scfg), signature, __version__]
+    return ctx.cache.cached("statistics", key, lambda: _Statistics(
+        ctx, raw, admin, work, places, transit, densities, network).run())
+
+
+class _Statistics:
+    """One computation of the findings (see :func:`stage_statistics`)."""
+
+    def __init__(self, ctx: StageContext, raw: RawData, admin: AdminAreas,
+                 spaces: gpd.GeoDataFrame, places: gpd.GeoDataFrame,
+                 transit: gpd.GeoDataFrame, densities: DensityResult,
+                 network: WalkNetwork | None) -> None:
+        self.ctx, self.raw, self.admin, self.densities = ctx, raw, admin, densities
+        self.cfg = ctx.cfg.statistics
+        self.places = places.to_crs(settings.crs_work)
+        self.transit = transit.to_crs(settings.crs_work)
+        self.network = network
+        self.spaces = spaces
+        precise = spaces["location_precision"].isin(["exact", "approximate"]) \
+            if "location_precision" in spaces.columns else spaces.geometry.notna()
+        self.points = spaces[precise.to_numpy() & spaces.geometry.notna().to_numpy()]
+        self.types = type_column(spaces, self.cfg.types)
+        self.n_sims, self.seed = int(self.cfg.n_sims or settings.statistics_sims), self.cfg.seed
+        self.findings = Findings(statistics={})
+        self.tests: list[dict[str, Any]] = []
+
+    def run(self) -> Findings:
+        from tqdm.auto import tqdm
+
+        steps = [self._agglomeration, self._colocation, self._hotspots, self._middleground]
+        stats = self.findings.statistics
+        stats["meta"] = {"cwsgeo": __version__, "seed": self.seed, "n_sims": self.n_sims,
+                         "type_column": self.types, "crs": settings.crs_work,
+                         "computed": dt.datetime.now(dt.UTC).isoformat(
+                             timespec="seconds"),
+                         "reference": self.cfg.reference,
+                         "max_distance_m": self.cfg.max_distance_m}
+        stats["inputs"] = self._inputs()
+        for step in tqdm(steps, desc="statistics", unit="step", leave=False,
+                         disable=not self.ctx.progress):
+            step()
+        stats["tests"] = self.tests
+        return self.findings
+
+    # -- inputs --------------------------------------------------------------------------------
+    def _inputs(self) -> dict[str, Any]:
+        sp = self.spaces
+        types = pd.to_numeric(self.points[self.types], errors="coerce").astype("Int64")
+        return {
+            "spaces_listed": len(sp),
+            "located": int(sp.geometry.notna().sum()),
+            "precision": {str(k): int(v) for k, v in
+                          sp.get("location_precision", pd.Series(dtype=str))
+                          .value_counts().items()},
+            "points_used": len(self.points),
+            "types_of_points": {str(int(k)): int(v) for k, v in
+                                types.dropna().value_counts().sort_index().items()},
+            "type_sources": {str(k): int(v) for k, v in
+                             sp.get("innovation_type_source", pd.Series(dtype=str))
+                             .value_counts().items()},
+        }
+
+    def _xy(self, frame: gpd.GeoDataFrame) -> np.ndarray:
+        return np.column_stack([frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()])
+
+    def _reference(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Counterfactual sites: address points (optionally residents-weighted) or places."""
+        if self.cfg.reference == "places":
+            return self._xy(self.places), None
+        from pyproj import Transformer
+
+        from .geocoder import gazetteer_store, offline_geocoder
+
+        store = gazetteer_store(self.ctx.cfg, read_only=self.ctx.cache.read_only)
+        index = offline_geocoder(self.raw.folder("addresses"), index_store=store).index
+        fwd = Transformer.from_crs(settings.crs_store, settings.crs_work, always_xy=True)
+        x, y = fwd.transform(index.lon, index.lat)
+        inside = self._in_city(np.asarray(x), np.asarray(y))
+        xy = np.column_stack([x, y])[inside]
+        if self.cfg.reference != "residents" or self.admin.sections is None:
+            return xy, None
+        sections = pd.Series(index.section).astype(str)[inside]
+        population = self.admin.sections.set_index("section_code")["population"]
+        per_point = population.reindex(sections.unique()) / sections.value_counts()
+        weights = sections.map(per_point).fillna(0.0).to_numpy(dtype=float)
+        return xy, weights
+
+    def _in_city(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        import shapely
+
+        city = self.admin.city.to_crs(settings.crs_work).union_all()
+        return np.asarray(shapely.contains_xy(city, x, y))
+
+    def _record(self, name: str, result: dict[str, Any]) -> dict[str, Any]:
+        self.tests.append({**result, "name": name, "kind": result.get("name")})
+        return result
+
+    # -- agglomeration (Kd) ------------------------------------------------------------------
+    def _kd(self, name: str, test: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        result = test(*args, max_distance_m=self.cfg.max_distance_m, n_sims=self.n_sims,
+                      seed=self.seed, **kwargs)
+        self.findings.curves[name] = result.curve_frame()
+        return self._record(name, result.to_dict())
+
+    def _agglomeration(self) -> None:
+        from ..analysis.stats.kd import kd_cross_test, kd_test
+
+        sites = self._xy(self.points)
+        reference, weights = self._reference()
+        out: dict[str, Any] = {"reference": self.cfg.reference,
+                               "reference_points": len(reference)}
+        if len(sites) < 3:
+            out["skipped"] = f"{len(sites)} spaces with a precise point: too few for Kd"
+            self.findings.statistics["agglomeration"] = out
+            return
+        spaces = self._kd("kd_spaces_euclidean", kd_test, sites, reference, weights=weights)
+        if self.cfg.network and self.network is not None:
+            spaces = {**spaces, "euclidean": dict(spaces),
+                      "network": self._kd("kd_spaces_network", kd_test, sites, reference,
+                                          distance=self.network, weights=weights)}
+        out["spaces"] = spaces
+        out["by_type"] = self._kd_by_type(kd_test, sites, reference, weights)
+        out["co_agglomeration"] = {
+            group: self._kd(f"kd_cross_{group.replace(' ', '_')}", kd_cross_test, sites,
+                            self._xy(partners), reference, weights=weights)
+            for group, partners in self._partners().items() if len(partners)}
+        self.findings.statistics["agglomeration"] = out
+
+    def _kd_by_type(self, kd_test: Any, sites: np.ndarray, reference: np.ndarray,
+                    weights: np.ndarray | None) -> dict[str, Any]:
+        """Each type against the built fabric, and against all spaces (its own pattern)."""
+        types = pd.to_numeric(self.points[self.types], errors="coerce").to_numpy()
+        out: dict[str, Any] = {"type_column": self.types}
+        for kind in (1, 2, 3):
+            mine = sites[types == kind]
+            if len(mine) < MIN_TYPE_N:
+                out[f"type {kind}"] = {"skipped": f"n = {len(mine)} < {MIN_TYPE_N}",
+                                       "n": len(mine)}
+                continue
+            out[f"type {kind}"] = self._kd(f"kd_type{kind}", kd_test, mine, reference,
+                                           weights=weights)
+            out[f"type {kind} vs all spaces"] = self._kd(f"kd_type{kind}_vs_spaces",
+                                                         kd_test, mine, sites)
+        return out
+
+    def _partners(self) -> dict[str, gpd.GeoDataFrame]:
+        layers = {"places": (self.places, "category"), "transit": (self.transit, "mode")}
+        out = {}
+        for group, (layer, values) in CROSS_GROUPS.items():
+            frame, column = layers[layer]
+            out[group] = frame[frame[column].isin(values)]
+        return out
+
+    # -- co-location quotients ---------------------------------------------------------------
+    def _colocation(self) -> None:
+        from ..analysis.stats.colocation import colocation_points, global_clq, local_clq
+
+        n_sims, seed = self.n_sims, self.seed
+        out: dict[str, Any] = {}
+        tables = []
+        for population, layers in (("places", {"places": self.places}),
+                                   ("transit", {"transit": self.transit})):
+            pts = colocation_points(self.points, type_column=None, **layers)
+            res = global_clq(pts, a="spaces", n_sims=n_sims, seed=seed)
+            tables.append(res.table.assign(population=f"spaces + {population}"))
+            out[population] = self._record(f"clq_spaces_{population}", res.to_dict())
+            typed = colocation_points(self.points, type_column=self.types, **layers)
+            labels = [f"spaces_type{k}" for k in (1, 2, 3)
+                      if (typed["label"] == f"spaces_type{k}").sum() >= MIN_TYPE_N]
+            if labels:
+                by_type = global_clq(typed, a=labels, n_sims=n_sims, seed=seed)
+                tables.append(by_type.table.assign(population=f"spaces by type + {population}"))
+                out[f"{population}_by_type"] = self._record(f"clq_types_{population}",
+                                                            by_type.to_dict())
+        places = colocation_points(self.points, places=self.places)
+        local = local_clq(places, a="spaces", b=["cafe", "bar", "restaurant", "culture_venue"],
+                          n_sims=n_sims, seed=seed)
+        out["local"] = local.to_dict(self.cfg.alpha)
+        self.findings.tables["clq"] = pd.concat(tables, ignore_index=True)
+        self.findings.tables["local_clq"] = local.table
+        self.findings.statistics["colocation"] = out
+
+    # -- hot spots ---------------------------------------------------------------------------
+    def _hotspots(self) -> None:
+        from ..analysis.stats.hotspots import area_hotspots, hex_hotspots
+
+        out = {}
+        for name, table, run in (("hexes", self.densities.hexes, hex_hotspots),
+                                 ("barris", self.densities.barris, area_hotspots)):
+            res = run(table, "spaces", alpha=self.cfg.alpha, permutations=self.n_sims,
+                      seed=self.seed)
+            out[name] = self._record(f"local_moran_{name}", res.to_dict())
+            units = table.copy()
+            joined = res.table.reindex(units["hex_id" if name == "hexes" else "barri_code"]
+                                       .to_numpy())
+            for column in ("I", "p_value", "cluster", "significant"):
+                units[f"lisa_{column}"] = joined[column].to_numpy()
+            self.findings.hotspot_units[name] = gpd.GeoDataFrame(
+                units, geometry=table.geometry.name, crs=table.crs).to_crs(settings.crs_work)
+            self.findings.tables[f"hotspots_{name}"] = res.table
+        self.findings.statistics["hotspots"] = out
+
+    # -- middleground and comparisons by type ---------------------------------------------------
+    def _middleground(self) -> None:
+        from ..analysis.stats.compare import compare_by_type
+        from ..analysis.stats.middleground import middleground_indicators, middleground_summary
+
+        spaces = self.spaces.set_index(self.spaces["id"].astype(str))
+        indicators = middleground_indicators(spaces, net=self.network)
+        self.findings.tables["middleground"] = indicators
+        frame = spaces.drop(columns=[c for c in indicators.columns if c in spaces.columns])
+        frame = frame.join(indicators)
+        metrics = [m for m in COMPARED_METRICS if m in frame.columns]
+        comparison = compare_by_type(frame, metrics, type_col=self.types, seed=self.seed)
+        for name in ("groups", "kruskal", "pairwise", "spearman"):
+            self.findings.tables[f"by_type_{name}"] = getattr(comparison, name)
+        result = comparison.to_dict()
+        for kind in ("kruskal", "pairwise", "spearman"):
+            self.tests += result[kind]
+        self.findings.statistics["middleground"] = middleground_summary(indicators)
+        self.findings.statistics["comparisons"] = result
+        self.findings.tables["by_type_values"] = frame[[self.types, *metrics]].reset_index()
+
+
+def write_findings(findings: Findings, folder: Path, *, admin: AdminAreas,
+                   sources: list[str], report: bool, pdf: bool) -> dict[str, Path]:
+    """Write ``statistics.json``, the curves and tables, the figures and the report.
+
+    Everything lands in ``folder`` (``data/processed``): ``statistics.json``,
+    ``statistics/*.csv`` (every Kd curve and result table), ``figures/stats_*.png`` and, with
+    ``report``, ``report.html`` (self-contained) and ``report.pdf`` (headless Chromium; a
+    warning, not an error, when no Chromium is found).
+    """
+    from .._io import write_csv, write_text
+    from ..outputs.figures import save_figure
+    from ..outputs.findings import (
+        figure_png,
+        findings_figures,
+        report_sections,
+        statistics_json,
+    )
+    from ..outputs.report_page import print_pdf, render_report
+
+    out: dict[str, Path] = {}
+    stats = findings.statistics
+    out["statistics_json"] = write_text(folder / "statistics.json", statistics_json(stats))
+    for name, curve in findings.curves.items():
+        out[f"curve_{name}"] = write_csv(curve, folder / "statistics" / f"{name}.csv")
+    for name, table in findings.tables.items():
+        out[f"table_{name}"] = write_csv(table.reset_index() if table.index.name else table,
+                                         folder / "statistics" / f"{name}.csv")
+    boundary = admin.city.to_crs(settings.crs_work)
+    drawn = findings_figures(stats, findings.curves, findings.hotspot_units,
+                             findings.tables.get("by_type_values"), boundary=boundary)
+    pngs = {}
+    for name, (fig, caption) in drawn.items():
+        out[f"figure_{name}"] = save_figure(fig, folder / "figures" / f"stats_{name}.png")
+        pngs[name] = (figure_png(fig), caption)
+    if not report:
+        return out
+    sections = report_sections(stats, findings.tables, pngs,
+                               published_here=_published_here(stats), sources=sources)
+    page = render_report("Coworking spaces in Barcelona: findings", sections,
+                         subtitle="Agglomeration, co-location, hot spots and the middleground "
+                                  "by innovation type, from the current inventory",
+                         footer=f"cwsgeo {__version__}; seed {stats['meta']['seed']}; "
+                                "outputs in data/processed/statistics")
+    out["report_html"] = write_text(folder / "report.html", page)
+    if pdf:
+        try:
+            out["report_pdf"] = print_pdf(out["report_html"], folder / "report.pdf")
+        except CwsgeoError as exc:
+            logger.warning("report.pdf not written: %s", exc)
+    return out
+
+
+def _published_here(stats: dict[str, Any]) -> list[tuple[str, str]]:
+    from ..outputs.findings import PUBLISHED
+
+    inputs = stats.get("inputs", {})
+    types = inputs.get("types_of_points", {})
+    eixample = inputs.get("share_eixample")
+    here = {
+        PUBLISHED[0][0]: f"{inputs.get('spaces_listed')} listed, {inputs.get('located')} "
+                         "located (2024–25 listings)",
+        PUBLISHED[1][0]: f"{sum(types.values())} typed ("
+                         + " / ".join(str(types.get(k, 0)) for k in ("1", "2", "3"))
+                         + f"), {stats.get('meta', {}).get('type_column')}",
+        PUBLISHED[2][0]: f"{inputs.get('spaces_listed')} listed",
+        PUBLISHED[3][0]: f"{eixample:.1%} of {inputs.get('points_used')} precise points"
+                         if eixample is not None else "",
+    }
+    return list(here.items())

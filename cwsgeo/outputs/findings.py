@@ -1,0 +1,306 @@
+"""The findings, written: ``statistics.json``, curves and tables, figures, and the report.
+
+:func:`findings_files` turns the statistics stage's results (plain dicts and frames, see
+:mod:`cwsgeo.build.statistics`) into files; :func:`report_sections` words them for planners
+(every result beside its n, types labelled as estimated when they are, how many spaces entered
+each figure and at what precision) and compares them with published figures.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import pandas as pd
+
+from .report_page import Section
+from .stat_figures import band_text, cluster_figure, kd_figure, type_comparison_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["PUBLISHED", "figure_png", "findings_figures", "report_sections",
+           "statistics_json"]
+
+#: Published figures the report compares with: (what, value, source).
+PUBLISHED: tuple[tuple[str, str, str], ...] = (
+    ("coworking spaces listed in Barcelona, 2013–14", "118",
+     "the study behind cwsgeo (internet search, contacts, snowball; list not published)"),
+    ("spaces typed by the study (types 1 / 2 / 3)", "21 (5 / 11 / 5)",
+     "the study behind cwsgeo: interviews with 21 managers"),
+    ("coworking spaces in Barcelona, 2019", "196", "Institut Cerdà (2019)"),
+    ("share of them in Eixample, 2019", "30.6 %", "Institut Cerdà (2019)"),
+)
+
+_TYPE_NAMES = {1: "type 1 (no innovative community)", 2: "type 2 (innovative communities)",
+               3: "type 3 (highly innovative communities)"}
+
+
+def statistics_json(statistics: Mapping[str, Any]) -> str:
+    """Return ``statistics.json``'s text (NaN and infinities as ``null``)."""
+    return json.dumps(_clean(statistics), indent=1, ensure_ascii=False) + "\n"
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    return value
+
+
+def figure_png(fig: Figure, dpi: int = 130) -> bytes:
+    """Return a figure as PNG bytes (white background)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    return buf.getvalue()
+
+
+def _verdict(result: Mapping[str, Any]) -> str:
+    if result.get("skipped"):
+        return f"not tested ({result['skipped']})"
+    if result.get("localized"):
+        return f"localized at {band_text(result.get('localized_distances_m', []))}"
+    if result.get("dispersed"):
+        return f"dispersed at {band_text(result.get('dispersed_distances_m', []))}"
+    return "neither localized nor dispersed"
+
+
+def _kd_subtitle(result: Mapping[str, Any], what: str) -> str:
+    return (f"{what}; n = {result.get('n')}, {result.get('n_sims')} simulations (seed "
+            f"{result.get('seed')}), bandwidth {result.get('bandwidth', 0):.0f} m, "
+            f"{result.get('distance')} distance — {_verdict(result)}")
+
+
+def findings_figures(statistics: Mapping[str, Any], curves: Mapping[str, pd.DataFrame],
+                     units: Mapping[str, gpd.GeoDataFrame], values: pd.DataFrame | None,
+                     boundary: Any = None) -> dict[str, tuple[Figure, str]]:
+    """Draw every figure of the findings: name -> (figure, caption)."""
+    out: dict[str, tuple[Figure, str]] = {}
+    ref = statistics.get("meta", {}).get("reference", "addresses")
+    for test in statistics.get("tests", []):
+        name = test.get("name", "")
+        if name.startswith("kd") and name in curves:
+            what = _kd_title(name, ref)
+            out[name] = (kd_figure(curves[name], title=what,
+                                   subtitle=_kd_subtitle(test, f"counterfactual: {ref}")),
+                         f"{what}: {_verdict(test)} (n = {test.get('n')}).")
+    for level, frame in units.items():
+        out[f"hotspots_{level}"] = (cluster_figure(
+            frame, label_col="lisa_cluster", significant_col="lisa_significant",
+            title=f"Hot spots of coworking spaces per {_unit(level)}",
+            subtitle="local Moran's I on spaces per unit; only significant units coloured",
+            boundary=boundary), f"Local Moran's I clusters per {_unit(level)}.")
+    type_col = statistics.get("meta", {}).get("type_column", "innovation_type")
+    if values is not None and "middleground_index" in values.columns:
+        out["by_type_middleground_index"] = (type_comparison_figure(
+            values, metric="middleground_index", type_col=type_col,
+            title="Middleground index by innovation type", units="index (0–1)",
+            subtitle=f"types from {type_col}", labels=_TYPE_NAMES),
+            f"Middleground index by type ({type_col}).")
+    return out
+
+
+def _unit(level: str) -> str:
+    return "H3 cell" if level == "hexes" else "barri"
+
+
+def _kd_title(name: str, reference: str) -> str:
+    parts = name.removeprefix("kd_").split("_")
+    if parts[0] == "spaces":
+        return f"Kd of the coworking spaces ({parts[1]} distance)"
+    if parts[0] == "cross":
+        return f"Co-agglomeration of spaces with {' '.join(parts[1:])}"
+    kind = parts[0].removeprefix("type")
+    against = "all spaces" if parts[-1] == "spaces" else reference
+    return f"Kd of type {kind} against {against}"
+
+
+def report_sections(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
+                    figures: Mapping[str, tuple[bytes, str]], *, published_here: Sequence[
+                        tuple[str, str]] = (), sources: Sequence[str] = ()) -> list[Section]:
+    """Word the findings as report sections (see :func:`~.report_page.render_report`)."""
+    inputs = statistics.get("inputs", {})
+    meta = statistics.get("meta", {})
+    sections = [_key_section(statistics), _data_section(inputs, meta, published_here)]
+    sections.append(Section("Agglomeration: Duranton–Overman K-density", [
+        "Kd is the kernel density of the distances between every pair of spaces. The same "
+        f"number of sites drawn {meta.get('n_sims')} times from the {meta.get('reference')} "
+        "of the city give the counterfactual: a local band (5 %–95 % at each distance) and "
+        "the global band that contains 95 % of the simulated curves entirely. Spaces are "
+        "localized where their curve leaves the global band above."],
+        figures=[figures[k] for k in figures if k.startswith("kd")],
+        tables=[(_kd_table(statistics), "Kd verdicts (distances in metres)")]))
+    sections.append(Section("Co-location quotients", [
+        "CLQ A→B: the share of A's nearest neighbours that are B, over B's share of all "
+        "points (Leslie & Kronenfeld 2011); 1 = no attraction, > 1 = A's nearest neighbours "
+        "are B more often than chance. p-values from random relabelling."],
+        tables=[(t, c) for t, c in [(_clq_table(tables.get("clq")),
+                                     "Global co-location quotients")] if t is not None]))
+    sections.append(_hotspot_section(statistics, figures))
+    sections.append(_types_section(statistics, tables, figures))
+    sections.append(_methods_section())
+    sections.append(Section("Data sources", list(sources)))
+    return sections
+
+
+def _key_section(statistics: Mapping[str, Any]) -> Section:
+    inputs, meta = statistics.get("inputs", {}), statistics.get("meta", {})
+    precision = inputs.get("precision", {})
+    lines = [f"{inputs.get('spaces_listed')} spaces listed, {inputs.get('located')} located; "
+             f"{inputs.get('points_used')} with a point precise enough for the statistics "
+             f"({precision.get('exact', 0)} at an address, {precision.get('approximate', 0)} "
+             f"placed from their listing texts within ±500 m); {precision.get('area', 0)} "
+             "known only by area are left out of them."]
+    agg = statistics.get("agglomeration", {})
+    spaces = agg.get("spaces", {})
+    for kind in ("euclidean", "network"):
+        result = spaces.get(kind) or (spaces if kind == "euclidean" and spaces else None)
+        if result:
+            lines.append(f"Agglomeration ({kind} distance): {_verdict(result)} — against "
+                         f"{meta.get('reference')} drawn {result.get('n_sims')} times "
+                         f"(n = {result.get('n')}).")
+    cross = agg.get("co_agglomeration", {})
+    if cross:
+        lines.append("Co-agglomeration with " + "; ".join(
+            f"{group}: {_verdict(r)}" for group, r in cross.items()) + ".")
+    clq = statistics.get("colocation", {})
+    strong = [f"{row['b']} {row['clq']:.2f} (p = {row['p_high']:.3f}, n = {row['n_a']}/"
+              f"{row['n_b']})" for pop in ("places", "transit")
+              for row in clq.get(pop, {}).get("pairs", [])
+              if row.get("p_high") is not None and row["p_high"] < 0.05]
+    if strong:
+        lines.append("Spaces' nearest neighbours are more often than chance: "
+                     + ", ".join(strong) + ".")
+    hot = statistics.get("hotspots", {})
+    for level, res in hot.items():
+        counts = res.get("counts", res.get("significant", {}))
+        lines.append(f"Hot spots per {_unit(level)}: global Moran's I "
+                     f"{_num(res.get('moran_I', res.get('I')))} (p = "
+                     f"{_num(res.get('p_value'))}, n = {res.get('n')}); significant "
+                     f"units: {counts}.")
+    comp = statistics.get("comparisons", {})
+    if comp:
+        lines.append(f"Types compared: {comp.get('type_column')} — "
+                     + _type_counts(inputs) + ". "
+                     + ("These types are estimates from listing texts, to be confirmed; "
+                        "read the comparisons as a screen."
+                        if comp.get("type_column") == "innovation_type_estimated" else ""))
+    return Section("Key findings", lines, key=True)
+
+
+def _num(value: Any) -> str:
+    try:
+        return f"{float(value):.3f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def _type_counts(inputs: Mapping[str, Any]) -> str:
+    counts = inputs.get("types_of_points", {})
+    return ", ".join(f"type {k}: n = {v}" for k, v in counts.items()) or "no types"
+
+
+def _data_section(inputs: Mapping[str, Any], meta: Mapping[str, Any],
+                  published_here: Sequence[tuple[str, str]]) -> Section:
+    precision = pd.DataFrame([{"precision": k, "spaces": v} for k, v in
+                              inputs.get("precision", {}).items()])
+    published = pd.DataFrame([{"figure": what, "published": value, "source": source,
+                               "here": dict(published_here).get(what, "")}
+                              for what, value, source in PUBLISHED])
+    notes = []
+    if meta.get("type_column") == "innovation_type_estimated":
+        notes.append("No or too few confirmed innovation types: the comparisons by type use "
+                     "the estimates from listing texts (to be confirmed with `cwsgeo "
+                     "classify`). They measure how listings market themselves.")
+    notes.append("Point statistics (Kd, co-location, hot spots, walking distances) use only "
+                 "spaces located within ±500 m; every result carries its n, and small "
+                 "samples (n < 10) are flagged.")
+    return Section("Data, precision and published figures", [
+        f"Computed by cwsgeo {meta.get('cwsgeo')} on {meta.get('computed')}, seed "
+        f"{meta.get('seed')}, {meta.get('n_sims')} simulations per test; metric work in "
+        f"{meta.get('crs')}. Types of the spaces in the statistics: "
+        f"{_type_counts(inputs)}."],
+        notes=notes, tables=[(precision, "Spaces by location precision"),
+                             (published, "Published figures and the same figures here")])
+
+
+def _kd_table(statistics: Mapping[str, Any]) -> pd.DataFrame:
+    rows = [{"test": t.get("name"), "n": t.get("n"), "distance": t.get("distance"),
+             "verdict": _verdict(t), "global confidence": t.get("global_confidence"),
+             "seed": t.get("seed")}
+            for t in statistics.get("tests", []) if str(t.get("name", "")).startswith("kd")]
+    return pd.DataFrame(rows)
+
+
+def _clq_table(table: pd.DataFrame | None) -> pd.DataFrame | None:
+    if table is None or table.empty:
+        return None
+    cols = [c for c in ("population", "a", "b", "n_a", "n_b", "clq", "p_high", "p_low")
+            if c in table.columns]
+    return table[cols]
+
+
+def _hotspot_section(statistics: Mapping[str, Any],
+                     figures: Mapping[str, tuple[bytes, str]]) -> Section:
+    rows = []
+    for level, res in statistics.get("hotspots", {}).items():
+        rows.append({"unit": _unit(level), "n": res.get("n"),
+                     "Moran's I": res.get("moran_I", res.get("I")),
+                     "p": res.get("p_value"),
+                     "significant units": json.dumps(res.get("counts", {}))})
+    return Section("Hot spots", [
+        "Local Moran's I (esda) of the number of spaces per H3 cell and per barri, with "
+        "permutation p-values: HH = many spaces among neighbours with many (a hot spot), "
+        "LH = few among many. Only significant units are coloured."],
+        figures=[figures[k] for k in figures if k.startswith("hotspots")],
+        tables=[(pd.DataFrame(rows), "Global and local Moran's I")])
+
+
+def _types_section(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
+                   figures: Mapping[str, tuple[bytes, str]]) -> Section:
+    comp = statistics.get("comparisons", {})
+    shown = []
+    for name, caption in (("by_type_groups", "Medians by type with bootstrap 95 % CIs"),
+                          ("by_type_kruskal", "Kruskal–Wallis across types"),
+                          ("by_type_pairwise", "Pairwise permutation tests, Cliff's delta")):
+        table = tables.get(name)
+        if table is not None and not table.empty:
+            shown.append((table.drop(columns=[c for c in ("warning",) if c in table]),
+                          caption))
+    return Section("Middleground and innovation types", [
+        "The middleground indicators per space: places (venues within 5 and 10 walking "
+        "minutes, local buzz), spaces (other coworking spaces within 5 and 10 minutes), "
+        "events (venues that host events within 10 minutes; programmed events in the "
+        "listing text) and projects (the text's projects and start-up support signals); "
+        "the index is the mean of their percentile ranks.",
+        f"Types compared: {comp.get('type_column', '–')}; every row gives the n of each "
+        "type, and a p-value never comes without them."],
+        figures=[figures[k] for k in figures if k.startswith("by_type")], tables=shown)
+
+
+def _methods_section() -> Section:
+    return Section("Methods and references", [
+        "Kd (Duranton & Overman 2005, Review of Economic Studies 72:1077–1106): "
+        "K(d) = 1/(n(n−1)/2 · h) Σ_i<j f((d − d_ij)/h), Gaussian kernel f, Silverman's "
+        "bandwidth h, reflection at 0; counterfactual sites drawn from the address points "
+        "(the built fabric); local 5 %/95 % bands and the global band containing 95 % of "
+        "the simulated curves entirely. Co-agglomeration keeps the partner set fixed "
+        "(Duranton & Overman 2008).",
+        "Co-location quotient (Leslie & Kronenfeld 2011, Geographical Analysis 43:306–326): "
+        "CLQ_A→B = (C_A→B / N_A) / (N_B / (N − 1)), ties shared; local CLQ with an adaptive "
+        "Gaussian kernel over 8 nearest neighbours (Cromley et al. 2014; Wang et al. 2017).",
+        "Hot spots: local Moran's I (Anselin 1995) with esda, row-standardised contiguity "
+        "weights (H3 neighbours, Queen contiguity of barris), conditional permutations.",
+        "Comparisons by type: medians with percentile bootstrap 95 % intervals, "
+        "Kruskal–Wallis, permutation tests of median differences with Holm's correction, "
+        "Cliff's delta; Spearman correlation with the ordinal type.",
+        "Related work on Barcelona's coworking spaces: Coll-Martínez & Méndez-Ortega, "
+        "European Planning Studies (2020); Méndez-Ortega, Micek & Malochleb, Cities (2022)."])
