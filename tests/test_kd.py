@@ -268,3 +268,17 @@ def test_network_never_falls_back_to_straight_lines() -> None:
     res = kd_test(far[:2], reference, distance=net, n_sims=20, bandwidth=20,
                   max_distance_m=300)
     assert res.parameters["reference_left_out"] == 1 and res.parameters["reference_n"] == 3
+
+
+def test_network_cross_kd_drops_or_refuses_b_points_off_the_network() -> None:
+    net = square_network()
+    a = np.array([[20.0, 0.0], [100.0, 30.0]])
+    b = np.array([[0.0, 100.0], [70.0, -5.0], [800.0, 800.0]])
+    reference = np.array([[50.0, 100.0], [0.0, 50.0], [100.0, 80.0], [130.0, 100.0]])
+    kw = {"distance": net, "bandwidth": 25.0, "max_distance_m": 300, "n_sims": 20}
+    with pytest.raises(ValueError, match=r"second set \(b\): 1 point"):
+        kd_cross_test(a, b, reference, **kw)
+    dropped = kd_cross_test(a, b, reference, b_off_network="drop", **kw)
+    kept = kd_cross_test(a, b[:2], reference, **kw)
+    np.testing.assert_allclose(dropped.kd, kept.kd)
+    assert dropped.parameters["b_left_out"] == 1 and dropped.parameters["n_b"] == 2

@@ -136,6 +136,9 @@ class NetworkDistances:
         Memory allowed for the node matrix in ``"auto"`` mode.
     snap_max_m
         Points farther than this from the network are off it.
+    drop_b_off_network
+        Leave the points of ``b`` that are off the network out (counted in
+        :attr:`b_left_out`) instead of raising.
     """
 
     kind = "network"
@@ -143,7 +146,8 @@ class NetworkDistances:
     def __init__(self, net: WalkNetwork, points: np.ndarray, n_sites: int,
                  b: np.ndarray | None = None, *,
                  mode: Literal["auto", "matrix", "search"] = "auto",
-                 max_matrix_bytes: float = 1.5e9, snap_max_m: float | None = None) -> None:
+                 max_matrix_bytes: float = 1.5e9, snap_max_m: float | None = None,
+                 drop_b_off_network: bool = False) -> None:
         if mode not in ("auto", "matrix", "search"):
             raise ValueError(f"network mode must be 'auto', 'matrix' or 'search', got {mode!r}")
         self.net, self.requested_mode, self.max_matrix_bytes = net, mode, max_matrix_bytes
@@ -151,6 +155,10 @@ class NetworkDistances:
         self.usable = self.snap.on_network
         _require_on_network(self.snap.subset(slice(0, n_sites)), "sites", snap_max_m)
         self.b = None if b is None else snap_points(net, b, snap_max_m=snap_max_m)
+        self.b_left_out = 0
+        if self.b is not None and drop_b_off_network:
+            self.b_left_out = int((~self.b.on_network).sum())
+            self.b = self.b.subset(self.b.on_network)
         if self.b is not None:
             _require_on_network(self.b, "second set (b)", snap_max_m)
         self.cutoff = np.inf

@@ -352,11 +352,11 @@ def _json(value: Any) -> Any:
 
 
 def _engine(distance: Distance, points: np.ndarray, n_sites: int, b: np.ndarray | None,
-            network_mode: Literal["auto", "matrix", "search"],
-            snap_max_m: float | None) -> Engine:
+            network_mode: Literal["auto", "matrix", "search"], snap_max_m: float | None,
+            drop_b: bool) -> Engine:
     if isinstance(distance, WalkNetwork):
         return NetworkDistances(distance, points, n_sites, b, mode=network_mode,
-                                snap_max_m=snap_max_m)
+                                snap_max_m=snap_max_m, drop_b_off_network=drop_b)
     if isinstance(distance, str):
         if distance != "euclidean":
             raise ValueError(f"distance must be 'euclidean', a WalkNetwork or a function "
@@ -407,14 +407,18 @@ def _run(name: str, sites: np.ndarray, reference: np.ndarray, b: np.ndarray | No
          distance: Distance, max_distance_m: float, grid_step_m: float, n_sims: int,
          seed: int | None, weights: npt.ArrayLike | None, bandwidth: float | None,
          level: float, network_mode: Literal["auto", "matrix", "search"],
-         snap_max_m: float | None, bin_m: float) -> KdResult:
+         snap_max_m: float | None, bin_m: float, drop_b: bool = False) -> KdResult:
     n = len(sites)
     if n < (1 if b is not None else 2) or (b is not None and len(b) == 0):
         raise ValueError(f"{name}: too few sites ({n}{'' if b is None else f', {len(b)}'})")
     if n_sims < 20:
         raise ValueError(f"{name}: n_sims={n_sims}; a 95 % band needs at least 20")
-    n_pairs = n * (n - 1) // 2 if b is None else n * len(b)
-    engine = _engine(distance, np.vstack([sites, reference]), n, b, network_mode, snap_max_m)
+    engine = _engine(distance, np.vstack([sites, reference]), n, b, network_mode, snap_max_m,
+                     drop_b)
+    n_b = 0 if b is None else len(b) - getattr(engine, "b_left_out", 0)
+    if b is not None and n_b == 0:
+        raise ValueError(f"{name}: no point of the second set (b) is on the walking network")
+    n_pairs = n * (n - 1) // 2 if b is None else n * n_b
     pair_fn = engine.within if b is None else engine.cross
     site_idx = np.arange(n)
     rule = "silverman" if bandwidth is None else "given"
@@ -445,7 +449,9 @@ def _run(name: str, sites: np.ndarray, reference: np.ndarray, b: np.ndarray | No
     if isinstance(engine, NetworkDistances):
         params["network_mode"] = engine.mode
     if b is not None:
-        params["n_b"] = len(b)
+        params["n_b"] = n_b
+        if isinstance(engine, NetworkDistances):
+            params["b_left_out"] = engine.b_left_out
         params["counterfactual"] = "a drawn from the reference set, b fixed"
     else:
         params["counterfactual"] = "sites drawn from the reference set"
@@ -527,7 +533,8 @@ def kd_cross_test(a_xy: npt.ArrayLike, b_xy: npt.ArrayLike, reference_xy: npt.Ar
                   weights: npt.ArrayLike | None = None, bandwidth: float | None = None,
                   level: float = 0.95,
                   network_mode: Literal["auto", "matrix", "search"] = "auto",
-                  snap_max_m: float | None = None, bin_m: float = 1.0) -> KdResult:
+                  snap_max_m: float | None = None, bin_m: float = 1.0,
+                  b_off_network: Literal["raise", "drop"] = "raise") -> KdResult:
     """Test set ``a`` for co-agglomeration with set ``b`` (bivariate K-density).
 
     The curve is the K-density of the ``n_a * n_b`` distances between the sets. The
@@ -546,7 +553,11 @@ def kd_cross_test(a_xy: npt.ArrayLike, b_xy: npt.ArrayLike, reference_xy: npt.Ar
     distance, max_distance_m, grid_step_m, n_sims, seed, weights, bandwidth, level
         As in :func:`kd_test`.
     network_mode, snap_max_m, bin_m
-        As in :func:`kd_test`; points of ``b`` must be on the network too.
+        As in :func:`kd_test`.
+    b_off_network
+        With a network, points of ``b`` farther than ``snap_max_m`` from it (e.g. metro
+        stations outside the city's street graph) raise (``"raise"``) or are left out of the
+        test and counted in ``parameters["b_left_out"]`` (``"drop"``).
 
     Returns
     -------
@@ -558,10 +569,13 @@ def kd_cross_test(a_xy: npt.ArrayLike, b_xy: npt.ArrayLike, reference_xy: npt.Ar
     >>> res = kd_cross_test(spaces_xy, cafes_xy, addresses_xy, distance=net)  # doctest: +SKIP
     >>> res.to_dict()["localized_distances_m"]                              # doctest: +SKIP
     """
+    if b_off_network not in ("raise", "drop"):
+        raise ValueError(f"b_off_network must be 'raise' or 'drop', got {b_off_network!r}")
     a = as_xy(a_xy, "a_xy")
     b = as_xy(b_xy, "b_xy")
     reference = as_xy(reference_xy, "reference_xy")
     return _run("kd_cross", a, reference, b, distance=distance,
                 max_distance_m=float(max_distance_m), grid_step_m=float(grid_step_m),
                 n_sims=int(n_sims), seed=seed, weights=weights, bandwidth=bandwidth,
-                level=level, network_mode=network_mode, snap_max_m=snap_max_m, bin_m=bin_m)
+                level=level, network_mode=network_mode, snap_max_m=snap_max_m, bin_m=bin_m,
+                drop_b=b_off_network == "drop")
