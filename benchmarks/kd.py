@@ -87,8 +87,9 @@ def timing(net: nw.WalkNetwork, ref: np.ndarray, sizes: list[int], sims: int,
     print(f"{'n':>6} {'euclid s':>9} {'naive eucl s*':>14} {'network s':>10} {'mode':>7} "
           f"{'search-mode s*':>15}  verdict (euclid / network)")
     rng = np.random.default_rng(1)
+    on = ref[nw.snap_points(net, ref).on_network]  # sites must be on the street graph
     for n in sizes:
-        sites = ref[rng.choice(len(ref), n, replace=False)]
+        sites = on[rng.choice(len(on), n, replace=False)]
         te, eres = timed(lambda s=sites: kd_test(s, ref, n_sims=sims, seed=1))
         naive = naive_euclidean_per_sim(sites, ref, baseline_sims) * sims
         tn, res = timed(lambda s=sites: kd_test(s, ref, distance=net, n_sims=sims, seed=1))
@@ -107,7 +108,8 @@ def timing(net: nw.WalkNetwork, ref: np.ndarray, sizes: list[int], sims: int,
 
 
 def memory(net: nw.WalkNetwork, ref: np.ndarray, sims: int) -> None:
-    sites = ref[np.random.default_rng(1).choice(len(ref), 150, replace=False)]
+    on = ref[nw.snap_points(net, ref).on_network]
+    sites = on[np.random.default_rng(1).choice(len(on), 150, replace=False)]
     e = peak_mb(lambda: kd_test(sites, ref, n_sims=sims, seed=1))
     n = peak_mb(lambda: kd_test(sites, ref, distance=net, n_sims=sims, seed=1))
     print(f"\n(b) peak traced memory, n=150, {sims} sims: Euclidean {e:,.0f} MB, "
