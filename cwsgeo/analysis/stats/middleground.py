@@ -42,6 +42,11 @@ skipped), ``mg_places``, ``mg_spaces``, ``mg_events``, ``mg_projects`` (see
     middleground_index = (mg_places + mg_spaces + mg_events + mg_projects) / 4
 
 in (0, 1], missing when a component is missing (e.g. no listing text: no projects signal).
+``middleground_index_spatial`` leaves the listing texts out: the mean of ``mg_places``,
+``mg_spaces``, the rank of ``event_venues_10min`` (and of ``project_places_10min`` when
+given). **Compare types estimated from the texts with this one**: the screen that estimates
+``innovation_type_estimated`` scores the very events / projects / start-up words of
+``text_*``, so the full index agrees with the estimated type partly by construction.
 Ranks say where a space stands among the others, not how much it has: the index compares
 spaces of one inventory, not cities.
 
@@ -162,7 +167,7 @@ def _evidence_counts(evidence: pd.Series) -> list[dict[str, int]]:
 
 def space_network_distances(spaces: Any, net: WalkNetwork, *, snap_max_m: float | None = None,
                             limit: float = np.inf, chunk_size: int = 128) -> pd.DataFrame:
-    """Walking distances between every pair of spaces, over the network.
+    """Compute the walking distances between every pair of spaces, over the network.
 
     Each space is snapped to its nearest edge (:func:`~cwsgeo.analysis.network.snap_points`);
     ``d_ij = min over the ends of j's edge of (search from i to the end + j's cost)``, with the
@@ -197,7 +202,7 @@ def space_network_distances(spaces: Any, net: WalkNetwork, *, snap_max_m: float 
 
 def _snap_distances(net: WalkNetwork, origins: Snap, targets: Snap, *, limit: float,
                     chunk_size: int = 128, same: bool = False) -> np.ndarray:
-    """Walking distances from snapped origins to snapped targets (NaN off the network)."""
+    """Return walking distances from snapped origins to snapped targets (NaN off the network)."""
     ok = origins.on_network
     node_dist = point_node_distances(net, origins.subset(ok), limit=limit,
                                      chunk_size=chunk_size)
@@ -265,8 +270,9 @@ def middleground_indicators(spaces: pd.DataFrame, *,
     pandas.DataFrame
         Indexed by ``id`` (every space, rows' order): ``precise`` (bool), the indicators of
         the module docstring, ``pct_<indicator>`` (percentile ranks), ``mg_places``,
-        ``mg_spaces``, ``mg_events``, ``mg_projects`` and ``middleground_index``. Spatial
-        indicators, ranks and the index are NaN for spaces without a precise point.
+        ``mg_spaces``, ``mg_events``, ``mg_projects``, ``middleground_index`` and
+        ``middleground_index_spatial`` (without the texts). Spatial indicators, ranks and the
+        indices are NaN for spaces without a precise point.
 
     Examples
     --------
@@ -301,7 +307,7 @@ def _precise_mask(spaces: pd.DataFrame, precision_col: str, precise: Sequence[st
 
 def _places_block(spaces: pd.DataFrame, minutes: Sequence[int],
                   event_categories: Sequence[str]) -> pd.DataFrame:
-    """The places and event-venue indicators read from the spaces frame."""
+    """Read the places and event-venue indicators from the spaces frame."""
     wanted = [metric_column("places", "total", minutes=m) for m in minutes] + ["places_buzz"]
     venues = [metric_column("places", c, minutes=10) for c in event_categories]
     missing = [c for c in [*wanted, *venues] if c not in spaces.columns]
@@ -350,7 +356,7 @@ def _distance_matrix(spaces: pd.DataFrame, ids: pd.Index, is_precise: np.ndarray
 
 def _spaces_block(dist: np.ndarray, ids: pd.Index, is_precise: np.ndarray,
                   minutes: Sequence[int], speed: float) -> dict[str, Any]:
-    """Counts of other precise spaces within each threshold and the nearest one."""
+    """Count other precise spaces within each threshold and find the nearest one."""
     d = dist.copy()
     np.fill_diagonal(d, np.nan)
     d[:, ~is_precise] = np.nan
@@ -360,11 +366,14 @@ def _spaces_block(dist: np.ndarray, ids: pd.Index, is_precise: np.ndarray,
     for m in minutes:
         counts = (reach <= m * speed).sum(axis=1).astype(float)
         out[metric_column("spaces", minutes=m)] = np.where(is_precise, counts, np.nan)
-    nearest = reach.argmin(axis=1) if len(ids) else np.zeros(0, dtype=int)
-    found = np.isfinite(reach[np.arange(len(ids)), nearest]) if len(ids) else nearest > 0
-    out["spaces_nearest_m"] = np.where(found, reach[np.arange(len(ids)), nearest], np.nan)
-    out["spaces_nearest_id"] = pd.array(np.where(found, ids.to_numpy()[nearest], None),
-                                        dtype="string")
+    rows = np.arange(len(ids))
+    nearest = reach.argmin(axis=1) if len(ids) else rows
+    best = reach[rows, nearest]
+    found = np.isfinite(best)
+    out["spaces_nearest_m"] = np.where(found, best, np.nan)
+    names = ids.to_numpy(dtype=object)[nearest]
+    names[~found] = None
+    out["spaces_nearest_id"] = names
     return out
 
 
@@ -398,5 +407,8 @@ def _with_ranks(out: pd.DataFrame, is_precise: np.ndarray) -> pd.DataFrame:
         out[f"mg_{name}"] = out[ranks].mean(axis=1, skipna=True) if ranks else np.nan
         components.append(f"mg_{name}")
     out["middleground_index"] = out[components].mean(axis=1, skipna=False)
+    spatial = [c for c in ("mg_places", "mg_spaces", "pct_event_venues_10min",
+                           "pct_project_places_10min") if c in out.columns]
+    out["middleground_index_spatial"] = out[spatial].mean(axis=1, skipna=False)
     return out
 
