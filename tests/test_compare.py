@@ -98,6 +98,15 @@ def test_permutation_p_is_not_small_for_equal_groups():
     assert permutation_median_test(same, same, n_permutations=99)[1] == 1.0
 
 
+def test_permutation_p_approaches_the_exact_p_of_all_relabellings():
+    x, y = np.array([1.0, 3.0, 4.0, 8.0]), np.array([0.0, 2.0, 2.5, 5.0])
+    pooled, observed = np.concatenate([x, y]), np.median(x) - np.median(y)
+    extreme = [abs(np.median(pooled[list(a)]) - np.median(np.delete(pooled, list(a))))
+               >= abs(observed) - 1e-12 for a in itertools.combinations(range(8), 4)]
+    exact = np.mean(extreme)  # 70 relabellings
+    assert permutation_median_test(x, y, seed=3)[1] == pytest.approx(exact, abs=0.02)
+
+
 def test_holm_adjustment_by_hand():
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     out = holm([0.5, np.nan, 0.6])

@@ -15,7 +15,10 @@ and every result records it) and returns a :class:`TypeComparison` of four tidy 
         p = (1 + #{|m_a* - m_b*| >= |m_a - m_b|}) / (1 + n_permutations)
 
     (group labels shuffled over the pooled values, seeded; ``+1`` counts the observed
-    labelling, so p is never 0), Holm's adjustment over the metric's pairs (``p_holm``),
+    labelling, so p is never 0; :func:`scipy.stats.permutation_test` calls two-sided
+    ``2 min(p_less, p_greater)`` instead, which differs when the null distribution is skewed:
+    ``benchmarks/middleground.py`` prints both), Holm's adjustment over the metric's pairs
+    (``p_holm``),
     and Cliff's delta (:func:`cliffs_delta`) with its magnitude (:func:`cliffs_magnitude`).
 ``spearman`` — per metric: Spearman's ρ between the type as an ordinal (1 < 2 < 3) and the
     metric (:func:`scipy.stats.spearmanr`), with its asymptotic p-value.
