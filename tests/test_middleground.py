@@ -7,6 +7,8 @@ E 1950 (precise) and D 450 (area only, left out of every spatial indicator).
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -17,6 +19,7 @@ import shapely
 from cwsgeo.analysis.network import network_from_graph
 from cwsgeo.analysis.stats.middleground import (
     middleground_indicators,
+    middleground_summary,
     space_network_distances,
     text_signals,
 )
@@ -161,3 +164,15 @@ def test_bad_inputs_name_what_is_missing(street, spaces):
         middleground_indicators(spaces, space_distances=partial)
     with pytest.raises(ValueError, match="duplicated"):
         middleground_indicators(spaces.assign(id="A"), net=street)
+
+
+def test_summary_is_json_ready_with_parameters_and_n(street, spaces):
+    mg = middleground_indicators(spaces, net=street, walk_speed_kmh=SPEED)
+    d = json.loads(json.dumps(middleground_summary(mg), allow_nan=False))
+    assert d["name"] == "middleground_indicators"
+    assert d["n"] == {"spaces": 5, "precise": 4, "middleground_index": 3,
+                      "middleground_index_spatial": 4}
+    assert d["parameters"]["walk_speed_kmh"] == pytest.approx(SPEED)
+    assert d["parameters"]["space_distances"] == "walking network"
+    assert d["indicators"]["spaces_10min"] == {"n": 4, "median": 2.0, "min": 0.0, "max": 2.0}
+    assert d["components"]["projects"] == ["text_projects", "text_startups"]

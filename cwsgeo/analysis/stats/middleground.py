@@ -52,6 +52,11 @@ spaces of one inventory, not cities.
 
 Examples
 --------
+On a build (``net = cwsgeo.read_network(...)``)::
+
+    mg = middleground_indicators(cwsgeo.read_outputs("data/processed").spaces, net=net)
+    mg.sort_values("middleground_index").tail(3)
+
 >>> from cwsgeo.analysis.stats.middleground import text_signals
 >>> import pandas as pd
 >>> ev = pd.Series(["community: community; events: workshops, talks", None])
@@ -74,7 +79,8 @@ from ..network import Snap, WalkNetwork, point_node_distances, snap_points, to_p
 from ..proximity._common import space_ids, speed_m_per_min
 
 __all__ = ["COMPONENTS", "EVENT_CATEGORIES", "PRECISE", "TEXT_SIGNALS",
-           "middleground_indicators", "space_network_distances", "text_signals"]
+           "middleground_indicators", "middleground_summary", "space_network_distances",
+           "text_signals"]
 
 #: Place categories of venues that host events (the frame's ``places_<category>_10min``).
 EVENT_CATEGORIES: tuple[str, ...] = ("culture_venue", "civic_centre", "library",
@@ -230,8 +236,6 @@ def middleground_indicators(spaces: pd.DataFrame, *,
                             text_cap: int = 2) -> pd.DataFrame:
     """Middleground indicators of each space, their percentile ranks and the composite index.
 
-    Formulas in the module docstring (:mod:`cwsgeo.analysis.stats.middleground`).
-
     Parameters
     ----------
     spaces
@@ -269,15 +273,11 @@ def middleground_indicators(spaces: pd.DataFrame, *,
     -------
     pandas.DataFrame
         Indexed by ``id`` (every space, rows' order): ``precise`` (bool), the indicators of
-        the module docstring, ``pct_<indicator>`` (percentile ranks), ``mg_places``,
+        the module docstring (formulas there), ``pct_<indicator>`` (percentile ranks), ``mg_places``,
         ``mg_spaces``, ``mg_events``, ``mg_projects``, ``middleground_index`` and
         ``middleground_index_spatial`` (without the texts). Spatial indicators, ranks and the
-        indices are NaN for spaces without a precise point.
-
-    Examples
-    --------
-    >>> mg = middleground_indicators(out.spaces, net=net)  # doctest: +SKIP
-    >>> mg.sort_values("middleground_index").tail(3)  # doctest: +SKIP
+        indices are NaN for spaces without a precise point. ``attrs["middleground"]`` holds
+        the parameters used (see :func:`middleground_summary`).
     """
     ids = space_ids(spaces)
     speed = speed_m_per_min(walk_speed_kmh)
@@ -295,7 +295,13 @@ def middleground_indicators(spaces: pd.DataFrame, *,
     if project_places is not None:
         out["project_places_10min"] = _count_places_within(
             spaces, project_places, net, is_precise, 10 * speed, snap_max_m)
-    return _with_ranks(out, is_precise)
+    out = _with_ranks(out, is_precise)
+    out.attrs["middleground"] = {
+        "minutes": [int(m) for m in minutes], "event_categories": list(event_categories),
+        "precise": list(precise), "walk_speed_kmh": speed * 60.0 / 1000.0, "text_cap": text_cap,
+        "space_distances": "walking network" if space_distances is None else "given",
+        "project_places": None if project_places is None else len(project_places)}
+    return out
 
 
 def _precise_mask(spaces: pd.DataFrame, precision_col: str, precise: Sequence[str]
@@ -412,3 +418,41 @@ def _with_ranks(out: pd.DataFrame, is_precise: np.ndarray) -> pd.DataFrame:
     out["middleground_index_spatial"] = out[spatial].mean(axis=1, skipna=False)
     return out
 
+
+
+def middleground_summary(indicators: pd.DataFrame) -> dict[str, Any]:
+    """Summarise :func:`middleground_indicators` as JSON-ready values.
+
+    Parameters
+    ----------
+    indicators
+        The frame returned by :func:`middleground_indicators`.
+
+    Returns
+    -------
+    dict
+        ``name``, ``parameters`` (from the frame's ``attrs``), ``components`` (component ->
+        indicators present), ``n`` (spaces, precise points, with each index) and
+        ``indicators``: per numeric column, ``n``, ``median``, ``min`` and ``max`` over the
+        precise spaces (``None`` when there is no value).
+    """
+    precise = indicators["precise"].to_numpy(dtype=bool)
+    rows = indicators[precise]
+    stats_by_column: dict[str, dict[str, Any]] = {}
+    for column in rows.columns:
+        if column == "precise" or not pd.api.types.is_numeric_dtype(rows[column]):
+            continue
+        values = rows[column].dropna().astype(float)
+        stats_by_column[column] = {"n": len(values), **{
+            k: (float(getattr(values, k)()) if len(values) else None)
+            for k in ("median", "min", "max")}}
+    return {
+        "name": "middleground_indicators",
+        "parameters": dict(indicators.attrs.get("middleground", {})),
+        "components": {name: [i for i in ind if i in indicators.columns]
+                       for name, ind in COMPONENTS.items()},
+        "n": {"spaces": len(indicators), "precise": int(precise.sum()),
+              "middleground_index": int(rows["middleground_index"].notna().sum()),
+              "middleground_index_spatial":
+                  int(rows["middleground_index_spatial"].notna().sum())},
+        "indicators": stats_by_column}
