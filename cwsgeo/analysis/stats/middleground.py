@@ -273,11 +273,10 @@ def middleground_indicators(spaces: pd.DataFrame, *,
     -------
     pandas.DataFrame
         Indexed by ``id`` (every space, rows' order): ``precise`` (bool), the indicators of
-        the module docstring (formulas there), ``pct_<indicator>`` (percentile ranks), ``mg_places``,
-        ``mg_spaces``, ``mg_events``, ``mg_projects``, ``middleground_index`` and
-        ``middleground_index_spatial`` (without the texts). Spatial indicators, ranks and the
-        indices are NaN for spaces without a precise point. ``attrs["middleground"]`` holds
-        the parameters used (see :func:`middleground_summary`).
+        the module docstring (formulas there), ``pct_<indicator>`` (percentile ranks),
+        ``mg_places``, ``mg_spaces``, ``mg_events``, ``mg_projects``, ``middleground_index``
+        and ``middleground_index_spatial`` (without the texts); NaN for spaces without a
+        precise point. ``attrs["middleground"]``: the parameters (:func:`middleground_summary`).
     """
     ids = space_ids(spaces)
     speed = speed_m_per_min(walk_speed_kmh)
