@@ -95,7 +95,7 @@ def main() -> None:
     t = time.perf_counter()
     mg = middleground_indicators(spaces, net=net, project_places=project)
     t_mg = time.perf_counter() - t
-    frame = spaces[[args.type_col]].join(mg)[mg["precise"]]
+    frame = spaces[[args.type_col, "innovation_type_source"]].join(mg)[mg["precise"]]
     print(f"spaces {len(spaces)}, precise points {int(mg['precise'].sum())}, with the full "
           f"index {int(mg['middleground_index'].notna().sum())}; project places "
           f"{len(project)} ({', '.join(PROJECT_SUBCATEGORIES)}); indicators in {t_mg:.2f} s")
@@ -106,7 +106,7 @@ def main() -> None:
     res = compare_by_type(frame, list(METRICS), type_col=args.type_col, seed=args.seed)
     t_cmp = time.perf_counter() - t
     print(f"compare_by_type: {len(METRICS)} metrics in {t_cmp:.2f} s (2,000 resamples, "
-          "9,999 permutations)")
+          f"9,999 permutations); type sources {res.parameters.get('type_sources')}")
     with pd.option_context("display.width", 200, "display.max_columns", 30,
                            "display.max_rows", 200, "display.precision", 3):
         print("\nmedians per type (bootstrap 95 % CI):")

@@ -187,11 +187,13 @@ def test_empty_or_constant_groups_give_nan_with_a_reason():
 
 def test_to_dict_is_json_ready_and_names_the_type_column():
     frame = typed_frame({1: 12, 2: 12, 3: 3})
+    frame["innovation_type_source"] = ["reviewed"] * 5 + ["estimated"] * 22
     res = compare_by_type(frame, ["score"], type_col="innovation_type_estimated",
                           n_permutations=99, n_resamples=100, seed=42)
     d = json.loads(json.dumps(res.to_dict(), allow_nan=False))
     assert d["type_column"] == "innovation_type_estimated" and d["seed"] == 42
     assert d["parameters"]["n_permutations"] == 99
+    assert d["parameters"]["type_sources"] == {"estimated": 22, "reviewed": 5}
     k = d["kruskal"][0]
     assert k["name"] == "kruskal_wallis" and k["n"] == 27 and k["n_type3"] == 3
     assert {"statistic", "p_value", "warning"} <= set(k)

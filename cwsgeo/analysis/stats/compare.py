@@ -207,8 +207,9 @@ class TypeComparison:
         ``metric``, ``n``, ``n_type<t>`` ..., ``rho``, ``p_value``, ``small_sample``,
         ``warning``.
     parameters
-        ``types``, ``n_resamples``, ``confidence``, ``ci_method``, ``n_permutations``,
-        ``min_n``, ``seed``.
+        ``type_column``, ``types``, ``n_resamples``, ``confidence``, ``ci_method``,
+        ``n_permutations``, ``min_n``, ``seed`` and, when known, ``type_sources`` (rows
+        compared per source of the type).
     """
 
     type_column: str
@@ -259,7 +260,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def compare_by_type(frame: pd.DataFrame, metrics: Sequence[str], *, type_col: str,
                     types: Sequence[int] = (1, 2, 3), n_resamples: int = 2000,
                     confidence: float = 0.95, n_permutations: int = 9999,
-                    min_n: int = 10, seed: int = 0) -> TypeComparison:
+                    min_n: int = 10, seed: int = 0,
+                    source_col: str | None = "innovation_type_source") -> TypeComparison:
     """Compare metrics across innovation types: medians with CIs, tests and effect sizes.
 
     Parameters
@@ -282,6 +284,10 @@ def compare_by_type(frame: pd.DataFrame, metrics: Sequence[str], *, type_col: st
         A type with fewer values gets a small-sample warning on every row that uses it.
     seed
         Base seed of every random draw (see the module docstring).
+    source_col
+        Column saying where each type comes from (``declared`` / ``reviewed`` /
+        ``estimated``); when the frame has it, the counts of the compared rows by source go
+        into ``parameters["type_sources"]``.
 
     Returns
     -------
@@ -303,6 +309,10 @@ def compare_by_type(frame: pd.DataFrame, metrics: Sequence[str], *, type_col: st
     params = {"type_column": type_col, "types": types, "n_resamples": int(n_resamples),
               "confidence": float(confidence), "ci_method": "percentile bootstrap",
               "n_permutations": int(n_permutations), "min_n": int(min_n), "seed": int(seed)}
+    if source_col is not None and source_col in frame.columns:
+        typed = frame.loc[kinds.isin(types).to_numpy(dtype=bool), source_col]
+        params["type_sources"] = {str(k): int(v) for k, v in
+                                  typed.fillna("none").value_counts().sort_index().items()}
     rows: dict[str, list[dict[str, Any]]] = {"groups": [], "kruskal": [], "pairwise": [],
                                              "spearman": []}
     for metric in metrics:
