@@ -65,6 +65,9 @@ def test_text_signals_from_evidence_and_from_screen_columns(spaces):
     assert t.text_projects.tolist()[:4] == [0.0, 1.0, 0.0, 0.0]
     assert t.iloc[4].isna().all()  # no text: unknown, not 0
     assert text_signals(spaces, cap=3).text_events.iloc[0] == 3.0
+    built = spaces.assign(screen_score=[3, 1, 0, 5, 0], n_texts=[1, 2, 1, 1, 0])
+    assert text_signals(built).iloc[4].isna().all()  # the build scores a missing text 0
+    assert text_signals(built).text_events.iloc[2] == 0.0
     cols = spaces.assign(screen_events=[0, 2, 1, 0, 0])
     assert text_signals(cols).text_events.tolist()[:4] == [0.0, 2.0, 1.0, 0.0]
     with pytest.raises(KeyError, match="screen_evidence"):

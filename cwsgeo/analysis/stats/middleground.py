@@ -118,8 +118,8 @@ def text_signals(spaces: pd.DataFrame, *, cap: int = 2) -> pd.DataFrame:
     Parameters
     ----------
     spaces
-        Spaces with ``screen_<category>`` or ``screen_evidence`` columns, and
-        ``screen_score`` (or ``n_texts``) telling which spaces have a text.
+        Spaces with ``screen_<category>`` or ``screen_evidence`` columns, and ``n_texts``
+        (else ``screen_score``, missing without a text) telling which spaces have a text.
     cap
         Most concepts counted per category (the screen's default cap is 2).
 
@@ -132,10 +132,10 @@ def text_signals(spaces: pd.DataFrame, *, cap: int = 2) -> pd.DataFrame:
     """
     if cap < 1:
         raise ValueError(f"cap must be >= 1, got {cap}")
-    if "screen_score" in spaces.columns:
-        has_text = spaces["screen_score"].notna().to_numpy()
-    elif "n_texts" in spaces.columns:
+    if "n_texts" in spaces.columns:  # the build's screen_score is 0, not NA, without a text
         has_text = (pd.to_numeric(spaces["n_texts"], errors="coerce").fillna(0) > 0).to_numpy()
+    elif "screen_score" in spaces.columns:
+        has_text = spaces["screen_score"].notna().to_numpy()
     elif "screen_evidence" in spaces.columns:
         has_text = spaces["screen_evidence"].notna().to_numpy()
     else:
