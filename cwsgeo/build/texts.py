@@ -43,8 +43,10 @@ __all__ = ["REVIEW_FILES", "attach_texts", "listing_files", "read_review", "stag
 REVIEW_FILES = ("type_review.xlsx", "type_review.csv")
 
 #: Columns of the screen kept on the built spaces (long texts stay out of the outputs).
-KEPT_COLUMNS = ("n_texts", "text_sources", "text_chars", "screen_score", "screen_evidence",
-                "innovation_type_estimated", "innovation_type_reviewed")
+KEPT_COLUMNS = ("n_texts", "text_sources", "text_chars", "screen_score", "screen_community",
+                "screen_events", "screen_projects", "screen_startups", "screen_makers",
+                "screen_business", "screen_evidence", "innovation_type_estimated",
+                "innovation_type_reviewed")
 
 
 def listing_files(cfg: Config) -> list[Path]:
@@ -131,8 +133,7 @@ def attach_texts(spaces: pd.DataFrame, screened: pd.DataFrame | None,
     out = spaces.copy()
     ids = out["id"].astype(str)
     if screened is not None:
-        for column in ("n_texts", "text_sources", "text_chars", "screen_score",
-                       "screen_evidence", "innovation_type_estimated"):
+        for column in KEPT_COLUMNS:
             if column in screened.columns:
                 out[column] = screened[column].reindex(ids).to_numpy()
     out = resolve_innovation_types(out) if review is None else apply_reviews(out, review,

@@ -46,7 +46,8 @@ def watch(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
     """Build, then rebuild whenever the inventory file changes (until interrupted).
 
     A failed build (bad inventory, failed source) is reported and watching goes on; the
-    previous outputs stay in place.
+    previous outputs stay in place. The findings (``[statistics]``) are not recomputed
+    while watching: run ``cwsgeo report`` when the inventory is ready.
 
     Parameters
     ----------
@@ -74,6 +75,9 @@ def watch(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
     """
     if inventory is not None:
         cfg = cfg.with_inventory(inventory)
+    # the maps follow each save within seconds; the findings (minutes of simulations) are
+    # left to `cwsgeo build` / `cwsgeo report`
+    cfg = cfg.replace(statistics={"enabled": False})
     if not serve:
         return _watch(cfg, out, use_cache, progress, interval, report, max_builds, stop_event,
                       lambda ok, message: None)

@@ -73,10 +73,10 @@ def _verdict(result: Mapping[str, Any]) -> str:
     return "neither localized nor dispersed"
 
 
-def _kd_subtitle(result: Mapping[str, Any], what: str) -> str:
-    return (f"{what}; n = {result.get('n')}, {result.get('n_sims')} simulations (seed "
-            f"{result.get('seed')}), bandwidth {result.get('bandwidth', 0):.0f} m, "
-            f"{result.get('distance')} distance — {_verdict(result)}")
+def _kd_subtitle(result: Mapping[str, Any], against: str) -> str:
+    return (f"n = {result.get('n')} · {result.get('n_sims')} draws from {against} (seed "
+            f"{result.get('seed')}) · bandwidth {result.get('bandwidth', 0):.0f} m · "
+            f"{result.get('distance')} distance")
 
 
 def findings_figures(statistics: Mapping[str, Any], curves: Mapping[str, pd.DataFrame],
@@ -89,8 +89,9 @@ def findings_figures(statistics: Mapping[str, Any], curves: Mapping[str, pd.Data
         name = test.get("name", "")
         if name.startswith("kd") and name in curves:
             what = _kd_title(name, ref)
+            against = "all spaces" if name.endswith("_vs_spaces") else f"the {ref}"
             out[name] = (kd_figure(curves[name], title=what,
-                                   subtitle=_kd_subtitle(test, f"counterfactual: {ref}")),
+                                   subtitle=_kd_subtitle(test, against)),
                          f"{what}: {_verdict(test)} (n = {test.get('n')}).")
     for level, frame in units.items():
         out[f"hotspots_{level}"] = (cluster_figure(
@@ -181,7 +182,7 @@ def _key_section(statistics: Mapping[str, Any]) -> Section:
                      + ", ".join(strong) + ".")
     hot = statistics.get("hotspots", {})
     for level, res in hot.items():
-        counts = res.get("counts", res.get("significant", {}))
+        counts = res.get("significant", {})
         lines.append(f"Hot spots per {_unit(level)}: global Moran's I "
                      f"{_num(res.get('moran_I', res.get('I')))} (p = "
                      f"{_num(res.get('p_value'))}, n = {res.get('n')}); significant "
@@ -194,6 +195,10 @@ def _key_section(statistics: Mapping[str, Any]) -> Section:
                         "read the comparisons as a screen."
                         if comp.get("type_column") == "innovation_type_estimated" else ""))
     return Section("Key findings", lines, key=True)
+
+
+def _counts(counts: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
 
 
 def _num(value: Any) -> str:
@@ -253,9 +258,9 @@ def _hotspot_section(statistics: Mapping[str, Any],
     rows = []
     for level, res in statistics.get("hotspots", {}).items():
         rows.append({"unit": _unit(level), "n": res.get("n"),
-                     "Moran's I": res.get("moran_I", res.get("I")),
+                     "Moran's I": res.get("moran_i"),
                      "p": res.get("p_value"),
-                     "significant units": json.dumps(res.get("counts", {}))})
+                     "significant units": _counts(res.get("significant", {}))})
     return Section("Hot spots", [
         "Local Moran's I (esda) of the number of spaces per H3 cell and per barri, with "
         "permutation p-values: HH = many spaces among neighbours with many (a hot spot), "
@@ -282,7 +287,10 @@ def _types_section(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataFr
         "listing text) and projects (the text's projects and start-up support signals); "
         "the index is the mean of their percentile ranks.",
         f"Types compared: {comp.get('type_column', '–')}; every row gives the n of each "
-        "type, and a p-value never comes without them."],
+        "type, and a p-value never comes without them.",
+        "With types estimated from listing texts, read middleground_index_spatial: the full "
+        "index and its events and projects components score the same words as the screen "
+        "that estimated the types, so they agree with it partly by construction."],
         figures=[figures[k] for k in figures if k.startswith("by_type")], tables=shown)
 
 

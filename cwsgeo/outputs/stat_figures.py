@@ -102,7 +102,7 @@ def kd_figure(curve: pd.DataFrame, *, title: str, subtitle: str | None = None,
     ax.set_ylabel("K-density (pairs per km, share)")
     ax.set_xlim(0, float(km.max()) if len(km) else 1.0)
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper right", fontsize=7.5, frameon=False)
+    ax.legend(loc="upper left", fontsize=7.5, framealpha=0.85, edgecolor="none")
     _titles(fig, title, subtitle, source)
     return fig
 
