@@ -100,12 +100,16 @@ def findings_figures(statistics: Mapping[str, Any], curves: Mapping[str, pd.Data
             subtitle="local Moran's I on spaces per unit; only significant units coloured",
             boundary=boundary), f"Local Moran's I clusters per {_unit(level)}.")
     type_col = statistics.get("meta", {}).get("type_column", "innovation_type")
-    if values is not None and "middleground_index" in values.columns:
-        out["by_type_middleground_index"] = (type_comparison_figure(
-            values, metric="middleground_index", type_col=type_col,
-            title="Middleground index by innovation type", units="index (0–1)",
-            subtitle=f"types from {type_col}", labels=_TYPE_NAMES),
-            f"Middleground index by type ({type_col}).")
+    # estimated types share the texts' words with the full index: show the text-free one
+    metric = ("middleground_index_spatial" if type_col == "innovation_type_estimated"
+              else "middleground_index")
+    if values is not None and metric in values.columns:
+        out[f"by_type_{metric}"] = (type_comparison_figure(
+            values, metric=metric, type_col=type_col,
+            title=f"{metric.replace('_', ' ').capitalize()} by innovation type",
+            units="index (0–1)", subtitle=f"types from {type_col}"),
+            f"{metric} by type ({type_col}); " + "; ".join(
+                f"{k} = {v}" for k, v in _TYPE_NAMES.items()) + ".")
     return out
 
 
