@@ -117,7 +117,7 @@ def add_hotspots(m: folium.Map, hotspots: Mapping[str, gpd.GeoDataFrame],
                                store=store)
         layer = GeoJsonLayer(data, name=name, pane="cws-hotspots", show=False,
                              group="Statistics",
-                             style={"color": "#ffffff", "weight": 0.6, "opacity": 0.9,
+                             style={"color": "#333333", "weight": 0.8, "opacity": 0.9,
                                     "fillOpacity": 0.75,
                                     "className": f"cws-hotspot cws-hotspot-{key}"})
         m.add_child(layer)
