@@ -7,7 +7,8 @@ This package owns every HTML map cwsgeo writes:
   over an offline basemap, and optionally transit stops by mode, places of interaction
   (clustered points and a kernel density layer) and each space's walking area;
 * :func:`density_map` (``maps/density.html``): district and barri choropleths with a metric
-  selector, H3 hexagons, kernel density bands and the spaces on top.
+  selector, H3 hexagons, kernel density bands, optional hot spots (local Moran's I,
+  ``hotspots``) and the spaces on top.
 
 Both are built from the same pieces: :func:`base_map` (city, district and barri outlines,
 optional street lines and tiles), :func:`display_geojson` (geometry simplified and rounded

@@ -22,6 +22,7 @@ from ...analysis.admin import AdminAreas
 from .controls import add_layer_control, add_search, located_mask
 from .display import DisplayStore, display_geojson
 from .furniture import add_legend, add_runtime, legend_html
+from .hotspots import add_hotspots
 from .layers import GeoData, GeoJsonLayer, base_map
 from .overlays import add_kernel_bands, kernel_note
 from .palette import SPACE_RADIUS, ZERO_COLOR
@@ -289,7 +290,8 @@ def density_map(result: DensityResult, admin: AdminAreas, path: str | Path, *,
                 assets: Literal["inline", "cdn"] = "inline", tiles: bool = True,
                 attributions: Iterable[str] = (),
                 popup_fields: Mapping[str, str] | None = None,
-                store: DisplayStore | None = None) -> Path:
+                store: DisplayStore | None = None,
+                hotspots: Mapping[str, gpd.GeoDataFrame] | None = None) -> Path:
     """Write the density map: choropleths, hexagons, kernel density and the spaces on top.
 
     * **Choropleth** of districts or barris, chosen in a small control at the top left
@@ -306,6 +308,9 @@ def density_map(result: DensityResult, admin: AdminAreas, path: str | Path, *,
     * **Spaces** by innovation type on top (:func:`~cwsgeo.outputs.maps.add_spaces`): the
       same precision symbols and the same switch between confirmed and estimated types as
       the innovation map (the legend says which types the layers use).
+    * **Hot spots** (with ``hotspots``): H3 cells and barris significantly clustered by
+      local Moran's I, group "Statistics", hidden until switched on
+      (:func:`~cwsgeo.outputs.maps.hotspots.add_hotspots`).
 
     Parameters
     ----------
@@ -338,6 +343,10 @@ def density_map(result: DensityResult, admin: AdminAreas, path: str | Path, *,
     store
         Where display geometry is kept between builds (any ``MutableMapping[str, bytes]``;
         see :mod:`cwsgeo.outputs.maps.display`).
+    hotspots
+        Local Moran's I units keyed ``"hexes"`` / ``"barris"``
+        (``Findings.hotspot_units`` of :mod:`cwsgeo.build.statistics`); default: no
+        hot-spot layers.
 
     Returns
     -------
@@ -356,6 +365,8 @@ def density_map(result: DensityResult, admin: AdminAreas, path: str | Path, *,
     _add_choropleths(m, result, metrics, level, metric, store)
     _add_hexagons(m, result, store)
     _add_kernel_layers(m, result, kde_bands, store)
+    if hotspots:
+        add_hotspots(m, hotspots, store)
     add_spaces(m, sp, popup_fields, radius=SPACE_RADIUS["density"], names=names)
     add_search(m, missing_spaces(sp, names))
     add_layer_control(m)

@@ -109,9 +109,10 @@ CENTER = (41.395, 2.165)
 #: Map panes (z-index): fixed drawing order whatever the order layers are switched on.
 #: Leaflet's own: tiles 200, overlays (outlines, streets) 400, markers 600, tooltips 650.
 PANES: dict[str, int] = {
-    "cws-base": 300, "cws-choropleth": 350, "cws-hexes": 360, "cws-kernel": 370, "cws-walk": 380,
+    "cws-base": 300, "cws-choropleth": 350, "cws-hexes": 360, "cws-hotspots": 365,
+    "cws-kernel": 370, "cws-walk": 380,
     "cws-points": 420, "cws-clusters": 430, "cws-labels": 440, "cws-spaces": 450}
 
 #: Groups of the layer control, in order, and whether each is unfolded when the page opens.
 LAYER_GROUPS: dict[str, bool] = {"Spaces": True, "Context": False, "Areas": True,
-                                 "Basemap": False}
+                                 "Statistics": True, "Basemap": False}
