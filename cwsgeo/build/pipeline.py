@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -444,9 +445,12 @@ class _Build:
                 densities, folder / "figures", ledger), "density figures")
             # the density page needs nothing the later steps make: it is drawn meanwhile too
             ctx, raw, admin, spaces, prox = self.ctx, self.raw, self.admin, self.spaces, self.prox
-            self.density_map_task = background(lambda: _write_density_map(
-                ctx, raw, admin, spaces, prox, densities, self.maps_dir), "density map")
-            self.pending += [self.figure_task, self.density_map_task]
+            self.pending.append(self.figure_task)
+            self.density_map_task: Task[Path] | None = None
+            if not self.cfg.statistics.enabled:  # else drawn with the hot spots, at the end
+                self.density_map_task = background(lambda: _write_density_map(
+                    ctx, raw, admin, spaces, prox, densities, self.maps_dir), "density map")
+                self.pending.append(self.density_map_task)
             for out_file in density_files(densities):
                 self.result.outputs[f"density_{out_file.name}"] = ledger.write_if_changed(
                     folder / out_file.name, _content_key(out_file.data), out_file.write)
@@ -490,7 +494,8 @@ class _Build:
             self.result.outputs["map"] = _write_innovation_map(
                 self.ctx, self.raw, self.admin, self.spaces, self.places, self.transit,
                 self.prox, self.densities, self.maps_dir)
-            self.result.outputs["density_map"] = self.density_map_task.result()
+            if self.density_map_task is not None:
+                self.result.outputs["density_map"] = self.density_map_task.result()
         with self.ctx.timed("figures (wait)"):
             paths, entries = self.figure_task.result()
         self.result.outputs.update(paths)
@@ -542,6 +547,10 @@ class _Build:
         self.result.extra["statistics"] = findings.statistics
         if self.dry_run:
             return
+        with self.ctx.timed("maps"):
+            self.result.outputs["density_map"] = _write_density_map(
+                self.ctx, self.raw, self.admin, self.spaces, self.prox, self.densities,
+                self.maps_dir, hotspots=findings.hotspot_units)
         with self.ctx.timed("report"):
             self.result.outputs.update(write_findings(
                 findings, self.processed, admin=self.admin,
@@ -573,12 +582,13 @@ def _map_options(ctx: StageContext, prox: ProximityResult) -> dict[str, Any]:
 
 def _write_density_map(ctx: StageContext, raw: RawData, admin: AdminAreas,
                        spaces: gpd.GeoDataFrame, prox: ProximityResult,
-                       densities: DensityResult, maps_dir: Path) -> Path:
-    """Write the density map (``maps/density.html``)."""
+                       densities: DensityResult, maps_dir: Path,
+                       hotspots: Mapping[str, gpd.GeoDataFrame] | None = None) -> Path:
+    """Write the density map (``maps/density.html``), with the hot spots when computed."""
     from ..outputs.maps import density_map
 
     return density_map(
-        densities, admin, maps_dir / "density.html", spaces=spaces,
+        densities, admin, maps_dir / "density.html", spaces=spaces, hotspots=hotspots,
         kde_bands=densities.contours, **_map_options(ctx, prox),
         attributions=attributions(raw.manifest, ("admin", "places", "transit", "inventory")))
 
