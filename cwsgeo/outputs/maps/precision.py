@@ -105,7 +105,7 @@ def area_labels(spaces: pd.DataFrame, names: Mapping[str, str]) -> list[str]:
         first = [c.strip() for c in as_text(raw).split(";") if c.strip()][:1]
         label = (names.get(_code(first[0][0].upper(), first[0]), first[0]) if first
                  else as_text(b) or as_text(d))
-        out.append(label or "unknown area")
+        out.append(label or "wide radius, area uncertain")
     return out
 
 
