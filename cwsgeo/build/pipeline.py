@@ -107,6 +107,7 @@ class BuildResult:
                  f"{self.n_located} located ({how or 'none'}); geocode status: {status}; "
                  f"{self.wall_s:.1f} s"]
         lines += self._precision_lines()
+        lines += self._findings_lines()
         lines += self._warning_lines()
         changes = self.extra.get("changes")
         if changes is not None:
@@ -119,6 +120,21 @@ class BuildResult:
                          + ", ".join(str(p) for p in maps))
         return "\n".join(lines)
 
+
+    def _findings_lines(self) -> list[str]:
+        stats: dict[str, Any] = self.extra.get("statistics") or {}
+        spaces = stats.get("agglomeration", {}).get("spaces")
+        if not spaces:
+            return []
+        from ..outputs.stat_figures import band_text
+
+        ranges = spaces.get("localized_distances_m") or []
+        verdict = (f"localized at {band_text(ranges)}" if spaces.get("localized")
+                   else "dispersed" if spaces.get("dispersed")
+                   else "neither localized nor dispersed")
+        return [f"findings: the spaces are {verdict} (Kd against the address points, "
+                f"n = {spaces.get('n')}, {spaces.get('n_sims')} simulations); "
+                f"{len(stats.get('tests', []))} tests in statistics.json and report.html"]
 
     def _precision_lines(self) -> list[str]:
         lines = []
