@@ -4,9 +4,7 @@
   "use strict";
   var KEY = "cwsgeo-preview-view:" + location.pathname;
   function map() { return window.cwsMap || null; }
-  var settled = false;  /* the view saved by the previous page has been applied (or none) */
   function restoreView() {
-    settled = true;
     var saved = null;
     try { saved = JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch (e) { saved = null; }
     sessionStorage.removeItem(KEY);
@@ -23,10 +21,8 @@
     document.addEventListener("cws-ready", callback, {once: true});
   }
   function saveView() {
-    /* a rebuild announced before this page applied the previous view keeps that view:
-       the page's own first view (still showing) is not the reader's */
     var m = map();
-    if (!m || !settled) { return; }
+    if (!m) { return; }
     var c = m.getCenter();
     sessionStorage.setItem(KEY, JSON.stringify({lat: c.lat, lng: c.lng, zoom: m.getZoom()}));
   }
