@@ -111,7 +111,11 @@ def test_an_edit_reloads_the_open_map(bundle_dir: Path, tmp_path: Path) -> None:
                 raise AssertionError(f"no reload; builds said: {reports}; page errors: "
                                      f"{watch_page.js_errors}") from exc
             assert page.locator("path.cws-type-3").count() == 1
-            page.wait_for_function("window.cwsMap.getZoom() === 16", timeout=20_000)  # view kept
+            try:  # view kept
+                page.wait_for_function("window.cwsMap.getZoom() === 16", timeout=20_000)
+            except Exception as exc:
+                state = page.evaluate("[window.cwsMap.getZoom(), JSON.stringify(sessionStorage)]")
+                raise AssertionError(f"view not kept: {state}; builds: {reports}") from exc
             # the reload aborts the page's event stream: the one request allowed to fail
             watch_page.failed_requests = [u for u in watch_page.failed_requests
                                           if not u.endswith("/_cwsgeo/events")]
