@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 
 from ... import settings
+from ._json import json_ready as _json
 
 __all__ = ["CLQ_COLUMNS", "CLQResult", "LocalCLQResult", "colocation_points", "global_clq",
            "local_clq"]
@@ -80,13 +81,6 @@ _BATCH = 64
 _LOCAL_CHUNK = 512
 
 
-def _json(value: Any) -> Any:
-    """Return a JSON-ready version of a scalar (numpy types unwrapped, NaN -> None)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:

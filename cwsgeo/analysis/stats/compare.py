@@ -52,6 +52,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ._json import json_ready as _json
+
 __all__ = ["CLIFF_THRESHOLDS", "TypeComparison", "bootstrap_median_ci", "cliffs_delta",
            "cliffs_magnitude", "compare_by_type", "permutation_median_test"]
 
@@ -238,17 +240,6 @@ class TypeComparison:
                 "spearman": _records(spearman)}
 
 
-def _json(value: Any) -> Any:
-    """Python scalars for numpy values, None for NaN/NA, recursively."""
-    if isinstance(value, dict):
-        return {str(k): _json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is pd.NA or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    return value
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

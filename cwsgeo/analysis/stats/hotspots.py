@@ -72,7 +72,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .colocation import _json
+from ._json import json_ready as _json
 
 __all__ = ["QUADRANT_LABELS", "Alternative", "HotspotResult", "area_hotspots", "hex_hotspots",
            "local_moran"]

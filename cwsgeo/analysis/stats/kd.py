@@ -78,6 +78,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ..network import WalkNetwork
+from ._json import json_ready as _json
 from ._kd_distances import CallableDistances, EuclideanDistances, NetworkDistances, as_xy
 
 __all__ = ["KdResult", "global_band", "kd_cross_test", "kd_curve", "kd_test",
@@ -343,12 +344,6 @@ class KdResult:
         }
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple | list):
-        return [_json(v) for v in value]
-    return value
 
 
 def _engine(distance: Distance, points: np.ndarray, n_sites: int, b: np.ndarray | None,
