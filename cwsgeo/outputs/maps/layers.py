@@ -19,7 +19,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 from branca.element import MacroElement
-from folium.map import Layer
+from folium.map import FitBounds, Layer
 from jinja2 import Template
 
 from ... import settings
@@ -269,4 +269,8 @@ def _add_basemap(m: folium.Map, admin: AdminAreas, streets: gpd.GeoDataFrame | N
             name=f"{name} (outlines)", pane="overlayPane", style=style, group="Areas"))
     add_name_labels(m, admin, streets)
     minx, miny, maxx, maxy = admin.city.to_crs(settings.crs_store).total_bounds
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    # the first view is set at once, not animated: a view restored or set by a script as soon as
+    # the page is ready (live preview, links) is never undone by a zoom still running
+    fit = FitBounds([[miny, minx], [maxy, maxx]])
+    fit.options["animate"] = False
+    m.add_child(fit)
