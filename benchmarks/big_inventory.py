@@ -1,0 +1,92 @@
+"""Benchmark: a cold build of a 28,900-row inventory (the bundle's list ×100), time and memory.
+
+Usage::
+
+    .venv/bin/python benchmarks/big_inventory.py [--mirror ../shared/data/bcn] [--copies 100]
+        [--keep DIR] [--seed 13]
+
+The inventory is made from the bundle's coworking list (289 rows): copy 0 is the list as it
+is; copies 1…99 keep each row's name (with `` #k``), website and source, get a unique id
+(``<id>-k``) and a real address drawn at random (seeded) from the bundle's address gazetteer,
+so the copies spread over the city's built fabric like the addresses do. Listing texts still
+join through ``source_id``. The Google Places coordinates of the list are dropped as in any
+build.
+
+It then runs ``cwsgeo build`` cold (no stage cache) into a temporary folder in a child process
+and prints the wall time, the child's peak RSS, the size of each map and the slowest stages
+(from the build's ``-v`` log). Numbers only, no timed assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_big_inventory(mirror: Path, path: Path, copies: int = 100, seed: int = 13) -> int:
+    """Write the ``copies``-fold inventory to ``path`` (CSV); return its number of rows."""
+    base = pd.read_csv(mirror / "coworking" / "coworking_spaces.csv", dtype=str,
+                       keep_default_na=False)
+    addr = pd.read_csv(mirror / "addresses" / "bcn_addresses.csv", dtype=str,
+                       usecols=["full_street", "number", "postcode"], keep_default_na=False)
+    rng = np.random.default_rng(seed)
+    frames = [base]
+    for k in range(1, copies):
+        pick = addr.iloc[rng.integers(0, len(addr), len(base))]
+        copy = base.copy()
+        copy["id"] = base["id"] + f"-{k}"
+        copy["name"] = base["name"] + f" #{k}"
+        copy["address"] = (pick["full_street"] + ", " + pick["number"]).to_numpy()
+        copy["postcode"] = pick["postcode"].to_numpy()
+        copy["lat"] = ""
+        copy["lon"] = ""
+        frames.append(copy)
+    big = pd.concat(frames, ignore_index=True)
+    big.to_csv(path, index=False)
+    return len(big)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mirror", type=Path, default=ROOT.parent / "shared" / "data" / "bcn")
+    ap.add_argument("--copies", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--keep", type=Path, help="build into this folder and keep it")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        inv = work / "big_inventory.csv"
+        n = make_big_inventory(args.mirror, inv, args.copies, args.seed)
+        out = work / "out"
+        cmd = [sys.executable, "-m", "cwsgeo", "build", "--inventory", str(inv),
+               "--out", str(out), "--no-cache", "-v"]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        if proc.returncode not in (0, 3):
+            sys.exit(f"build failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        print(f"{n:,}-row inventory: cold build {wall:.1f} s, peak RSS {peak:,.0f} MiB "
+              f"(exit {proc.returncode})")
+        for page in sorted((out / "maps").glob("*.html")):
+            print(f"  {page.name}: {page.stat().st_size / 1e6:.2f} MB")
+        stages = {m.group(1): float(m.group(2)) for m in
+                  re.finditer(r"stage (\S+): ([0-9.]+) s", proc.stderr)}
+        slow = sorted(stages.items(), key=lambda kv: -kv[1])[:12]
+        print("  slowest stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in slow))
+
+
+if __name__ == "__main__":
+    main()
