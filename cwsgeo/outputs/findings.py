@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
+from ..analysis.stats._json import json_ready
 from .report_page import Section
 from .stat_figures import band_text, cluster_figure, kd_figure, type_comparison_figure
 
@@ -41,19 +42,7 @@ _TYPE_NAMES = {1: "type 1 (no innovative community)", 2: "type 2 (innovative com
 
 def statistics_json(statistics: Mapping[str, Any]) -> str:
     """Return ``statistics.json``'s text (NaN and infinities as ``null``)."""
-    return json.dumps(_clean(statistics), indent=1, ensure_ascii=False) + "\n"
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return None
-    return value
+    return json.dumps(json_ready(statistics), indent=1, ensure_ascii=False) + "\n"
 
 
 def figure_png(fig: Figure, dpi: int = 130) -> bytes:

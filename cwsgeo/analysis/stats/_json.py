@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ import pandas as pd
 
 def json_ready(value: Any) -> Any:
     """Return ``value`` with numpy scalars unwrapped and NaN / NA as ``None``, recursively."""
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [json_ready(v) for v in value]

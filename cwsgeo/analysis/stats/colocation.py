@@ -81,8 +81,6 @@ _BATCH = 64
 _LOCAL_CHUNK = 512
 
 
-
-
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): _json(v) for k, v in row.items()} for row in table.to_dict("records")]
 

@@ -240,8 +240,6 @@ class TypeComparison:
                 "spearman": _records(spearman)}
 
 
-
-
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     first = [c for c in ("name", "metric") if c in frame.columns]
     ordered = frame[first + [c for c in frame.columns if c not in first]]

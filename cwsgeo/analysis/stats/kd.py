@@ -344,8 +344,6 @@ class KdResult:
         }
 
 
-
-
 def _engine(distance: Distance, points: np.ndarray, n_sites: int, b: np.ndarray | None,
             network_mode: Literal["auto", "matrix", "search"], snap_max_m: float | None,
             drop_b: bool) -> Engine:

@@ -10,9 +10,8 @@
     sessionStorage.removeItem(KEY);
     var m = map();
     if (!saved || !m) { return; }
-    var apply = function () { m.setView([saved.lat, saved.lng], saved.zoom, {animate: false}); };
-    /* the page's own first view may still be animating: a view set now would be undone */
-    if (m._animatingZoom) { m.once("zoomend", apply); } else { apply(); }
+    /* the page's first view is not animated (maps/layers.py), so nothing undoes this one */
+    m.setView([saved.lat, saved.lng], saved.zoom, {animate: false});
   }
   function whenMapReady(callback) {
     /* after the page's own first view (data-cws-ready), so it is not overridden; a slow
