@@ -1,13 +1,19 @@
-"""Batched shortest paths on the CSR matrix of a :class:`~.model.WalkNetwork`.
+"""Shortest-path searches on a :class:`~.model.WalkNetwork`.
 
-Every search is :func:`scipy.sparse.csgraph.dijkstra` over many origins at once, never one
-networkx call per origin; see :mod:`cwsgeo.analysis.network` for the list.
+Bounded searches (a radius) run on the compiled engine of :mod:`._bounded`: one search per
+origin that touches only what it reaches, in parallel over origins, with sparse results
+(:class:`Reach`) or the sums the caller needs (:func:`sums_in_range`), never an
+``origins x nodes`` matrix unless asked for one (:func:`iter_node_distances`). Unbounded
+searches and the searches from snapped points to every node use
+:func:`scipy.sparse.csgraph.dijkstra` over many origins at once. See
+:mod:`cwsgeo.analysis.network` for the list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Literal, overload
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -16,12 +22,12 @@ import pandas as pd
 from .model import WalkNetwork
 from .snap import Snap
 
-if TYPE_CHECKING:
-    from scipy import sparse
+__all__ = ["Reach", "iter_node_distances", "iter_reach", "nearest_distances", "nearest_k",
+           "node_distances", "nodes_in_range", "point_node_distances", "sums_in_range",
+           "to_points"]
 
-__all__ = ["iter_node_distances", "nearest_distances", "node_distances",
-           "point_node_distances", "to_points"]
-
+#: Memory for one batch of reached nodes in :func:`iter_reach` (12 bytes a node).
+REACH_BATCH_BYTES = 32 * 2**20
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
     from tqdm.auto import tqdm
@@ -29,10 +35,402 @@ def _progress(total: int, desc: str, enabled: bool) -> Any:
     return tqdm(total=total, desc=desc, disable=not enabled, unit="origin", leave=False)
 
 
+# ---------------------------------------------------------------------- compiled engine
+@dataclass(frozen=True, eq=False)
+class Reach:
+    """The nodes within a radius of each origin, in sparse (CSR-like) form.
+
+    Row ``i`` holds origin ``origins[i]``'s reached nodes
+    ``nodes[indptr[i]:indptr[i + 1]]`` and their network distances (metres, ``<= radius``),
+    in the order the search reached them (not sorted).
+
+    Attributes
+    ----------
+    origins
+        For each row, the origin's position in the origins searched from: a node position
+        when every node is an origin, the point's position when the origins are a
+        :class:`~.snap.Snap`.
+    indptr
+        ``(len(origins) + 1,)`` row offsets.
+    nodes
+        Node positions (``int32``).
+    distances
+        Metres (``float64``).
+    radius
+        The search radius.
+    """
+
+    origins: np.ndarray
+    indptr: np.ndarray
+    nodes: np.ndarray
+    distances: np.ndarray
+    radius: float
+
+    def __len__(self) -> int:
+        return len(self.origins)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Number of nodes reached from each origin."""
+        return np.diff(self.indptr)
+
+    def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the nodes reached from row ``i`` and their distances."""
+        a, b = self.indptr[i], self.indptr[i + 1]
+        return self.nodes[a:b], self.distances[a:b]
+
+    def to_dense(self, n_nodes: int) -> np.ndarray:
+        """Return ``(len(self), n_nodes)`` distances, ``inf`` where not reached."""
+        out = np.full((len(self), n_nodes), np.inf)
+        out[np.repeat(np.arange(len(self)), self.sizes), self.nodes] = self.distances
+        return out
+
+    @classmethod
+    def concat(cls, parts: Sequence[Reach], radius: float) -> Reach:
+        """Join the rows of several reaches (in order)."""
+        if not parts:
+            return cls(np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int32),
+                       np.zeros(0), float(radius))
+        sizes = np.concatenate([p.sizes for p in parts])
+        return cls(np.concatenate([p.origins for p in parts]),
+                   np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+                   np.concatenate([p.nodes for p in parts]),
+                   np.concatenate([p.distances for p in parts]), float(radius))
+
+
+def _graph(net: WalkNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CSR arrays in the engine's dtypes (no copy when they already are)."""
+    adj = net.adjacency
+    return (np.ascontiguousarray(adj.indptr, dtype=np.int64),
+            np.ascontiguousarray(adj.indices, dtype=np.int32),
+            np.ascontiguousarray(adj.data, dtype=np.float64))
+
+
+def _sources(net: WalkNetwork, origins: npt.ArrayLike | Snap | None,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Origin labels and their sources ``(labels, src_ptr, src_node, src_cost)``.
+
+    Nodes (default every node, in Morton order): one source at cost 0. Snapped points: the
+    two ends of their edge at ``cost_u`` / ``cost_v`` (one, at the lower cost, when both
+    ends are the same node); none for an invalid point.
+    """
+    if not isinstance(origins, Snap):
+        nodes = (net.spatial_order if origins is None
+                 else np.asarray(origins, dtype=np.int64).reshape(-1))
+        if len(nodes) and (nodes.min() < 0 or nodes.max() >= net.n_nodes):
+            raise IndexError(f"origin node positions must be in [0, {net.n_nodes})")
+        labels = nodes.astype(np.int64) if origins is None else np.arange(len(nodes))
+        return (labels, np.arange(len(nodes) + 1, dtype=np.int64), nodes.astype(np.int32),
+                np.zeros(len(nodes)))
+    s = origins
+    one = s.u == s.v
+    counts = np.where(s.valid, np.where(one, 1, 2), 0)
+    first_cost = np.where(one, np.minimum(s.cost_u, s.cost_v), s.cost_u)
+    node = np.column_stack([s.u, s.v]).ravel()
+    cost = np.column_stack([first_cost, s.cost_v]).ravel()
+    keep = (np.arange(2)[None, :] < counts[:, None]).ravel()
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return (np.arange(len(s), dtype=np.int64), ptr, node[keep].astype(np.int32),
+            cost[keep].astype(np.float64))
+
+
+def _take_origins(src_ptr: np.ndarray, src_node: np.ndarray, src_cost: np.ndarray,
+                  rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sources of some origins, as a new ``(src_ptr, src_node, src_cost)``."""
+    counts = src_ptr[rows + 1] - src_ptr[rows]
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    idx = np.repeat(src_ptr[rows] - ptr[:-1], counts) + np.arange(ptr[-1])
+    return ptr, src_node[idx], src_cost[idx]
+
+
+def _check_radius(radius: float) -> float:
+    r = float(radius)
+    if not r >= 0:
+        raise ValueError(f"radius must be >= 0, got {radius!r}")
+    return r
+
+
+def iter_reach(net: WalkNetwork, origins: npt.ArrayLike | Snap | None = None, *,
+               radius: float, max_bytes: int | None = None,
+               progress: bool = False) -> Iterator[Reach]:
+    """Yield the nodes within ``radius`` of each origin, in memory-bounded batches.
+
+    Each origin is searched on its own by the compiled bounded search (:mod:`._bounded`),
+    whose work is proportional to the nodes it reaches; origins run in parallel.
+
+    Parameters
+    ----------
+    net
+        The walking network.
+    origins
+        Node positions; a :class:`~.snap.Snap` (each point starts at its edge's two ends
+        with its walking costs; invalid points reach nothing); or ``None``: every node, in
+        :attr:`WalkNetwork.spatial_order` (Morton order), so each batch covers a compact
+        area.
+    radius
+        Search radius in metres (``inf`` searches the whole component).
+    max_bytes
+        Memory for one batch's results (default :data:`REACH_BATCH_BYTES`, 12 bytes per
+        reached node); origins that do not fit go to the next batch.
+    progress
+        Show a ``tqdm`` progress bar.
+
+    Yields
+    ------
+    Reach
+        One batch of origins (every origin exactly once over all batches, in about the
+        given order).
+    """
+    from . import _bounded
+
+    radius = _check_radius(radius)
+    labels, src_ptr, src_node, src_cost = _sources(net, origins)
+    indptr, indices, weights = _graph(net)
+    n_buckets, inv_w = _bounded.buckets(radius)
+    cap = max(int(max_bytes or REACH_BATCH_BYTES) // 12, net.n_nodes)
+    todo = np.arange(len(labels))
+    window = _bounded.BLOCK * 2 * _bounded.threads()
+    with _progress(len(labels), "walking search", progress) as bar:
+        while len(todo):
+            rows = todo[:window]
+            ptr, node, cost = _take_origins(src_ptr, src_node, src_cost, rows)
+            n_threads = max(1, min(_bounded.threads(), -(-len(rows) // _bounded.BLOCK)))
+            out_nodes = np.empty(cap, np.int32)
+            out_dist = np.empty(cap)
+            start = np.zeros(len(rows), np.int64)
+            count = np.zeros(len(rows), np.int64)
+            _bounded.reach_batch(indptr, indices, weights, ptr, node, cost, radius, inv_w,
+                                 n_buckets, _bounded.POOL_ENTRIES, n_threads, out_nodes,
+                                 out_dist, start, count)
+            done = count >= 0
+            if not done.any():
+                if cap >= net.n_nodes * n_threads:
+                    raise RuntimeError("bounded search could not place one origin")
+                cap = net.n_nodes * n_threads  # a share always holds one origin now
+                continue
+            sizes = count[done]
+            row_ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+            idx = np.repeat(start[done] - row_ptr[:-1], sizes) + np.arange(row_ptr[-1])
+            bar.update(int(done.sum()))
+            yield Reach(labels[rows[done]], row_ptr, out_nodes[idx], out_dist[idx], radius)
+            mean = max(float(sizes.mean()), 1.0)
+            todo = np.concatenate([rows[~done], todo[len(rows):]])
+            window = max(_bounded.BLOCK, int(cap / mean * 0.8))
+
+
+def nodes_in_range(net: WalkNetwork, origins: npt.ArrayLike | Snap | None = None, *,
+                   radius: float, progress: bool = False) -> Reach:
+    """The nodes within ``radius`` of each origin (an isochrone's nodes), as one :class:`Reach`.
+
+    Parameters
+    ----------
+    net
+        The walking network.
+    origins
+        As for :func:`iter_reach`.
+    radius
+        Search radius in metres.
+    progress
+        Show a ``tqdm`` progress bar.
+
+    Returns
+    -------
+    Reach
+        Rows in the order of ``origins`` (of node positions when ``origins`` is ``None``).
+        Distances equal those of :func:`scipy.sparse.csgraph.dijkstra` with ``limit=radius``
+        exactly.
+    """
+    parts = list(iter_reach(net, origins, radius=radius, progress=progress))
+    joined = Reach.concat(parts, radius)
+    order = np.argsort(joined.origins, kind="stable")
+    if (order == np.arange(len(order))).all():
+        return joined
+    sizes = joined.sizes[order]
+    ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    idx = np.repeat(joined.indptr[order] - ptr[:-1], sizes) + np.arange(ptr[-1])
+    return Reach(joined.origins[order], ptr, joined.nodes[idx], joined.distances[idx],
+                 joined.radius)
+
+
+def _items(net: WalkNetwork, weights: npt.ArrayLike | None, points: Snap | None,
+           point_weights: npt.ArrayLike | None) -> tuple[int, tuple[np.ndarray, ...]]:
+    """Weights to sum, as the engine's item incidence and weight CSRs (see :mod:`._bounded`).
+
+    Node weights are items at one node (cost 0); point weights items at their edge's ends.
+    Rows whose weights are all zero are left out. Returns the column count and the arrays.
+    """
+    n = net.n_nodes
+    w_node = np.zeros((n, 0)) if weights is None else np.asarray(weights, dtype=float)
+    w_node = w_node.reshape(n, -1)
+    nodes = np.flatnonzero((w_node != 0).any(axis=1))
+    if points is None:
+        w_pt = np.zeros((0, 0))
+        pu = pv = np.zeros(0, np.int64)
+        cu = cv = np.zeros(0)
+    else:
+        if point_weights is None:
+            raise ValueError("point_weights are needed with points")
+        w_pt = np.asarray(point_weights, dtype=float).reshape(len(points), -1)
+        pts = np.flatnonzero(points.valid & (w_pt != 0).any(axis=1))
+        w_pt = w_pt[pts]
+        pu, pv, cu, cv = points.u[pts], points.v[pts], points.cost_u[pts], points.cost_v[pts]
+    k_node, k_pt = w_node.shape[1], w_pt.shape[1]
+    one = pu == pv
+    item_pt = np.arange(len(nodes), len(nodes) + len(pu))
+    # incidences: nodes, then each point at u, then each point (with two ends) at v
+    inc_node = np.concatenate([nodes, pu, pv[~one]])
+    inc_item = np.concatenate([np.arange(len(nodes)), item_pt, item_pt[~one]])
+    inc_cost = np.concatenate([np.zeros(len(nodes)), np.where(one, np.minimum(cu, cv), cu),
+                               cv[~one]])
+    inc_other = np.concatenate([nodes, pv, pu[~one]])
+    inc_ocost = np.concatenate([np.zeros(len(nodes)), np.where(one, np.minimum(cu, cv), cv),
+                                cu[~one]])
+    order = np.argsort(inc_node, kind="stable")
+    inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(inc_node, minlength=n))])
+    dense = np.zeros((len(nodes) + len(pu), k_node + k_pt))
+    dense[:len(nodes), :k_node] = w_node[nodes]
+    dense[len(nodes):, k_node:] = w_pt
+    rows, cols = np.nonzero(dense)
+    w_ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(dense)))])
+    return k_node + k_pt, (inc_ptr.astype(np.int64), inc_item[order].astype(np.int64),
+                           inc_cost[order].astype(float), inc_other[order].astype(np.int32),
+                           inc_ocost[order].astype(float), w_ptr.astype(np.int64),
+                           cols.astype(np.int64), dense[rows, cols])
+
+
+@overload
+def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None, radius: float, *,
+                  origins: npt.ArrayLike | Snap | None = ..., points: Snap | None = ...,
+                  point_weights: npt.ArrayLike | None = ..., progress: bool = ...,
+                  ) -> np.ndarray: ...
+
+
+@overload
+def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None, radius: Sequence[float], *,
+                  origins: npt.ArrayLike | Snap | None = ..., points: Snap | None = ...,
+                  point_weights: npt.ArrayLike | None = ..., progress: bool = ...,
+                  ) -> np.ndarray: ...
+
+
+def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
+                  radius: float | Sequence[float], *,
+                  origins: npt.ArrayLike | Snap | None = None, points: Snap | None = None,
+                  point_weights: npt.ArrayLike | None = None,
+                  progress: bool = False) -> np.ndarray:
+    """Sum weights on nodes (and on snapped points) within network radii of each origin.
+
+    One bounded search per origin (:mod:`._bounded`, in parallel), summing as it goes:
+    nothing of size ``origins x nodes`` is made. A node weight counts when the node's
+    distance is ``<= radius``; a point weight when ``min(d(u) + cost_u, d(v) + cost_v)``
+    is (both ends of the point's segment, exactly as :func:`to_points`).
+
+    Parameters
+    ----------
+    net
+        The walking network.
+    weights
+        ``(n_nodes,)`` or ``(n_nodes, k)`` weights on nodes (e.g. residents), or ``None``.
+    radius
+        Radius in metres, or several (one output layer per radius, ascending order not
+        required).
+    origins
+        As for :func:`iter_reach`; ``None``: every node (rows by node position).
+    points, point_weights
+        Snapped points and their ``(n_points,)`` or ``(n_points, k2)`` weights (e.g. one-hot
+        place categories); invalid points are ignored.
+    progress
+        Show a ``tqdm`` progress bar.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_origins, k + k2)`` for one radius, ``(n_origins, n_radii, k + k2)`` for a
+        sequence: node-weight columns first, then point-weight columns.
+
+    Notes
+    -----
+    Summation order is fixed: per origin, items in the order the search reaches their
+    nodes, then the radii from the smallest up. Results do not depend on threads or
+    batches; they may differ from another summation order in the last bits (about
+    ``3e-15`` relative).
+    """
+    from . import _bounded
+
+    scalar = np.ndim(radius) == 0
+    radii = np.atleast_1d(np.asarray(radius, dtype=float))
+    for r in radii:
+        _check_radius(r)
+    rank = np.argsort(radii, kind="stable")
+    labels, src_ptr, src_node, src_cost = _sources(net, origins)
+    n_cols, items = _items(net, weights, points, point_weights)
+    out = np.zeros((len(labels), len(radii), n_cols))
+    indptr, indices, w = _graph(net)
+    n_buckets, inv_w = _bounded.buckets(float(radii.max(initial=0.0)))
+    step = 1 << 16
+    with _progress(len(labels), "walking sums", progress) as bar:
+        for lo in range(0, len(labels), step):
+            rows = np.arange(lo, min(lo + step, len(labels)))
+            ptr, node, cost = _take_origins(src_ptr, src_node, src_cost, rows)
+            n_threads = max(1, min(_bounded.threads(), -(-len(rows) // _bounded.BLOCK)))
+            block = np.zeros((len(rows), len(radii), n_cols))
+            if n_cols and len(radii):
+                _bounded.sums_batch(indptr, indices, w, ptr, node, cost, radii[rank], inv_w,
+                                    n_buckets, _bounded.POOL_ENTRIES, n_threads, *items,
+                                    block)
+            out[labels[rows] if origins is None else rows] = block[:, np.argsort(rank)]
+            bar.update(len(rows))
+    return out[:, 0] if scalar else out
+
+
+def nearest_k(net: WalkNetwork, points: Snap, k: int = 1, *,
+              limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Every node's network distances to its ``k`` nearest points, in one search.
+
+    Each valid point is a source at its edge's two ends (costs ``cost_u``, ``cost_v``); a
+    multi-label Dijkstra keeps, per node, the first ``k`` distinct points to arrive (the
+    graph is symmetric, so "from" equals "to"). pandana's ``nearest_pois`` with
+    ``num_pois=k``, exact and without snapping points to nodes.
+
+    Parameters
+    ----------
+    net
+        The walking network.
+    points
+        Snapped points; invalid ones are ignored.
+    k
+        Number of nearest points per node.
+    limit
+        Search radius in metres.
+
+    Returns
+    -------
+    distances : numpy.ndarray
+        ``(n_nodes, k)`` metres, increasing along each row (``inf`` beyond the ``limit``
+        or when fewer points are reachable).
+    nearest : numpy.ndarray
+        ``(n_nodes, k)`` positions in ``points`` (``-1`` where the distance is ``inf``); on
+        equal distances the point listed first comes first.
+    """
+    from . import _bounded
+
+    if int(k) != k or k < 1:
+        raise ValueError(f"k must be a positive whole number, got {k!r}")
+    limit = _check_radius(limit)
+    labels, src_ptr, src_node, src_cost = _sources(net, points)
+    src_id = np.repeat(labels, np.diff(src_ptr))
+    indptr, indices, w = _graph(net)
+    dist, which = _bounded.nearest_k(indptr, indices, w, src_node, src_cost, src_id, int(k),
+                                     limit)
+    return dist, which
+
+
 def iter_node_distances(net: WalkNetwork, origins: npt.ArrayLike | None = None, *,
                         limit: float = np.inf, chunk_size: int = 256,
                         progress: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield network distances from batches of origin nodes to every node.
+
+    With a finite ``limit`` each batch comes from the bounded engine (:func:`nodes_in_range`,
+    exactly scipy's distances); without one, from :func:`scipy.sparse.csgraph.dijkstra`.
 
     Parameters
     ----------
@@ -59,10 +457,14 @@ def iter_node_distances(net: WalkNetwork, origins: npt.ArrayLike | None = None, 
 
     order = net.spatial_order if origins is None else np.asarray(origins, dtype=np.int64)
     chunk_size = max(1, int(chunk_size))
+    bounded = np.isfinite(limit)
     with _progress(len(order), "walking search", progress) as bar:
         for start in range(0, len(order), chunk_size):
             batch = order[start:start + chunk_size]
-            dist = csgraph.dijkstra(net.adjacency, directed=True, indices=batch, limit=limit)
+            if bounded:
+                dist = nodes_in_range(net, batch, radius=limit).to_dense(net.n_nodes)
+            else:
+                dist = csgraph.dijkstra(net.adjacency, directed=True, indices=batch)
             bar.update(len(batch))
             yield batch, dist
 
@@ -182,9 +584,9 @@ def nearest_distances(net: WalkNetwork, points: Snap, *, limit: float = np.inf,
                       return_nearest: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Every node's network distance to the nearest of many snapped points, in one search.
 
-    Each point becomes a virtual source node joined to its edge's two ends by ``cost_u`` and
-    ``cost_v``; one ``dijkstra(min_only=True)`` from all of them gives each node's distance to
-    the nearest point (the graph is symmetric, so "from" equals "to").
+    :func:`nearest_k` with ``k=1``: each point is a source at its edge's two ends, joined by
+    ``cost_u`` and ``cost_v``; one search from all of them gives each node's distance to the
+    nearest point (the graph is symmetric, so "from" equals "to").
 
     Parameters
     ----------
@@ -196,7 +598,7 @@ def nearest_distances(net: WalkNetwork, points: Snap, *, limit: float = np.inf,
         Search radius in metres.
     return_nearest
         Also return, for each node, the position (in ``points``) of its nearest point
-        (``-1`` when none is within ``limit``).
+        (``-1`` when none is within ``limit``; the first listed on a tie).
 
     Returns
     -------
@@ -205,57 +607,5 @@ def nearest_distances(net: WalkNetwork, points: Snap, *, limit: float = np.inf,
     nearest : numpy.ndarray
         Only with ``return_nearest``.
     """
-    from scipy.sparse import csgraph
-
-    n = net.n_nodes
-    keep = np.flatnonzero(points.valid)
-    if len(keep) == 0:
-        dist = np.full(n, np.inf)
-        return (dist, np.full(n, -1, dtype=np.int64)) if return_nearest else dist
-    k = len(keep)
-    aug = _with_virtual_sources(net.adjacency, points, keep)
-    if not return_nearest:
-        dist = csgraph.dijkstra(aug, directed=True, indices=np.arange(n, n + k), limit=limit,
-                                min_only=True)
-        return _real_distances(dist, n)
-    dist, _, src = csgraph.dijkstra(aug, directed=True, indices=np.arange(n, n + k),
-                                    limit=limit, min_only=True, return_predecessors=True)
-    src = np.asarray(src[:n], dtype=np.int64)
-    nearest = np.where(src >= n, keep[np.clip(src - n, 0, k - 1)], -1)
-    return _real_distances(dist, n), nearest
-
-
-def _real_distances(dist: np.ndarray, n: int) -> np.ndarray:
-    """Keep the real nodes. distances, putting the stand-in for a zero cost back to 0."""
-    out = np.asarray(dist)[:n].copy()
-    out[out <= np.finfo(float).tiny] = 0.0
-    return out
-
-
-def _with_virtual_sources(adj: sparse.csr_array, points: Snap,
-                          keep: np.ndarray) -> sparse.csr_array:
-    """Add one row per kept point to the adjacency, joined to its edge's ends by its costs.
-
-    Virtual rows ``n … n+k-1`` (no columns of their own: nothing leads back into them); a
-    point snapped to a node (``u == v``) gets one edge at the cheaper cost.
-    """
-    from scipy import sparse
-
-    n, k = adj.shape[0], len(keep)
-    cu, cv = points.cost_u[keep], points.cost_v[keep]
-    pu, pv = points.u[keep], points.v[keep]
-    same = pu == pv
-    vrow_cols = np.where(same[:, None], np.column_stack([pu, pu]), np.column_stack([pu, pv]))
-    vrow_vals = np.where(same[:, None], np.column_stack([np.minimum(cu, cv)] * 2),
-                         np.column_stack([cu, cv]))
-    counts = np.where(same, 1, 2)
-    take = np.column_stack([np.ones(k, bool), ~same]).ravel()
-    cols = vrow_cols.ravel()[take]
-    vals = np.maximum(vrow_vals.ravel()[take], 0.0)
-    # a zero cost would vanish from the sparse matrix: use the smallest positive float
-    vals = np.where(vals > 0, vals, np.finfo(float).tiny)
-    indptr = np.concatenate([adj.indptr.astype(np.int64),
-                             adj.nnz + np.cumsum(counts, dtype=np.int64)])
-    return sparse.csr_array((np.concatenate([adj.data, vals]),
-                             np.concatenate([adj.indices.astype(np.int64), cols]), indptr),
-                            shape=(n + k, n + k))
+    dist, nearest = nearest_k(net, points, 1, limit=limit)
+    return (dist[:, 0], nearest[:, 0]) if return_nearest else dist[:, 0]

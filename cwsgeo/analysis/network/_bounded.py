@@ -1,0 +1,446 @@
+"""Compiled bounded shortest-path searches (numba): work proportional to what they reach.
+
+Private engine behind :mod:`.search`. Each origin is a small set of *sources* (a node at cost
+0, or a snapped point's two edge ends at their walking costs); its search settles only the
+nodes within the radius and leaves the shared work arrays as it found them, so the cost of an
+origin is the size of its reach, never the size of the graph.
+
+Queue: a **bucket queue** of :data:`BUCKET_M`-wide distance buckets (one singly linked list
+per bucket, entries recycled through a free list). Buckets are emptied in order; a node is
+expanded when it is popped with a distance better than the one it was last expanded with, so
+a node whose distance improves inside the current bucket (edges shorter than a bucket) is
+expanded again: the result is exactly Dijkstra's, ``dist[v] = min over u of dist[u] + w``
+with the same floating-point sums. When the bucket storage (:data:`POOL_ENTRIES` live
+entries) would overflow, or the radius is infinite, the origin is searched with a binary heap
+instead (same distances).
+
+Kernels are compiled on first use (``cache=True``: later processes load them from numba's
+cache in ~0.2 s) and run in parallel over origins (``prange`` over threads; origins go to the
+threads in blocks of :data:`BLOCK` consecutive ones, round robin, so nearby origins share a
+thread's cache and the threads share the work evenly). ``NUMBA_NUM_THREADS`` must be set
+before the process starts.
+
+Layouts
+-------
+Graph: CSR ``indptr`` (int64), ``indices`` (int32), ``weights`` (float64), symmetric.
+Origins: ``src_ptr`` (int64, ``n_origins + 1``) into ``src_node`` (int32) / ``src_cost``
+(float64): origin ``o``'s sources are ``src_ptr[o]:src_ptr[o + 1]``.
+Items (weights to sum): attached to nodes by an incidence CSR ``inc_ptr`` (by node) of
+``inc_item``, ``inc_cost`` (walk from the node to the item), ``inc_other`` / ``inc_ocost`` (the
+item's other end and its cost; ``inc_other == node`` for an item with one end). An item is
+reached at ``min(dist[u] + cost_u, dist[v] + cost_v)`` and counted once, at the end giving the
+minimum (the lower node position on a tie). Item weights: a CSR ``w_ptr`` (by item) of
+``w_col`` / ``w_val``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import get_num_threads, njit, prange
+
+__all__: list[str] = []
+
+#: Bucket width in metres.
+BUCKET_M = 20.0
+#: Most buckets for one search (wider buckets above ``BUCKET_M * MAX_BUCKETS`` metres).
+MAX_BUCKETS = 1 << 16
+#: Live bucket-queue entries per thread before an origin falls back to the heap.
+POOL_ENTRIES = 1 << 16
+#: Consecutive origins handed to a thread at a time.
+BLOCK = 32
+
+_INF = np.inf
+
+
+def threads() -> int:
+    """Threads numba runs parallel kernels on."""
+    return int(get_num_threads())
+
+
+def buckets(radius: float) -> tuple[int, float]:
+    """Number of buckets and inverse bucket width for a search of ``radius`` (0: use the heap)."""
+    if not np.isfinite(radius):
+        return 0, 0.0
+    width = max(BUCKET_M, radius / (MAX_BUCKETS - 1))
+    return int(radius / width) + 1, 1.0 / width
+
+
+# ------------------------------------------------------------------------- work arrays
+@njit(cache=True)
+def _workspace(n: int, n_edges: int, max_src: int, n_buckets: int, pool: int):  # type: ignore[no-untyped-def]
+    dist = np.full(n, _INF)
+    expd = np.full(n, _INF)
+    reached = np.empty(n, np.int32)
+    head = np.full(max(n_buckets, 1), -1, np.int32)
+    pnode = np.empty(max(pool, 1), np.int32)
+    pnext = np.empty(max(pool, 1), np.int32)
+    hd = np.empty(n_edges + max_src + 1, np.float64)
+    hn = np.empty(n_edges + max_src + 1, np.int32)
+    return dist, expd, reached, head, pnode, pnext, hd, hn
+
+
+@njit(cache=True, inline="always")
+def _reset(dist, expd, reached, nr):  # type: ignore[no-untyped-def]
+    for i in range(nr):
+        v = reached[i]
+        dist[v] = _INF
+        expd[v] = _INF
+
+
+# ------------------------------------------------------------------------- bucket queue
+@njit(cache=True)
+def _bucket_search(indptr, indices, weights, src, cost, radius, inv_w,  # type: ignore[no-untyped-def]
+                   dist, expd, reached, head, pnode, pnext):
+    """Bounded search from ``src`` (at ``cost``); returns nodes reached, or -1 - that on overflow.
+
+    On overflow every bucket is emptied; the caller resets the reached nodes.
+    """
+    nb = len(head)
+    cap = len(pnode)
+    nr = 0
+    free = -1
+    top = 0
+    for i in range(len(src)):
+        s = src[i]
+        c = cost[i]
+        if c <= radius and c < dist[s]:
+            if dist[s] == _INF:
+                reached[nr] = s
+                nr += 1
+            dist[s] = c
+            if free != -1:
+                e = free
+                free = pnext[e]
+            elif top < cap:
+                e = top
+                top += 1
+            else:
+                head[:] = -1
+                return -1 - nr
+            b = int(c * inv_w)
+            pnode[e] = s
+            pnext[e] = head[b]
+            head[b] = e
+    for b in range(nb):
+        while head[b] != -1:
+            e = head[b]
+            head[b] = pnext[e]
+            u = pnode[e]
+            pnext[e] = free
+            free = e
+            du = dist[u]
+            if du >= expd[u]:
+                continue
+            expd[u] = du
+            for j in range(indptr[u], indptr[u + 1]):
+                v = indices[j]
+                nd = du + weights[j]
+                if nd < dist[v] and nd <= radius:
+                    if dist[v] == _INF:
+                        reached[nr] = v
+                        nr += 1
+                    dist[v] = nd
+                    if free != -1:
+                        e2 = free
+                        free = pnext[e2]
+                    elif top < cap:
+                        e2 = top
+                        top += 1
+                    else:
+                        head[:] = -1
+                        return -1 - nr
+                    bb = int(nd * inv_w)
+                    pnode[e2] = v
+                    pnext[e2] = head[bb]
+                    head[bb] = e2
+    return nr
+
+
+# ------------------------------------------------------------------------- binary heap
+@njit(cache=True, inline="always")
+def _heap_push(hd, hn, size, d, v):  # type: ignore[no-untyped-def]
+    i = size
+    while i > 0:
+        p = (i - 1) >> 1
+        if hd[p] <= d:
+            break
+        hd[i] = hd[p]
+        hn[i] = hn[p]
+        i = p
+    hd[i] = d
+    hn[i] = v
+    return size + 1
+
+
+@njit(cache=True, inline="always")
+def _heap_pop(hd, hn, size):  # type: ignore[no-untyped-def]
+    """Remove the root (read it before calling); returns the new size."""
+    size -= 1
+    d = hd[size]
+    v = hn[size]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and hd[c + 1] < hd[c]:
+            c += 1
+        if hd[c] >= d:
+            break
+        hd[i] = hd[c]
+        hn[i] = hn[c]
+        i = c
+    if size > 0:
+        hd[i] = d
+        hn[i] = v
+    return size
+
+
+@njit(cache=True)
+def _heap_search(indptr, indices, weights, src, cost, radius,  # type: ignore[no-untyped-def]
+                 dist, expd, reached, hd, hn):
+    """Bounded Dijkstra from ``src`` with a lazy binary heap; returns nodes reached."""
+    nr = 0
+    size = 0
+    for i in range(len(src)):
+        s = src[i]
+        c = cost[i]
+        if c <= radius and c < dist[s]:
+            if dist[s] == _INF:
+                reached[nr] = s
+                nr += 1
+            dist[s] = c
+            size = _heap_push(hd, hn, size, c, s)
+    while size > 0:
+        du = hd[0]
+        u = hn[0]
+        size = _heap_pop(hd, hn, size)
+        if du > dist[u] or expd[u] <= du:
+            continue
+        expd[u] = du
+        for j in range(indptr[u], indptr[u + 1]):
+            v = indices[j]
+            nd = du + weights[j]
+            if nd < dist[v] and nd <= radius:
+                if dist[v] == _INF:
+                    reached[nr] = v
+                    nr += 1
+                dist[v] = nd
+                size = _heap_push(hd, hn, size, nd, v)
+    return nr
+
+
+@njit(cache=True)
+def _search(indptr, indices, weights, src, cost, radius, inv_w, ws):  # type: ignore[no-untyped-def]
+    """One origin: bucket queue (heap when ``inv_w == 0`` or the buckets overflow)."""
+    dist, expd, reached, head, pnode, pnext, hd, hn = ws
+    if inv_w > 0.0:
+        nr = _bucket_search(indptr, indices, weights, src, cost, radius, inv_w, dist, expd,
+                            reached, head, pnode, pnext)
+        if nr >= 0:
+            return nr
+        _reset(dist, expd, reached, -1 - nr)
+    return _heap_search(indptr, indices, weights, src, cost, radius, dist, expd, reached,
+                        hd, hn)
+
+
+# ------------------------------------------------------------------------- kernels
+@njit(cache=True)
+def _max_sources(src_ptr):  # type: ignore[no-untyped-def]
+    m = 0
+    for o in range(len(src_ptr) - 1):
+        m = max(m, src_ptr[o + 1] - src_ptr[o])
+    return m
+
+
+@njit(cache=True, parallel=True)
+def reach_batch(indptr, indices, weights, src_ptr, src_node, src_cost,  # type: ignore[no-untyped-def]
+                radius, inv_w, n_buckets, pool, n_threads, out_nodes, out_dist, start, count):
+    """Search every origin, writing its reached nodes and distances to the output buffers.
+
+    Thread ``t`` writes into its share ``[t * cap, (t + 1) * cap)`` of ``out_nodes`` /
+    ``out_dist`` (``cap = len(out_nodes) // n_threads``); origin ``o`` gets ``start[o]`` and
+    ``count[o]``, or ``count[o] = -1`` when its thread's share was full (search it again).
+    """
+    n = len(indptr) - 1
+    n_orig = len(src_ptr) - 1
+    n_blocks = (n_orig + BLOCK - 1) // BLOCK
+    cap = len(out_nodes) // n_threads
+    max_src = _max_sources(src_ptr)
+    for t in prange(n_threads):
+        ws = _workspace(n, len(indices), max_src, n_buckets, pool)
+        dist, reached = ws[0], ws[2]
+        pos = t * cap
+        end = pos + cap
+        full = False
+        for blk in range(t, n_blocks, n_threads):
+            for o in range(blk * BLOCK, min(n_orig, (blk + 1) * BLOCK)):
+                if full:
+                    count[o] = -1
+                    continue
+                a, b = src_ptr[o], src_ptr[o + 1]
+                nr = _search(indptr, indices, weights, src_node[a:b], src_cost[a:b], radius,
+                             inv_w, ws)
+                if pos + nr > end:
+                    full = True
+                    count[o] = -1
+                else:
+                    for i in range(nr):
+                        v = reached[i]
+                        out_nodes[pos + i] = v
+                        out_dist[pos + i] = dist[v]
+                    start[o] = pos
+                    count[o] = nr
+                    pos += nr
+                _reset(dist, ws[1], reached, nr)
+
+
+@njit(cache=True)
+def _accumulate(dist, reached, nr, radii, inc_ptr, inc_item, inc_cost,  # type: ignore[no-untyped-def]
+                inc_other, inc_ocost, w_ptr, w_col, w_val, acc):
+    """Add the weights of the items reached into ``acc[radius bin, column]``."""
+    top = radii[len(radii) - 1]
+    for i in range(nr):
+        nd = reached[i]
+        dn = dist[nd]
+        for q in range(inc_ptr[nd], inc_ptr[nd + 1]):
+            a = dn + inc_cost[q]
+            if not a <= top:
+                continue
+            m = inc_other[q]
+            if m != nd:
+                b = dist[m] + inc_ocost[q]
+                if b < a or (b == a and m < nd):
+                    continue  # counted at its other end
+            j = 0
+            while a > radii[j]:
+                j += 1
+            it = inc_item[q]
+            for z in range(w_ptr[it], w_ptr[it + 1]):
+                acc[j, w_col[z]] += w_val[z]
+
+
+@njit(cache=True, parallel=True)
+def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,  # type: ignore[no-untyped-def]
+               inv_w, n_buckets, pool, n_threads, inc_ptr, inc_item, inc_cost, inc_other,
+               inc_ocost, w_ptr, w_col, w_val, out):
+    """``out[o, r, c]``: weight ``c`` of the items within ``radii[r]`` of origin ``o``.
+
+    Per origin the items are added in the order their nodes are reached, then the radius
+    bins are accumulated from the smallest radius up: a fixed order for a given graph.
+    """
+    n = len(indptr) - 1
+    n_orig = len(src_ptr) - 1
+    n_blocks = (n_orig + BLOCK - 1) // BLOCK
+    n_r, n_c = out.shape[1], out.shape[2]
+    radius = radii[n_r - 1]
+    max_src = _max_sources(src_ptr)
+    for t in prange(n_threads):
+        ws = _workspace(n, len(indices), max_src, n_buckets, pool)
+        dist, reached = ws[0], ws[2]
+        acc = np.zeros((n_r, n_c))
+        for blk in range(t, n_blocks, n_threads):
+            for o in range(blk * BLOCK, min(n_orig, (blk + 1) * BLOCK)):
+                a, b = src_ptr[o], src_ptr[o + 1]
+                nr = _search(indptr, indices, weights, src_node[a:b], src_cost[a:b], radius,
+                             inv_w, ws)
+                _accumulate(dist, reached, nr, radii, inc_ptr, inc_item, inc_cost, inc_other,
+                            inc_ocost, w_ptr, w_col, w_val, acc)
+                _reset(dist, ws[1], reached, nr)
+                for c in range(n_c):
+                    running = 0.0
+                    for r in range(n_r):
+                        running += acc[r, c]
+                        out[o, r, c] = running
+                        acc[r, c] = 0.0
+
+
+# ------------------------------------------------------------------------- k nearest
+@njit(cache=True, inline="always")
+def _lab_push(hd, hs, hn, size, d, s, v):  # type: ignore[no-untyped-def]
+    i = size
+    while i > 0:
+        p = (i - 1) >> 1
+        if hd[p] < d or (hd[p] == d and hs[p] <= s):
+            break
+        hd[i] = hd[p]
+        hs[i] = hs[p]
+        hn[i] = hn[p]
+        i = p
+    hd[i] = d
+    hs[i] = s
+    hn[i] = v
+    return size + 1
+
+
+@njit(cache=True, inline="always")
+def _lab_pop(hd, hs, hn, size):  # type: ignore[no-untyped-def]
+    size -= 1
+    d, s, v = hd[size], hs[size], hn[size]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and (hd[c + 1] < hd[c] or (hd[c + 1] == hd[c] and hs[c + 1] < hs[c])):
+            c += 1
+        if hd[c] > d or (hd[c] == d and hs[c] >= s):
+            break
+        hd[i] = hd[c]
+        hs[i] = hs[c]
+        hn[i] = hn[c]
+        i = c
+    if size > 0:
+        hd[i] = d
+        hs[i] = s
+        hn[i] = v
+    return size
+
+
+@njit(cache=True, inline="always")
+def _has_label(lab_s, cnt, v, s):  # type: ignore[no-untyped-def]
+    for i in range(cnt[v]):
+        if lab_s[v, i] == s:
+            return True
+    return False
+
+
+@njit(cache=True)
+def nearest_k(indptr, indices, weights, src_node, src_cost, src_id, k, limit):  # type: ignore[no-untyped-def]
+    """The ``k`` nearest distinct sources of every node, by a multi-label Dijkstra.
+
+    Labels ``(distance, source)`` are settled in order (ties: the lower source id first); a
+    node keeps at most ``k`` labels, one per source. Returns ``(n, k)`` distances (``inf``)
+    and source ids (``-1``) in increasing distance.
+    """
+    n = len(indptr) - 1
+    lab_d = np.full((n, k), _INF)
+    lab_s = np.full((n, k), -1, np.int64)
+    cnt = np.zeros(n, np.int64)
+    cap = max(16, len(src_node) + len(indices))
+    hd = np.empty(cap, np.float64)
+    hs = np.empty(cap, np.int64)
+    hn = np.empty(cap, np.int32)
+    size = 0
+    for i in range(len(src_node)):
+        if src_cost[i] <= limit:
+            size = _lab_push(hd, hs, hn, size, src_cost[i], src_id[i], src_node[i])
+    while size > 0:
+        d, s, u = hd[0], hs[0], hn[0]
+        size = _lab_pop(hd, hs, hn, size)
+        if cnt[u] >= k or _has_label(lab_s, cnt, u, s):
+            continue
+        lab_d[u, cnt[u]] = d
+        lab_s[u, cnt[u]] = s
+        cnt[u] += 1
+        for j in range(indptr[u], indptr[u + 1]):
+            v = indices[j]
+            nd = d + weights[j]
+            if nd > limit or cnt[v] >= k or _has_label(lab_s, cnt, v, s):
+                continue
+            if size == len(hd):
+                hd = np.concatenate((hd, np.empty(len(hd), np.float64)))
+                hs = np.concatenate((hs, np.empty(len(hs), np.int64)))
+                hn = np.concatenate((hn, np.empty(len(hn), np.int32)))
+            size = _lab_push(hd, hs, hn, size, nd, s, v)
+    return lab_d, lab_s
