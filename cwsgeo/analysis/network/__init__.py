@@ -3,7 +3,9 @@
 A :class:`WalkNetwork` is the whole street graph reduced to what walking distances need: node
 ids, node coordinates in the work CRS (:data:`cwsgeo.settings.crs_work`, EPSG:25831) and a
 symmetric ``scipy.sparse`` CSR matrix of edge lengths in metres. Every search runs on that
-matrix with :func:`scipy.sparse.csgraph.dijkstra`, never with one networkx call per origin.
+matrix: bounded searches on a compiled engine (:mod:`._bounded`, numba) whose work is
+proportional to what each origin reaches, the others with
+:func:`scipy.sparse.csgraph.dijkstra`; never one networkx call per origin.
 
 Sources
 -------
@@ -52,25 +54,45 @@ values flagged ``method="straight_line"``.
 
 Searches
 --------
-* :func:`iter_node_distances`: node-to-node distances from batches of origin nodes
-  (``dijkstra(csr, indices=batch, limit=...)``), chunked to bound memory. With ``origins=None``
-  the batches are every node in Morton (Z-curve) order, so each batch covers a compact area and
-  the set of nodes it reaches is small; downstream gathers only touch those.
-* :func:`point_node_distances`: from snapped points to every node (both edge ends, offsets added).
+Bounded searches (a radius) run on the compiled engine (:mod:`._bounded`): one search per
+origin that settles only the nodes within the radius (a bucket queue of 20 m buckets, a heap
+when the buckets would overflow), in parallel over origins, with distances exactly equal to
+:func:`scipy.sparse.csgraph.dijkstra` with ``limit``. Its cost grows with what is reached,
+not with the size of the graph (scipy's ``limit`` still does O(n) work per origin).
+
+* :func:`nodes_in_range` / :func:`iter_reach`: the nodes within a radius of node origins or of
+  snapped points, as a sparse :class:`Reach` (per origin, reached nodes and distances), in
+  memory-bounded batches; isochrones and walking areas are built from it.
+* :func:`sums_in_range`: weights on nodes (residents) and on snapped points (places, counted
+  at ``min(d(u) + cost_u, d(v) + cost_v)``) within one or several radii of every node, summed
+  during the search: the accessibility surface, with no distance matrix.
+* :func:`nearest_k`: every node's ``k`` nearest points (pandana's ``nearest_pois``), one
+  multi-source multi-label search; :func:`nearest_distances` is its ``k=1``.
+* :func:`iter_node_distances`: node-to-node distances from batches of origin nodes, as dense
+  rows (the engine with a limit, ``dijkstra`` without). With ``origins=None`` the batches
+  are every node in Morton (Z-curve) order, so each batch covers a compact area.
+* :func:`point_node_distances`: from snapped points to every node (both edge ends, offsets
+  added; ``dijkstra``).
 * :func:`to_points`: from rows of node distances to snapped target points (exact: both ends of
   the target's edge, plus the along-the-edge shortcut when origin and target share an edge).
-* :func:`nearest_distances`: every node's distance to the nearest of many points in **one**
-  dijkstra call (each point is a virtual source joined to its edge's two ends by its costs;
-  ``min_only=True``), optionally with which point is nearest.
+
+numba compiles the engine on its first use in an environment (a few seconds) and caches it
+(``cache=True``; later processes load it in well under a second). ``NUMBA_NUM_THREADS`` sets
+the threads, before the process starts.
 """
 
 from .io import GRAPH_SUFFIXES, download_network, is_walkable, network_from_graph, read_network
 from .model import COMPACT_VERSION, MIN_EDGE_M, WalkNetwork
 from .search import (
+    Reach,
     iter_node_distances,
+    iter_reach,
     nearest_distances,
+    nearest_k,
     node_distances,
+    nodes_in_range,
     point_node_distances,
+    sums_in_range,
     to_points,
 )
 from .snap import Snap, snap_points
@@ -79,16 +101,21 @@ __all__ = [
     "COMPACT_VERSION",
     "GRAPH_SUFFIXES",
     "MIN_EDGE_M",
+    "Reach",
     "Snap",
     "WalkNetwork",
     "download_network",
     "is_walkable",
     "iter_node_distances",
+    "iter_reach",
     "nearest_distances",
+    "nearest_k",
     "network_from_graph",
     "node_distances",
+    "nodes_in_range",
     "point_node_distances",
     "read_network",
     "snap_points",
+    "sums_in_range",
     "to_points",
 ]

@@ -73,10 +73,11 @@ def _workspace(n: int, n_edges: int, max_src: int, n_buckets: int, pool: int):  
     reached = np.empty(n, np.int32)
     head = np.full(max(n_buckets, 1), -1, np.int32)
     pnode = np.empty(max(pool, 1), np.int32)
+    pdist = np.empty(max(pool, 1), np.float64)
     pnext = np.empty(max(pool, 1), np.int32)
     hd = np.empty(n_edges + max_src + 1, np.float64)
     hn = np.empty(n_edges + max_src + 1, np.int32)
-    return dist, expd, reached, head, pnode, pnext, hd, hn
+    return dist, expd, reached, head, pnode, pdist, pnext, hd, hn
 
 
 @njit(cache=True, inline="always")
@@ -90,10 +91,13 @@ def _reset(dist, expd, reached, nr):  # type: ignore[no-untyped-def]
 # ------------------------------------------------------------------------- bucket queue
 @njit(cache=True)
 def _bucket_search(indptr, indices, weights, src, cost, radius, inv_w,  # type: ignore[no-untyped-def]
-                   dist, expd, reached, head, pnode, pnext):
+                   dist, reached, head, pnode, pdist, pnext):
     """Bounded search from ``src`` (at ``cost``); returns nodes reached, or -1 - that on overflow.
 
-    On overflow every bucket is emptied; the caller resets the reached nodes.
+    Each entry keeps the distance it was pushed with; an entry whose node has since been
+    given a shorter distance is stale and skipped (a node is pushed only on a strict
+    improvement, so the entry holding its current distance is expanded exactly once). On
+    overflow every bucket is emptied; the caller resets the reached nodes.
     """
     nb = len(head)
     cap = len(pnode)
@@ -119,40 +123,43 @@ def _bucket_search(indptr, indices, weights, src, cost, radius, inv_w,  # type: 
                 return -1 - nr
             b = int(c * inv_w)
             pnode[e] = s
+            pdist[e] = c
             pnext[e] = head[b]
             head[b] = e
     for b in range(nb):
-        while head[b] != -1:
-            e = head[b]
-            head[b] = pnext[e]
+        e = head[b]
+        while e != -1:
             u = pnode[e]
+            du = pdist[e]
+            nxt = pnext[e]
             pnext[e] = free
             free = e
-            du = dist[u]
-            if du >= expd[u]:
-                continue
-            expd[u] = du
-            for j in range(indptr[u], indptr[u + 1]):
-                v = indices[j]
-                nd = du + weights[j]
-                if nd < dist[v] and nd <= radius:
-                    if dist[v] == _INF:
-                        reached[nr] = v
-                        nr += 1
-                    dist[v] = nd
-                    if free != -1:
-                        e2 = free
-                        free = pnext[e2]
-                    elif top < cap:
-                        e2 = top
-                        top += 1
-                    else:
-                        head[:] = -1
-                        return -1 - nr
-                    bb = int(nd * inv_w)
-                    pnode[e2] = v
-                    pnext[e2] = head[bb]
-                    head[bb] = e2
+            head[b] = nxt
+            if du == dist[u]:
+                for j in range(indptr[u], indptr[u + 1]):
+                    nd = du + weights[j]
+                    if nd <= radius:
+                        v = indices[j]
+                        if nd < dist[v]:
+                            if dist[v] == _INF:
+                                reached[nr] = v
+                                nr += 1
+                            dist[v] = nd
+                            if free != -1:
+                                e2 = free
+                                free = pnext[e2]
+                            elif top < cap:
+                                e2 = top
+                                top += 1
+                            else:
+                                head[:] = -1
+                                return -1 - nr
+                            bb = int(nd * inv_w)
+                            pnode[e2] = v
+                            pdist[e2] = nd
+                            pnext[e2] = head[bb]
+                            head[bb] = e2
+            e = head[b]
     return nr
 
 
@@ -233,10 +240,10 @@ def _heap_search(indptr, indices, weights, src, cost, radius,  # type: ignore[no
 @njit(cache=True)
 def _search(indptr, indices, weights, src, cost, radius, inv_w, ws):  # type: ignore[no-untyped-def]
     """One origin: bucket queue (heap when ``inv_w == 0`` or the buckets overflow)."""
-    dist, expd, reached, head, pnode, pnext, hd, hn = ws
+    dist, expd, reached, head, pnode, pdist, pnext, hd, hn = ws
     if inv_w > 0.0:
-        nr = _bucket_search(indptr, indices, weights, src, cost, radius, inv_w, dist, expd,
-                            reached, head, pnode, pnext)
+        nr = _bucket_search(indptr, indices, weights, src, cost, radius, inv_w, dist,
+                            reached, head, pnode, pdist, pnext)
         if nr >= 0:
             return nr
         _reset(dist, expd, reached, -1 - nr)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...schema import metric_column
-from ..network import WalkNetwork, iter_node_distances
+from ..network import WalkNetwork, sums_in_range
 from ._common import snap_xy, speed_m_per_min, whole_minutes, within_weights
 from .residents import Residents
 from .targets import SnappedTargets, snap_places
@@ -26,11 +26,11 @@ def accessibility_surface(net: WalkNetwork, *, residents: Residents | None = Non
                           progress: bool = False) -> gpd.GeoDataFrame:
     """Residents and places reachable on foot from every network node.
 
-    Every node is an origin: batched, limited dijkstra over the CSR matrix
-    (:func:`cwsgeo.analysis.network.iter_node_distances`, Morton-ordered batches). Residents
-    are summed over reached nodes; a place counts when ``min(d(u) + cost_u, d(v) + cost_v)``
-    is within the threshold (exact, using both ends of its segment); only places whose segment
-    has a reached end are examined for each batch.
+    Every node is an origin of one bounded search on the compiled engine
+    (:func:`cwsgeo.analysis.network.sums_in_range`, in parallel, summing as it goes; no
+    distance matrix). Residents are summed over reached nodes; a place counts when
+    ``min(d(u) + cost_u, d(v) + cost_v)`` is within the threshold (exact, using both ends of
+    its segment).
 
     Parameters
     ----------
@@ -48,7 +48,7 @@ def accessibility_surface(net: WalkNetwork, *, residents: Residents | None = Non
     walk_speed_kmh, snap_max_m
         As for :func:`space_metrics`.
     chunk_size
-        Origins per dijkstra batch.
+        Ignored (kept for compatibility: the engine sizes its own batches).
     progress
         Show a progress bar.
 
@@ -65,8 +65,7 @@ def accessibility_surface(net: WalkNetwork, *, residents: Residents | None = Non
         residents.check(net)
     place_t = (None if places is None else
                snap_places(net, places, categories=categories, snap_max_m=snap_max_m))
-    res_acc, place_acc = _reach_from_every_node(net, residents, place_t, radii, chunk_size,
-                                                progress)
+    res_acc, place_acc = _reach_from_every_node(net, residents, place_t, radii, progress)
     node_xy = np.column_stack([net.x, net.y])
     cols: dict[str, np.ndarray] = {}
     for j, m in enumerate(mins):
@@ -89,48 +88,25 @@ def accessibility_surface(net: WalkNetwork, *, residents: Residents | None = Non
 
 def _reach_from_every_node(net: WalkNetwork, residents: Residents | None,
                            place_t: SnappedTargets | None, radii: np.ndarray,
-                           chunk_size: int, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+                           progress: bool) -> tuple[np.ndarray, np.ndarray]:
     """Residents ``(n, r)`` and places ``(n, r, 1 + k)`` (total, categories) over the network.
 
     Only residents at nodes and places on the network; those off it are added in a straight
-    line by the caller.
+    line by the caller. One bounded search per node (:func:`sums_in_range`).
     """
-    from scipy.sparse import csgraph
-
     n = net.n_nodes
-    limit = float(radii.max())
-    res_acc = np.zeros((n, len(radii)))
+    node_w = None if residents is None else residents.node_residents
+    points, point_w = None, None
+    if place_t is not None and len(place_t.on):
+        on = place_t.on
+        points = place_t.snap.subset(on)
+        point_w = np.column_stack([np.ones(len(on)), place_t.weights[on]])
+    sums = sums_in_range(net, node_w, list(radii), points=points, point_weights=point_w,
+                         progress=progress)
+    n_res = 0 if residents is None else 1
+    res_acc = sums[:, :, 0] if n_res else np.zeros((n, len(radii)))
     n_weights = 1 + len(place_t.columns) if place_t is not None else 0
-    place_acc = np.zeros((n, len(radii), n_weights), dtype=np.float32)
-    p_on = place_t.on if place_t is not None else np.zeros(0, dtype=np.int64)
-    for batch, dist in iter_node_distances(net, limit=limit, chunk_size=chunk_size,
-                                           progress=progress):
-        # a Morton batch reaches a compact set of nodes (found by one cheap multi-source
-        # search): only those columns and the places on their segments are looked at
-        hit = np.isfinite(csgraph.dijkstra(net.adjacency, directed=True, indices=batch,
-                                           limit=limit, min_only=True))
-        if residents is not None:
-            reached = np.flatnonzero(hit)
-            sub = dist[:, reached]
-            w_res = residents.node_residents[reached]
-            for j, r in enumerate(radii):
-                res_acc[batch, j] = (sub <= r) @ w_res
-        if place_t is not None and len(p_on):
-            place_acc[batch] = _places_reached(place_t, p_on, dist, hit, radii)
+    place_acc = np.zeros((n, len(radii), n_weights))
+    if point_w is not None:
+        place_acc[:] = sums[:, :, n_res:]
     return res_acc, place_acc
-
-
-def _places_reached(place_t: SnappedTargets, p_on: np.ndarray, dist: np.ndarray,
-                    hit: np.ndarray, radii: np.ndarray) -> np.ndarray:
-    """``(batch, r, 1 + k)`` weights of the on-network places within each radius."""
-    snap = place_t.snap
-    p_u, p_v = snap.u[p_on], snap.v[p_on]
-    out = np.zeros((len(dist), len(radii), 1 + len(place_t.columns)), dtype=np.float32)
-    sel = np.flatnonzero(hit[p_u] | hit[p_v])
-    if len(sel):
-        s = p_on[sel]
-        w = np.column_stack([np.ones(len(s)), place_t.weights[s]]).astype(np.float32)
-        d = np.minimum(dist[:, snap.u[s]] + snap.cost_u[s], dist[:, snap.v[s]] + snap.cost_v[s])
-        for j, r in enumerate(radii):
-            out[:, j] = (d <= r).astype(np.float32) @ w
-    return out
