@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import itertools
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..network import Snap, WalkNetwork, point_node_distances, snap_points
-from ._common import as_gdf, chunks, progress_bar, space_ids, speed_m_per_min
+from ..network import Reach, Snap, WalkNetwork, iter_reach, snap_points
+from ._common import as_gdf, space_ids, speed_m_per_min
 
 __all__ = ["walk_areas"]
+
+#: Memory for one batch of reached nodes (the pieces built from them take ~8 times more).
+_AREA_BATCH_BYTES = 4 * 2**20
 
 
 def walk_areas(spaces: gpd.GeoDataFrame, net: WalkNetwork, *, minutes: int = 10,
@@ -31,6 +35,9 @@ def walk_areas(spaces: gpd.GeoDataFrame, net: WalkNetwork, *, minutes: int = 10,
       streets, patchier.
 
     Spaces off the network (straight-line method) get a circle of the same walking distance.
+    Spaces at the same point share one search and one polygon. The reached nodes come from
+    the bounded engine (:func:`~cwsgeo.analysis.network.iter_reach`, memory-bounded
+    batches) and every batch's polygons are built by vectorised shapely calls.
 
     Parameters
     ----------
@@ -66,21 +73,21 @@ def walk_areas(spaces: gpd.GeoDataFrame, net: WalkNetwork, *, minutes: int = 10,
     radius = float(minutes) * speed
     snap = snap_points(net, spaces.geometry, snap_max_m=snap_max_m)
     geoms = np.full(len(spaces), None, dtype=object)
-    with progress_bar(len(spaces), "walking areas", progress) as bar:
-        for rows_idx in chunks(len(spaces), 64):
-            sub = snap.subset(rows_idx)
-            on = np.flatnonzero(sub.valid & sub.on_network)
-            dist = point_node_distances(net, sub.subset(on), limit=radius)
-            for j, i in enumerate(rows_idx):
-                if not snap.valid[i]:
-                    continue
-                if not snap.on_network[i]:
-                    geoms[i] = shapely.Point(snap.x[i], snap.y[i]).buffer(radius, 32)
-                    continue
-                d = dist[np.searchsorted(on, j)]
-                segments = _reached_segments(net, d, snap, i, radius)
-                geoms[i] = _area_polygon(segments, method, ratio, buffer_m)
-            bar.update(len(rows_idx))
+    line = np.flatnonzero(snap.valid & ~snap.on_network)
+    geoms[line] = shapely.buffer(shapely.points(snap.x[line], snap.y[line]), radius,
+                                 quad_segs=32)
+    on = np.flatnonzero(snap.valid & snap.on_network)
+    if len(on):
+        # one search per distinct point (spaces sharing an address share the area)
+        _, first, inverse = np.unique(np.column_stack([snap.x[on], snap.y[on]]), axis=0,
+                                      return_index=True, return_inverse=True)
+        distinct = snap.subset(on[first])
+        areas = np.full(len(first), None, dtype=object)
+        for reach in iter_reach(net, distinct, radius=radius, max_bytes=_AREA_BATCH_BYTES,
+                                progress=progress):
+            coords, group = _reached_pieces(net, reach, distinct)
+            areas[reach.origins] = _area_polygons(coords, group, method, ratio, buffer_m)
+        geoms[on] = areas[inverse.reshape(-1)]
     out = gpd.GeoDataFrame(index=ids, geometry=list(geoms), crs=net.crs)
     out.insert(0, "area_km2", out.geometry.area / 1e6)
     out.insert(0, "proximity_method", pd.array(snap.method, dtype="string"))
@@ -88,48 +95,70 @@ def walk_areas(spaces: gpd.GeoDataFrame, net: WalkNetwork, *, minutes: int = 10,
     return out
 
 
-def _reached_segments(net: WalkNetwork, d: np.ndarray, snap: Snap, i: int,
-                      radius: float) -> np.ndarray:
-    """``(m, 2, 2)`` street pieces walked from space ``i`` within ``radius`` metres.
+def _reached_pieces(net: WalkNetwork, reach: Reach, snap: Snap) -> tuple[np.ndarray, np.ndarray]:
+    """``(m, 2, 2)`` street pieces walked from each origin of ``reach``, and their row.
 
-    Its own segment around its projection, the link from the space to that projection, and
-    from every reached node the part of each leaving segment the rest of the walk covers.
+    Per origin (a point of ``snap``): its own segment around its projection, the link from
+    the point to that projection, and from every reached node the part of each leaving
+    segment the rest of the walk covers (edges are straight chords).
     """
+    radius = reach.radius
     x, y = net.x, net.y
-    eu, ev, el = net.edge_u, net.edge_v, net.edge_length
-    px, py = snap.x[i], snap.y[i]
-    # projection of the space on its segment and the walk along it
-    a, b = snap.u[i], snap.v[i]
-    length = max(snap.cost_u[i] + snap.cost_v[i] - 2 * snap.distance[i], 1e-9)
-    t0 = snap.along[i] / length
-    qx, qy = x[a] + t0 * (x[b] - x[a]), y[a] + t0 * (y[b] - y[a])
-    rest = max(radius - snap.distance[i], 0.0)
-    t_lo = max(t0 - rest / length, 0.0)
-    t_hi = min(t0 + rest / length, 1.0)
-    own = [(x[a] + t_lo * (x[b] - x[a]), y[a] + t_lo * (y[b] - y[a])),
-           (x[a] + t_hi * (x[b] - x[a]), y[a] + t_hi * (y[b] - y[a]))]
-    segments: list[tuple[tuple[float, float], tuple[float, float]]] = [(own[0], own[1]),
-                                                                       ((px, py), (qx, qy))]
-    for s, e in ((eu, ev), (ev, eu)):
-        ds = d[s]
-        ok = np.flatnonzero(np.isfinite(ds) & (ds <= radius))
-        frac = np.minimum((radius - ds[ok]) / np.maximum(el[ok], 1e-9), 1.0)
-        sx, sy = x[s[ok]], y[s[ok]]
-        ex = sx + frac * (x[e[ok]] - sx)
-        ey = sy + frac * (y[e[ok]] - sy)
-        segments.extend(zip(zip(sx, sy, strict=True), zip(ex, ey, strict=True), strict=True))
-    return np.array(segments, dtype=float)
+    p = reach.origins
+    a, b = snap.u[p], snap.v[p]
+    length = np.maximum(snap.cost_u[p] + snap.cost_v[p] - 2 * snap.distance[p], 1e-9)
+    t0 = snap.along[p] / length
+    rest = np.maximum(radius - snap.distance[p], 0.0)
+    t_lo, t_hi = np.maximum(t0 - rest / length, 0.0), np.minimum(t0 + rest / length, 1.0)
+
+    def along(t: np.ndarray) -> np.ndarray:
+        return np.column_stack([x[a] + t * (x[b] - x[a]), y[a] + t * (y[b] - y[a])])
+
+    own = np.stack([along(t_lo), along(t_hi)], axis=1)
+    link = np.stack([np.column_stack([snap.x[p], snap.y[p]]), along(t0)], axis=1)
+    # every edge leaving every reached node, walked as far as the rest of the radius allows
+    adj = net.adjacency
+    start = adj.indptr[reach.nodes].astype(np.int64)
+    degree = adj.indptr[reach.nodes + 1] - start
+    first = np.repeat(np.cumsum(degree) - degree, degree)
+    slot = np.repeat(start, degree) + np.arange(int(degree.sum())) - first
+    s = np.repeat(reach.nodes, degree)
+    e = adj.indices[slot]
+    frac = np.minimum((radius - np.repeat(reach.distances, degree))
+                      / np.maximum(adj.data[slot], 1e-9), 1.0)
+    sx, sy = x[s], y[s]
+    walked = np.stack([np.column_stack([sx, sy]),
+                       np.column_stack([sx + frac * (x[e] - sx), sy + frac * (y[e] - sy)])],
+                      axis=1)
+    rows = np.arange(len(reach))
+    group = np.concatenate([rows, rows, np.repeat(np.repeat(rows, reach.sizes), degree)])
+    order = np.argsort(group, kind="stable")
+    return np.concatenate([own, link, walked])[order], group[order]
 
 
-def _area_polygon(coords: np.ndarray, method: str, ratio: float, buffer_m: float) -> Any:
-    """Return the concave hull of the pieces' ends (``"hull"``) or the buffered pieces."""
+def _area_polygons(coords: np.ndarray, group: np.ndarray, method: str, ratio: float,
+                   buffer_m: float) -> np.ndarray:
+    """Concave hulls of each group's piece ends (``"hull"``) or its buffered pieces, in bulk.
+
+    ``group`` is sorted and covers ``0 … n-1``. Geometries are built straight from the
+    coordinate arrays (``shapely.from_ragged_array``), with no geometry object per point.
+    """
     import shapely
 
+    bounds = np.searchsorted(group, np.arange(group[-1] + 2))
     if method == "edges":
-        lines = shapely.linestrings(coords)
-        return shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=4))
-    pts = shapely.multipoints(coords.reshape(-1, 2))
-    hull = shapely.concave_hull(pts, ratio=ratio)
-    if hull.geom_type != "Polygon" and hull.geom_type != "MultiPolygon":
-        hull = hull.buffer(max(buffer_m, 1.0))
-    return hull
+        lines = shapely.from_ragged_array(shapely.GeometryType.LINESTRING,
+                                          coords.reshape(-1, 2),
+                                          (np.arange(0, 2 * len(coords) + 1, 2),))
+        pieces = shapely.buffer(lines, buffer_m, quad_segs=4)
+        return np.array([shapely.union_all(pieces[a:b]) for a, b in itertools.pairwise(bounds)],
+                        dtype=object)
+    # the hull of a geometry is the hull of its vertices: one line through each group's piece
+    # ends gives GEOS the same points as a MultiPoint without making a Point per vertex
+    ends = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords.reshape(-1, 2),
+                                     (2 * bounds,))
+    hulls = shapely.concave_hull(ends, ratio=ratio)
+    kind = shapely.get_type_id(hulls)
+    flat = (kind != 3) & (kind != 6)  # neither Polygon nor MultiPolygon
+    hulls[flat] = shapely.buffer(hulls[flat], max(buffer_m, 1.0))
+    return hulls
