@@ -305,7 +305,11 @@ def reach_batch(indptr, indices, weights, src_ptr, src_node, src_cost,  # type: 
 @njit(cache=True)
 def _accumulate(dist, reached, nr, radii, inc_ptr, inc_item, inc_cost,  # type: ignore[no-untyped-def]
                 inc_other, inc_ocost, w_ptr, w_col, w_val, acc):
-    """Add the weights of the items reached into ``acc[radius bin, column]``."""
+    """Add the weights of the items reached into ``acc[radius, column]``.
+
+    An item is added to the layer of every radius it is within (each layer is a plain sum
+    in reach order).
+    """
     top = radii[len(radii) - 1]
     for i in range(nr):
         nd = reached[i]
@@ -323,8 +327,9 @@ def _accumulate(dist, reached, nr, radii, inc_ptr, inc_item, inc_cost,  # type: 
             while a > radii[j]:
                 j += 1
             it = inc_item[q]
-            for z in range(w_ptr[it], w_ptr[it + 1]):
-                acc[j, w_col[z]] += w_val[z]
+            for r in range(j, len(radii)):
+                for z in range(w_ptr[it], w_ptr[it + 1]):
+                    acc[r, w_col[z]] += w_val[z]
 
 
 @njit(cache=True, parallel=True)
@@ -333,8 +338,8 @@ def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,  # 
                inc_ocost, w_ptr, w_col, w_val, out):
     """``out[o, r, c]``: weight ``c`` of the items within ``radii[r]`` of origin ``o``.
 
-    Per origin the items are added in the order their nodes are reached, then the radius
-    bins are accumulated from the smallest radius up: a fixed order for a given graph.
+    Per origin the items are added in the order their nodes are reached: a fixed order for
+    a given graph, origin and largest radius, whatever the threads or batches.
     """
     n = len(indptr) - 1
     n_orig = len(src_ptr) - 1
@@ -354,11 +359,9 @@ def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,  # 
                 _accumulate(dist, reached, nr, radii, inc_ptr, inc_item, inc_cost, inc_other,
                             inc_ocost, w_ptr, w_col, w_val, acc)
                 _reset(dist, ws[1], reached, nr)
-                for c in range(n_c):
-                    running = 0.0
-                    for r in range(n_r):
-                        running += acc[r, c]
-                        out[o, r, c] = running
+                for r in range(n_r):
+                    for c in range(n_c):
+                        out[o, r, c] = acc[r, c]
                         acc[r, c] = 0.0
 
 

@@ -349,10 +349,10 @@ def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
 
     Notes
     -----
-    Summation order is fixed: per origin, items in the order the search reaches their
-    nodes, then the radii from the smallest up. Results do not depend on threads or
-    batches; they may differ from another summation order in the last bits (about
-    ``3e-15`` relative).
+    Summation order is fixed: per origin and radius, items in the order the search (to the
+    largest radius) reaches their nodes. Results do not depend on threads or batches; they
+    may differ from another summation order (a matrix product, or a search to another
+    largest radius) in the last bits (about ``3e-15`` relative).
     """
     from . import _bounded
 
