@@ -154,13 +154,14 @@ def test_library_code_never_configures_logging_or_patches_other_libraries() -> N
 
 
 def test_import_cwsgeo_stays_light() -> None:
-    """The analysis API loads pandas and geopandas; scipy, folium, matplotlib and osmnx wait
-    until a function needs them (a rebuild that reuses cached results never imports them)."""
+    """The analysis API loads pandas and geopandas; scipy, numba, folium, matplotlib and osmnx
+    wait until a function needs them (a rebuild that reuses cached results never imports
+    them)."""
     import subprocess
     import sys
 
-    code = ("import sys, cwsgeo.cli; print(sorted(m for m in ('scipy', 'folium', 'matplotlib', "
-            "'osmnx', 'networkx') if m in sys.modules))")
+    code = ("import sys, cwsgeo.cli; print(sorted(m for m in ('scipy', 'numba', 'folium', "
+            "'matplotlib', 'osmnx', 'networkx') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True).stdout.strip()
     assert out == "[]"

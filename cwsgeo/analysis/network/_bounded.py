@@ -58,7 +58,7 @@ def threads() -> int:
 
 
 def buckets(radius: float) -> tuple[int, float]:
-    """Number of buckets and inverse bucket width for a search of ``radius`` (0: use the heap)."""
+    """Return the bucket count and inverse bucket width for ``radius`` (0, 0: use the heap)."""
     if not np.isfinite(radius):
         return 0, 0.0
     width = max(BUCKET_M, radius / (MAX_BUCKETS - 1))
@@ -67,7 +67,7 @@ def buckets(radius: float) -> tuple[int, float]:
 
 # ------------------------------------------------------------------------- work arrays
 @njit(cache=True)
-def _workspace(n: int, n_edges: int, max_src: int, n_buckets: int, pool: int):  # type: ignore[no-untyped-def]
+def _workspace(n: int, n_edges: int, max_src: int, n_buckets: int, pool: int):
     dist = np.full(n, _INF)
     expd = np.full(n, _INF)
     reached = np.empty(n, np.int32)
@@ -81,7 +81,7 @@ def _workspace(n: int, n_edges: int, max_src: int, n_buckets: int, pool: int):  
 
 
 @njit(cache=True, inline="always")
-def _reset(dist, expd, reached, nr):  # type: ignore[no-untyped-def]
+def _reset(dist, expd, reached, nr):
     for i in range(nr):
         v = reached[i]
         dist[v] = _INF
@@ -90,7 +90,7 @@ def _reset(dist, expd, reached, nr):  # type: ignore[no-untyped-def]
 
 # ------------------------------------------------------------------------- bucket queue
 @njit(cache=True)
-def _bucket_search(indptr, indices, weights, src, cost, radius, inv_w,  # type: ignore[no-untyped-def]
+def _bucket_search(indptr, indices, weights, src, cost, radius, inv_w,
                    dist, reached, head, pnode, pdist, pnext):
     """Bounded search from ``src`` (at ``cost``); returns nodes reached, or -1 - that on overflow.
 
@@ -165,7 +165,7 @@ def _bucket_search(indptr, indices, weights, src, cost, radius, inv_w,  # type: 
 
 # ------------------------------------------------------------------------- binary heap
 @njit(cache=True, inline="always")
-def _heap_push(hd, hn, size, d, v):  # type: ignore[no-untyped-def]
+def _heap_push(hd, hn, size, d, v):
     i = size
     while i > 0:
         p = (i - 1) >> 1
@@ -180,7 +180,7 @@ def _heap_push(hd, hn, size, d, v):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
-def _heap_pop(hd, hn, size):  # type: ignore[no-untyped-def]
+def _heap_pop(hd, hn, size):
     """Remove the root (read it before calling); returns the new size."""
     size -= 1
     d = hd[size]
@@ -204,7 +204,7 @@ def _heap_pop(hd, hn, size):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _heap_search(indptr, indices, weights, src, cost, radius,  # type: ignore[no-untyped-def]
+def _heap_search(indptr, indices, weights, src, cost, radius,
                  dist, expd, reached, hd, hn):
     """Bounded Dijkstra from ``src`` with a lazy binary heap; returns nodes reached."""
     nr = 0
@@ -238,7 +238,7 @@ def _heap_search(indptr, indices, weights, src, cost, radius,  # type: ignore[no
 
 
 @njit(cache=True)
-def _search(indptr, indices, weights, src, cost, radius, inv_w, ws):  # type: ignore[no-untyped-def]
+def _search(indptr, indices, weights, src, cost, radius, inv_w, ws):
     """One origin: bucket queue (heap when ``inv_w == 0`` or the buckets overflow)."""
     dist, expd, reached, head, pnode, pdist, pnext, hd, hn = ws
     if inv_w > 0.0:
@@ -253,7 +253,7 @@ def _search(indptr, indices, weights, src, cost, radius, inv_w, ws):  # type: ig
 
 # ------------------------------------------------------------------------- kernels
 @njit(cache=True)
-def _max_sources(src_ptr):  # type: ignore[no-untyped-def]
+def _max_sources(src_ptr):
     m = 0
     for o in range(len(src_ptr) - 1):
         m = max(m, src_ptr[o + 1] - src_ptr[o])
@@ -261,7 +261,7 @@ def _max_sources(src_ptr):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, parallel=True)
-def reach_batch(indptr, indices, weights, src_ptr, src_node, src_cost,  # type: ignore[no-untyped-def]
+def reach_batch(indptr, indices, weights, src_ptr, src_node, src_cost,
                 radius, inv_w, n_buckets, pool, n_threads, out_nodes, out_dist, start, count):
     """Search every origin, writing its reached nodes and distances to the output buffers.
 
@@ -303,7 +303,7 @@ def reach_batch(indptr, indices, weights, src_ptr, src_node, src_cost,  # type: 
 
 
 @njit(cache=True)
-def _accumulate(dist, reached, nr, radii, inc_ptr, inc_item, inc_cost,  # type: ignore[no-untyped-def]
+def _accumulate(dist, reached, nr, radii, inc_ptr, inc_item, inc_cost,
                 inc_other, inc_ocost, w_ptr, w_col, w_val, acc):
     """Add the weights of the items reached into ``acc[radius, column]``.
 
@@ -333,7 +333,7 @@ def _accumulate(dist, reached, nr, radii, inc_ptr, inc_item, inc_cost,  # type: 
 
 
 @njit(cache=True, parallel=True)
-def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,  # type: ignore[no-untyped-def]
+def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,
                inv_w, n_buckets, pool, n_threads, inc_ptr, inc_item, inc_cost, inc_other,
                inc_ocost, w_ptr, w_col, w_val, out):
     """``out[o, r, c]``: weight ``c`` of the items within ``radii[r]`` of origin ``o``.
@@ -367,7 +367,7 @@ def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,  # 
 
 # ------------------------------------------------------------------------- k nearest
 @njit(cache=True, inline="always")
-def _lab_push(hd, hs, hn, size, d, s, v):  # type: ignore[no-untyped-def]
+def _lab_push(hd, hs, hn, size, d, s, v):
     i = size
     while i > 0:
         p = (i - 1) >> 1
@@ -384,7 +384,7 @@ def _lab_push(hd, hs, hn, size, d, s, v):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
-def _lab_pop(hd, hs, hn, size):  # type: ignore[no-untyped-def]
+def _lab_pop(hd, hs, hn, size):
     size -= 1
     d, s, v = hd[size], hs[size], hn[size]
     i = 0
@@ -408,16 +408,16 @@ def _lab_pop(hd, hs, hn, size):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
-def _has_label(lab_s, cnt, v, s):  # type: ignore[no-untyped-def]
-    for i in range(cnt[v]):
+def _has_label(lab_s, cnt, v, s):
+    for i in range(cnt[v]):  # noqa: SIM110 (a generator would not compile as tightly)
         if lab_s[v, i] == s:
             return True
     return False
 
 
 @njit(cache=True)
-def nearest_k(indptr, indices, weights, src_node, src_cost, src_id, k, limit):  # type: ignore[no-untyped-def]
-    """The ``k`` nearest distinct sources of every node, by a multi-label Dijkstra.
+def nearest_k(indptr, indices, weights, src_node, src_cost, src_id, k, limit):
+    """Find the ``k`` nearest distinct sources of every node, by a multi-label Dijkstra.
 
     Labels ``(distance, source)`` are settled in order (ties: the lower source id first); a
     node keeps at most ``k`` labels, one per source. Returns ``(n, k)`` distances (``inf``)

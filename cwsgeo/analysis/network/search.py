@@ -99,7 +99,7 @@ class Reach:
 
 
 def _graph(net: WalkNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The CSR arrays in the engine's dtypes (no copy when they already are)."""
+    """Return the CSR arrays in the engine's dtypes (no copy when they already are)."""
     adj = net.adjacency
     return (np.ascontiguousarray(adj.indptr, dtype=np.int64),
             np.ascontiguousarray(adj.indices, dtype=np.int32),
@@ -136,7 +136,7 @@ def _sources(net: WalkNetwork, origins: npt.ArrayLike | Snap | None,
 
 def _take_origins(src_ptr: np.ndarray, src_node: np.ndarray, src_cost: np.ndarray,
                   rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The sources of some origins, as a new ``(src_ptr, src_node, src_cost)``."""
+    """Return the sources of some origins, as a new ``(src_ptr, src_node, src_cost)``."""
     counts = src_ptr[rows + 1] - src_ptr[rows]
     ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     idx = np.repeat(src_ptr[rows] - ptr[:-1], counts) + np.arange(ptr[-1])
@@ -220,7 +220,7 @@ def iter_reach(net: WalkNetwork, origins: npt.ArrayLike | Snap | None = None, *,
 
 def nodes_in_range(net: WalkNetwork, origins: npt.ArrayLike | Snap | None = None, *,
                    radius: float, progress: bool = False) -> Reach:
-    """The nodes within ``radius`` of each origin (an isochrone's nodes), as one :class:`Reach`.
+    """Find the nodes within ``radius`` of each origin (an isochrone's nodes), as one Reach.
 
     Parameters
     ----------
@@ -252,8 +252,12 @@ def nodes_in_range(net: WalkNetwork, origins: npt.ArrayLike | Snap | None = None
                  joined.radius)
 
 
+_Items = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+               np.ndarray, np.ndarray]
+
+
 def _items(net: WalkNetwork, weights: npt.ArrayLike | None, points: Snap | None,
-           point_weights: npt.ArrayLike | None) -> tuple[int, tuple[np.ndarray, ...]]:
+           point_weights: npt.ArrayLike | None) -> tuple[int, _Items]:
     """Weights to sum, as the engine's item incidence and weight CSRs (see :mod:`._bounded`).
 
     Node weights are items at one node (cost 0); point weights items at their edge's ends.
