@@ -25,12 +25,13 @@ Layouts
 Graph: CSR ``indptr`` (int64), ``indices`` (int32), ``weights`` (float64), symmetric.
 Origins: ``src_ptr`` (int64, ``n_origins + 1``) into ``src_node`` (int32) / ``src_cost``
 (float64): origin ``o``'s sources are ``src_ptr[o]:src_ptr[o + 1]``.
-Items (weights to sum): attached to nodes by an incidence CSR ``inc_ptr`` (by node) of
-``inc_item``, ``inc_cost`` (walk from the node to the item), ``inc_other`` / ``inc_ocost`` (the
-item's other end and its cost; ``inc_other == node`` for an item with one end). An item is
-reached at ``min(dist[u] + cost_u, dist[v] + cost_v)`` and counted once, at the end giving the
-minimum (the lower node position on a tie). Item weights: a CSR ``w_ptr`` (by item) of
-``w_col`` / ``w_val``.
+Items (weights to sum): one contiguous ``float64`` block per node, ``blk[blk_ptr[n]:
+blk_ptr[n + 1]]``, of records ``cost, other, other_cost, k, col_1, val_1, … col_k, val_k``:
+the walk from the node to the item, the item's other end and its cost (``other == n`` for an
+item with one end) and its non-zero weights. An item is reached at
+``min(dist[u] + cost_u, dist[v] + cost_v)`` and counted once, at the end giving the minimum
+(the lower node position on a tie). One block per node keeps the items a search reaches in
+a few cache lines.
 """
 
 from __future__ import annotations
@@ -96,13 +97,15 @@ def _bucket_search(indptr, indices, weights, src, cost, radius, inv_w,
 
     Each entry keeps the distance it was pushed with; an entry whose node has since been
     given a shorter distance is stale and skipped (a node is pushed only on a strict
-    improvement, so the entry holding its current distance is expanded exactly once). On
+    improvement, so the entry holding its current distance is expanded exactly once).
+    Relaxing an edge is branch-free (whether it improves is unpredictable): the entry is
+    always written at ``top`` and kept by advancing ``top`` only on an improvement. On
     overflow every bucket is emptied; the caller resets the reached nodes.
     """
     nb = len(head)
+    last = nb - 1
     cap = len(pnode)
     nr = 0
-    free = -1
     top = 0
     for i in range(len(src)):
         s = src[i]
@@ -111,54 +114,41 @@ def _bucket_search(indptr, indices, weights, src, cost, radius, inv_w,
             if dist[s] == _INF:
                 reached[nr] = s
                 nr += 1
-            dist[s] = c
-            if free != -1:
-                e = free
-                free = pnext[e]
-            elif top < cap:
-                e = top
-                top += 1
-            else:
+            if top >= cap:
                 head[:] = -1
                 return -1 - nr
+            dist[s] = c
             b = int(c * inv_w)
-            pnode[e] = s
-            pdist[e] = c
-            pnext[e] = head[b]
-            head[b] = e
+            pnode[top] = s
+            pdist[top] = c
+            pnext[top] = head[b]
+            head[b] = top
+            top += 1
     for b in range(nb):
         e = head[b]
         while e != -1:
             u = pnode[e]
             du = pdist[e]
-            nxt = pnext[e]
-            pnext[e] = free
-            free = e
-            head[b] = nxt
+            head[b] = pnext[e]
             if du == dist[u]:
-                for j in range(indptr[u], indptr[u + 1]):
+                lo, hi = indptr[u], indptr[u + 1]
+                if top + (hi - lo) > cap:
+                    head[:] = -1
+                    return -1 - nr
+                for j in range(lo, hi):
+                    v = indices[j]
                     nd = du + weights[j]
-                    if nd <= radius:
-                        v = indices[j]
-                        if nd < dist[v]:
-                            if dist[v] == _INF:
-                                reached[nr] = v
-                                nr += 1
-                            dist[v] = nd
-                            if free != -1:
-                                e2 = free
-                                free = pnext[e2]
-                            elif top < cap:
-                                e2 = top
-                                top += 1
-                            else:
-                                head[:] = -1
-                                return -1 - nr
-                            bb = int(nd * inv_w)
-                            pnode[e2] = v
-                            pdist[e2] = nd
-                            pnext[e2] = head[bb]
-                            head[bb] = e2
+                    dv = dist[v]
+                    imp = (nd < dv) & (nd <= radius)
+                    reached[nr] = v
+                    nr += imp & (dv == _INF)
+                    dist[v] = nd if imp else dv
+                    bb = min(int(nd * inv_w), last)
+                    pnode[top] = v
+                    pdist[top] = nd
+                    pnext[top] = head[bb]
+                    head[bb] = top if imp else pnext[top]
+                    top += imp
             e = head[b]
     return nr
 
@@ -303,39 +293,39 @@ def reach_batch(indptr, indices, weights, src_ptr, src_node, src_cost,
 
 
 @njit(cache=True)
-def _accumulate(dist, reached, nr, radii, inc_ptr, inc_item, inc_cost,
-                inc_other, inc_ocost, w_ptr, w_col, w_val, acc):
+def _accumulate(dist, reached, nr, radii, blk_ptr, blk, acc):
     """Add the weights of the items reached into ``acc[radius, column]``.
 
     An item is added to the layer of every radius it is within (each layer is a plain sum
     in reach order).
     """
-    top = radii[len(radii) - 1]
+    n_r = len(radii)
+    top = radii[n_r - 1]
     for i in range(nr):
         nd = reached[i]
         dn = dist[nd]
-        for q in range(inc_ptr[nd], inc_ptr[nd + 1]):
-            a = dn + inc_cost[q]
-            if not a <= top:
-                continue
-            m = inc_other[q]
-            if m != nd:
-                b = dist[m] + inc_ocost[q]
-                if b < a or (b == a and m < nd):
-                    continue  # counted at its other end
-            j = 0
-            while a > radii[j]:
-                j += 1
-            it = inc_item[q]
-            for r in range(j, len(radii)):
-                for z in range(w_ptr[it], w_ptr[it + 1]):
-                    acc[r, w_col[z]] += w_val[z]
+        q = blk_ptr[nd]
+        end = blk_ptr[nd + 1]
+        while q < end:
+            a = dn + blk[q]
+            m = int(blk[q + 1])
+            b = dist[m] + blk[q + 2]
+            k = int(blk[q + 3])
+            # counted at the end giving the minimum, the lower position on a tie (an item
+            # with one end has m == nd, so b == a: counted)
+            if (a <= top) & ((a < b) | ((a == b) & (nd <= m))):
+                j = 0
+                while a > radii[j]:
+                    j += 1
+                for r in range(j, n_r):
+                    for z in range(q + 4, q + 4 + 2 * k, 2):
+                        acc[r, int(blk[z])] += blk[z + 1]
+            q += 4 + 2 * k
 
 
 @njit(cache=True, parallel=True)
 def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,
-               inv_w, n_buckets, pool, n_threads, inc_ptr, inc_item, inc_cost, inc_other,
-               inc_ocost, w_ptr, w_col, w_val, out):
+               inv_w, n_buckets, pool, n_threads, blk_ptr, blk, out):
     """``out[o, r, c]``: weight ``c`` of the items within ``radii[r]`` of origin ``o``.
 
     Per origin the items are added in the order their nodes are reached: a fixed order for
@@ -351,13 +341,12 @@ def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,
         ws = _workspace(n, len(indices), max_src, n_buckets, pool)
         dist, reached = ws[0], ws[2]
         acc = np.zeros((n_r, n_c))
-        for blk in range(t, n_blocks, n_threads):
-            for o in range(blk * BLOCK, min(n_orig, (blk + 1) * BLOCK)):
+        for blk_i in range(t, n_blocks, n_threads):
+            for o in range(blk_i * BLOCK, min(n_orig, (blk_i + 1) * BLOCK)):
                 a, b = src_ptr[o], src_ptr[o + 1]
                 nr = _search(indptr, indices, weights, src_node[a:b], src_cost[a:b], radius,
                              inv_w, ws)
-                _accumulate(dist, reached, nr, radii, inc_ptr, inc_item, inc_cost, inc_other,
-                            inc_ocost, w_ptr, w_col, w_val, acc)
+                _accumulate(dist, reached, nr, radii, blk_ptr, blk, acc)
                 _reset(dist, ws[1], reached, nr)
                 for r in range(n_r):
                     for c in range(n_c):
