@@ -42,8 +42,8 @@ STAGE_VERSIONS: dict[str, int] = {
     "places": 1,         # places layer (read, clipped, deduplicated)
     "transit": 1,        # transit layer (read, clipped, stations collapsed)
     "residents": 1,      # residents allocated to network nodes
-    "surface": 1,        # accessibility surface
-    "space_metrics": 1,  # per-space walking metrics and walk areas
+    "surface": 2,        # accessibility surface (2: bounded engine, sums in reach order)
+    "space_metrics": 2,  # per-space walking metrics and walk areas (2: bounded engine)
     "coverage": 1,       # residents within reach of a space
     "by_type": 1,        # metrics summarised by innovation type
     "streets": 2,        # street lines of the offline basemap (2: street names)
