@@ -85,7 +85,7 @@ def walk_areas(spaces: gpd.GeoDataFrame, net: WalkNetwork, *, minutes: int = 10,
         areas = np.full(len(first), None, dtype=object)
         for reach in iter_reach(net, distinct, radius=radius, max_bytes=_AREA_BATCH_BYTES,
                                 progress=progress):
-            coords, group = _reached_pieces(net, reach, distinct)
+            coords, group = _reached_pieces(net, reach, distinct, method == "hull")
             areas[reach.origins] = _area_polygons(coords, group, method, ratio, buffer_m)
         geoms[on] = areas[inverse.reshape(-1)]
     out = gpd.GeoDataFrame(index=ids, geometry=list(geoms), crs=net.crs)
@@ -95,12 +95,16 @@ def walk_areas(spaces: gpd.GeoDataFrame, net: WalkNetwork, *, minutes: int = 10,
     return out
 
 
-def _reached_pieces(net: WalkNetwork, reach: Reach, snap: Snap) -> tuple[np.ndarray, np.ndarray]:
+def _reached_pieces(net: WalkNetwork, reach: Reach, snap: Snap,
+                    distinct_ends: bool) -> tuple[np.ndarray, np.ndarray]:
     """``(m, 2, 2)`` street pieces walked from each origin of ``reach``, and their row.
 
     Per origin (a point of ``snap``): its own segment around its projection, the link from
     the point to that projection, and from every reached node the part of each leaving
-    segment the rest of the walk covers (edges are straight chords).
+    segment the rest of the walk covers (edges are straight chords). With
+    ``distinct_ends`` (for hulls, which only need the ends) a piece from a reached node is
+    kept only when its far end is not itself a reached node, and every reached node is
+    added once (as a piece of length 0): the same set of ends, far fewer repeats.
     """
     radius = reach.radius
     x, y = net.x, net.y
@@ -124,16 +128,28 @@ def _reached_pieces(net: WalkNetwork, reach: Reach, snap: Snap) -> tuple[np.ndar
     slot = np.repeat(start, degree) + np.arange(int(degree.sum())) - first
     s = np.repeat(reach.nodes, degree)
     e = adj.indices[slot]
-    frac = np.minimum((radius - np.repeat(reach.distances, degree))
-                      / np.maximum(adj.data[slot], 1e-9), 1.0)
+    d_s = np.repeat(reach.distances, degree)
+    frac = np.minimum((radius - d_s) / np.maximum(adj.data[slot], 1e-9), 1.0)
+    row = np.repeat(np.repeat(np.arange(len(reach)), reach.sizes), degree)
+    if distinct_ends:
+        # a whole edge with d + length <= radius ends at a node the search reached (it set
+        # that node's distance to at most d + length), which is listed as a start
+        partial = (frac < 1.0) | (d_s + adj.data[slot] > radius)
+        s, e, frac, row = s[partial], e[partial], frac[partial], row[partial]
     sx, sy = x[s], y[s]
     walked = np.stack([np.column_stack([sx, sy]),
                        np.column_stack([sx + frac * (x[e] - sx), sy + frac * (y[e] - sy)])],
                       axis=1)
     rows = np.arange(len(reach))
-    group = np.concatenate([rows, rows, np.repeat(np.repeat(rows, reach.sizes), degree)])
+    parts = [own, link, walked]
+    groups = [rows, rows, row]
+    if distinct_ends:
+        node_xy = np.column_stack([x[reach.nodes], y[reach.nodes]])
+        parts.append(np.stack([node_xy, node_xy], axis=1))
+        groups.append(np.repeat(rows, reach.sizes))
+    group = np.concatenate(groups)
     order = np.argsort(group, kind="stable")
-    return np.concatenate([own, link, walked])[order], group[order]
+    return np.concatenate(parts)[order], group[order]
 
 
 def _area_polygons(coords: np.ndarray, group: np.ndarray, method: str, ratio: float,
