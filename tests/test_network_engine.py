@@ -95,8 +95,7 @@ def test_heap_fallback_when_buckets_overflow(monkeypatch):
     indptr, indices, weights = (np.asarray(net.adjacency.indptr, np.int64),
                                 np.asarray(net.adjacency.indices, np.int32),
                                 np.asarray(net.adjacency.data, np.float64))
-    ws = _bounded._workspace(net.n_nodes, len(indices), 1, 30, 2)
-    dist, _, reached, head, pnode, pdist, pnext, _, _ = ws
+    dist, reached, head, pnode, pdist, pnext = _bounded._workspace(net.n_nodes, 30, 2)
     got = _bounded._bucket_search(indptr, indices, weights, np.array([0], np.int32),
                                   np.zeros(1), 600.0, 1 / 20.0, dist, reached, head, pnode,
                                   pdist, pnext)

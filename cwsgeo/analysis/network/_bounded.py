@@ -68,25 +68,27 @@ def buckets(radius: float) -> tuple[int, float]:
 
 # ------------------------------------------------------------------------- work arrays
 @njit(cache=True)
-def _workspace(n: int, n_edges: int, max_src: int, n_buckets: int, pool: int):
+def _workspace(n, n_buckets, pool):
+    """One thread's bucket-search arrays (``dist`` starts, and is left, all ``inf``)."""
     dist = np.full(n, _INF)
-    expd = np.full(n, _INF)
     reached = np.empty(n, np.int32)
     head = np.full(max(n_buckets, 1), -1, np.int32)
     pnode = np.empty(max(pool, 1), np.int32)
     pdist = np.empty(max(pool, 1), np.float64)
     pnext = np.empty(max(pool, 1), np.int32)
-    hd = np.empty(n_edges + max_src + 1, np.float64)
-    hn = np.empty(n_edges + max_src + 1, np.int32)
-    return dist, expd, reached, head, pnode, pdist, pnext, hd, hn
+    return dist, reached, head, pnode, pdist, pnext
+
+
+@njit(cache=True)
+def _no_heap():
+    """Return empty heap arrays (a thread allocates them when it first needs the heap)."""
+    return np.empty(0, np.float64), np.empty(0, np.float64), np.empty(0, np.int32)
 
 
 @njit(cache=True, inline="always")
-def _reset(dist, expd, reached, nr):
+def _reset(dist, reached, nr):
     for i in range(nr):
-        v = reached[i]
-        dist[v] = _INF
-        expd[v] = _INF
+        dist[reached[i]] = _INF
 
 
 # ------------------------------------------------------------------------- bucket queue
@@ -196,7 +198,10 @@ def _heap_pop(hd, hn, size):
 @njit(cache=True)
 def _heap_search(indptr, indices, weights, src, cost, radius,
                  dist, expd, reached, hd, hn):
-    """Bounded Dijkstra from ``src`` with a lazy binary heap; returns nodes reached."""
+    """Bounded Dijkstra from ``src`` with a lazy binary heap; returns nodes reached.
+
+    ``expd`` (distance a node was expanded at) is left all ``inf`` again on return.
+    """
     nr = 0
     size = 0
     for i in range(len(src)):
@@ -224,32 +229,39 @@ def _heap_search(indptr, indices, weights, src, cost, radius,
                     nr += 1
                 dist[v] = nd
                 size = _heap_push(hd, hn, size, nd, v)
+    for i in range(nr):
+        expd[reached[i]] = _INF
     return nr
 
 
 @njit(cache=True)
-def _search(indptr, indices, weights, src, cost, radius, inv_w, ws):
-    """One origin: bucket queue (heap when ``inv_w == 0`` or the buckets overflow)."""
-    dist, expd, reached, head, pnode, pdist, pnext, hd, hn = ws
+def _search(indptr, indices, weights, src, cost, radius, inv_w, ws, heap):
+    """One origin: bucket queue, or the heap when ``inv_w == 0`` or the buckets overflow.
+
+    Returns the nodes reached and the heap arrays (allocated here the first time a thread
+    needs them: ``expd`` of ``n`` and room for every push, at most one per edge plus the
+    sources).
+    """
+    dist, reached, head, pnode, pdist, pnext = ws
     if inv_w > 0.0:
         nr = _bucket_search(indptr, indices, weights, src, cost, radius, inv_w, dist,
                             reached, head, pnode, pdist, pnext)
         if nr >= 0:
-            return nr
-        _reset(dist, expd, reached, -1 - nr)
-    return _heap_search(indptr, indices, weights, src, cost, radius, dist, expd, reached,
-                        hd, hn)
+            return nr, heap
+        _reset(dist, reached, -1 - nr)
+    expd, hd, hn = heap
+    if len(expd) < len(dist):
+        expd = np.full(len(dist), _INF)
+    need = len(indices) + len(src) + 1
+    if len(hd) < need:
+        hd = np.empty(need, np.float64)
+        hn = np.empty(need, np.int32)
+    nr = _heap_search(indptr, indices, weights, src, cost, radius, dist, expd, reached,
+                      hd, hn)
+    return nr, (expd, hd, hn)
 
 
 # ------------------------------------------------------------------------- kernels
-@njit(cache=True)
-def _max_sources(src_ptr):
-    m = 0
-    for o in range(len(src_ptr) - 1):
-        m = max(m, src_ptr[o + 1] - src_ptr[o])
-    return m
-
-
 @njit(cache=True, parallel=True)
 def reach_batch(indptr, indices, weights, src_ptr, src_node, src_cost,
                 radius, inv_w, n_buckets, pool, n_threads, out_nodes, out_dist, start, count):
@@ -263,10 +275,10 @@ def reach_batch(indptr, indices, weights, src_ptr, src_node, src_cost,
     n_orig = len(src_ptr) - 1
     n_blocks = (n_orig + BLOCK - 1) // BLOCK
     cap = len(out_nodes) // n_threads
-    max_src = _max_sources(src_ptr)
     for t in prange(n_threads):
-        ws = _workspace(n, len(indices), max_src, n_buckets, pool)
-        dist, reached = ws[0], ws[2]
+        ws = _workspace(n, n_buckets, pool)
+        heap = _no_heap()
+        dist, reached = ws[0], ws[1]
         pos = t * cap
         end = pos + cap
         full = False
@@ -276,8 +288,8 @@ def reach_batch(indptr, indices, weights, src_ptr, src_node, src_cost,
                     count[o] = -1
                     continue
                 a, b = src_ptr[o], src_ptr[o + 1]
-                nr = _search(indptr, indices, weights, src_node[a:b], src_cost[a:b], radius,
-                             inv_w, ws)
+                nr, heap = _search(indptr, indices, weights, src_node[a:b], src_cost[a:b],
+                                   radius, inv_w, ws, heap)
                 if pos + nr > end:
                     full = True
                     count[o] = -1
@@ -289,7 +301,7 @@ def reach_batch(indptr, indices, weights, src_ptr, src_node, src_cost,
                     start[o] = pos
                     count[o] = nr
                     pos += nr
-                _reset(dist, ws[1], reached, nr)
+                _reset(dist, reached, nr)
 
 
 @njit(cache=True)
@@ -336,18 +348,18 @@ def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,
     n_blocks = (n_orig + BLOCK - 1) // BLOCK
     n_r, n_c = out.shape[1], out.shape[2]
     radius = radii[n_r - 1]
-    max_src = _max_sources(src_ptr)
     for t in prange(n_threads):
-        ws = _workspace(n, len(indices), max_src, n_buckets, pool)
-        dist, reached = ws[0], ws[2]
+        ws = _workspace(n, n_buckets, pool)
+        heap = _no_heap()
+        dist, reached = ws[0], ws[1]
         acc = np.zeros((n_r, n_c))
         for blk_i in range(t, n_blocks, n_threads):
             for o in range(blk_i * BLOCK, min(n_orig, (blk_i + 1) * BLOCK)):
                 a, b = src_ptr[o], src_ptr[o + 1]
-                nr = _search(indptr, indices, weights, src_node[a:b], src_cost[a:b], radius,
-                             inv_w, ws)
+                nr, heap = _search(indptr, indices, weights, src_node[a:b], src_cost[a:b],
+                                   radius, inv_w, ws, heap)
                 _accumulate(dist, reached, nr, radii, blk_ptr, blk, acc)
-                _reset(dist, ws[1], reached, nr)
+                _reset(dist, reached, nr)
                 for r in range(n_r):
                     for c in range(n_c):
                         out[o, r, c] = acc[r, c]
