@@ -42,8 +42,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-
 from _tiling import grid_offsets, tile_network, tile_values, tile_xy
+
 from cwsgeo.analysis import network as nw
 from cwsgeo.analysis import proximity as px
 from cwsgeo.analysis.proximity.targets import SnappedTargets
@@ -200,15 +200,22 @@ def run_networkx(net: nw.WalkNetwork, weights: np.ndarray, stations: nw.Snap,
     return report
 
 
-def differences(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """Largest absolute and relative difference, and rows that differ by more than 1e-9."""
+def differences(a: np.ndarray, b: np.ndarray, *, rel: float = 1e-9,
+                atol: float = 0.0) -> dict[str, float]:
+    """Largest absolute and relative difference; rows differing by more than the tolerance.
+
+    A row differs when some value differs by more than ``atol + rel * max(|a|, 1)``; equal
+    infinities are equal.
+    """
     a, b = np.asarray(a, float), np.asarray(b, float)
     same_inf = np.isinf(a) & np.isinf(b) & (np.sign(a) == np.sign(b))
-    diff = np.where(same_inf, 0.0, np.abs(a - b))
-    rel = diff / np.maximum(np.abs(np.where(same_inf, 1.0, a)), 1.0)
-    rows = (rel > 1e-9).reshape(len(a), -1).any(axis=1) if len(a) else np.zeros(0, bool)
-    return {"max_abs": float(diff.max(initial=0.0)), "max_rel": float(rel.max(initial=0.0)),
-            "rows_differing": int(rows.sum()), "rows": len(a)}
+    with np.errstate(invalid="ignore"):
+        diff = np.where(same_inf, 0.0, np.abs(a - b))
+    scale = np.maximum(np.abs(np.where(same_inf, 1.0, a)), 1.0)
+    over = (diff > atol + rel * scale).reshape(len(a), -1).any(axis=1)
+    return {"max_abs": float(diff.max(initial=0.0)),
+            "max_rel": float((diff / scale).max(initial=0.0)),
+            "rows_differing": int(over.sum()), "rows": len(a)}
 
 
 def measure(path: Path, points: dict[str, Any],

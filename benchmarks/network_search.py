@@ -1,4 +1,4 @@
-"""Side-by-side network benchmark: cwsgeo vs networkx (always) and pandana (optional), 9k-147k nodes.
+"""Side-by-side network benchmark: cwsgeo vs networkx and (optional) pandana, 9k-147k nodes.
 
 Usage::
 
@@ -51,8 +51,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-
 from _network_worker import differences
+
 from cwsgeo.analysis import network as nw
 from cwsgeo.analysis import proximity as px
 from cwsgeo.build.sources import load_walk_network
@@ -113,9 +113,17 @@ def worker_cmd(base: Path, tiles: int, out: Path, args: argparse.Namespace) -> l
 
 
 def cross_check(out: Path) -> dict[str, Any]:
-    """Differences between cwsgeo's and pandana's results of each workload."""
+    """Differences between cwsgeo's and pandana's results, within pandana's precision.
+
+    pandana's distances differ from exact ones by up to ~2 mm (seen on the bundle) and its
+    sums of residents by ~1e-8 relative (single precision): tolerance 0.01 m on distances,
+    1e-6 relative on sums. Rows still differing are nodes with a node or station within those
+    millimetres of the radius (in on one side, out on the other).
+    """
+    tolerance = {"surface": {"rel": 1e-6}, "nearest": {"atol": 0.01},
+                 "nearest_k": {"atol": 0.01}}
     with np.load(out / "cwsgeo.npz") as ours, np.load(out / "pandana.npz") as theirs:
-        return {w: differences(ours[w], theirs[w]) for w in WORKLOADS
+        return {w: differences(ours[w], theirs[w], **tolerance[w]) for w in WORKLOADS
                 if w in ours.files and w in theirs.files}
 
 
