@@ -30,10 +30,12 @@ networkx: one ``single_source_dijkstra_path_length`` per sampled origin (``--nx-
 extrapolated linearly to every node. pandana (AGPL, never imported by cwsgeo) runs in
 ``benchmarks/.venv-pandana`` through ``_pandana_run.py``, fed the worker's arrays in an npz.
 Set-up = network (read / build) + snapping (cwsgeo) or ``Network`` + ``precompute`` +
-``set_pois`` (pandana). Cross-checks: results equal within 1e-9 relative (residents' sums;
-place counts are whole numbers; distances in metres), rows differing are counted. Exponents
-are least-squares slopes of log(best query time) on log(nodes). No assertions: numbers, and
-PASS/FAIL against the targets of issue 13.
+``set_pois`` (pandana). Cross-checks, rows (nodes) differing counted: cwsgeo vs networkx
+within 1e-9 relative (sums of residents; place counts are whole numbers; distances in metres);
+vs pandana within its precision, 0.01 m on distances and 1e-6 relative on sums (see
+:func:`cross_check`). Exponents are least-squares slopes of log(best query time) on
+log(nodes). No assertions: numbers, and PASS/FAIL against the targets of issue 13. The machine
+is shared: the load (``uptime``) is printed at the start and the end, and after each size.
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ def cross_check(out: Path) -> dict[str, Any]:
 def run_size(base: Path, tiles: int, folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Worker, then pandana (when installed) on one size; their reports and the cross-check."""
     out = folder / f"x{tiles}"
-    out.mkdir()
+    out.mkdir(exist_ok=True)
     t0 = time.perf_counter()
     row = {"tiles": tiles, "cwsgeo": run_json(worker_cmd(base, tiles, out, args))}
     if PANDANA_PY.is_file():
@@ -259,6 +261,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--radius", type=float, default=800.0)
     parser.add_argument("--limit", type=float, default=2000.0)
     parser.add_argument("--k", type=int, default=3)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="write the arrays and results to this (new) folder and keep them")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.repeat, args.nx_sample = "1,2,4", 1, min(args.nx_sample, 50)
@@ -276,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     if not PANDANA_PY.is_file():
         print("pandana: not installed (run benchmarks/setup_pandana.sh)")
     with tempfile.TemporaryDirectory(prefix="cwsgeo-netbench-") as tmp:
-        folder = Path(tmp)
+        folder = Path(tmp) if args.keep is None else args.keep
+        folder.mkdir(parents=True, exist_ok=True)
         base = write_base(args.mirror, folder)
         print(f"sizes {args.sizes}, {args.repeat} repetitions, networkx on {args.nx_sample} "
               "origins per size", flush=True)
