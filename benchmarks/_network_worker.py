@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from _pandana_run import timed
 from _tiling import grid_offsets, tile_network, tile_values, tile_xy
 
 from cwsgeo.analysis import network as nw
@@ -51,28 +51,6 @@ from cwsgeo.build.sources import save_network
 from cwsgeo.schema import metric_column
 
 SURFACE_MINUTES = 10
-
-
-def peak_mib(reset: bool = False) -> float:
-    """Peak resident memory of this process (VmHWM) in MiB; optionally reset it afterwards."""
-    text = Path("/proc/self/status").read_text()
-    match = re.search(r"VmHWM:\s+(\d+)", text)
-    value = int(match.group(1)) / 1024 if match else float("nan")
-    if reset:
-        Path("/proc/self/clear_refs").write_text("5")
-    return value
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[dict[str, float], Any]:
-    """Run ``fn`` ``repeat`` times: best and median seconds, the peak RSS, the last result."""
-    peak_mib(reset=True)
-    times, out = [], None
-    for _ in range(max(1, repeat)):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return {"best": min(times), "median": float(np.median(times)),
-            "peak_mib": peak_mib()}, out
 
 
 def prepare(base: dict[str, np.ndarray], k: int, folder: Path) -> tuple[Path, dict[str, Any]]:
@@ -138,8 +116,9 @@ def today_surface(net: nw.WalkNetwork, weights: np.ndarray, places: nw.Snap, cat
 def surface_call(net: nw.WalkNetwork, weights: np.ndarray, places: nw.Snap, cat: np.ndarray,
                  categories: list[str], radius: float) -> tuple[str, Callable[[], np.ndarray]]:
     """The engine's name and the call computing the surface (``sums_in_range`` if present)."""
-    if hasattr(nw, "sums_in_range"):
-        return "sums_in_range", lambda: np.asarray(nw.sums_in_range(net, weights, radius))
+    sums_in_range = getattr(nw, "sums_in_range", None)
+    if sums_in_range is not None:
+        return "sums_in_range", lambda: np.asarray(sums_in_range(net, weights, radius))
     return "accessibility_surface", lambda: today_surface(net, weights, places, cat,
                                                           categories, radius)
 
@@ -147,11 +126,12 @@ def surface_call(net: nw.WalkNetwork, weights: np.ndarray, places: nw.Snap, cat:
 def nearest_k_call(net: nw.WalkNetwork, stations: nw.Snap, k: int,
                    limit: float) -> Callable[[], np.ndarray] | None:
     """``nearest_k`` as an ``(n, k)`` distance array, or None when the package has none."""
-    if not hasattr(nw, "nearest_k"):
+    nearest_k = getattr(nw, "nearest_k", None)
+    if nearest_k is None:
         return None
 
     def run() -> np.ndarray:
-        out = nw.nearest_k(net, stations, k=k, limit=limit)
+        out = nearest_k(net, stations, k=k, limit=limit)
         return np.asarray(out[0] if isinstance(out, tuple) else out, dtype=float)
 
     return run
@@ -219,7 +199,7 @@ def differences(a: np.ndarray, b: np.ndarray, *, rel: float = 1e-9,
 
 
 def measure(path: Path, points: dict[str, Any],
-            args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, np.ndarray], Any]:
+            args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """Time set-up and every workload; return the report, the results and the inputs."""
     report: dict[str, Any] = {}
     report["setup"], (net, places, stations) = timed(lambda: setup(path, points), args.repeat)
@@ -230,7 +210,7 @@ def measure(path: Path, points: dict[str, Any],
     report["surface"]["engine"] = engine
     report["nearest"], near = timed(lambda: nw.nearest_distances(net, stations,
                                                                  limit=args.limit), args.repeat)
-    results = {"surface": surface, "nearest": near}
+    results: dict[str, Any] = {"surface": surface, "nearest": near}
     call_k = nearest_k_call(net, stations, args.k, args.limit)
     if call_k is not None:
         report["nearest_k"], results["nearest_k"] = timed(call_k, args.repeat)

@@ -2,7 +2,8 @@
 
 Runs in ``benchmarks/.venv-pandana`` (made by ``benchmarks/setup_pandana.sh``), never in the
 project's environment: pandana is AGPL and cwsgeo is MIT, so cwsgeo never imports it. Only numpy,
-pandas and pandana are imported here (no cwsgeo).
+pandas and pandana are imported here (no cwsgeo; pandana only inside the functions that use it,
+so _network_worker.py shares :func:`timed` and :func:`peak_mib` from here).
 
 Usage::
 
@@ -41,8 +42,8 @@ import pandas as pd
 
 def peak_mib(reset: bool = False) -> float:
     """Peak resident memory of this process (VmHWM) in MiB; optionally reset it afterwards."""
-    text = Path("/proc/self/status").read_text()
-    value = int(re.search(r"VmHWM:\s+(\d+)", text).group(1)) / 1024
+    match = re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text())
+    value = int(match.group(1)) / 1024 if match else float("nan")
     if reset:
         Path("/proc/self/clear_refs").write_text("5")
     return value
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     result["setup"], net = timed(lambda: build(data), args.repeat)
     result["surface"], sums = timed(lambda: surface(net, data), args.repeat)
     result["nearest"], near = timed(lambda: nearest(net, data, 1), args.repeat)
-    arrays = {"surface": sums, "nearest": near[:, 0]}
+    arrays: dict[str, Any] = {"surface": sums, "nearest": near[:, 0]}
     if k > 1:
         result["nearest_k"], arrays["nearest_k"] = timed(lambda: nearest(net, data, k),
                                                          args.repeat)

@@ -90,7 +90,8 @@ def write_base(mirror: Path, folder: Path) -> Path:
     residents = px.allocate_residents(sections, addresses, net)
     categories = list(PLACE_CATEGORIES)
     path = folder / "base.npz"
-    np.savez(path, **net.to_arrays(), node_residents=residents.node_residents,
+    arrays: dict[str, Any] = net.to_arrays()
+    np.savez(path, **arrays, node_residents=residents.node_residents,
              place_xy=np.column_stack([places.geometry.x, places.geometry.y]),
              place_cat=pd.Index(categories).get_indexer(places["category"]),
              categories=np.array(categories), station_xy=station_xy)
@@ -134,7 +135,8 @@ def run_size(base: Path, tiles: int, folder: Path, args: argparse.Namespace) -> 
     out = folder / f"x{tiles}"
     out.mkdir(exist_ok=True)
     t0 = time.perf_counter()
-    row = {"tiles": tiles, "cwsgeo": run_json(worker_cmd(base, tiles, out, args))}
+    row: dict[str, Any] = {"tiles": tiles,
+                           "cwsgeo": run_json(worker_cmd(base, tiles, out, args))}
     if PANDANA_PY.is_file():
         row["pandana"] = run_json([str(PANDANA_PY), str(HERE / "_pandana_run.py"),
                                    str(out / "pandana_input.npz"), str(out / "pandana.npz"),
