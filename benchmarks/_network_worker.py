@@ -181,11 +181,11 @@ def run_networkx(net: nw.WalkNetwork, weights: np.ndarray, stations: nw.Snap,
 
 
 def differences(a: np.ndarray, b: np.ndarray, *, rel: float = 1e-9,
-                atol: float = 0.0) -> dict[str, float]:
+                atol: float = 0.0) -> dict[str, Any]:
     """Largest absolute and relative difference; rows differing by more than the tolerance.
 
     A row differs when some value differs by more than ``atol + rel * max(|a|, 1)``; equal
-    infinities are equal.
+    infinities are equal. ``first_rows``: the first 200 rows that differ.
     """
     a, b = np.asarray(a, float), np.asarray(b, float)
     same_inf = np.isinf(a) & np.isinf(b) & (np.sign(a) == np.sign(b))
@@ -195,7 +195,8 @@ def differences(a: np.ndarray, b: np.ndarray, *, rel: float = 1e-9,
     over = (diff > atol + rel * scale).reshape(len(a), -1).any(axis=1)
     return {"max_abs": float(diff.max(initial=0.0)),
             "max_rel": float((diff / scale).max(initial=0.0)),
-            "rows_differing": int(over.sum()), "rows": len(a)}
+            "rows_differing": int(over.sum()), "rows": len(a),
+            "first_rows": np.flatnonzero(over)[:200].tolist()}
 
 
 def measure(path: Path, points: dict[str, Any],
