@@ -1,283 +1,322 @@
-"""Benchmark cwsgeo's batched csgraph walking search against per-origin networkx searches.
+"""Side-by-side network benchmark: cwsgeo vs networkx and (optional) pandana, 9k-147k nodes.
 
 Usage::
 
-    .venv/bin/python benchmarks/network_search.py [--mirror ../shared/data/bcn]
-        [--spaces 60] [--nx-sample 0] [--repeat 3] [--seed 7]
+    PYTHONPATH=. .venv/bin/python benchmarks/network_search.py [--sizes 1,2,4,8,16]
+        [--repeat 3] [--quick] [--nx-sample 200] [--mirror ../shared/data/bcn]
+    benchmarks/setup_pandana.sh     # once, for the optional pandana comparison
 
-On the bundle's municipal street graph (``streets/bcn_grafvial_walk.graphml``):
+Graphs: the bundle's walking network (``streets/bcn_grafvial_walk.graphml``, read as the build
+reads it: :func:`cwsgeo.build.sources.load_walk_network`, compact form cached in
+``data/cache``), and the bundle tiled 2x, 4x, 8x, 16x (copies side by side joined by 3
+bridging edges per neighbour, :mod:`_tiling`; 16x = 146,992 nodes). Points are tiled the same
+way: residents at nodes (``allocate_residents`` on the bundle, off-network residents left out),
+the places of the nine categories (``places/bcn_places_combined.csv``) and the rail stations
+(metro, tram, FGC, Rodalies from ``osm/transit_gtfs``).
 
-(a) **located spaces**: ``--spaces`` random network nodes (seeded; a stand-in for the geocoded
-    coworking spaces, which need the geocoder) as origins, every node within 15 minutes
-    (1,200 m): ``cwsgeo.analysis.network.node_distances(limit=1200)`` against
-    ``networkx.single_source_dijkstra_path_length(G, n, cutoff=1200, weight="length")`` per
-    origin.
-(b) **every node as an origin**: the city-wide 10-minute (800 m) surface of residents and places
-    by category. cwsgeo: ``proximity.accessibility_surface`` (batched dijkstra + aggregation).
-    networkx: one ``single_source_dijkstra_path_length(cutoff=800)`` per node, then the same
-    sums over the reached nodes (residents at nodes; each place at
-    ``min(d(u) + cost_u, d(v) + cost_v)`` over its segment's ends; off-network points in a
-    straight line), so both produce the same surface, which is checked. ``--nx-sample N``
-    times networkx on N random origins and extrapolates linearly (printed as such); the
-    default 0 runs every origin.
+Every size runs in its own child process (``_network_worker.py``: fresh memory; peak RSS =
+VmHWM, reset before each part), ``--repeat`` times (best and median). Places and stations are
+placed at their nearest node with no walking cost, as pandana places points, so the three
+engines get identical inputs and their results are compared. Workloads:
 
-Times are the best of ``--repeat`` runs for cwsgeo and one run for networkx (it is slow).
-Peak memory is measured in separate runs with ``tracemalloc`` (Python and numpy allocations);
-the process's ``ru_maxrss`` is printed at the end. Places come from
-``places/bcn_places_combined.csv`` (the nine interaction categories), transit from
-``osm/transit_gtfs/*.geojson`` (mode from the file name), residents from the census sections and
-the address gazetteer (``proximity.allocate_residents``). No timed assertions: numbers only.
+* **surface**: residents + places (total and 9 categories) within 800 m of every node, 11 sums.
+  cwsgeo: ``sums_in_range`` when the network package has it, else ``accessibility_surface``.
+  pandana: 11 ``aggregate(800, type="sum", decay="flat")``.
+* **nearest**: every node's distance to the nearest station within 2,000 m
+  (``nearest_distances``; pandana ``nearest_pois(num_pois=1)``).
+* **nearest_k**: the 3 nearest stations (``nearest_k``, when it exists; pandana ``num_pois=3``).
+
+networkx: one ``single_source_dijkstra_path_length`` per sampled origin (``--nx-sample``),
+extrapolated linearly to every node. pandana (AGPL, never imported by cwsgeo) runs in
+``benchmarks/.venv-pandana`` through ``_pandana_run.py``, fed the worker's arrays in an npz.
+Set-up = network (read / build) + snapping (cwsgeo) or ``Network`` + ``precompute`` +
+``set_pois`` (pandana). Cross-checks, rows (nodes) differing counted: cwsgeo vs networkx
+within 1e-9 relative (sums of residents; place counts are whole numbers; distances in metres);
+vs pandana within its precision, 0.01 m on distances and 1e-6 relative on sums (see
+:func:`cross_check`). Exponents are least-squares slopes of log(best query time) on
+log(nodes). No assertions: numbers, and PASS/FAIL against the targets of issue 13. The machine
+is shared: the load (``uptime``) is printed at the start and the end, and after each size.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
-import resource
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
+from _network_worker import differences
 
 from cwsgeo.analysis import network as nw
 from cwsgeo.analysis import proximity as px
-from cwsgeo.analysis.proximity._common import within_weights
-from cwsgeo.build.sources import save_network
+from cwsgeo.build.sources import load_walk_network
 from cwsgeo.schema import PLACE_CATEGORIES
 
-ROOT = Path(__file__).resolve().parent.parent
-TRANSIT_FILES = {"tmb_metro_stations": "metro", "tram_stations": "tram", "fgc_stations": "fgc",
-                 "rodalies_stations": "rodalies", "tmb_bus_stops": "bus",
-                 "tmb_funicular_stations": "funicular"}
-SPEED = 4.8 * 1000 / 60  # m per minute
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PANDANA_PY = HERE / ".venv-pandana" / "bin" / "python"
+RAIL_FILES = ("tmb_metro_stations", "tram_stations", "fgc_stations", "rodalies_stations")
+WORKLOADS = ("surface", "nearest", "nearest_k")
+TARGETS = {"bundle_ratio": 1.0, "big_ratio": 1.5, "exponent": 1.15, "peak_mib": 1024.0}
 
 
-def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, out = np.inf, None
-    for _ in range(max(1, repeat)):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def peak_mib(fn: Callable[[], Any]) -> float:
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 2**20
-
-
-def load_inputs(mirror: Path) -> dict[str, Any]:
+def read_points(mirror: Path, crs: str) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """The places of the nine categories and the rail stations' coordinates, in ``crs``."""
     csv = pd.read_csv(mirror / "places" / "bcn_places_combined.csv", dtype=str)
     csv = csv[csv["category"].isin(PLACE_CATEGORIES)]
-    places = gpd.GeoDataFrame(csv[["name", "category"]],
-                              geometry=gpd.points_from_xy(csv["lon"].astype(float),
-                                                          csv["lat"].astype(float)),
-                              crs="EPSG:4326").to_crs("EPSG:25831")
-    frames = []
-    for stem, mode in TRANSIT_FILES.items():
-        g = gpd.read_file(mirror / "osm" / "transit_gtfs" / f"{stem}.geojson")[["name",
-                                                                                "geometry"]]
-        g["mode"] = mode
-        frames.append(g)
-    stops = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326").to_crs(
-        "EPSG:25831")
+    places = gpd.GeoDataFrame(csv[["category"]], crs="EPSG:4326", geometry=gpd.points_from_xy(
+        csv["lon"].astype(float), csv["lat"].astype(float))).to_crs(crs)
+    frames = [gpd.read_file(mirror / "osm" / "transit_gtfs" / f"{stem}.geojson")
+              for stem in RAIL_FILES]
+    stations = pd.concat([f.to_crs(crs).geometry for f in frames], ignore_index=True)
+    return places, np.column_stack([stations.x, stations.y])
+
+
+def write_base(mirror: Path, folder: Path) -> Path:
+    """Read the bundle as the build does; write the worker's input arrays; return the npz."""
+    graph = mirror / "streets" / "bcn_grafvial_walk.graphml"
+    net = load_walk_network(graph, cache_dir=ROOT / "data" / "cache")
+    places, station_xy = read_points(mirror, net.crs)
     sections = gpd.read_file(mirror / "admin" / "census_sections.geojson")
     addresses = pd.read_csv(mirror / "addresses" / "bcn_addresses.csv", dtype=str)
-    return {"places": places, "stops": stops, "sections": sections, "addresses": addresses}
+    residents = px.allocate_residents(sections, addresses, net)
+    categories = list(PLACE_CATEGORIES)
+    path = folder / "base.npz"
+    arrays: dict[str, Any] = net.to_arrays()
+    np.savez(path, **arrays, node_residents=residents.node_residents,
+             place_xy=np.column_stack([places.geometry.x, places.geometry.y]),
+             place_cat=pd.Index(categories).get_indexer(places["category"]),
+             categories=np.array(categories), station_xy=station_xy)
+    print(f"bundle: {net}; {len(places):,} places, {len(station_xy):,} rail stations, "
+          f"{residents.node_residents.sum():,.0f} residents at nodes "
+          f"({residents.offnet_residents.sum():,.0f} off the network, left out)")
+    return path
 
 
-def nx_surface(graph: nx.MultiDiGraph, origins: list[Any], node_res: dict[Any, float],
-               place_ends: dict[Any, list[tuple[int, float]]], place_cat: np.ndarray,
-               k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The same 10-minute surface, one networkx search per origin.
+def run_json(cmd: list[str]) -> dict[str, Any]:
+    """Run a child process; return the JSON object on the last line of its output."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
+    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
-    Residents: summed over reached nodes. Places: exact, like cwsgeo: a place on segment
-    (u, v) is at ``min(d(u) + cost_u, d(v) + cost_v)``.
+
+def worker_cmd(base: Path, tiles: int, out: Path, args: argparse.Namespace) -> list[str]:
+    return [sys.executable, str(HERE / "_network_worker.py"), str(base), str(tiles), str(out),
+            "--repeat", str(args.repeat), "--nx-sample", str(args.nx_sample),
+            "--seed", str(args.seed), "--radius", str(args.radius), "--limit", str(args.limit),
+            "--k", str(args.k)]
+
+
+def cross_check(out: Path, radius: float) -> dict[str, Any]:
+    """Differences between cwsgeo's and pandana's results, within pandana's precision.
+
+    pandana's distances differ from exact ones by up to ~2 mm (seen on the bundle) and its
+    sums of residents by ~1e-8 relative (single precision): tolerance 0.01 m on distances,
+    1e-6 relative on sums. Surface rows still differing should be nodes that reach another
+    node within those millimetres of the radius (in on one side, out on the other): counted
+    as ``at_edge`` among the first 200.
     """
-    res = np.zeros(len(origins))
-    cnt = np.zeros((len(origins), k + 1))
-    for i, o in enumerate(origins):
-        reached = nx.single_source_dijkstra_path_length(graph, o, cutoff=800, weight="length")
-        res[i] = sum(node_res.get(n, 0.0) for n in reached)
-        best: dict[int, float] = {}
-        for n, dn in reached.items():
-            for q, cost in place_ends.get(n, ()):
-                d = dn + cost
-                if d < best.get(q, np.inf):
-                    best[q] = d
-        for q, d in best.items():
-            if d <= 800:
-                cnt[i, 0] += 1
-                cnt[i, place_cat[q] + 1] += 1
-    return res, cnt
+    tolerance = {"surface": {"rel": 1e-6}, "nearest": {"atol": 0.01},
+                 "nearest_k": {"atol": 0.01}}
+    with np.load(out / "cwsgeo.npz") as ours, np.load(out / "pandana.npz") as theirs:
+        check = {w: differences(ours[w], theirs[w], **tolerance[w]) for w in WORKLOADS
+                 if w in ours.files and w in theirs.files}
+    if "surface" in check:
+        check["surface"]["at_edge"] = at_the_edge(out / "network.npz",
+                                                  check["surface"]["first_rows"], radius, 0.01)
+    return check
+
+
+def at_the_edge(network: Path, rows: list[int], radius: float, tol: float) -> int:
+    """How many of these nodes reach some node at ``radius ± tol`` metres."""
+    if not rows:
+        return 0
+    net = nw.read_network(network)
+    found = 0
+    for _, dist in nw.iter_node_distances(net, np.asarray(rows), limit=radius + tol,
+                                          chunk_size=16):
+        found += int((np.isfinite(dist) & (dist > radius - tol)).any(axis=1).sum())
+    return found
+
+
+def run_size(base: Path, tiles: int, folder: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Worker, then pandana (when installed) on one size; their reports and the cross-check."""
+    out = folder / f"x{tiles}"
+    out.mkdir(exist_ok=True)
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"tiles": tiles,
+                           "cwsgeo": run_json(worker_cmd(base, tiles, out, args))}
+    if PANDANA_PY.is_file():
+        row["pandana"] = run_json([str(PANDANA_PY), str(HERE / "_pandana_run.py"),
+                                   str(out / "pandana_input.npz"), str(out / "pandana.npz"),
+                                   "--repeat", str(args.repeat)])
+        row["check"] = cross_check(out, args.radius)
+    print(f"  {tiles:>2}x: {row['cwsgeo']['n_nodes']:>8,} nodes done in "
+          f"{time.perf_counter() - t0:6.1f} s (load {os.getloadavg()[0]:.2f})", flush=True)
+    return row
+
+
+def fmt(seconds: float | None) -> str:
+    if seconds is None or not np.isfinite(seconds):
+        return "-"
+    return f"{seconds:.3f}" if seconds < 100 else f"{seconds:.0f}"
+
+
+def ratio(row: dict[str, Any], workload: str) -> float | None:
+    """cwsgeo's best query time over pandana's, or None without both."""
+    ours = row["cwsgeo"].get(workload)
+    theirs = row.get("pandana", {}).get(workload)
+    return ours["best"] / theirs["best"] if ours and theirs else None
+
+
+def table_row(row: dict[str, Any], workload: str) -> str:
+    cws, pdn = row["cwsgeo"], row.get("pandana", {})
+    part, setup = cws[workload], cws["setup"]
+    theirs = pdn.get(workload)
+    pandana = f"{fmt(theirs['best'])} ({fmt(pdn['setup']['best'])})" if theirs else "-"
+    r = ratio(row, workload)
+    return (f"{cws['n_nodes']:>9,} | {fmt(setup['best']):>8} | "
+            f"{fmt(part['best']):>7} / {fmt(part['median']):<7} | {pandana:>17} | "
+            f"{'-' if r is None else f'{r:.2f}':>6} | {fmt(cws['networkx'][workload]):>9} | "
+            f"{max(part['peak_mib'], setup['peak_mib']):>6.0f}"
+            + (f" ({theirs['peak_mib']:.0f})" if theirs else ""))
+
+
+def print_table(rows: list[dict[str, Any]], workload: str) -> None:
+    have = [r for r in rows if workload in r["cwsgeo"]]
+    if not have:
+        print(f"\n== {workload}: not in this cwsgeo (no network.{workload})")
+        return
+    engine = have[0]["cwsgeo"][workload].get("engine", f"network.{workload}"
+                                              if workload != "nearest" else "nearest_distances")
+    print(f"\n== {workload} (cwsgeo: {engine})")
+    print("    nodes | cws set | cws query best/med | pandana q (setup) |  ratio | networkx "
+          "| peak MiB (pandana)")
+    for row in have:
+        print(table_row(row, workload))
+    for row in have:
+        for engine_name, diff in (("networkx", row["cwsgeo"]["networkx"].get(f"{workload}_diff")),
+                                  ("pandana", row.get("check", {}).get(workload))):
+            if diff:
+                edge = ("" if "at_edge" not in diff else
+                        f" ({diff['at_edge']} of the first {len(diff['first_rows'])} reach a "
+                        "node within 0.01 m of the radius)")
+                print(f"    {row['cwsgeo']['n_nodes']:>9,} nodes vs {engine_name:<8}: "
+                      f"{diff['rows_differing']:,} of {diff['rows']:,} rows differ{edge}; "
+                      f"max |diff| {diff['max_abs']:.2e} (relative {diff['max_rel']:.1e})")
+
+
+def exponent(rows: list[dict[str, Any]], workload: str, engine: str) -> float | None:
+    """Slope of log(best time) on log(nodes) over the sizes run (None with < 2 sizes)."""
+    pts = [(r["cwsgeo"]["n_nodes"], best) for r in rows
+           if (best := best_time(r, workload, engine)) is not None]
+    if len(pts) < 2:
+        return None
+    nodes, times = np.array(pts, dtype=float).T
+    return float(np.polyfit(np.log(nodes), np.log(times), 1)[0])
+
+
+def best_time(row: dict[str, Any], workload: str, engine: str) -> float | None:
+    if engine == "networkx":
+        value = row["cwsgeo"]["networkx"].get(workload) if workload in row["cwsgeo"] else None
+        return None if value is None else float(value)
+    part = row.get(engine, {}).get(workload)
+    return None if part is None else float(part["best"])
+
+
+def print_exponents(rows: list[dict[str, Any]]) -> None:
+    print("\n== exponents (time ~ nodes^e, least squares on log-log)")
+    for workload in WORKLOADS:
+        parts = [f"{engine} {e:.2f}" for engine in ("cwsgeo", "pandana", "networkx")
+                 if (e := exponent(rows, workload, engine)) is not None]
+        if parts:
+            print(f"  {workload:<10} " + ", ".join(parts))
+
+
+def verdict(value: float | None, limit: float, what: str) -> str:
+    if value is None:
+        return f"n/a   {what}"
+    return f"{'PASS' if value <= limit else 'FAIL'}  {what}: {value:.2f} (target <= {limit:g})"
+
+
+def print_targets(rows: list[dict[str, Any]]) -> None:
+    by_tiles = {r["tiles"]: r for r in rows}
+    bundle, big = by_tiles.get(1), by_tiles.get(16)
+    peak = max(max(r["cwsgeo"][p]["peak_mib"] for p in ("setup", *WORKLOADS)
+                   if p in r["cwsgeo"]) for r in rows)
+    print("\n== targets (issue 13; the surface workload)")
+    print(verdict(ratio(bundle, "surface") if bundle else None, TARGETS["bundle_ratio"],
+                  "bundle: surface time / pandana's"))
+    print(verdict(ratio(big, "surface") if big else None, TARGETS["big_ratio"],
+                  "147k nodes: surface time / pandana's"))
+    print(verdict(exponent(rows, "surface", "cwsgeo"), TARGETS["exponent"],
+                  "exponent of the surface time"))
+    print(verdict(peak, TARGETS["peak_mib"], "peak RSS of any cwsgeo run, MiB"))
+
+
+def load_line() -> str:
+    try:
+        return subprocess.run(["uptime"], stdout=subprocess.PIPE, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "load average: {:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg())
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mirror", type=Path, default=ROOT.parent / "shared" / "data" / "bcn")
+    parser.add_argument("--sizes", default="1,2,4,8,16", help="tilings to run, e.g. 1,2,4")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--nx-sample", type=int, default=200,
+                        help="networkx origins per size (timed, extrapolated to every node)")
+    parser.add_argument("--quick", action="store_true",
+                        help="sizes 1,2,4, one repetition, 50 networkx origins")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--radius", type=float, default=800.0)
+    parser.add_argument("--limit", type=float, default=2000.0)
+    parser.add_argument("--k", type=int, default=3)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="write the arrays and results to this (new) folder and keep them")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.repeat, args.nx_sample = "1,2,4", 1, min(args.nx_sample, 50)
+    args.sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mirror", type=Path, default=ROOT.parent / "shared" / "data" / "bcn")
-    parser.add_argument("--spaces", type=int, default=60)
-    parser.add_argument("--nx-sample", type=int, default=0,
-                        help="time networkx on N random origins for (b) and extrapolate")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    graphml = args.mirror / "streets" / "bcn_grafvial_walk.graphml"
-    rng = np.random.default_rng(args.seed)
-
-    print("== loading the walking network")
-    import osmnx as ox
-
-    t0 = time.perf_counter()
-    graph = ox.load_graphml(graphml)
-    t_ox = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    net = nw.read_network(graphml)
-    t_cold = time.perf_counter() - t0
-    with tempfile.TemporaryDirectory() as folder:
-        compact = save_network(net, Path(folder) / "walknet.npz")  # as `cwsgeo fetch` does
-        t_warm, _ = best_of(lambda: nw.read_network(compact), args.repeat)
-    print(f"osmnx.load_graphml                 {t_ox:8.3f} s")
-    print(f"read_network, GraphML (parse)      {t_cold:8.3f} s")
-    print(f"read_network, compact .npz         {t_warm:8.3f} s")
-    print(f"network: {net}")
-    graph = graph.subgraph(net.node_ids.tolist()).copy()  # same largest component
-
-    print("== inputs")
-    t0 = time.perf_counter()
-    inputs = load_inputs(args.mirror)
-    print(f"read places/stops/sections/addresses {time.perf_counter() - t0:6.2f} s "
-          f"({len(inputs['places']):,} places, {len(inputs['stops']):,} stops, "
-          f"{len(inputs['addresses']):,} addresses)")
-    t_alloc, residents = best_of(lambda: px.allocate_residents(
-        inputs["sections"], inputs["addresses"], net), 1)
-    print(f"allocate_residents                   {t_alloc:6.2f} s "
-          f"(total {residents.total:,.0f}; off network {residents.offnet_residents.sum():,.0f})")
-
-    # ---------------------------------------------------------------------------------- (a)
-    print(f"\n== (a) {args.spaces} origins (random network nodes, seed {args.seed}), "
-          "every node within 1,200 m")
-    origins = rng.choice(net.n_nodes, size=min(args.spaces, net.n_nodes), replace=False)
-    origin_ids = net.node_ids[origins].tolist()
-    t_cs_a, dist_a = best_of(lambda: nw.node_distances(net, origins, limit=1200.0), args.repeat)
-    t0 = time.perf_counter()
-    nx_a = [nx.single_source_dijkstra_path_length(graph, o, cutoff=1200, weight="length")
-            for o in origin_ids]
-    t_nx_a = time.perf_counter() - t0
-    worst = 0.0
-    for i, reached in enumerate(nx_a):
-        ids = net.node_index(list(reached))
-        worst = max(worst, float(np.abs(dist_a[i, ids] - np.fromiter(reached.values(), float))
-                                 .max()))
-        if np.isfinite(dist_a[i]).sum() != len(reached):
-            worst = np.inf
-    mem_cs_a = peak_mib(lambda: nw.node_distances(net, origins, limit=1200.0))
-    mem_nx_a = peak_mib(lambda: [nx.single_source_dijkstra_path_length(
-        graph, o, cutoff=1200, weight="length") for o in origin_ids])
-    print(f"cwsgeo csgraph (batched)     {t_cs_a:8.4f} s   peak {mem_cs_a:7.1f} MiB")
-    print(f"networkx per origin          {t_nx_a:8.4f} s   peak {mem_nx_a:7.1f} MiB")
-    print(f"ratio networkx / cwsgeo      {t_nx_a / t_cs_a:8.1f} x   "
-          f"(same reached sets, max |diff| {worst:.2e} m)")
-
-    # ---------------------------------------------------------------------------------- (b)
-    print("\n== (b) every node as an origin: 10-minute (800 m) surface of residents and places")
-    places = inputs["places"]
-    t_cs_b, surface = best_of(lambda: px.accessibility_surface(
-        net, residents=residents, places=places, minutes=(10,)), args.repeat)
-    t_cs_b_search, _ = best_of(lambda: sum(d.shape[0] for _, d in nw.iter_node_distances(
-        net, limit=800.0, chunk_size=64)), args.repeat)
-    mem_cs_b = peak_mib(lambda: px.accessibility_surface(net, residents=residents,
-                                                         places=places, minutes=(10,)))
-    # networkx inputs: the same node residents and snapped places, as dicts
-    snap = nw.snap_points(net, places.geometry)
-    cats = list(PLACE_CATEGORIES)
-    place_cat = pd.Index(cats).get_indexer(places["category"])
-    ids = net.node_ids.tolist()
-    place_ends: dict[Any, list[tuple[int, float]]] = {}
-    for q in np.flatnonzero(snap.on_network).tolist():
-        place_ends.setdefault(ids[snap.u[q]], []).append((q, float(snap.cost_u[q])))
-        place_ends.setdefault(ids[snap.v[q]], []).append((q, float(snap.cost_v[q])))
-    node_res = dict(zip(ids, residents.node_residents.tolist(), strict=True))
-    node_xy = np.column_stack([net.x, net.y])
-
-    def straight_parts() -> tuple[np.ndarray, np.ndarray]:
-        # off-network residents and places count in a straight line (as in cwsgeo)
-        off = ~snap.on_network
-        onehot = np.zeros((int(off.sum()), len(cats) + 1))
-        onehot[:, 0] = 1
-        onehot[np.arange(int(off.sum())), place_cat[off] + 1] = 1
-        return (within_weights(residents.offnet_xy, residents.offnet_residents, node_xy,
-                                   800.0)[:, 0],
-                within_weights(np.column_stack([snap.x[off], snap.y[off]]), onehot,
-                                   node_xy, 800.0))
-
-    def run_nx(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        res_off, places_off = straight_parts()
-        res_, cnt_ = nx_surface(graph, [ids[i] for i in sample], node_res, place_ends,
-                                place_cat, len(cats))
-        return res_ + res_off[sample], cnt_ + places_off[sample]
-
-    if args.nx_sample and args.nx_sample < net.n_nodes:
-        sample = np.sort(rng.choice(net.n_nodes, size=args.nx_sample, replace=False))
-        t0 = time.perf_counter()
-        nx_res, nx_cnt = run_nx(sample)
-        t_nx_b = (time.perf_counter() - t0) * net.n_nodes / len(sample)
-        how = f"EXTRAPOLATED linearly from {len(sample):,} random origins"
-    else:
-        sample = np.arange(net.n_nodes)
-        t0 = time.perf_counter()
-        nx_res, nx_cnt = run_nx(sample)
-        t_nx_b = time.perf_counter() - t0
-        how = f"measured on all {net.n_nodes:,} origins"
-    mem_nx_b = peak_mib(lambda: run_nx(np.arange(500)))
-    ours_res = surface["residents_10min"].to_numpy()[sample]
-    ours_cnt = surface[["places_total_10min"] + [f"places_{c}_10min" for c in cats]
-                       ].to_numpy()[sample]
-    res_diff = float(np.abs(ours_res - nx_res).max())
-    cnt_diff = int(np.abs(ours_cnt - nx_cnt).max())
-    print(f"cwsgeo accessibility_surface {t_cs_b:8.3f} s   peak {mem_cs_b:7.1f} MiB "
-          f"(of which the batched search alone {t_cs_b_search:.3f} s)")
-    print(f"networkx per origin          {t_nx_b:8.3f} s   peak {mem_nx_b:7.1f} MiB "
-          f"(memory on 500 origins; time {how})")
-    print(f"ratio networkx / cwsgeo      {t_nx_b / t_cs_b:8.1f} x   "
-          f"(search only: {t_nx_b / t_cs_b_search:.1f} x)")
-    print(f"same surface: residents_10min max |diff| {res_diff:.1e}; place counts (total and "
-          f"{len(cats)} categories) max |diff| {cnt_diff}")
-
-    # ------------------------------------------------------------------------ full metrics
-    print("\n== full per-space metrics and surfaces (cwsgeo)")
-    spaces = gpd.GeoDataFrame(
-        {"id": [f"s{i}" for i in range(len(origins))],
-         "innovation_type": pd.array(rng.integers(1, 4, len(origins)), dtype="Int64")},
-        geometry=gpd.points_from_xy(net.x[origins] + 15.0, net.y[origins] + 10.0),
-        crs=net.crs)
-    t_m, metrics = best_of(lambda: px.space_metrics(
-        spaces, net, stops=inputs["stops"], places=places, residents=residents), args.repeat)
-    t_cov, _ = best_of(lambda: px.coverage(spaces, residents, net), args.repeat)
-    t_area, _ = best_of(lambda: px.walk_areas(spaces, net), args.repeat)
-    t_s3, _ = best_of(lambda: px.accessibility_surface(
-        net, residents=residents, places=places, minutes=(5, 10, 15)), args.repeat)
-    print(f"space_metrics ({len(spaces)} spaces, {metrics.shape[1]} columns) {t_m:8.3f} s")
-    print(f"coverage (all + 3 types, 10/15 min)          {t_cov:8.3f} s")
-    print(f"walk_areas (10 min, concave hull)            {t_area:8.3f} s")
-    print(f"accessibility_surface 10 min                 {t_cs_b:8.3f} s")
-    print(f"accessibility_surface 5/10/15 min            {t_s3:8.3f} s")
-    print(f"total (allocation + metrics + coverage + areas + 5/10/15 surface) "
-          f"{t_alloc + t_m + t_cov + t_area + t_s3:.2f} s")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nprocess peak RSS (ru_maxrss, whole run incl. the networkx graph) {rss:.0f} MiB")
+    args = parse_args(argv)
+    print(f"start: {load_line()}")
+    print(f"engine: sums_in_range {'yes' if hasattr(nw, 'sums_in_range') else 'no'}, "
+          f"nearest_k {'yes' if hasattr(nw, 'nearest_k') else 'no'}; "
+          f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'unset')}; "
+          f"{os.cpu_count()} cpus")
+    if not PANDANA_PY.is_file():
+        print("pandana: not installed (run benchmarks/setup_pandana.sh)")
+    with tempfile.TemporaryDirectory(prefix="cwsgeo-netbench-") as tmp:
+        folder = Path(tmp) if args.keep is None else args.keep
+        folder.mkdir(parents=True, exist_ok=True)
+        base = write_base(args.mirror, folder)
+        print(f"sizes {args.sizes}, {args.repeat} repetitions, networkx on {args.nx_sample} "
+              "origins per size", flush=True)
+        rows = [run_size(base, tiles, folder, args) for tiles in args.sizes]
+    if rows and "pandana" in rows[0]:
+        print(f"pandana {rows[0]['pandana']['version']} (benchmarks/.venv-pandana)")
+    for workload in WORKLOADS:
+        print_table(rows, workload)
+    print("  times in s; ratio = cwsgeo query / pandana query (best of each); networkx = "
+          "estimated from the sampled origins; peak = VmHWM of the child during the part")
+    print_exponents(rows)
+    print_targets(rows)
+    print(f"\nend: {load_line()}")
     return 0
 
 
