@@ -30,9 +30,10 @@ on items (snapped points; the next columns), one contiguous ``float64`` block pe
 ``blk[blk_ptr[n]:blk_ptr[n + 1]]``, of records
 ``cost, other, other_cost, k, col_1, val_1, … col_k, val_k``: the walk from the node to the
 item, the item's other end and its cost (``other == n`` for an item with one end) and its
-non-zero weights. An item is reached at ``min(dist[u] + cost_u, dist[v] + cost_v)`` and
-counted once, at the end giving the minimum (the lower node position on a tie). One block
-per node keeps the items a search reaches in a few cache lines.
+non-zero weights, by increasing ``cost``. An item is reached at
+``min(dist[u] + cost_u, dist[v] + cost_v)`` and counted once, at the end giving the minimum
+(the lower node position on a tie). One block per node keeps the items a search reaches in
+a few cache lines.
 """
 
 from __future__ import annotations
@@ -330,12 +331,14 @@ def _accumulate(dist, reached, nr, radii, node_w, blk_ptr, blk, acc):
         end = blk_ptr[nd + 1]
         while q < end:
             a = dn + blk[q]
+            if a > top:
+                break  # the node's items come by increasing cost: the rest are farther
             m = int(blk[q + 1])
             b = dist[m] + blk[q + 2]
             k = int(blk[q + 3])
             # counted at the end giving the minimum, the lower position on a tie (an item
             # with one end has m == nd, so b == a: counted)
-            if (a <= top) & ((a < b) | ((a == b) & (nd <= m))):
+            if (a < b) | ((a == b) & (nd <= m)):
                 j = 0
                 while a > radii[j]:
                     j += 1

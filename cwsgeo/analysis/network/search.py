@@ -288,7 +288,7 @@ def _items(net: WalkNetwork, weights: npt.ArrayLike | None, points: Snap | None,
         "cost": np.concatenate([np.where(one, low, cu), cv[~one]]),
         "other": np.concatenate([pv, pu[~one]]),
         "ocost": np.concatenate([np.where(one, low, cv), cu[~one]]),
-    }).sort_values("node", kind="stable")
+    }).sort_values(["node", "cost"], kind="stable")  # by cost: a search stops at the first too far
     rows, cols = np.nonzero(w_pt)
     nnz = np.bincount(rows, minlength=len(w_pt))
     first = np.concatenate([[0], np.cumsum(nnz)])
