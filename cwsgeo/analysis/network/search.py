@@ -310,20 +310,6 @@ def _items(net: WalkNetwork, weights: npt.ArrayLike | None, points: Snap | None,
     return k_node + w_pt.shape[1], w_node, blk_ptr, blk
 
 
-@overload
-def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None, radius: float, *,
-                  origins: npt.ArrayLike | Snap | None = ..., points: Snap | None = ...,
-                  point_weights: npt.ArrayLike | None = ..., progress: bool = ...,
-                  ) -> np.ndarray: ...
-
-
-@overload
-def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None, radius: Sequence[float], *,
-                  origins: npt.ArrayLike | Snap | None = ..., points: Snap | None = ...,
-                  point_weights: npt.ArrayLike | None = ..., progress: bool = ...,
-                  ) -> np.ndarray: ...
-
-
 def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
                   radius: float | Sequence[float], *,
                   origins: npt.ArrayLike | Snap | None = None, points: Snap | None = None,
