@@ -79,10 +79,14 @@ class Reach:
         a, b = self.indptr[i], self.indptr[i + 1]
         return self.nodes[a:b], self.distances[a:b]
 
-    def to_dense(self, n_nodes: int) -> np.ndarray:
-        """Return ``(len(self), n_nodes)`` distances, ``inf`` where not reached."""
-        out = np.full((len(self), n_nodes), np.inf)
-        out[np.repeat(np.arange(len(self)), self.sizes), self.nodes] = self.distances
+    def to_dense(self, n_nodes: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Return rows ``start:stop`` as ``(rows, n_nodes)`` distances, ``inf`` if not reached."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        start = min(start, stop)
+        a, b = self.indptr[start], self.indptr[stop]
+        out = np.full((stop - start, n_nodes), np.inf)
+        out[np.repeat(np.arange(stop - start), self.sizes[start:stop]),
+            self.nodes[a:b]] = self.distances[a:b]
         return out
 
     @classmethod
@@ -455,12 +459,13 @@ def iter_node_distances(net: WalkNetwork, origins: npt.ArrayLike | None = None, 
 
     order = net.spatial_order if origins is None else np.asarray(origins, dtype=np.int64)
     chunk_size = max(1, int(chunk_size))
-    bounded = np.isfinite(limit)
+    # bounded: one engine pass (sparse, smaller than the rows it gives), made dense by chunk
+    reach = nodes_in_range(net, order, radius=limit) if np.isfinite(limit) else None
     with _progress(len(order), "walking search", progress) as bar:
         for start in range(0, len(order), chunk_size):
             batch = order[start:start + chunk_size]
-            if bounded:
-                dist = nodes_in_range(net, batch, radius=limit).to_dense(net.n_nodes)
+            if reach is not None:
+                dist = reach.to_dense(net.n_nodes, start, start + chunk_size)
             else:
                 dist = csgraph.dijkstra(net.adjacency, directed=True, indices=batch)
             bar.update(len(batch))
