@@ -25,10 +25,12 @@ Layouts
 Graph: CSR ``indptr`` (int64), ``indices`` (int32), ``weights`` (float64), symmetric.
 Origins: ``src_ptr`` (int64, ``n_origins + 1``) into ``src_node`` (int32) / ``src_cost``
 (float64): origin ``o``'s sources are ``src_ptr[o]:src_ptr[o + 1]``.
-Items (weights to sum): one contiguous ``float64`` block per node, ``blk[blk_ptr[n]:
-blk_ptr[n + 1]]``, of records ``cost, other, other_cost, k, col_1, val_1, … col_k, val_k``:
-the walk from the node to the item, the item's other end and its cost (``other == n`` for an
-item with one end) and its non-zero weights. An item is reached at
+Weights to sum: on nodes, a dense ``(n, k)`` array ``node_w`` (the first output columns);
+on items (snapped points; the next columns), one contiguous ``float64`` block per node,
+``blk[blk_ptr[n]:blk_ptr[n + 1]]``, of records
+``cost, other, other_cost, k, col_1, val_1, … col_k, val_k``: the walk from the node to the
+item, the item's other end and its cost (``other == n`` for an item with one end) and its
+non-zero weights, by increasing ``cost``. An item is reached at
 ``min(dist[u] + cost_u, dist[v] + cost_v)`` and counted once, at the end giving the minimum
 (the lower node position on a tie). One block per node keeps the items a search reaches in
 a few cache lines.
@@ -305,27 +307,38 @@ def reach_batch(indptr, indices, weights, src_ptr, src_node, src_cost,
 
 
 @njit(cache=True)
-def _accumulate(dist, reached, nr, radii, blk_ptr, blk, acc):
-    """Add the weights of the items reached into ``acc[radius, column]``.
+def _accumulate(dist, reached, nr, radii, node_w, blk_ptr, blk, acc):
+    """Add the weights reached into ``acc[radius, column]``.
 
-    An item is added to the layer of every radius it is within (each layer is a plain sum
-    in reach order).
+    Node weights (``node_w``, dense, the first columns) count at the node's distance; the
+    items of ``blk`` (the next columns) at theirs. A weight is added to the layer of every
+    radius it is within (each layer is a plain sum in reach order).
     """
     n_r = len(radii)
     top = radii[n_r - 1]
+    k_node = node_w.shape[1]
     for i in range(nr):
         nd = reached[i]
         dn = dist[nd]
+        if k_node:
+            j = 0
+            while dn > radii[j]:
+                j += 1
+            for r in range(j, n_r):
+                for c in range(k_node):
+                    acc[r, c] += node_w[nd, c]
         q = blk_ptr[nd]
         end = blk_ptr[nd + 1]
         while q < end:
             a = dn + blk[q]
+            if a > top:
+                break  # the node's items come by increasing cost: the rest are farther
             m = int(blk[q + 1])
             b = dist[m] + blk[q + 2]
             k = int(blk[q + 3])
             # counted at the end giving the minimum, the lower position on a tie (an item
             # with one end has m == nd, so b == a: counted)
-            if (a <= top) & ((a < b) | ((a == b) & (nd <= m))):
+            if (a < b) | ((a == b) & (nd <= m)):
                 j = 0
                 while a > radii[j]:
                     j += 1
@@ -337,7 +350,7 @@ def _accumulate(dist, reached, nr, radii, blk_ptr, blk, acc):
 
 @njit(cache=True, parallel=True)
 def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,
-               inv_w, n_buckets, pool, n_threads, blk_ptr, blk, out):
+               inv_w, n_buckets, pool, n_threads, node_w, blk_ptr, blk, out):
     """``out[o, r, c]``: weight ``c`` of the items within ``radii[r]`` of origin ``o``.
 
     Per origin the items are added in the order their nodes are reached: a fixed order for
@@ -358,7 +371,7 @@ def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,
                 a, b = src_ptr[o], src_ptr[o + 1]
                 nr, heap = _search(indptr, indices, weights, src_node[a:b], src_cost[a:b],
                                    radius, inv_w, ws, heap)
-                _accumulate(dist, reached, nr, radii, blk_ptr, blk, acc)
+                _accumulate(dist, reached, nr, radii, node_w, blk_ptr, blk, acc)
                 _reset(dist, reached, nr)
                 for r in range(n_r):
                     for c in range(n_c):

@@ -79,10 +79,14 @@ class Reach:
         a, b = self.indptr[i], self.indptr[i + 1]
         return self.nodes[a:b], self.distances[a:b]
 
-    def to_dense(self, n_nodes: int) -> np.ndarray:
-        """Return ``(len(self), n_nodes)`` distances, ``inf`` where not reached."""
-        out = np.full((len(self), n_nodes), np.inf)
-        out[np.repeat(np.arange(len(self)), self.sizes), self.nodes] = self.distances
+    def to_dense(self, n_nodes: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Return rows ``start:stop`` as ``(rows, n_nodes)`` distances, ``inf`` if not reached."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        start = min(start, stop)
+        a, b = self.indptr[start], self.indptr[stop]
+        out = np.full((stop - start, n_nodes), np.inf)
+        out[np.repeat(np.arange(stop - start), self.sizes[start:stop]),
+            self.nodes[a:b]] = self.distances[a:b]
         return out
 
     @classmethod
@@ -253,17 +257,17 @@ def nodes_in_range(net: WalkNetwork, origins: npt.ArrayLike | Snap | None = None
 
 
 def _items(net: WalkNetwork, weights: npt.ArrayLike | None, points: Snap | None,
-           point_weights: npt.ArrayLike | None) -> tuple[int, np.ndarray, np.ndarray]:
-    """Weights to sum, as the engine's per-node item blocks (see :mod:`._bounded`).
+           point_weights: npt.ArrayLike | None,
+           ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """Weights to sum in the engine's layout (see :mod:`._bounded`).
 
-    Node weights are items at one node (cost 0); point weights items at their edge's two
-    ends. Rows whose weights are all zero are left out. Returns the column count,
-    ``blk_ptr`` and ``blk``.
+    Node weights stay a dense ``(n_nodes, k)`` array; point weights become items at their
+    edge's two ends, in one block per node (points whose weights are all zero are left
+    out). Returns the number of columns, ``node_w``, ``blk_ptr`` and ``blk``.
     """
     n = net.n_nodes
     w_node = np.zeros((n, 0)) if weights is None else np.asarray(weights, dtype=float)
-    w_node = w_node.reshape(n, -1)
-    nodes = np.flatnonzero((w_node != 0).any(axis=1))
+    w_node = np.ascontiguousarray(w_node.reshape(n, -1))
     if points is None:
         w_pt = np.zeros((0, 0))
         pu = pv = np.zeros(0, np.int64)
@@ -275,56 +279,39 @@ def _items(net: WalkNetwork, weights: npt.ArrayLike | None, points: Snap | None,
         pts = np.flatnonzero(points.valid & (w_pt != 0).any(axis=1))
         w_pt = w_pt[pts]
         pu, pv, cu, cv = points.u[pts], points.v[pts], points.cost_u[pts], points.cost_v[pts]
-    k_node, k_pt = w_node.shape[1], w_pt.shape[1]
     if not (np.isfinite(w_node).all() and np.isfinite(w_pt).all()):
         raise ValueError("weights must be finite")
-    dense = np.zeros((len(nodes) + len(pu), k_node + k_pt))
-    dense[:len(nodes), :k_node] = w_node[nodes]
-    dense[len(nodes):, k_node:] = w_pt
+    k_node = w_node.shape[1]
     one = pu == pv
-    item_pt = np.arange(len(nodes), len(dense))
+    item = np.arange(len(pu))
     low = np.minimum(cu, cv)
-    # incidences: node items, then each point at u, then each point with two ends at v
+    # incidences: each point at u, then each point with two ends at v
     inc = pd.DataFrame({
-        "node": np.concatenate([nodes, pu, pv[~one]]),
-        "item": np.concatenate([np.arange(len(nodes)), item_pt, item_pt[~one]]),
-        "cost": np.concatenate([np.zeros(len(nodes)), np.where(one, low, cu), cv[~one]]),
-        "other": np.concatenate([nodes, pv, pu[~one]]),
-        "ocost": np.concatenate([np.zeros(len(nodes)), np.where(one, low, cv), cu[~one]]),
-    }).sort_values("node", kind="stable")
-    rows, cols = np.nonzero(dense)
-    nnz = np.bincount(rows, minlength=len(dense))
+        "node": np.concatenate([pu, pv[~one]]),
+        "item": np.concatenate([item, item[~one]]),
+        "cost": np.concatenate([np.where(one, low, cu), cv[~one]]),
+        "other": np.concatenate([pv, pu[~one]]),
+        "ocost": np.concatenate([np.where(one, low, cv), cu[~one]]),
+    }).sort_values(["node", "cost"], kind="stable")  # by cost: a search stops at the first too far
+    rows, cols = np.nonzero(w_pt)
+    nnz = np.bincount(rows, minlength=len(w_pt))
     first = np.concatenate([[0], np.cumsum(nnz)])
-    item = inc["item"].to_numpy()
-    size = 4 + 2 * nnz[item]
+    it = inc["item"].to_numpy()
+    size = 4 + 2 * nnz[it]
     start = np.concatenate([[0], np.cumsum(size)])
     blk = np.empty(int(start[-1]))
     for f, col in enumerate(("cost", "other", "ocost")):
         blk[start[:-1] + f] = inc[col].to_numpy(dtype=float)
-    blk[start[:-1] + 3] = nnz[item]
-    # the (col, val) pairs: incidence i's z-th pair sits at start[i] + 4 + 2z
-    rep = np.repeat(np.arange(len(item)), nnz[item])
-    z = np.arange(len(rep)) - np.repeat(np.cumsum(nnz[item]) - nnz[item], nnz[item])
-    src = first[item[rep]] + z
-    blk[start[rep] + 4 + 2 * z] = cols[src]
-    blk[start[rep] + 5 + 2 * z] = dense[rows[src], cols[src]]
+    blk[start[:-1] + 3] = nnz[it]
+    # the (column, weight) pairs: incidence i's z-th pair sits at start[i] + 4 + 2z
+    rep = np.repeat(np.arange(len(it)), nnz[it])
+    z = np.arange(len(rep)) - np.repeat(np.cumsum(nnz[it]) - nnz[it], nnz[it])
+    src = first[it[rep]] + z
+    blk[start[rep] + 4 + 2 * z] = k_node + cols[src]
+    blk[start[rep] + 5 + 2 * z] = w_pt[rows[src], cols[src]]
     per_node = np.bincount(inc["node"].to_numpy(), weights=size, minlength=n)
     blk_ptr = np.concatenate([[0], np.cumsum(per_node)]).astype(np.int64)
-    return k_node + k_pt, blk_ptr, blk
-
-
-@overload
-def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None, radius: float, *,
-                  origins: npt.ArrayLike | Snap | None = ..., points: Snap | None = ...,
-                  point_weights: npt.ArrayLike | None = ..., progress: bool = ...,
-                  ) -> np.ndarray: ...
-
-
-@overload
-def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None, radius: Sequence[float], *,
-                  origins: npt.ArrayLike | Snap | None = ..., points: Snap | None = ...,
-                  point_weights: npt.ArrayLike | None = ..., progress: bool = ...,
-                  ) -> np.ndarray: ...
+    return k_node + w_pt.shape[1], w_node, blk_ptr, blk
 
 
 def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
@@ -377,7 +364,7 @@ def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
         _check_radius(r)
     rank = np.argsort(radii, kind="stable")
     labels, src_ptr, src_node, src_cost = _sources(net, origins)
-    n_cols, blk_ptr, blk = _items(net, weights, points, point_weights)
+    n_cols, node_w, blk_ptr, blk = _items(net, weights, points, point_weights)
     out = np.zeros((len(labels), len(radii), n_cols))
     indptr, indices, w = _graph(net)
     n_buckets, inv_w = _bounded.buckets(float(radii.max(initial=0.0)))
@@ -390,8 +377,8 @@ def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
             block = np.zeros((len(rows), len(radii), n_cols))
             if n_cols and len(radii):
                 _bounded.sums_batch(indptr, indices, w, ptr, node, cost, radii[rank], inv_w,
-                                    n_buckets, _bounded.POOL_ENTRIES, n_threads, blk_ptr,
-                                    blk, block)
+                                    n_buckets, _bounded.POOL_ENTRIES, n_threads, node_w,
+                                    blk_ptr, blk, block)
             out[labels[rows] if origins is None else rows] = block[:, np.argsort(rank)]
             bar.update(len(rows))
     return out[:, 0] if scalar else out
@@ -472,12 +459,13 @@ def iter_node_distances(net: WalkNetwork, origins: npt.ArrayLike | None = None, 
 
     order = net.spatial_order if origins is None else np.asarray(origins, dtype=np.int64)
     chunk_size = max(1, int(chunk_size))
-    bounded = np.isfinite(limit)
+    # bounded: one engine pass (sparse, smaller than the rows it gives), made dense by chunk
+    reach = nodes_in_range(net, order, radius=limit) if np.isfinite(limit) else None
     with _progress(len(order), "walking search", progress) as bar:
         for start in range(0, len(order), chunk_size):
             batch = order[start:start + chunk_size]
-            if bounded:
-                dist = nodes_in_range(net, batch, radius=limit).to_dense(net.n_nodes)
+            if reach is not None:
+                dist = reach.to_dense(net.n_nodes, start, start + chunk_size)
             else:
                 dist = csgraph.dijkstra(net.adjacency, directed=True, indices=batch)
             bar.update(len(batch))
