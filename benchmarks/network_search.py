@@ -103,7 +103,8 @@ def write_base(mirror: Path, folder: Path) -> Path:
 
 def run_json(cmd: list[str]) -> dict[str, Any]:
     """Run a child process; return the JSON object on the last line of its output."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
+    paths = [str(HERE), os.environ.get("PYTHONPATH", ""), str(ROOT)]  # the caller's first
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
