@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         wall = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        (work / "build.log").write_text(proc.stderr)
         if proc.returncode not in (0, 3):
             sys.exit(f"build failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
         print(f"{n:,}-row inventory: cold build {wall:.1f} s, peak RSS {peak:,.0f} MiB "

@@ -132,8 +132,10 @@ class BuildResult:
         verdict = (f"localized at {band_text(ranges)}" if spaces.get("localized")
                    else "dispersed" if spaces.get("dispersed")
                    else "neither localized nor dispersed")
+        sample = stats.get("meta", {}).get("sample")
         return [f"findings: the spaces are {verdict} (Kd against the address points, "
-                f"n = {spaces.get('n')}, {spaces.get('n_sims')} simulations); "
+                f"n = {spaces.get('n')}, {spaces.get('n_sims')} simulations"
+                + (f"; {sample['text']}" if sample else "") + "); "
                 f"{len(stats.get('tests', []))} tests in statistics.json and report.html"]
 
     def _precision_lines(self) -> list[str]:
@@ -472,12 +474,13 @@ class _Build:
                     folder / out_file.name, _content_key(out_file.data), out_file.write)
 
     def step_tables(self) -> None:
-        from ..outputs.report import inventory_report
+        from ..outputs.report import inventory_accounts, inventory_report
 
         with self.ctx.timed("tables"):
+            accounts = inventory_accounts(self.spaces)
             report = inventory_report(self.inv, self.spaces, version=__version__,
                                       duplicates=self.duplicates,
-                                      location=self.location_warnings)
+                                      location=self.location_warnings, accounts=accounts)
             self.state = snapshot(self.spaces)
             changes = compare(self._previous_state(), self.state)
             self.result.extra["changes"] = changes
@@ -494,6 +497,9 @@ class _Build:
                 folder / "coworking_spaces.gpkg")
             out["spaces_csv"] = write_csv(_tabular(self.spaces), folder / "coworking_spaces.csv")
             out["report"] = write_text(folder / "inventory_report.md", report)
+            # every row of the report's tables (the Markdown shows the first 500)
+            out["accounts"] = write_csv(accounts, folder / "inventory_accounts.csv")
+            out["duplicates"] = write_csv(self.duplicates, folder / "inventory_duplicates.csv")
             out["precision"] = write_csv(
                 precision_table(self.spaces, self.cfg.geocoding.point_radius_m),
                 folder / "location_precision.csv")
