@@ -20,6 +20,7 @@ and prints the wall time, the child's peak RSS, the size of each map and the slo
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
 import subprocess
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--copies", type=int, default=100)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--keep", type=Path, help="build into this folder and keep it")
+    ap.add_argument("--no-statistics", action="store_true",
+                    help="build without the findings (to time the rest alone)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         work = args.keep or Path(tmp)
@@ -72,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         out = work / "out"
         cmd = [sys.executable, "-m", "cwsgeo", "build", "--inventory", str(inv),
                "--out", str(out), "--no-cache", "-v"]
+        if args.no_statistics:
+            cmd.append("--no-statistics")
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         wall = time.perf_counter() - start
@@ -87,6 +92,12 @@ def main(argv: list[str] | None = None) -> None:
                   re.finditer(r"stage (\S+): ([0-9.]+) s", proc.stderr)}
         slow = sorted(stages.items(), key=lambda kv: -kv[1])[:12]
         print("  slowest stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in slow))
+        for stage, what in (("inventory_report", "inventory report"),
+                            ("change_snapshot", "change snapshot")):
+            if stage in stages:
+                print(f"  {what}: {stages[stage]:.2f} s at {n:,} rows (target 0.5 s: "
+                      f"{'met' if stages[stage] <= 0.5 else 'NOT met'})")
+        print(f"  load: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

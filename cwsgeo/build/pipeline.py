@@ -477,12 +477,14 @@ class _Build:
         from ..outputs.report import inventory_accounts, inventory_report
 
         with self.ctx.timed("tables"):
-            accounts = inventory_accounts(self.spaces)
-            report = inventory_report(self.inv, self.spaces, version=__version__,
-                                      duplicates=self.duplicates,
-                                      location=self.location_warnings, accounts=accounts)
-            self.state = snapshot(self.spaces)
-            changes = compare(self._previous_state(), self.state)
+            with self.ctx.timed("inventory_report"):
+                accounts = inventory_accounts(self.spaces)
+                report = inventory_report(self.inv, self.spaces, version=__version__,
+                                          duplicates=self.duplicates,
+                                          location=self.location_warnings, accounts=accounts)
+            with self.ctx.timed("change_snapshot"):
+                self.state = snapshot(self.spaces)
+                changes = compare(self._previous_state(), self.state)
             self.result.extra["changes"] = changes
             if self.dry_run:
                 return

@@ -50,6 +50,9 @@ COMPARED_METRICS = ("middleground_index", "middleground_index_spatial", "mg_plac
                     "places_total_10min", "spaces_10min", "transit_any_walk_min",
                     "metro_walk_m", "residents_10min")
 
+#: Most spaces of the network Kd (its cost grows with the square of the spaces).
+NETWORK_KD_MAX = 600
+
 #: Smallest number of spaces of a type tested on its own.
 MIN_TYPE_N = 5
 
@@ -251,11 +254,8 @@ class _Statistics:
             return
         spaces = self._kd("kd_spaces_euclidean", kd_test, sites, reference, weights=weights)
         if self.cfg.network and self.network is not None:
-            off = self._off_network(sites)
-            network = ({"skipped": f"{off} of {len(sites)} spaces lie farther than "
-                                   f"{settings.snap_max_m:g} m from the walking network: "
-                                   "walking distances would be straight-line guesses",
-                        "n": len(sites)} if off else
+            skipped = self._network_kd_skipped(sites)
+            network = ({"skipped": skipped, "n": len(sites)} if skipped else
                        self._kd("kd_spaces_network", kd_test, sites, reference,
                                 distance=self.network, weights=weights))
             spaces = {**spaces, "euclidean": dict(spaces), "network": network}
@@ -267,12 +267,21 @@ class _Statistics:
             for group, partners in self._partners().items() if len(partners)}
         self.findings.statistics["agglomeration"] = out
 
-    def _off_network(self, sites: np.ndarray) -> int:
-        """Return how many sites are too far from the walking network for network Kd."""
+    def _network_kd_skipped(self, sites: np.ndarray) -> str:
+        """Return why the network Kd is not computed (``""``: it is)."""
         from ..analysis.network import snap_points
 
         assert self.network is not None
-        return int((~snap_points(self.network, sites).on_network).sum())
+        if len(sites) > NETWORK_KD_MAX:
+            return (f"{len(sites):,} spaces: over the walking network Kd is run up to "
+                    f"{NETWORK_KD_MAX} (its 999 simulations take over 17 minutes at 2,400, "
+                    "benchmarks/kd.py); straight-line Kd only")
+        off = int((~snap_points(self.network, sites).on_network).sum())
+        if off:
+            return (f"{off} of {len(sites)} spaces lie farther than {settings.snap_max_m:g} m "
+                    "from the walking network: walking distances would be straight-line "
+                    "guesses")
+        return ""
 
     def _kd_by_type(self, kd_test: Any, sites: np.ndarray, reference: np.ndarray,
                     weights: np.ndarray | None) -> dict[str, Any]:
