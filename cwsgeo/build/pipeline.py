@@ -505,6 +505,21 @@ class _Build:
             out["precision"] = write_csv(
                 precision_table(self.spaces, self.cfg.geocoding.point_radius_m),
                 folder / "location_precision.csv")
+            self._start_workbook(changes.to_dict())
+
+    def _start_workbook(self, changes: dict[str, Any]) -> None:
+        """Write the XLSX workbook side by side with the maps (collected in the exports)."""
+        from ..outputs.workbook import changes_table
+
+        prox, dens = self.prox, self.densities
+        tables = {"spaces": _tabular(self.spaces), "districts": dens.districts,
+                  "barris": dens.barris, "proximity_by_type": prox.by_type,
+                  "coverage": prox.coverage, "residents_allocation": prox.residents_report,
+                  "changes": changes_table(changes)}
+        path, ledger = self.processed / "cwsgeo_tables.xlsx", self.ledger
+        self.workbook_task = background(lambda: _write_workbook(tables, path, ledger),
+                                        "workbook")
+        self.pending.append(self.workbook_task)
 
     def _previous_state(self) -> dict[str, Any] | None:
         """Return the last build of this inventory (into any folder), else of this folder."""
@@ -528,12 +543,11 @@ class _Build:
     def step_exports(self) -> None:
         """Context layers, GeoParquet twins, the QGIS project and the XLSX workbook."""
         from ..outputs.qgis import cwsgeo_project, write_context_gpkg, write_qgz
-        from ..outputs.workbook import changes_table, write_workbook
 
         with self.ctx.timed("exports"):
             if self.dry_run:
                 return
-            out, folder, prox, dens = self.result.outputs, self.processed, self.prox, self.densities
+            out, folder, dens = self.result.outputs, self.processed, self.densities
             out["context_gpkg"] = self.ledger.write_if_changed(
                 folder / "context.gpkg", digest(frame_digest(self.transit),
                                                 frame_digest(self.places)),
@@ -543,13 +557,8 @@ class _Build:
             xml = cwsgeo_project(dens, folder, transit=self.transit, places=self.places)
             out["qgis"] = self.ledger.write_if_changed(folder / "cwsgeo.qgz", digest(xml),
                                                        lambda path: write_qgz(xml, path))
-            tables = {"spaces": _tabular(self.spaces), "districts": dens.districts,
-                      "barris": dens.barris, "proximity_by_type": prox.by_type,
-                      "coverage": prox.coverage, "residents_allocation": prox.residents_report,
-                      "changes": changes_table(self.result.extra["changes"].to_dict())}
-            out["workbook"] = self.ledger.write_if_changed(
-                folder / "cwsgeo_tables.xlsx", digest(*map(frame_digest, tables.values())),
-                lambda path: write_workbook(tables, path))
+            out["workbook"], entries = self.workbook_task.result()
+            self.ledger.entries.update(entries)
 
 
     def step_findings(self) -> None:
@@ -647,6 +656,20 @@ def _write_figures(densities: DensityResult, folder: Path, ledger: OutputLedger
              for fig in density_figures(densities)}
     keys = {str(p.resolve()) for p in paths.values()}
     return paths, {k: v for k, v in ledger.entries.items() if k in keys}
+
+
+def _write_workbook(tables: dict[str, pd.DataFrame], path: Path, ledger: OutputLedger
+                    ) -> tuple[Path, dict[str, Any]]:
+    """Write (or keep) the XLSX workbook of the tables; return it and its ledger entry.
+
+    Runs in a forked child (:func:`cwsgeo.build.parallel.background`), as the figures do.
+    """
+    from ..outputs.workbook import write_workbook
+
+    written = ledger.write_if_changed(path, digest(*map(frame_digest, tables.values())),
+                                      lambda p: write_workbook(tables, p))
+    key = str(written.resolve())
+    return written, {k: v for k, v in ledger.entries.items() if k == key}
 
 
 def _content_key(data: tuple[Any, ...]) -> str:

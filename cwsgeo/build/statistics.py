@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CROSS_GROUPS", "Findings", "sample_note", "sample_rows", "stage_statistics", "type_column",
-           "write_findings"]
+__all__ = ["CROSS_GROUPS", "NETWORK_KD_MAX", "Findings", "sample_note", "sample_rows",
+           "stage_statistics", "type_column", "write_findings"]
 
 #: Co-agglomeration partners of the spaces: name -> (layer, categories or modes).
 CROSS_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
