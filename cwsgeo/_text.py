@@ -22,6 +22,8 @@ _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 def strip_accents(text: str) -> str:
     """Remove combining accents (``"Aragó"`` -> ``"Arago"``), keeping every other character."""
+    if text.isascii():  # nothing to decompose: most names and texts (a fast path)
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

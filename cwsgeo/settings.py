@@ -52,6 +52,11 @@ statistics : bool
 statistics_sims : int
     Monte Carlo simulations of every test (Kd bands, CLQ and LISA permutations), unless
     ``[statistics] n_sims`` is set. Default ``999``.
+statistics_max_points : int
+    Most spaces the point statistics (Kd, co-location quotients, middleground indicators and
+    comparisons by type) run on, unless ``[statistics] max_points`` is set: above it they run
+    on one random sample of this many precise points, drawn with the statistics' seed, and
+    ``statistics.json``, the report and the build summary say so. Default ``2000``.
 """
 
 from __future__ import annotations
@@ -74,3 +79,4 @@ http_backoff_s: float = 2.0
 http_max_wait_s: float = 120.0
 statistics: bool = True
 statistics_sims: int = 999
+statistics_max_points: int = 2000

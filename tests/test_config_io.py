@@ -52,6 +52,8 @@ def test_env_overrides_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ({"geocoding": {"min_score": 500}}, "min_score"),
     ({"maps": {"tiles": "yes"}}, "true or false"),
     ({"inventory": {"columns": {"a": 1}}}, "table of text"),
+    ({"statistics": {"max_points": 5}}, "max_points must be at least 10"),
+    ({"statistics": {"max_points": 1.5}}, "must be an integer"),
 ])
 def test_bad_config_is_rejected(tmp_path: Path, raw: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):

@@ -93,3 +93,24 @@ def test_random_addresses_are_not_localized_and_packed_ones_are(bundle_dir: Path
     packed = near[rng.choice(len(near), 120, replace=False)]
     result = kd_test(packed, reference, n_sims=999, seed=1)
     assert result.localized and result.localized_distances_m[0][0] == 0.0
+
+
+def test_statistics_run_on_a_seeded_sample_above_max_points() -> None:
+    import numpy as np
+
+    from cwsgeo import settings
+    from cwsgeo.build.config import StatisticsConfig
+    from cwsgeo.build.statistics import sample_note, sample_rows
+    from cwsgeo.outputs.findings import sample_sentence
+
+    assert settings.statistics_max_points == 2000
+    assert StatisticsConfig().resolved().max_points == 2000
+    assert StatisticsConfig(max_points=50).resolved().max_points == 50
+    assert np.array_equal(sample_rows(289, 2000, 2026), np.arange(289))
+    assert sample_note(289, 2000, 2026) is None
+    rows = sample_rows(28_900, 2000, 2026)
+    assert len(rows) == len(np.unique(rows)) == 2000 and np.all(np.diff(rows) > 0)
+    assert np.array_equal(rows, sample_rows(28_900, 2000, 2026))  # seeded
+    note = sample_note(28_900, 2000, 2026)
+    assert note is not None and note["text"] == "on a sample of 2,000 of 28,900 spaces, seed 2026"
+    assert "on a sample of 2,000 of 28,900 spaces, seed 2026" in sample_sentence(note)

@@ -183,3 +183,44 @@ def test_spaces_located_from_texts_have_a_radius_or_a_reason(project: Path) -> N
     report = (processed / "inventory_report.md").read_text(encoding="utf-8")
     assert "located from its listing text by a transit station" in report
     assert "not located because" in report
+
+
+def test_the_change_snapshot_compares_every_kind_of_change() -> None:
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import Point
+
+    from cwsgeo.build.changes import compare, snapshot
+
+    def state(rows: list[tuple[str, str, int | None, str | None, Point | None]]
+              ) -> dict[str, object]:
+        ids, names, kinds, districts, points = zip(*rows, strict=True)
+        return snapshot(gpd.GeoDataFrame(
+            {"id": ids, "name": names, "innovation_type": pd.array(kinds, dtype="Int64"),
+             "district_code": districts}, geometry=list(points), crs=25831))
+
+    old = state([("a", "A", 1, "01", Point(430000, 4582000)),
+                 ("b", "B", None, "01", Point(431000, 4583000)),
+                 ("c", "C", 2, "02", None),
+                 ("d", "D", 3, "02", Point(432000, 4584000)),
+                 ("gone", "G", None, "03", Point(433000, 4585000))])
+    new = state([("a", "A", 1, "01", Point(430050, 4582000)),   # moved 50 m
+                 ("b", "B2", 2, "01", Point(431000.004, 4583000)),  # renamed, retyped
+                 ("c", "C", 2, "02", Point(432500, 4584500)),   # located
+                 ("d", "D", 3, None, None),                     # unlocated
+                 ("new", "N", None, "02", Point(433000, 4585000))])
+    assert old["spaces"]["a"] == {"name": "A", "innovation_type": 1, "district_code": "01",
+                                  "x": 430000.0, "y": 4582000.0}
+    assert old["spaces"]["c"]["x"] is None and old["spaces"]["b"]["innovation_type"] is None
+    report = compare(old, new)
+    assert report.added == [{"id": "new", "name": "N"}]
+    assert report.removed == [{"id": "gone", "name": "G"}]
+    assert [(m["id"], m["moved_m"]) for m in report.moved] == [("a", 50.0)]
+    assert report.located == [{"id": "c", "name": "C"}]
+    assert report.unlocated == [{"id": "d", "name": "D"}]
+    assert report.retyped == [{"id": "b", "name": "B2", "before": None, "after": 2}]
+    assert report.renamed == [{"id": "b", "name": "B2", "before": "B"}]
+    assert report.districts == {"01": {"before": 2, "after": 2, "delta": 0},
+                                "02": {"before": 2, "after": 2, "delta": 0},
+                                "03": {"before": 1, "after": 0, "delta": -1}}
+    assert compare(None, new).first_build

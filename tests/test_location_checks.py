@@ -120,3 +120,25 @@ def test_the_report_words_empty_sections_plainly(tmp_path: Path) -> None:
     assert "## Location warnings\n\nNone: no row's coordinates disagree" in report
     assert "- possible duplicates: none" in report
     assert "- location warnings: 0" in report
+
+
+def test_the_report_shows_500_rows_and_points_to_the_full_csv(tmp_path: Path) -> None:
+    from cwsgeo.outputs.report import inventory_accounts, inventory_report
+
+    path = tmp_path / "three.csv"
+    path.write_text("id,name\na,Uno\nb,Dos\nc,Tres\n", encoding="utf-8")
+    inv = check_inventory(path)
+    spaces = gpd.GeoDataFrame({"id": ["c", "a", "b"], "name": ["Tres", "Uno", "Dos"],
+                               "source_row": [4, 2, 3], "location_method": ["none"] * 3,
+                               "in_city": [False] * 3}, geometry=[None] * 3, crs=4326)
+    accounts = inventory_accounts(spaces)
+    assert list(accounts.columns) == ["row", "id", "name", "address", "district", "account"]
+    assert accounts["id"].tolist() == ["a", "b", "c"]  # in the file's order
+    assert accounts["account"].str.startswith("not located").all()
+    report = inventory_report(inv, spaces, max_rows=2)
+    table = report.split("## Located how, or why not")[1].split("## Possible duplicates")[0]
+    assert "| 2 | a | Uno |" in table and "| 3 | b | Dos |" in table
+    assert "| 4 | c |" not in table
+    assert "Only the first 2 of 3 rows are shown: every row is in `inventory_accounts.csv`" \
+        in table
+    assert "Only the first" not in inventory_report(inv, spaces)

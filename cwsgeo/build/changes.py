@@ -53,6 +53,19 @@ def _val(v: Any) -> Any:
     return v
 
 
+def _column(spaces: pd.DataFrame, name: str) -> list[Any]:
+    """Return a column as JSON-able values (``None`` for missing), or all ``None``."""
+    if name not in spaces.columns:
+        return [None] * len(spaces)
+    values = spaces[name].to_numpy(dtype=object, na_value=None).tolist()
+    return [v if v is None or type(v) is str else _val(v) for v in values]
+
+
+def _rounded(values: np.ndarray) -> list[float | None]:
+    """Round to 1 cm (Python's ``round``, as JSON keeps it); NaN becomes ``None``."""
+    return [None if v != v else round(v, 2) for v in values.tolist()]
+
+
 def snapshot(spaces: gpd.GeoDataFrame) -> dict[str, Any]:
     """Return the JSON-able state of a build's spaces (id, name, type, district, x/y in m).
 
@@ -61,18 +74,17 @@ def snapshot(spaces: gpd.GeoDataFrame) -> dict[str, Any]:
     spaces
         The built spaces (any CRS).
     """
-    work = spaces.geometry.to_crs(settings.crs_work)
-    rows = {}
-    for i, (_, row) in enumerate(spaces.iterrows()):
-        geom = work.iloc[i]
-        located = geom is not None and not geom.is_empty
-        rows[str(row["id"])] = {
-            "name": _val(row.get("name")),
-            "innovation_type": _val(row.get("innovation_type")),
-            "district_code": _val(row.get("district_code")),
-            "x": round(geom.x, 2) if located else None,
-            "y": round(geom.y, 2) if located else None,
-        }
+    import shapely
+
+    work = np.asarray(spaces.geometry.to_crs(settings.crs_work).array, dtype=object)
+    x, y = shapely.get_x(work), shapely.get_y(work)  # NaN for a missing or empty point
+    columns = zip(spaces["id"].astype(str).tolist(), _column(spaces, "name"),
+                  _column(spaces, "innovation_type"), _column(spaces, "district_code"),
+                  _rounded(np.asarray(x, dtype=float)), _rounded(np.asarray(y, dtype=float)),
+                  strict=True)
+    rows = {sid: {"name": name, "innovation_type": kind, "district_code": district,
+                  "x": px, "y": py}
+            for sid, name, kind, district, px, py in columns}
     return {"cwsgeo_state": 1,
             "built": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "spaces": rows}
@@ -165,12 +177,25 @@ class ChangeReport:
 
 
 def _counts(state: dict[str, Any]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for s in state["spaces"].values():
-        code = s.get("district_code")
-        if code:
-            out[code] = out.get(code, 0) + 1
+    codes = pd.Series([s.get("district_code") for s in state["spaces"].values()],
+                      dtype=object)
+    codes = codes[codes.notna() & (codes != "")]
+    return {str(k): int(v) for k, v in codes.value_counts(sort=False).items()}
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out
+
+
+def _table(spaces: dict[str, dict[str, Any]], ids: pd.Index) -> dict[str, np.ndarray]:
+    """Columns of the snapshot rows ``ids``: name and type as objects, x and y as floats."""
+    rows = [spaces[i] for i in ids]
+    return {"name": _objects([r["name"] for r in rows]),
+            "type": _objects([r["innovation_type"] for r in rows]),
+            "x": np.array([np.nan if r["x"] is None else r["x"] for r in rows], dtype=float),
+            "y": np.array([np.nan if r["y"] is None else r["y"] for r in rows], dtype=float)}
 
 
 def compare(previous: dict[str, Any] | None, current: dict[str, Any]) -> ChangeReport:
@@ -190,27 +215,28 @@ def compare(previous: dict[str, Any] | None, current: dict[str, Any]) -> ChangeR
     if not isinstance(previous, dict) or not isinstance(previous.get("spaces"), dict):
         return ChangeReport(first_build=True)
     old, new = previous["spaces"], current["spaces"]
+    old_ids, new_ids = pd.Index(list(old), dtype=object), pd.Index(list(new), dtype=object)
     report = ChangeReport()
-    for sid in sorted(set(new) - set(old)):
-        report.added.append({"id": sid, "name": new[sid]["name"]})
-    for sid in sorted(set(old) - set(new)):
-        report.removed.append({"id": sid, "name": old[sid]["name"]})
-    for sid in sorted(set(old) & set(new)):
-        a, b = old[sid], new[sid]
-        item = {"id": sid, "name": b["name"]}
-        if a["x"] is not None and b["x"] is not None:
-            d = math.hypot(b["x"] - a["x"], b["y"] - a["y"])
-            if d >= MOVE_MIN_M:
-                report.moved.append({**item, "moved_m": round(d, 1), "to": _lonlat(b)})
-        elif a["x"] is None and b["x"] is not None:
-            report.located.append(item)
-        elif a["x"] is not None and b["x"] is None:
-            report.unlocated.append(item)
-        if a["innovation_type"] != b["innovation_type"]:
-            report.retyped.append({**item, "before": a["innovation_type"],
-                                   "after": b["innovation_type"]})
-        if a["name"] != b["name"]:
-            report.renamed.append({**item, "before": a["name"]})
+    report.added = [{"id": i, "name": new[i]["name"]}
+                    for i in new_ids.difference(old_ids, sort=False).sort_values()]
+    report.removed = [{"id": i, "name": old[i]["name"]}
+                      for i in old_ids.difference(new_ids, sort=False).sort_values()]
+    common = new_ids.intersection(old_ids, sort=False).sort_values()
+    a, b = _table(old, common), _table(new, common)
+    was, now = ~np.isnan(a["x"]), ~np.isnan(b["x"])
+    moved_m = np.hypot(b["x"] - a["x"], b["y"] - a["y"])
+    moved = np.flatnonzero(was & now & (moved_m >= MOVE_MIN_M))
+    lonlat = _lonlat(b["x"][moved], b["y"][moved])
+    report.moved = [{"id": common[i], "name": b["name"][i], "moved_m": round(float(moved_m[i]), 1),
+                     "to": to} for i, to in zip(moved, lonlat, strict=True)]
+    report.located = [{"id": common[i], "name": b["name"][i]}
+                      for i in np.flatnonzero(~was & now)]
+    report.unlocated = [{"id": common[i], "name": b["name"][i]}
+                        for i in np.flatnonzero(was & ~now)]
+    report.retyped = [{"id": common[i], "name": b["name"][i], "before": a["type"][i],
+                       "after": b["type"][i]} for i in np.flatnonzero(a["type"] != b["type"])]
+    report.renamed = [{"id": common[i], "name": b["name"][i], "before": a["name"][i]}
+                      for i in np.flatnonzero(a["name"] != b["name"])]
     before, after = _counts(previous), _counts(current)
     for code in sorted(set(before) | set(after)):
         report.districts[code] = {"before": before.get(code, 0), "after": after.get(code, 0),
@@ -223,6 +249,8 @@ def _to_lonlat() -> Transformer:
     return Transformer.from_crs(settings.crs_work, settings.crs_store, always_xy=True)
 
 
-def _lonlat(s: dict[str, Any]) -> list[float]:
-    lon, lat = _to_lonlat().transform(s["x"], s["y"])
-    return [round(lon, 6), round(lat, 6)]
+def _lonlat(x: np.ndarray, y: np.ndarray) -> list[list[float]]:
+    lon, lat = _to_lonlat().transform(x, y)
+    return [[round(a, 6), round(b, 6)] for a, b in zip(np.asarray(lon, dtype=float).tolist(),
+                                                     np.asarray(lat, dtype=float).tolist(),
+                                                     strict=True)]

@@ -291,6 +291,9 @@ class StatisticsConfig:
     """Compute them in ``cwsgeo build`` (default :data:`cwsgeo.settings.statistics`)."""
     n_sims: int | None = None
     """Monte Carlo simulations (default :data:`cwsgeo.settings.statistics_sims`, 999)."""
+    max_points: int | None = None
+    """Most spaces the point statistics run on; above it, one seeded random sample of this many
+    (default :data:`cwsgeo.settings.statistics_max_points`, 2000)."""
     seed: int = 2026
     """Seed of every simulation: the same inputs give the same numbers."""
     max_distance_m: float = 3000.0
@@ -314,12 +317,16 @@ class StatisticsConfig:
         """Return a copy whose unset values are read from :mod:`cwsgeo.settings` now."""
         return dataclasses.replace(
             self, enabled=settings.statistics if self.enabled is None else self.enabled,
-            n_sims=settings.statistics_sims if self.n_sims is None else self.n_sims)
+            n_sims=settings.statistics_sims if self.n_sims is None else self.n_sims,
+            max_points=(settings.statistics_max_points if self.max_points is None
+                        else self.max_points))
 
     def validate(self) -> None:
         """Raise :class:`~cwsgeo.ConfigError` on a value out of range."""
         if self.n_sims is not None and not 19 <= self.n_sims <= 99_999:
             raise ConfigError("[statistics] n_sims must be between 19 and 99999")
+        if self.max_points is not None and self.max_points < 10:
+            raise ConfigError("[statistics] max_points must be at least 10")
         if not 100 <= self.max_distance_m <= 50_000:
             raise ConfigError("[statistics] max_distance_m must be between 100 and 50000")
         if not 0 < self.alpha < 0.5:

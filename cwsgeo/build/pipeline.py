@@ -132,8 +132,10 @@ class BuildResult:
         verdict = (f"localized at {band_text(ranges)}" if spaces.get("localized")
                    else "dispersed" if spaces.get("dispersed")
                    else "neither localized nor dispersed")
+        sample = stats.get("meta", {}).get("sample")
         return [f"findings: the spaces are {verdict} (Kd against the address points, "
-                f"n = {spaces.get('n')}, {spaces.get('n_sims')} simulations); "
+                f"n = {spaces.get('n')}, {spaces.get('n_sims')} simulations"
+                + (f"; {sample['text']}" if sample else "") + "); "
                 f"{len(stats.get('tests', []))} tests in statistics.json and report.html"]
 
     def _precision_lines(self) -> list[str]:
@@ -472,14 +474,17 @@ class _Build:
                     folder / out_file.name, _content_key(out_file.data), out_file.write)
 
     def step_tables(self) -> None:
-        from ..outputs.report import inventory_report
+        from ..outputs.report import inventory_accounts, inventory_report
 
         with self.ctx.timed("tables"):
-            report = inventory_report(self.inv, self.spaces, version=__version__,
-                                      duplicates=self.duplicates,
-                                      location=self.location_warnings)
-            self.state = snapshot(self.spaces)
-            changes = compare(self._previous_state(), self.state)
+            with self.ctx.timed("inventory_report"):
+                accounts = inventory_accounts(self.spaces)
+                report = inventory_report(self.inv, self.spaces, version=__version__,
+                                          duplicates=self.duplicates,
+                                          location=self.location_warnings, accounts=accounts)
+            with self.ctx.timed("change_snapshot"):
+                self.state = snapshot(self.spaces)
+                changes = compare(self._previous_state(), self.state)
             self.result.extra["changes"] = changes
             if self.dry_run:
                 return
@@ -494,9 +499,27 @@ class _Build:
                 folder / "coworking_spaces.gpkg")
             out["spaces_csv"] = write_csv(_tabular(self.spaces), folder / "coworking_spaces.csv")
             out["report"] = write_text(folder / "inventory_report.md", report)
+            # every row of the report's tables (the Markdown shows the first 500)
+            out["accounts"] = write_csv(accounts, folder / "inventory_accounts.csv")
+            out["duplicates"] = write_csv(self.duplicates, folder / "inventory_duplicates.csv")
             out["precision"] = write_csv(
                 precision_table(self.spaces, self.cfg.geocoding.point_radius_m),
                 folder / "location_precision.csv")
+            self._start_workbook(changes.to_dict())
+
+    def _start_workbook(self, changes: dict[str, Any]) -> None:
+        """Write the XLSX workbook side by side with the maps (collected in the exports)."""
+        from ..outputs.workbook import changes_table
+
+        prox, dens = self.prox, self.densities
+        tables = {"spaces": _tabular(self.spaces), "districts": dens.districts,
+                  "barris": dens.barris, "proximity_by_type": prox.by_type,
+                  "coverage": prox.coverage, "residents_allocation": prox.residents_report,
+                  "changes": changes_table(changes)}
+        path, ledger = self.processed / "cwsgeo_tables.xlsx", self.ledger
+        self.workbook_task = background(lambda: _write_workbook(tables, path, ledger),
+                                        "workbook")
+        self.pending.append(self.workbook_task)
 
     def _previous_state(self) -> dict[str, Any] | None:
         """Return the last build of this inventory (into any folder), else of this folder."""
@@ -520,12 +543,11 @@ class _Build:
     def step_exports(self) -> None:
         """Context layers, GeoParquet twins, the QGIS project and the XLSX workbook."""
         from ..outputs.qgis import cwsgeo_project, write_context_gpkg, write_qgz
-        from ..outputs.workbook import changes_table, write_workbook
 
         with self.ctx.timed("exports"):
             if self.dry_run:
                 return
-            out, folder, prox, dens = self.result.outputs, self.processed, self.prox, self.densities
+            out, folder, dens = self.result.outputs, self.processed, self.densities
             out["context_gpkg"] = self.ledger.write_if_changed(
                 folder / "context.gpkg", digest(frame_digest(self.transit),
                                                 frame_digest(self.places)),
@@ -535,13 +557,8 @@ class _Build:
             xml = cwsgeo_project(dens, folder, transit=self.transit, places=self.places)
             out["qgis"] = self.ledger.write_if_changed(folder / "cwsgeo.qgz", digest(xml),
                                                        lambda path: write_qgz(xml, path))
-            tables = {"spaces": _tabular(self.spaces), "districts": dens.districts,
-                      "barris": dens.barris, "proximity_by_type": prox.by_type,
-                      "coverage": prox.coverage, "residents_allocation": prox.residents_report,
-                      "changes": changes_table(self.result.extra["changes"].to_dict())}
-            out["workbook"] = self.ledger.write_if_changed(
-                folder / "cwsgeo_tables.xlsx", digest(*map(frame_digest, tables.values())),
-                lambda path: write_workbook(tables, path))
+            out["workbook"], entries = self.workbook_task.result()
+            self.ledger.entries.update(entries)
 
 
     def step_findings(self) -> None:
@@ -639,6 +656,20 @@ def _write_figures(densities: DensityResult, folder: Path, ledger: OutputLedger
              for fig in density_figures(densities)}
     keys = {str(p.resolve()) for p in paths.values()}
     return paths, {k: v for k, v in ledger.entries.items() if k in keys}
+
+
+def _write_workbook(tables: dict[str, pd.DataFrame], path: Path, ledger: OutputLedger
+                    ) -> tuple[Path, dict[str, Any]]:
+    """Write (or keep) the XLSX workbook of the tables; return it and its ledger entry.
+
+    Runs in a forked child (:func:`cwsgeo.build.parallel.background`), as the figures do.
+    """
+    from ..outputs.workbook import write_workbook
+
+    written = ledger.write_if_changed(path, digest(*map(frame_digest, tables.values())),
+                                      lambda p: write_workbook(tables, p))
+    key = str(written.resolve())
+    return written, {k: v for k, v in ledger.entries.items() if k == key}
 
 
 def _content_key(data: tuple[Any, ...]) -> str:

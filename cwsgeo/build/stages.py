@@ -314,9 +314,9 @@ class ProximityStage:
                                 snap_max_m=pcfg.snap_max_m, progress=self.ctx.progress)
         areas = walk_areas(sub, self.network, minutes=10, walk_speed_kmh=pcfg.walk_speed_kmh,
                            snap_max_m=pcfg.snap_max_m)
-        return {k: (metrics.iloc[i].to_dict(),
-                    areas.geometry.get(k) if k in areas.index else None)
-                for i, k in enumerate(todo)}
+        shapes = areas.geometry.reindex(todo).to_numpy()
+        return {k: (record, shape) for k, record, shape in
+                zip(todo, metrics.to_dict("records"), shapes, strict=True)}
 
     def summaries(self, spaces: gpd.GeoDataFrame, work: gpd.GeoDataFrame, keys: list[str],
                   metrics: pd.DataFrame, residents: Residents

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CROSS_GROUPS", "Findings", "stage_statistics", "type_column", "write_findings"]
+__all__ = ["CROSS_GROUPS", "NETWORK_KD_MAX", "Findings", "sample_note", "sample_rows",
+           "stage_statistics", "type_column", "write_findings"]
 
 #: Co-agglomeration partners of the spaces: name -> (layer, categories or modes).
 CROSS_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -48,6 +49,9 @@ COMPARED_METRICS = ("middleground_index", "middleground_index_spatial", "mg_plac
                     "mg_spaces", "mg_events", "mg_projects", "places_buzz",
                     "places_total_10min", "spaces_10min", "transit_any_walk_min",
                     "metro_walk_m", "residents_10min")
+
+#: Most spaces of the network Kd (its cost grows with the square of the spaces).
+NETWORK_KD_MAX = 600
 
 #: Smallest number of spaces of a type tested on its own.
 MIN_TYPE_N = 5
@@ -111,6 +115,26 @@ def stage_statistics(ctx: StageContext, raw: RawData, admin: AdminAreas,
         ctx, raw, admin, work, places, transit, densities, network).run())
 
 
+def sample_rows(n: int, max_points: int, seed: int) -> np.ndarray:
+    """Return the rows the point statistics use: all ``n``, or a seeded sample of ``max_points``.
+
+    The sample is drawn without replacement with ``numpy.random.default_rng(seed)`` and kept
+    in the rows' order, so the same inputs, cap and seed give the same sample.
+    """
+    if n <= max_points:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_points, replace=False))
+
+
+def sample_note(n: int, max_points: int, seed: int) -> dict[str, Any] | None:
+    """Describe the sample of :func:`sample_rows` for ``statistics.json`` (``None``: all rows)."""
+    if n <= max_points:
+        return None
+    return {"n": max_points, "of": n, "seed": seed,
+            "text": f"on a sample of {max_points:,} of {n:,} spaces, seed {seed}",
+            "applies_to": ["agglomeration", "colocation", "middleground", "comparisons"]}
+
+
 class _Statistics:
     """One computation of the findings (see :func:`stage_statistics`)."""
 
@@ -126,9 +150,14 @@ class _Statistics:
         self.spaces = spaces
         precise = spaces["location_precision"].isin(["exact", "approximate"]) \
             if "location_precision" in spaces.columns else spaces.geometry.notna()
-        self.points = spaces[precise.to_numpy() & spaces.geometry.notna().to_numpy()]
-        self.types = type_column(spaces, self.cfg.types)
         self.n_sims, self.seed = int(self.cfg.n_sims or settings.statistics_sims), self.cfg.seed
+        self.all_points = spaces[precise.to_numpy() & spaces.geometry.notna().to_numpy()]
+        max_points = int(self.cfg.max_points or settings.statistics_max_points)
+        self.sample = sample_note(len(self.all_points), max_points, self.seed)
+        # above max_points, Kd, co-location and the comparisons run on one seeded sample
+        self.points = self.all_points.iloc[sample_rows(len(self.all_points), max_points,
+                                                       self.seed)]
+        self.types = type_column(spaces, self.cfg.types)
         self.findings = Findings(statistics={})
         self.tests: list[dict[str, Any]] = []
 
@@ -142,7 +171,8 @@ class _Statistics:
                          "computed": dt.datetime.now(dt.UTC).isoformat(
                              timespec="seconds"),
                          "reference": self.cfg.reference,
-                         "max_distance_m": self.cfg.max_distance_m}
+                         "max_distance_m": self.cfg.max_distance_m,
+                         "sample": self.sample}
         stats["inputs"] = self._inputs()
         for step in tqdm(steps, desc="statistics", unit="step", leave=False,
                          disable=not self.ctx.progress):
@@ -160,7 +190,8 @@ class _Statistics:
             "precision": {str(k): int(v) for k, v in
                           sp.get("location_precision", pd.Series(dtype=str))
                           .value_counts().items()},
-            "points_used": len(self.points),
+            "points_used": len(self.all_points),
+            "points_tested": len(self.points),
             "types_of_points": {str(int(k)): int(v) for k, v in
                                 types.dropna().value_counts().sort_index().items()},
             "type_sources": {str(k): int(v) for k, v in
@@ -223,9 +254,11 @@ class _Statistics:
             return
         spaces = self._kd("kd_spaces_euclidean", kd_test, sites, reference, weights=weights)
         if self.cfg.network and self.network is not None:
-            spaces = {**spaces, "euclidean": dict(spaces),
-                      "network": self._kd("kd_spaces_network", kd_test, sites, reference,
-                                          distance=self.network, weights=weights)}
+            skipped = self._network_kd_skipped(sites)
+            network = ({"skipped": skipped, "n": len(sites)} if skipped else
+                       self._kd("kd_spaces_network", kd_test, sites, reference,
+                                distance=self.network, weights=weights))
+            spaces = {**spaces, "euclidean": dict(spaces), "network": network}
         out["spaces"] = spaces
         out["by_type"] = self._kd_by_type(kd_test, sites, reference, weights)
         out["co_agglomeration"] = {
@@ -233,6 +266,22 @@ class _Statistics:
                             self._xy(partners), reference, weights=weights)
             for group, partners in self._partners().items() if len(partners)}
         self.findings.statistics["agglomeration"] = out
+
+    def _network_kd_skipped(self, sites: np.ndarray) -> str:
+        """Return why the network Kd is not computed (``""``: it is)."""
+        from ..analysis.network import snap_points
+
+        assert self.network is not None
+        if len(sites) > NETWORK_KD_MAX:
+            return (f"{len(sites):,} spaces: over the walking network Kd is run up to "
+                    f"{NETWORK_KD_MAX} (its 999 simulations take over 17 minutes at 2,400, "
+                    "benchmarks/kd.py); straight-line Kd only")
+        off = int((~snap_points(self.network, sites).on_network).sum())
+        if off:
+            return (f"{off} of {len(sites)} spaces lie farther than {settings.snap_max_m:g} m "
+                    "from the walking network: walking distances would be straight-line "
+                    "guesses")
+        return ""
 
     def _kd_by_type(self, kd_test: Any, sites: np.ndarray, reference: np.ndarray,
                     weights: np.ndarray | None) -> dict[str, Any]:
@@ -313,7 +362,8 @@ class _Statistics:
         from ..analysis.stats.compare import compare_by_type
         from ..analysis.stats.middleground import middleground_indicators, middleground_summary
 
-        spaces = self.spaces.set_index(self.spaces["id"].astype(str))
+        spaces = self.spaces if self.sample is None else self.points
+        spaces = spaces.set_index(spaces["id"].astype(str))
         indicators = middleground_indicators(spaces, net=self.network)
         self.findings.tables["middleground"] = indicators
         frame = spaces.drop(columns=[c for c in indicators.columns if c in spaces.columns])

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["PUBLISHED", "figure_png", "findings_figures", "report_sections",
-           "statistics_json"]
+           "sample_sentence", "statistics_json"]
 
 #: Published figures the report compares with: (what, value, source).
 PUBLISHED: tuple[tuple[str, str, str], ...] = (
@@ -153,6 +153,8 @@ def _key_section(statistics: Mapping[str, Any]) -> Section:
              f"({precision.get('exact', 0)} at an address, {precision.get('approximate', 0)} "
              f"placed from their listing texts within ±500 m); {precision.get('area', 0)} "
              "known only by area are left out of them."]
+    if meta.get("sample"):
+        lines.append(sample_sentence(meta["sample"]))
     agg = statistics.get("agglomeration", {})
     spaces = agg.get("spaces", {})
     for kind in ("euclidean", "network"):
@@ -188,6 +190,13 @@ def _key_section(statistics: Mapping[str, Any]) -> Section:
                         "read the comparisons as a screen."
                         if comp.get("type_column") == "innovation_type_estimated" else ""))
     return Section("Key findings", lines, key=True)
+
+
+def sample_sentence(sample: Mapping[str, Any]) -> str:
+    """Say which statistics ran on a sample (``statistics["meta"]["sample"]``)."""
+    return (f"Agglomeration, co-location and the comparisons by type ran {sample['text']} "
+            f"(a random sample of the {sample['of']:,} precise points, `[statistics] "
+            "max_points`); hot spots count every space.")
 
 
 def _counts(counts: Mapping[str, Any]) -> str:

@@ -17,7 +17,20 @@ from ..analysis.inventory.duplicates import duplicate_summary, find_duplicates
 from ..analysis.inventory.location import location_problems
 from ..analysis.inventory.model import plural, row_ranges
 
-__all__ = ["inventory_report"]
+__all__ = ["ACCOUNT_COLUMNS", "MAX_TABLE_ROWS", "inventory_accounts", "inventory_report"]
+
+#: Most rows of each table of the report; every row is in the CSV files written beside it
+#: (``inventory_accounts.csv``, ``inventory_duplicates.csv``).
+MAX_TABLE_ROWS = 500
+
+#: Columns of :func:`inventory_accounts`.
+ACCOUNT_COLUMNS = ("row", "id", "name", "address", "district", "account")
+
+#: The spaces' columns an account is worded from.
+_ACCOUNT_INPUTS = ("source_row", "id", "name", "address", "district_name", "location_method",
+                   "geocode_status", "location_radius_m", "location_precision", "coord_flag",
+                   "coord_check_m", "address_from_name", "matched_address",
+                   "location_evidence", "unlocated_reason")
 
 
 #: How each text method is worded in the report.
@@ -90,7 +103,9 @@ def _location_summary(spaces: pd.DataFrame) -> list[str]:
 
 def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str = "",
                      duplicates: pd.DataFrame | None = None,
-                     location: Sequence[Problem] | None = None) -> str:
+                     location: Sequence[Problem] | None = None,
+                     accounts: pd.DataFrame | None = None,
+                     max_rows: int = MAX_TABLE_ROWS) -> str:
     """Return the Markdown report that accounts for every input row.
 
     Parameters
@@ -108,6 +123,11 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str =
     location
         The warnings of :func:`~cwsgeo.analysis.inventory.location.location_problems`;
         ``None``: found here on ``spaces`` with the default distance.
+    accounts
+        The table of :func:`inventory_accounts` (``None``: made here from ``spaces``).
+    max_rows
+        Most rows of the accounts and duplicates tables; the report then points to the CSV
+        files the build writes beside it with every row.
     """
     if duplicates is None:
         duplicates = find_duplicates(spaces)
@@ -132,13 +152,14 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str =
         "| row | id | name | address | district | account |",
         "|---:|---|---|---|---|---|",
     ]
-    rows = pd.DataFrame(spaces.drop(columns="geometry")).sort_values("source_row")
-    for row in rows.to_dict("records"):
-        lines.append(f"| {row['source_row']} | {md_escape(row['id'])} | "
-                     f"{md_escape(row['name'])} | {md_escape(row.get('address'))} | "
-                     f"{md_escape(row.get('district_name') or '')} | "
-                     f"{md_escape(_row_account(row))} |")
-    lines += _duplicates_section(duplicates)
+    if accounts is None:
+        accounts = inventory_accounts(spaces)
+    for rec in accounts.head(max_rows).to_dict("records"):
+        lines.append(f"| {rec['row']} | {md_escape(rec['id'])} | {md_escape(rec['name'])} | "
+                     f"{md_escape(rec['address'])} | {md_escape(rec['district'] or '')} | "
+                     f"{md_escape(rec['account'])} |")
+    lines += _more_rows(len(accounts), max_rows, "inventory_accounts.csv")
+    lines += _duplicates_section(duplicates, max_rows)
     lines += _location_section(location)
     lines += ["", "## Problems found in the inventory", ""]
     omitted = getattr(inv, "omitted", ())
@@ -151,7 +172,45 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str =
     return "\n".join(lines) + "\n"
 
 
-def _duplicates_section(groups: pd.DataFrame) -> list[str]:
+def inventory_accounts(spaces: pd.DataFrame) -> pd.DataFrame:
+    """Return every row's account: located how (method, radius, evidence) or why not.
+
+    Parameters
+    ----------
+    spaces
+        The geocoded, joined spaces (``source_row``, ``id``, ``name`` and the location
+        columns; missing ones count as blank).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`ACCOUNT_COLUMNS`, in the order of the inventory's rows (written as
+        ``inventory_accounts.csv``; the report shows the first :data:`MAX_TABLE_ROWS`).
+    """
+    present = [c for c in _ACCOUNT_INPUTS if c in spaces.columns]
+    rows = pd.DataFrame(spaces[present]).sort_values("source_row")
+    # one dict per row from column lists (DataFrame.to_dict boxes every value: 3x slower)
+    records = [dict(zip(present, values, strict=True))
+               for values in zip(*(rows[c].tolist() for c in present), strict=True)]
+    return pd.DataFrame({
+        "row": rows["source_row"].to_numpy(),
+        "id": rows["id"].to_numpy(),
+        "name": rows["name"].to_numpy(),
+        "address": rows["address"].to_numpy() if "address" in rows else None,
+        "district": (rows["district_name"].to_numpy() if "district_name" in rows
+                     else None),
+        "account": [_row_account(r) for r in records]}, columns=list(ACCOUNT_COLUMNS))
+
+
+def _more_rows(n: int, shown: int, file: str) -> list[str]:
+    """Say that a table shows only its first rows and where the others are."""
+    if n <= shown:
+        return []
+    return ["", f"Only the first {shown:,} of {n:,} rows are shown: every row is in "
+                f"`{file}`, beside this report."]
+
+
+def _duplicates_section(groups: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> list[str]:
     """Return the "Possible duplicates" section: a table row per member of every group."""
     lines = ["", "## Possible duplicates", ""]
     if groups.empty:
@@ -168,7 +227,8 @@ def _duplicates_section(groups: pd.DataFrame) -> list[str]:
         "|---:|---|---|---:|---|---|---:|---|",
     ]
     merged = groups["merged"] if "merged" in groups.columns else pd.Series(False, groups.index)
-    for rec, done in zip(groups.to_dict("records"), merged.astype(bool), strict=True):
+    shown = groups.head(max_rows)
+    for rec, done in zip(shown.to_dict("records"), merged.astype(bool), strict=False):
         far = float(rec["distance_m"])
         lines.append(
             f"| {rec['group']} | {'certain' if rec['certain'] else 'possible'} | "
@@ -176,7 +236,7 @@ def _duplicates_section(groups: pd.DataFrame) -> list[str]:
             f"{'' if pd.isna(rec['source_row']) else int(rec['source_row'])} | "
             f"{md_escape(rec['id'])} | {md_escape(rec['name'])} | "
             f"{'' if far != far else f'{far:,.0f}'} | {'yes' if done else 'no'} |")
-    return lines
+    return lines + _more_rows(len(groups), max_rows, "inventory_duplicates.csv")
 
 
 def _location_section(problems: Sequence[Problem]) -> list[str]:

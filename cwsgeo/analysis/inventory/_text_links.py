@@ -113,21 +113,23 @@ def rare_tokens(texts: Sequence[str]) -> list[frozenset[str]]:
         (folded, ``"pompeu"``) and street-number pairs (``"pallars_194"``).
     """
     folded: dict[str, str] = {}  # fold() once per distinct word
-    found = [_candidates(t, folded) if t else (set(), []) for t in texts]
+    copies = Counter(texts)  # each distinct text is read once, counted as often as it occurs
+    found = [_candidates(t, folded) if t else (set(), []) for t in copies]
     lower: Counter[str] = Counter()
-    for t in texts:
+    for t, k in copies.items():
         words = {w for w in _WORD.findall(t) if w[:1].islower()}
-        lower.update({folded.get(w) or folded.setdefault(w, fold(w)) for w in words})
-    out = []
-    for tokens, names in found:
+        for key in {folded.get(w) or folded.setdefault(w, fold(w)) for w in words}:
+            lower[key] += k
+    distinct = {}
+    for t, (tokens, names) in zip(copies, found, strict=True):
         for word, num in names:
             if word in STOP_WORDS or lower[word] >= 2:
                 continue
             tokens.add(word)
             if num:
                 tokens.add(f"{word}_{num}")
-        out.append(frozenset(tokens))
-    return out
+        distinct[t] = frozenset(tokens)
+    return [distinct[t] for t in texts]
 
 
 def token_matrix(tokens: Sequence[frozenset[str]], max_share: float = 0.05,

@@ -203,8 +203,17 @@ class NetworkDistances:
 
     def within(self, idx: np.ndarray) -> np.ndarray:
         """Condensed pairwise walking distances among ``points[idx]``."""
-        rows, s = self._rows(idx)
-        full = to_points(rows, s, origins=s)
+        if self.matrix is None or self._csnap is None:
+            rows, s = self._rows(idx)
+            full = to_points(rows, s, origins=s)
+        else:  # only the columns of the selected points' edge ends are gathered
+            s = self._csnap.subset(idx)
+            ends, inverse = np.unique(np.concatenate([s.u, s.v]), return_inverse=True)
+            m = self.matrix
+            rows = np.minimum(m[np.ix_(s.u, ends)] + s.cost_u[:, None].astype(np.float32),
+                              m[np.ix_(s.v, ends)] + s.cost_v[:, None].astype(np.float32))
+            local = _renumbered_ends(s, inverse[:len(idx)], inverse[len(idx):])
+            full = to_points(rows, local, origins=local)
         return full[np.triu_indices(len(idx), k=1)]
 
     def cross(self, idx: np.ndarray) -> np.ndarray:
@@ -220,6 +229,13 @@ def _renumbered(snap: Snap, position: np.ndarray) -> Snap:
     fields = {f: getattr(snap, f) for f in snap.__dataclass_fields__}
     fields["u"] = np.where(snap.on_network, position[snap.u], 0)
     fields["v"] = np.where(snap.on_network, position[snap.v], 0)
+    return Snap(**fields)
+
+
+def _renumbered_ends(snap: Snap, u: np.ndarray, v: np.ndarray) -> Snap:
+    """Return the snaps with the given positions for their edge ends (for a column subset)."""
+    fields = {f: getattr(snap, f) for f in snap.__dataclass_fields__}
+    fields["u"], fields["v"] = u, v
     return Snap(**fields)
 
 

@@ -201,14 +201,18 @@ def screen_texts(texts: pd.Series, thresholds: ScreenThresholds | None = None) -
         matched concepts, short). Counts are 0 and the type missing for rows without text.
     """
     th = thresholds or ScreenThresholds()
+    # each distinct text is scored once (an inventory may repeat a listing's text many times)
+    distinct: dict[str, int] = {}
+    codes = [distinct.setdefault(as_text(value), len(distinct)) for value in texts.tolist()]
     rows = []
-    for value in texts.tolist():
-        s = score_text(value, th)
+    for text in distinct:
+        s = score_text(text, th)
         rows.append({**{f"screen_{c}": s.components[c] for c in CATEGORIES},
                      "screen_activity": s.activity, "screen_score": s.score,
                      "innovation_type_estimated": s.estimated_type,
                      "screen_evidence": s.evidence_text() or pd.NA})
-    out = pd.DataFrame(rows, columns=list(SCREEN_COLUMNS), index=texts.index)
+    scored = pd.DataFrame(rows, columns=list(SCREEN_COLUMNS))
+    out = scored.iloc[codes].set_axis(texts.index)
     for c in SCREEN_COLUMNS[:-2]:
         out[c] = out[c].astype("int64")
     out["innovation_type_estimated"] = out["innovation_type_estimated"].astype("Int64")
