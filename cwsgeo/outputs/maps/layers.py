@@ -160,12 +160,17 @@ class PointLayer(Layer):
                                "maxClusterRadius": 60, "chunkedLoading": False})
 
 
-def add_point_layer(m: folium.Map, layer: PointLayer) -> PointLayer:
-    """Add a point layer (and, once per map, the mouse handling the point layers share)."""
+def add_points_runtime(m: folium.Map) -> None:
+    """Add, once per map, the mouse handling that canvas point layers share."""
     setup_page(m)
     if not getattr(m, "_cws_points", False):
         m._cws_points = True  # type: ignore[attr-defined]
         m.add_child(_PointsRuntime(), name="cws_points_runtime")
+
+
+def add_point_layer(m: folium.Map, layer: PointLayer) -> PointLayer:
+    """Add a point layer (and, once per map, the mouse handling the point layers share)."""
+    add_points_runtime(m)
     m.add_child(layer)
     return layer
 

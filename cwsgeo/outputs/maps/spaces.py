@@ -20,6 +20,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import MacroElement
 from folium.map import Layer
 from jinja2 import Template
@@ -29,7 +30,14 @@ from ..._text import as_text
 from ...schema import INNOVATION_TYPES
 from .controls import in_group
 from .furniture import setup_page
-from .palette import INNOVATION_COLORS, SPACE_OUTLINE, SPACE_POPUP_FIELDS, SPACE_RADIUS
+from .layers import add_points_runtime
+from .palette import (
+    INNOVATION_COLORS,
+    MANY_FEATURES,
+    SPACE_OUTLINE,
+    SPACE_POPUP_FIELDS,
+    SPACE_RADIUS,
+)
 from .precision import (
     DRAWN,
     area_counts,
@@ -40,7 +48,7 @@ from .precision import (
     precision_spans,
     radius_text,
 )
-from .text import _color, _js, _js_data, _layer_name, _number, format_value, popup_html
+from .text import _color, _js, _js_data, _layer_name, _number, _text_column, format_value
 from .typeviews import (
     TypeView,
     has_types,
@@ -74,8 +82,9 @@ class SpaceGroup(Layer):
 class SpaceViews(MacroElement):
     """The markers of every space, their type views and legend (``static/spaces.js``).
 
-    Each row is ``[lat, lon, tooltip_html, popup_html, name, approximate, radius_m,
-    [type per view]]`` (HTML escaped in Python; the plain name feeds the search box as text).
+    ``data``: the spaces as columns (see :func:`_space_data`); tooltips and popups are built
+    in the browser with ``textContent``. Above :data:`~.palette.MANY_FEATURES` spaces the
+    markers are drawn on a canvas (no SVG element per space).
     """
 
     _template = Template("""
@@ -83,16 +92,16 @@ class SpaceViews(MacroElement):
     var {{ this.get_name() }} = cwsSpaceViews({{ this._parent.get_name() }},
         { {%- for key, layer in this.layers.items() -%}
           {{ key|tojson }}: {{ layer.get_name() }}{{ "," if not loop.last }}
-        {%- endfor -%} }, {{ this.rows_js }}, {{ this.cfg_js }});
+        {%- endfor -%} }, {{ this.data_js }}, {{ this.cfg_js }});
 {% endmacro %}
 """)
 
-    def __init__(self, rows: list[list[Any]], layers: Mapping[str, SpaceGroup],
+    def __init__(self, data: Mapping[str, Any], layers: Mapping[str, SpaceGroup],
                  cfg: Mapping[str, Any]) -> None:
         super().__init__()
         self._name = "cws_space_views"
         self.layers = dict(layers)
-        self.rows_js = _js_data(rows)
+        self.data_js = _js_data(dict(data))
         self.cfg_js = _js(dict(cfg))
 
 
@@ -124,34 +133,39 @@ def _evidence_text(value: Any) -> str | None:
     return f"“…{text}…”"
 
 
-def _tooltip(name: str, precision: str, radius: Any) -> str:
-    """Escaped name; a placed-from-text space says so, with its radius."""
-    tip = html.escape(name)
-    if precision == "approximate":
-        r = radius_text(radius)
-        tip += ('<div class="cws-tip-note">approximate location' + (f", {html.escape(r)}"
-                                                                  if r else "")
-                + ", from its listing text</div>")
-    return tip
+def _tip_note(precision: str, radius: Any) -> str | None:
+    """Tooltip note of a space placed from its listing text (with its radius), else None."""
+    if precision != "approximate":
+        return None
+    r = radius_text(radius)
+    return "approximate location" + (f", {r}" if r else "") + ", from its listing text"
 
 
-def _space_rows(sub: gpd.GeoDataFrame, present: Sequence[tuple[str, str]],
+def _space_data(sub: gpd.GeoDataFrame, present: Sequence[tuple[str, str]],
                 formatters: Mapping[str, Any], precision: np.ndarray,
-                keys: Sequence[Sequence[int | None]]) -> list[list[Any]]:
-    """Rows ``[lat, lon, tooltip, popup, name, approximate, radius_m, [type per view]]``."""
+                keys: Sequence[Sequence[int | None]]) -> dict[str, Any]:
+    """The drawn spaces as columns of plain values (texts shown with ``textContent``).
+
+    ``lat``/``lon`` (6 decimals), ``name``, ``approx`` (0/1), ``radius`` (m, 0: unknown),
+    ``note`` (tooltip note), ``fields`` (``[label, texts]`` per popup row) and ``types``
+    (per view, the type key of each space; 0 = unclassified). Repeated texts are sent once
+    (:func:`~.text._text_column`).
+    """
     names = sub["name"] if "name" in sub else pd.Series("", sub.index)
-    radius = pd.to_numeric(sub["location_radius_m"], errors="coerce") if (
-        "location_radius_m" in sub) else pd.Series(np.nan, sub.index)
-    rows = []
-    for i, (g, name, r, *vals) in enumerate(zip(sub.geometry, names, radius,
-                                                *[sub[c] for c, _ in present], strict=True)):
-        text = as_text(name)
-        cells = [(lab, formatters[col](v) if col in formatters else format_value(v, col))
-                 for (col, lab), v in zip(present, vals, strict=True)]
-        rows.append([round(g.y, 6), round(g.x, 6), _tooltip(text, precision[i], r),
-                     popup_html(text, cells), text, int(precision[i] == "approximate"),
-                     round(float(r), 1) if np.isfinite(r) else 0, [k or 0 for k in keys[i]]])
-    return rows
+    radius = (pd.to_numeric(sub["location_radius_m"], errors="coerce") if
+              "location_radius_m" in sub else pd.Series(np.nan, sub.index)).to_numpy(float)
+    fields = []
+    for col, label in present:
+        fmt = formatters.get(col, lambda v, c=col: format_value(v, c))
+        fields.append([label, _text_column(fmt(v) for v in sub[col].tolist())])
+    xy = np.round(shapely.get_coordinates(sub.geometry.to_numpy()), 6)
+    return {"lat": xy[:, 1].tolist(), "lon": xy[:, 0].tolist(),
+            "name": [as_text(n) for n in names.tolist()],
+            "approx": (precision == "approximate").astype(int).tolist(),
+            "radius": np.where(np.isfinite(radius), np.round(radius), 0).astype(int).tolist(),
+            "note": _text_column(_tip_note(p, r) for p, r in zip(precision, radius,
+                                                                  strict=True)),
+            "fields": fields, "types": [[k or 0 for k in view] for view in keys]}
 
 
 def _layer_names(view: TypeView, drawn: np.ndarray, type_keys: Sequence[int | None]
@@ -240,11 +254,14 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
     if "places_buzz" in sp.columns:
         formatters["places_buzz"] = _buzz_formatter(sp.loc[drawn, "places_buzz"])
     idx = np.flatnonzero(drawn)
-    rows = _space_rows(sp.iloc[idx], present, formatters, prec[idx],
-                       [[v.keys[i] for v in views] for i in idx])
-    m.add_child(SpaceViews(rows, layers, {
+    if len(idx) > MANY_FEATURES:
+        add_points_runtime(m)
+    data = _space_data(sp.iloc[idx], present, formatters, prec[idx],
+                       [[v.keys[i] for i in idx] for v in views])
+    m.add_child(SpaceViews(data, layers, {
         "views": cfg_views, "view": opening, "outline": SPACE_OUTLINE, "radius": float(radius),
-        "ring": 3.0 if radius >= 6 else 2.0, "legendClass": "cws-legend cws-legend-spaces",
+        "ring": 3.0 if radius >= 6 else 2.0, "canvas": len(idx) > MANY_FEATURES,
+        "legendClass": "cws-legend cws-legend-spaces",
         "colors": {str(k or 0): _color(c) for k, c in INNOVATION_COLORS.items()}}))
     typed = len(type_keys) > 1
     return view_items(views[opening], drawn, typed, counts_total)

@@ -162,6 +162,28 @@ def _js_data(obj: Any) -> str:
     return f"JSON.parse('{lit}')"
 
 
+def _text_column(values: Iterable[str | None]) -> dict[str, list[Any]]:
+    """Return texts compactly for a page: each distinct text once.
+
+    ``{"t": table, "c": codes}`` (code ``-1``: no text) when texts repeat, else
+    ``{"v": texts}`` (``null``: no text); ``cwsColumn`` in ``static/maps.js`` reads both. The
+    texts stay plain: pages show them with ``textContent``.
+
+    Examples
+    --------
+    >>> _text_column(["a", "b", "a", None, "a"])
+    {'t': ['a', 'b'], 'c': [0, 1, 0, -1, 0]}
+    >>> _text_column(["x", "y", None])
+    {'v': ['x', 'y', None]}
+    """
+    texts = [None if v is None else str(v) for v in values]
+    table: dict[str, int] = {}
+    codes = [-1 if v is None else table.setdefault(v, len(table)) for v in texts]
+    if 2 * len(table) > len(texts) - codes.count(-1):  # mostly distinct: no table
+        return {"v": texts}
+    return {"t": list(table), "c": codes}
+
+
 def _layer_name(text: str) -> str:
     """Layer-control labels are HTML in Leaflet: escape them."""
     return html.escape(text)

@@ -90,21 +90,58 @@ function cwsGeoJson(data, o) {
     });
 }
 
-/* Mouse handling shared by the point layers of a map (window.cwsPoints).
-   A canvas takes every mouse event over the whole map, so the points' pane lets events
-   through (pointer-events: none) except while the mouse is over a point: layers below keep
+/* A column of texts sent by Python (`_text_column`): {t: table, c: codes} (code -1: none) or
+   {v: texts}. Returns i -> text (or null). */
+function cwsColumn(col) {
+    if (col.v) { var v = col.v; return function (i) { return v[i]; }; }
+    var t = col.t, c = col.c;
+    return function (i) { return c[i] < 0 ? null : t[c[i]]; };
+}
+
+/* A popup or tooltip built from plain texts (never parsed as HTML): a title, rows
+   [[label, value], ...] (rows without a value are left out) and an optional note. */
+function cwsPopup(title, rows, note) {
+    var div = document.createElement('div'), head = document.createElement('div');
+    div.className = 'cws-popup';
+    head.className = 'cws-popup-title';
+    head.textContent = title;
+    div.appendChild(head);
+    var table = null;
+    (rows || []).forEach(function (r) {
+        if (r[1] === null || r[1] === undefined) { return; }
+        table = table || div.appendChild(document.createElement('table'));
+        var tr = table.appendChild(document.createElement('tr'));
+        tr.appendChild(document.createElement('th')).textContent = r[0];
+        tr.appendChild(document.createElement('td')).textContent = r[1];
+    });
+    if (note) {
+        var n = div.appendChild(document.createElement('div'));
+        n.className = 'cws-tip-note';
+        n.textContent = note;
+    }
+    return div;
+}
+
+/* Mouse handling shared by the canvas point layers of a map (window.cwsPoints).
+   A canvas takes every mouse event over the whole map, so a points' pane lets events through
+   (pointer-events: none) except while the mouse is over one of its points: layers below keep
    their tooltips, and Leaflet's own canvas hit-testing (tooltips, clicks) works on the
-   points. */
+   points. Layers added later (higher panes, e.g. the spaces) are tested first; points far
+   from the mouse are rejected in degrees before any projection. */
 function cwsPointsRuntime(map) {
-    var pane = map.getPane('cws-points'), entries = [], last = null, queued = false;
-    function hit(lp) {
-        for (var g = 0; g < entries.length; g++) {
+    var entries = [], last = null, queued = false;
+    function hit(lp, ll) {
+        var deg = 360 / (256 * Math.pow(2, map.getZoom()));  // degrees of longitude per pixel
+        for (var g = entries.length - 1; g >= 0; g--) {
             var en = entries[g];
-            if (!map.hasLayer(en.group)) { continue; }
+            if (en.group && !map.hasLayer(en.group)) { continue; }
             for (var i = 0; i < en.markers.length; i++) {
-                var m = en.markers[i];
-                if (map.hasLayer(m) && lp.distanceTo(map.latLngToLayerPoint(m.getLatLng()))
-                        <= m.options.radius + 1) { return {group: en.group, marker: m}; }
+                var m = en.markers[i], p = m._latlng, tol = (m.options.radius + 1) * deg;
+                if (Math.abs(p.lng - ll.lng) > tol || Math.abs(p.lat - ll.lat) > tol ||
+                        !map.hasLayer(m)) { continue; }
+                if (lp.distanceTo(map.latLngToLayerPoint(p)) <= m.options.radius + 1) {
+                    return {group: en.group, marker: m, pane: en.pane};
+                }
             }
         }
         return null;
@@ -115,22 +152,31 @@ function cwsPointsRuntime(map) {
         queued = true;
         requestAnimationFrame(function () {
             queued = false;
-            var on = !!hit(last.layerPoint), was = pane.style.pointerEvents === 'auto';
-            pane.style.pointerEvents = on ? 'auto' : 'none';
-            var canvas = pane.querySelector('canvas'), oe = last.originalEvent;
-            if (on && !was && canvas && oe) {  // let Leaflet's canvas see this position
-                canvas.dispatchEvent(new MouseEvent('mousemove', {
-                    clientX: oe.clientX, clientY: oe.clientY, bubbles: true}));
-            }
+            var h = hit(last.layerPoint, last.latlng), oe = last.originalEvent;
+            entries.forEach(function (en) {
+                var on = !!h && h.pane === en.pane, was = en.pane.style.pointerEvents === 'auto';
+                if (on === was) { return; }
+                en.pane.style.pointerEvents = on ? 'auto' : 'none';
+                var canvas = en.pane.querySelector('canvas');
+                if (on && canvas && oe) {  // let Leaflet's canvas see this position
+                    canvas.dispatchEvent(new MouseEvent('mousemove', {
+                        clientX: oe.clientX, clientY: oe.clientY, bubbles: true}));
+                }
+            });
         });
     });
     map.on('click', function (e) {  // touch screens: a tap on a point shows its tooltip
-        if (pane.style.pointerEvents === 'auto') { return; }
-        var h = hit(e.layerPoint);
-        if (h) { h.group.fire('click', {layer: h.marker, latlng: h.marker.getLatLng()}); }
+        if (entries.some(function (en) { return en.pane.style.pointerEvents === 'auto'; })) {
+            return;
+        }
+        var h = hit(e.layerPoint, e.latlng);
+        if (h) {
+            (h.group || h.marker).fire('click', {layer: h.marker, latlng: h.marker.getLatLng()});
+        }
     });
-    return {add: function (group, markers) {
-        entries.push({group: group, markers: markers});
+    /* `group`: the layer holding `markers` (null: test each marker alone). */
+    return {add: function (group, markers, pane) {
+        entries.push({group: group, markers: markers, pane: map.getPane(pane || 'cws-points')});
     }};
 }
 
