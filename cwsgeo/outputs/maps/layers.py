@@ -27,7 +27,7 @@ from ..._text import as_text
 from ...analysis.admin import AdminAreas
 from .assets import add_assets, use_assets
 from .controls import OptInTiles, add_name_labels, in_group
-from .display import DisplayStore, display_geojson, points_latlon, street_lines
+from .display import DisplayStore, _b64, display_geojson, points_latlon, street_lines
 from .furniture import add_attribution, add_title, setup_page
 from .palette import (
     CENTER,
@@ -83,6 +83,31 @@ class GeoJsonLayer(Layer):
         self.options_js = _js({"pane": pane, "interactive": interactive, "style": dict(style),
                                "palette": [_color(c) for c in palette], "index": int(index),
                                "nodata": _color(nodata)})
+
+
+class OutlineLayer(Layer):
+    """Thousands of compact outlines (:func:`~.display.radial_outlines`) in one layer.
+
+    Drawn on a canvas, one multi-polygon per colour class (``static/maps.js``,
+    ``cwsOutlines``); not interactive (no tooltips).
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+    var {{ this.get_name() }} = cwsOutlines({{ this.data_js }}, {{ this.options_js }});
+{% endmacro %}
+""")
+
+    def __init__(self, data: Mapping[str, Any], classes: Sequence[int],
+                 palette: Sequence[str], *, name: str, pane: str, style: Mapping[str, Any],
+                 show: bool = True, group: str = "Context") -> None:
+        super().__init__(name=_layer_name(name), overlay=True, control=True, show=show)
+        self._name = "cws_outlines"
+        in_group(self, group)
+        self.data_js = _js_data(dict(data))
+        self.options_js = _js({"pane": pane, "style": dict(style),
+                               "palette": [_color(c) for c in palette],
+                               "classes": _b64(np.asarray(classes), "u1")})
 
 
 class _PointsRuntime(MacroElement):

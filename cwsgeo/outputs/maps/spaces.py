@@ -144,7 +144,7 @@ def _tip_note(precision: str, radius: Any) -> str | None:
 def _space_data(sub: gpd.GeoDataFrame, present: Sequence[tuple[str, str]],
                 formatters: Mapping[str, Any], precision: np.ndarray,
                 keys: Sequence[Sequence[int | None]]) -> dict[str, Any]:
-    """The drawn spaces as columns of plain values (texts shown with ``textContent``).
+    """Return the drawn spaces as columns of plain values (shown with ``textContent``).
 
     ``lat``/``lon`` (6 decimals), ``name``, ``approx`` (0/1), ``radius`` (m, 0: unknown),
     ``note`` (tooltip note), ``fields`` (``[label, texts]`` per popup row) and ``types``

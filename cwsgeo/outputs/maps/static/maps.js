@@ -66,11 +66,29 @@ function cwsPointMarker(latlng, options, shape) {
     return shape === 'square' ? new CwsSquare(latlng, options) : L.circleMarker(latlng, options);
 }
 
-/* Polygons or lines from compact GeoJSON. Feature properties: `tip` (escaped tooltip HTML),
-   `fc` / `lc` (fill / line colour) or `c` (class indices; colour `palette[c[index]]`). */
+/* Delta-encoded lines (Python's `display.street_lines`: {scale, n, d}) as one GeoJSON
+   MultiLineString. */
+function cwsDecodeLines(data) {
+    var lines = [], d = data.d, s = data.scale, lat = 0, lon = 0, j = 0;
+    data.n.forEach(function (n) {
+        var line = new Array(n);
+        for (var k = 0; k < n; k++, j += 2) {
+            lat += d[j];
+            lon += d[j + 1];
+            line[k] = [lon / s, lat / s];
+        }
+        lines.push(line);
+    });
+    return {type: 'Feature', properties: {},
+            geometry: {type: 'MultiLineString', coordinates: lines}};
+}
+
+/* Polygons or lines from compact GeoJSON (or delta-encoded lines, see cwsDecodeLines).
+   Feature properties: `tip` (escaped tooltip HTML), `fc` / `lc` (fill / line colour) or `c`
+   (class indices; colour `palette[c[index]]`). */
 function cwsGeoJson(data, o) {
     var base = o.style, pal = o.palette, idx = o.index, nodata = o.nodata;
-    return L.geoJSON(data, {
+    return L.geoJSON(data.d ? cwsDecodeLines(data) : data, {
         pane: o.pane, interactive: o.interactive,
         style: function (f) {
             var s = Object.assign({}, base), p = f.properties || {};
@@ -88,6 +106,44 @@ function cwsGeoJson(data, o) {
             }
         }
     });
+}
+
+/* Bytes of a base64 string (little-endian arrays from Python's `display._b64`). */
+function cwsBytes(b64) {
+    var s = atob(b64), a = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) { a[i] = s.charCodeAt(i); }
+    return a;
+}
+
+/* Compact outlines (Python's `radial_outlines`): each a polygon of `directions` vertices
+   around its centre. One multi-polygon per colour class (`o.classes`: base64 uint8 class of
+   each outline, `o.palette`: colour of each class), drawn on a canvas and filled with the
+   nonzero rule, so that overlapping outlines of a class show as one area. */
+function cwsOutlines(data, o) {
+    var lat = new Int32Array(cwsBytes(data.lat).buffer), lon = new Int32Array(
+        cwsBytes(data.lon).buffer), r = cwsBytes(data.r), cls = cwsBytes(o.classes);
+    var d = data.directions, rings = o.palette.map(function () { return []; });
+    var cos = [], sin = [], ky = data.unit / 111319.5;  // degrees of latitude per step
+    for (var k = 0; k < d; k++) {
+        cos.push(Math.cos(2 * Math.PI * k / d));
+        sin.push(Math.sin(2 * Math.PI * k / d));
+    }
+    for (var i = 0; i < data.n; i++) {
+        var la = lat[i] / 1e6, lo = lon[i] / 1e6, kx = ky / Math.cos(la * Math.PI / 180);
+        var ring = new Array(d);
+        for (k = 0; k < d; k++) {
+            ring[k] = [la + r[i * d + k] * ky * sin[k], lo + r[i * d + k] * kx * cos[k]];
+        }
+        rings[cls[i]].push([ring]);
+    }
+    var renderer = L.canvas({pane: o.pane}), parts = [];
+    rings.forEach(function (rs, c) {
+        if (!rs.length) { return; }
+        parts.push(L.polygon(rs, Object.assign({}, o.style, {
+            renderer: renderer, color: o.palette[c], fillColor: o.palette[c],
+            fillRule: 'nonzero', interactive: false})));
+    });
+    return L.featureGroup(parts);
 }
 
 /* A column of texts sent by Python (`_text_column`): {t: table, c: codes} (code -1: none) or
