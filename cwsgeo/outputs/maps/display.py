@@ -10,7 +10,6 @@ embedded. Without a store, everything is computed.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -23,7 +22,7 @@ import pandas as pd
 import shapely
 
 from ... import settings
-from .text import RawJSON, _jsonable
+from .text import RawJSON, _b64, _jsonable
 
 logger = logging.getLogger(__name__)
 
@@ -170,11 +169,6 @@ def street_lines(streets: gpd.GeoDataFrame, tolerance_m: float = 2.0, decimals: 
     text, _ = _stored_json(store, "streets", streets, (tolerance_m, decimals, "delta"),
                            compute)
     return RawJSON(text)
-
-
-def _b64(values: np.ndarray, dtype: str) -> str:
-    """Little-endian bytes of ``values`` as base64 (read by ``cwsBytes`` in ``maps.js``)."""
-    return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
 
 
 def _sector_radii(polys: np.ndarray, cx: np.ndarray, cy: np.ndarray,

@@ -27,13 +27,14 @@ from ..._text import as_text
 from ...analysis.admin import AdminAreas
 from .assets import add_assets, use_assets
 from .controls import OptInTiles, add_name_labels, in_group
-from .display import DisplayStore, _b64, display_geojson, points_latlon, street_lines
+from .display import DisplayStore, display_geojson, points_latlon, street_lines
 from .furniture import add_attribution, add_title, setup_page
 from .palette import (
     CENTER,
 )
 from .text import (
     RawJSON,
+    _b64,
     _color,
     _js,
     _js_data,
@@ -104,7 +105,7 @@ class OutlineLayer(Layer):
         super().__init__(name=_layer_name(name), overlay=True, control=True, show=show)
         self._name = "cws_outlines"
         in_group(self, group)
-        self.data_js = _js_data(dict(data))
+        self.data_js = _js_data({k: v for k, v in data.items() if k != "rows"})
         self.options_js = _js({"pane": pane, "style": dict(style),
                                "palette": [_color(c) for c in palette],
                                "classes": _b64(np.asarray(classes), "u1")})

@@ -324,7 +324,7 @@ def _walk_outlines(areas: gpd.GeoDataFrame, spaces: gpd.GeoDataFrame | None, nam
     return OutlineLayer(data, [code[types[i]] for i in data["rows"]],
                         [INNOVATION_COLORS[k] for k in keys], name=name, pane="cws-walk",
                         show=show, group="Spaces",
-                        style={"weight": 0.6, "opacity": 0.35, "fillOpacity": 0.12})
+                        style={"fillOpacity": 0.2})
 
 
 def add_walk_areas(m: folium.Map, areas: gpd.GeoDataFrame,

@@ -34,7 +34,7 @@ SPACE_OUTLINE = "#111111"
 #: Above this many features a layer is drawn on a canvas from compact data (no SVG element
 #: per feature): spaces as canvas circles, walking areas as compact outlines.
 MANY_FEATURES = 2000
-SPACE_RADIUS: dict[str, float] = {"innovation": 8.0, "density": 4.5}
+SPACE_RADIUS: dict[str, float] = {"innovation": 8.0, "density": 4.5, "many": 3.5}
 
 #: Colour and label of each transit mode (the modes of :data:`cwsgeo.schema.TRANSIT_MODES`):
 #: small filled squares with a white outline.

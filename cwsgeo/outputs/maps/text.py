@@ -7,6 +7,7 @@ private JSON encoders that make data safe inside a ``<script>`` element.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import math
@@ -162,26 +163,41 @@ def _js_data(obj: Any) -> str:
     return f"JSON.parse('{lit}')"
 
 
-def _text_column(values: Iterable[str | None]) -> dict[str, list[Any]]:
+def _b64(values: Any, dtype: str) -> str:
+    """Little-endian bytes of ``values`` as base64 (read by ``cwsInts`` in ``maps.js``).
+
+    Examples
+    --------
+    >>> _b64([1, 2, 258], "<u2")
+    'AQACAAIB'
+    """
+    return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
+
+
+def _text_column(values: Iterable[str | None]) -> dict[str, Any]:
     """Return texts compactly for a page: each distinct text once.
 
-    ``{"t": table, "c": codes}`` (code ``-1``: no text) when texts repeat, else
-    ``{"v": texts}`` (``null``: no text); ``cwsColumn`` in ``static/maps.js`` reads both. The
-    texts stay plain: pages show them with ``textContent``.
+    ``{"t": table, "c": codes, "w": 1 or 2}`` when that is shorter (texts repeat, or most
+    are missing): the codes are ``w``-byte integers, base64 (0 = no text, ``k`` =
+    ``table[k - 1]``); else ``{"v": texts}`` (``null``: no text). ``cwsColumn`` in ``static/maps.js`` reads both. The texts stay plain:
+    pages show them with ``textContent``.
 
     Examples
     --------
     >>> _text_column(["a", "b", "a", None, "a"])
-    {'t': ['a', 'b'], 'c': [0, 1, 0, -1, 0]}
-    >>> _text_column(["x", "y", None])
-    {'v': ['x', 'y', None]}
+    {'t': ['a', 'b'], 'c': 'AQIBAAE=', 'w': 1}
+    >>> _text_column(["x", "y", "z"])
+    {'v': ['x', 'y', 'z']}
     """
     texts = [None if v is None else str(v) for v in values]
     table: dict[str, int] = {}
-    codes = [-1 if v is None else table.setdefault(v, len(table)) for v in texts]
-    if 2 * len(table) > len(texts) - codes.count(-1):  # mostly distinct: no table
+    codes = [0 if v is None else table.setdefault(v, len(table) + 1) for v in texts]
+    width = 1 if len(table) < 2 ** 8 else 2
+    listed = sum(len(t) + 3 for t in texts if t is not None) + 5 * codes.count(0)
+    if len(table) >= 2 ** 16 or listed <= sum(len(t) + 3 for t in table) + 1.34 * width * len(
+            codes):  # mostly distinct: no table
         return {"v": texts}
-    return {"t": list(table), "c": codes}
+    return {"t": list(table), "c": _b64(codes, f"<u{width}"), "w": width}
 
 
 def _layer_name(text: str) -> str:

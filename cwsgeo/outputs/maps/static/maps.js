@@ -108,20 +108,27 @@ function cwsGeoJson(data, o) {
     });
 }
 
-/* Bytes of a base64 string (little-endian arrays from Python's `display._b64`). */
+/* Bytes of a base64 string (little-endian arrays from Python's `text._b64`). */
 function cwsBytes(b64) {
     var s = atob(b64), a = new Uint8Array(s.length);
     for (var i = 0; i < s.length; i++) { a[i] = s.charCodeAt(i); }
     return a;
 }
 
+/* Integers of a base64 string: `width` 1 (uint8), 2 (uint16) or 4 (int32). */
+function cwsInts(b64, width) {
+    var b = cwsBytes(b64).buffer;
+    return width === 4 ? new Int32Array(b) : width === 2 ? new Uint16Array(b) : new Uint8Array(b);
+}
+
 /* Compact outlines (Python's `radial_outlines`): each a polygon of `directions` vertices
-   around its centre. One multi-polygon per colour class (`o.classes`: base64 uint8 class of
-   each outline, `o.palette`: colour of each class), drawn on a canvas and filled with the
-   nonzero rule, so that overlapping outlines of a class show as one area. */
+   around its centre, coloured by class (`o.classes`: base64 uint8 class of each outline,
+   `o.palette`: colour of each class). The outlines of a class are filled opaque on a canvas
+   of their own, made translucent as a whole (`o.style.fillOpacity`): overlapping outlines
+   show as one area, however many they are, and draw fast (rings in small batches). */
 function cwsOutlines(data, o) {
-    var lat = new Int32Array(cwsBytes(data.lat).buffer), lon = new Int32Array(
-        cwsBytes(data.lon).buffer), r = cwsBytes(data.r), cls = cwsBytes(o.classes);
+    var lat = cwsInts(data.lat, 4), lon = cwsInts(data.lon, 4), r = cwsInts(data.r, 1);
+    var cls = cwsInts(o.classes, 1);
     var d = data.directions, rings = o.palette.map(function () { return []; });
     var cos = [], sin = [], ky = data.unit / 111319.5;  // degrees of latitude per step
     for (var k = 0; k < d; k++) {
@@ -136,22 +143,26 @@ function cwsOutlines(data, o) {
         }
         rings[cls[i]].push([ring]);
     }
-    var renderer = L.canvas({pane: o.pane}), parts = [];
+    var parts = [], opacity = o.style.fillOpacity;
     rings.forEach(function (rs, c) {
         if (!rs.length) { return; }
-        parts.push(L.polygon(rs, Object.assign({}, o.style, {
-            renderer: renderer, color: o.palette[c], fillColor: o.palette[c],
-            fillRule: 'nonzero', interactive: false})));
+        var renderer = L.canvas({pane: o.pane});
+        renderer.on('add', function () { renderer._container.style.opacity = opacity; });
+        for (var j = 0; j < rs.length; j += 64) {
+            parts.push(L.polygon(rs.slice(j, j + 64), Object.assign({}, o.style, {
+                renderer: renderer, stroke: false, fillColor: o.palette[c], fillOpacity: 1,
+                fillRule: 'nonzero', interactive: false})));
+        }
     });
     return L.featureGroup(parts);
 }
 
-/* A column of texts sent by Python (`_text_column`): {t: table, c: codes} (code -1: none) or
-   {v: texts}. Returns i -> text (or null). */
+/* A column of texts sent by Python (`_text_column`): {t: table, c: base64 codes of width w
+   (0: none, k: t[k - 1])} or {v: texts}. Returns i -> text (or null). */
 function cwsColumn(col) {
     if (col.v) { var v = col.v; return function (i) { return v[i]; }; }
-    var t = col.t, c = col.c;
-    return function (i) { return c[i] < 0 ? null : t[c[i]]; };
+    var t = col.t, c = cwsInts(col.c, col.w);
+    return function (i) { return c[i] ? t[c[i] - 1] : null; };
 }
 
 /* A popup or tooltip built from plain texts (never parsed as HTML): a title, rows

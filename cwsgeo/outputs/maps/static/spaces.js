@@ -1,8 +1,9 @@
 /* cwsgeo spaces: the coworking spaces of a page, drawn from one set of columns.
 
-   `data`: {lat, lon, name, approx (0/1), radius (m), note (tooltip note, a text column),
-   fields: [[label, text column], ...] (popup rows), types: [[type key per space] per view]}
-   (text columns: see cwsColumn). Tooltips and popups are built from these plain texts with
+   `data`: {n, lat, lon (int32 microdegrees), name (texts), approx (uint8 0/1), radius
+   (uint16 m), note (tooltip note, a text column), fields: [[label, parts], ...] (popup rows: constant
+   texts and text columns joined), types: [uint8 type key per space, per view]} (numbers: base64, see cwsInts; text
+   columns: see cwsColumn). Tooltips and popups are built from these plain texts with
    textContent, when first shown. A space at an address is a filled circle; one placed from
    its listing text is hollow (an outline in its type's colour) and shows its radius circle on
    hover, focus or while its popup is open. `layers`: one feature group per type key ("1",
@@ -12,9 +13,23 @@
    lighter fill. With `cfg.canvas` (many spaces) the markers are drawn on one canvas. */
 function cwsSpaceViews(map, layers, data, cfg) {
     var index = window.cwsSpaces = window.cwsSpaces || [], markers = [], current = -1;
-    var circle = null, circleOf = null, legend = null, n = data.name.length;
+    var circle = null, circleOf = null, legend = null, n = data.n;
     var note = cwsColumn(data.note), fields = data.fields.map(function (f) {
-        return [f[0], cwsColumn(f[1])]; });
+        var parts = f[1].map(function (p) {
+            return typeof p === 'string' ? p : cwsColumn(p); });
+        return [f[0], function (i) {  // the parts joined; no text when a column has none
+            var out = '';
+            for (var k = 0; k < parts.length; k++) {
+                var t = typeof parts[k] === 'string' ? parts[k] : parts[k](i);
+                if (t === null || t === undefined) { return null; }
+                out += t;
+            }
+            return out;
+        }];
+    });
+    var lat = cwsInts(data.lat, 4), lon = cwsInts(data.lon, 4), approx = cwsInts(data.approx, 1);
+    var radius = cwsInts(data.radius, 2), types = data.types.map(function (t) {
+        return cwsInts(t, 1); });
     var renderer = cfg.canvas ? L.canvas({pane: 'cws-spaces', tolerance: 2}) : null;
     function tooltip(mk) {
         var div = document.createElement('div'), i = mk.cwsI, text = note(i);
@@ -37,7 +52,7 @@ function cwsSpaceViews(map, layers, data, cfg) {
         if (circleOf === mk) { return; }
         hideCircle();
         circleOf = mk;
-        circle = L.circle(mk.getLatLng(), {radius: data.radius[mk.cwsI], pane: 'cws-walk',
+        circle = L.circle(mk.getLatLng(), {radius: radius[mk.cwsI], pane: 'cws-walk',
             interactive: false, color: mk.options.cwsColor, weight: 2, dashArray: '5 4',
             fillColor: mk.options.cwsColor, fillOpacity: 0.12, className: 'cws-radius'}
         ).addTo(map);
@@ -55,12 +70,12 @@ function cwsSpaceViews(map, layers, data, cfg) {
         });
     }
     for (var i = 0; i < n; i++) {
-        var mk = L.circleMarker([data.lat[i], data.lon[i]], {
+        var mk = L.circleMarker([lat[i] / 1e6, lon[i] / 1e6], {
             pane: 'cws-spaces', radius: cfg.radius, renderer: renderer || undefined});
         mk.cwsI = i;
         mk.bindTooltip(tooltip, {sticky: true}).bindPopup(popup, {maxWidth: 340});
         if (!renderer) { mk.on('add', function () { focusable(this); }); }
-        if (data.approx[i]) {
+        if (approx[i]) {
             mk.on('mouseover popupopen', function () { showCircle(this); });
             mk.on('mouseout', function () { if (!this.isPopupOpen()) { hideCircle(); } });
             mk.on('popupclose remove', function () {
@@ -71,13 +86,13 @@ function cwsSpaceViews(map, layers, data, cfg) {
     }
     if (renderer) { window.cwsPoints.add(null, markers, 'cws-spaces'); }
     function style(mk, view) {
-        var i = mk.cwsI, key = String(data.types[view.index][i]), color = cfg.colors[key];
-        var est = view.estimated && key !== '0', hollow = !!data.approx[i];
+        var i = mk.cwsI, key = String(types[view.index][i]), color = cfg.colors[key];
+        var est = view.estimated && key !== '0', hollow = !!approx[i];
         var cls = 'cws-space cws-type-' + (key === '0' ? 'none' : key) +
             (hollow ? ' cws-space-hollow' : ' cws-space-filled') +
             (est ? ' cws-space-estimated' : '');
         return {key: key, options: {
-            color: hollow ? color : cfg.outline, weight: hollow ? cfg.ring : 1.5,
+            color: hollow ? color : cfg.outline, weight: hollow ? cfg.ring : cfg.line,
             dashArray: est ? (hollow ? '4 3' : '3 2') : null, fill: true,
             fillColor: hollow ? '#ffffff' : color,
             fillOpacity: hollow ? 0 : (est ? 0.6 : 0.95), className: cls, cwsColor: color}};
