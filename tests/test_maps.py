@@ -311,7 +311,7 @@ def test_pages_are_offline_compact_and_flagged(built, spaces, places, transit) -
     inno = built["innovation"].read_text(encoding="utf-8")
     # places and stops: one array per layer (7 point layers); spaces: one set of columns for
     # the 4 innovation-type layers (static/spaces.js); never one folium object per point
-    assert inno.count("= cwsPointMarker([p[0], p[1]]") == 7
+    assert inno.count("= cwsPointMarker([lat[i] / 1e6, lon[i] / 1e6]") == 7
     assert inno.count("L.circleMarker([lat[i] / 1e6, lon[i] / 1e6]") == 1
     assert inno.count("= cwsSpaceViews(") == 1 and inno.count("= L.featureGroup();") == 4
     assert "L.markerClusterGroup(" in inno and "(embedded)" in inno

@@ -5,7 +5,6 @@ Each is a toggleable layer with a legend shown while it is on.
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -60,11 +59,11 @@ def _transit_order(mode: pd.Series, modes: Sequence[str] | None) -> list[str]:
 
 
 def _stop_texts(names: pd.Series, lines: pd.Series) -> list[str]:
-    """Escaped tooltip text of each stop: its name and its lines."""
+    """Tooltip text of each stop (plain): its name and its lines."""
     texts = []
     for nm, ln in zip(names.tolist(), lines.tolist(), strict=True):
         ln_text = as_text(ln).replace(";", ", ")
-        texts.append(html.escape(as_text(nm) + (f" ({ln_text})" if ln_text else "")))
+        texts.append(as_text(nm) + (f" ({ln_text})" if ln_text else ""))
     return texts
 
 
@@ -115,9 +114,9 @@ def add_transit(m: folium.Map, transit: gpd.GeoDataFrame, *,
         pts = point_rows(sub, np.zeros(len(sub), dtype=int),
                          _stop_texts(names[sel], lines[sel]), store)
         layers.append(add_point_layer(m, PointLayer(
-            pts, [kind], name=f"Transit: {label} ({len(pts):,})", key=f"transit-{md}",
+            pts, [kind], name=f"Transit: {label} ({pts['n']:,})", key=f"transit-{md}",
             show=md in shown)))
-        items.append((color, label, len(pts)))
+        items.append((color, label, pts["n"]))
     if layers:
         add_legend(m, "Transit stops", items, position="bottomright", layers=layers,
                    shape="square", note="Small squares: stations and stops; lines in the "
@@ -219,10 +218,10 @@ def _add_place_points(m: folium.Map, places: gpd.GeoDataFrame, show: bool,
               "r": PLACE_RADIUS}
              for c in order]
     names = places["name"] if "name" in places.columns else pd.Series("", places.index)
-    texts = [html.escape(as_text(v)) for v in names.tolist()]
+    texts = [as_text(v) for v in names.tolist()]
     pts = point_rows(places, np.array([index[c] for c in cat], dtype=int), texts, store)
     layer = add_point_layer(m, PointLayer(
-        pts, kinds, name=f"Places of interaction ({len(pts):,})", key="places", cluster=True,
+        pts, kinds, name=f"Places of interaction ({pts['n']:,})", key="places", cluster=True,
         show=show))
     counts = cat.value_counts()
     add_legend(m, "Places of interaction", [(k["color"], k["label"], int(counts[c]))

@@ -139,6 +139,17 @@ def _buzz_parts(spread: pd.Series) -> Any:
     return parts
 
 
+def _split_parts(texts: Sequence[str | None], sep: str = ", ") -> _Parts:
+    """Texts as two columns split at their last ``sep`` (streets and numbers repeat)."""
+    heads: list[str | None] = []
+    tails: list[str | None] = []
+    for t in texts:
+        head, found, tail = (t or "").rpartition(sep)
+        heads.append(None if t is None else head if found else t)
+        tails.append(sep + tail if found else "")
+    return [heads, tails]
+
+
 def _evidence_text(value: Any) -> str | None:
     """Quote the listing text a location comes from (plain text: escaped later)."""
     text = as_text(value).strip()
@@ -274,7 +285,8 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
         m.add_child(layer)
     present = [(col, label) for col, label in fields.items() if col in sp.columns]
     formatters: dict[str, Any] = {
-        "location_evidence": lambda values: [[_evidence_text(v) for v in values]]}
+        "location_evidence": lambda values: [[_evidence_text(v) for v in values]],
+        "address": lambda values: _split_parts([format_value(v, "address") for v in values])}
     if "places_buzz" in sp.columns:
         formatters["places_buzz"] = _buzz_parts(sp.loc[drawn, "places_buzz"])
     idx = np.flatnonzero(drawn)

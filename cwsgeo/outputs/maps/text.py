@@ -179,17 +179,20 @@ def _text_column(values: Iterable[str | None]) -> dict[str, Any]:
 
     ``{"t": table, "c": codes, "w": 1 or 2}`` when that is shorter (texts repeat, or most
     are missing): the codes are ``w``-byte integers, base64 (0 = no text, ``k`` =
-    ``table[k - 1]``); else ``{"v": texts}`` (``null``: no text). ``cwsColumn`` in ``static/maps.js`` reads both. The texts stay plain:
-    pages show them with ``textContent``.
+    ``table[k - 1]``); ``{"k": text}`` when every row has the same text (or none); else
+    ``{"v": texts}`` (``null``: no text). ``cwsColumn`` in ``static/maps.js`` reads them all.
+    The texts stay plain: pages show them with ``textContent``.
 
     Examples
     --------
     >>> _text_column(["a", "b", "a", None, "a"])
     {'t': ['a', 'b'], 'c': 'AQIBAAE=', 'w': 1}
-    >>> _text_column(["x", "y", "z"])
-    {'v': ['x', 'y', 'z']}
+    >>> _text_column(["x", "y", "z"]), _text_column([None, None])
+    ({'v': ['x', 'y', 'z']}, {'k': None})
     """
     texts = [None if v is None else str(v) for v in values]
+    if texts and texts.count(texts[0]) == len(texts):
+        return {"k": texts[0]}  # one text (or none) for every row
     table: dict[str, int] = {}
     codes = [0 if v is None else table.setdefault(v, len(table) + 1) for v in texts]
     width = 1 if len(table) < 2 ** 8 else 2

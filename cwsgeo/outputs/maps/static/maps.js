@@ -158,8 +158,10 @@ function cwsOutlines(data, o) {
 }
 
 /* A column of texts sent by Python (`_text_column`): {t: table, c: base64 codes of width w
-   (0: none, k: t[k - 1])} or {v: texts}. Returns i -> text (or null). */
+   (0: none, k: t[k - 1])}, {k: the text of every row} or {v: texts}. Returns i -> text (or
+   null). */
 function cwsColumn(col) {
+    if ('k' in col) { return function () { return col.k; }; }
     if (col.v) { var v = col.v; return function (i) { return v[i]; }; }
     var t = col.t, c = cwsInts(col.c, col.w);
     return function (i) { return c[i] ? t[c[i] - 1] : null; };
