@@ -87,8 +87,10 @@ def load_project(project: Path, processed: Path | None = None,
     places = read_places(sorted((raw / "places").glob("*")), clip=city)
     transit = read_transit(sorted((raw / "transit").glob("*")), clip=city)
     spaces = gpd.read_file(spaces_path, layer="coworking_spaces")
-    areas, streets, how = network_layers(spaces, raw, cfg.cache_dir)
-    if "walk_areas_10min" in pyogrio.list_layers(spaces_path)[:, 0]:
+    kept = "walk_areas_10min" in pyogrio.list_layers(spaces_path)[:, 0]
+    areas, streets, how = network_layers(spaces.iloc[:0] if kept else spaces, raw,
+                                         cfg.cache_dir)
+    if kept:
         areas, how = gpd.read_file(spaces_path, layer="walk_areas_10min"), "from the build"
     if inventory:
         spaces, areas = grow_inventory(spaces, areas, inventory)
@@ -146,7 +148,10 @@ def _moved(geoms: np.ndarray, shift: np.ndarray) -> np.ndarray:
 
 def network_layers(spaces: gpd.GeoDataFrame, raw: Path, cache: Path
                    ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None, str]:
-    """Walking areas and street lines from the walking network (buffers if unavailable)."""
+    """Walking areas and street lines from the walking network (buffers if unavailable).
+
+    ``spaces`` may be empty: street lines only.
+    """
     graph = next(iter(sorted((raw / "streets").glob("*.graphml"))), None)
     try:
         from cwsgeo.analysis.network import read_network
@@ -155,6 +160,8 @@ def network_layers(spaces: gpd.GeoDataFrame, raw: Path, cache: Path
         if graph is None:
             raise FileNotFoundError("no street graph in data/raw/streets")
         net = read_network(graph)
+        if not len(spaces):
+            return gpd.GeoDataFrame({"id": []}, geometry=[], crs=25831), net.edges_gdf(), ""
         areas = proximity_walk_areas(spaces, net, minutes=10).reset_index()  # id column
         areas = areas[~(areas.geometry.isna() | areas.geometry.is_empty)]
         return areas, net.edges_gdf(), "walking network, concave hulls"

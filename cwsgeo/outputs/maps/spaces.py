@@ -260,8 +260,9 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
     counts_total
         Legend counts show drawn / total when some spaces are not drawn.
     radius
-        Marker radius (px); above :data:`~.palette.MANY_FEATURES` drawn spaces at most
-        ``SPACE_RADIUS["many"]``, with thin outlines, on a canvas.
+        Marker radius (px); above :data:`~.palette.MANY_FEATURES` drawn spaces scaled down
+        (``SPACE_RADIUS["many"]`` for the innovation map's radius), with thin outlines, on a
+        canvas, and smaller again while the whole city is in view.
     names
         Names of the area codes of ``location_areas`` (:func:`~.precision.area_names`).
 
@@ -295,7 +296,7 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
     data = _space_data(sp.iloc[idx], present, formatters, prec[idx],
                        [[v.keys[i] for i in idx] for v in views])
     many = len(idx) > MANY_FEATURES  # small circles with thin lines, on a canvas
-    radius = min(radius, SPACE_RADIUS["many"]) if many else radius
+    radius = radius * SPACE_RADIUS["many"] / SPACE_RADIUS["innovation"] if many else radius
     m.add_child(SpaceViews(data, layers, {
         "views": cfg_views, "view": opening, "outline": SPACE_OUTLINE, "radius": float(radius),
         "ring": 3.0 if radius >= 6 else 2.0 if not many else 1.5, "line": 0.6 if many else 1.5,

@@ -84,7 +84,22 @@ function cwsSpaceViews(map, layers, data, cfg) {
         markers.push(mk);
         index.push({name: data.name[i], marker: mk, layer: null});
     }
-    if (renderer) { window.cwsPoints.add(null, markers, 'cws-spaces'); }
+    if (renderer) {
+        window.cwsPoints.add(null, markers, 'cws-spaces');
+        /* many spaces: smaller circles while the whole city is in view, the filled ones
+           without their outline (colour only) below zoom 15 */
+        var sized = function () {
+            var z = map.getZoom(), r = cfg.radius * (z <= 13 ? 0.6 : z === 14 ? 0.8 : 1);
+            if (markers.length && markers[0].options.radius !== r) {
+                markers.forEach(function (mk) {
+                    mk.options.stroke = z >= 15 || !!approx[mk.cwsI];
+                    mk.setRadius(r);
+                });
+            }
+        };
+        map.on('zoomend', sized);
+        map.whenReady(sized);
+    }
     function style(mk, view) {
         var i = mk.cwsI, key = String(types[view.index][i]), color = cfg.colors[key];
         var est = view.estimated && key !== '0', hollow = !!approx[i];
