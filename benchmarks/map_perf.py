@@ -2,8 +2,9 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/map_perf.py [--project .] [--out DIR] [--runs 3]
-        [--no-baseline] [--keep] [--cpu-slowdown 4] [--maps FILE.html ...]
+    .venv/bin/python benchmarks/map_perf.py [--project .] [--processed DIR] [--out DIR]
+        [--runs 3] [--inventory N] [--no-baseline] [--keep] [--cpu-slowdown 4]
+        [--maps FILE.html ...] [--screenshots DIR]
 
 Builds, from a built project (``data/raw/`` inputs and ``data/processed/coworking_spaces.gpkg``;
 run ``cwsgeo build`` first), the two cwsgeo maps with every layer they can have:
@@ -23,13 +24,21 @@ Each map is opened ``--runs`` times with ``#all-layers`` (every layer of the lay
 barris choropleth), in a fresh page; the draw time is ``performance.now()`` when the page sets
 ``data-cws-ready`` (after Leaflet's ``whenReady`` and two animation frames, i.e. after the
 first paint with everything drawn), measured from navigation start. ``--maps`` measures
-existing files instead of building. Target: every map ≤ 5 MB and ≤ 2 s.
+existing files instead of building. Target: every map ≤ 5 MB (PASS/FAIL) and ≤ 2 s.
+
+``--inventory N`` grows the inventory to ``N`` rows first (issue 13: 28,900): the built spaces
+as they are, then copies of the drawn ones (filled or hollow), each moved by a random offset of
+up to 400 m, with their walking areas moved alike. ``--processed DIR`` reads the spaces (and
+the walking areas, when the build kept them) from another build, e.g. the folder that
+``benchmarks/big_inventory.py --keep`` leaves. The JS heap is Chromium's used heap after the
+page is ready (``Runtime.getHeapUsage``).
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import os
 import shutil
 import statistics
 import sys
@@ -41,6 +50,7 @@ from typing import Any, Literal
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,8 +64,11 @@ CREDIT_ROLES = ("admin", "places", "transit", "inventory")
 
 
 # -- data -----------------------------------------------------------------------------------------
-def load_project(project: Path) -> dict[str, Any]:
+def load_project(project: Path, processed: Path | None = None,
+                 inventory: int | None = None) -> dict[str, Any]:
     import dataclasses
+
+    import pyogrio
 
     from cwsgeo.analysis.admin import load_admin
     from cwsgeo.analysis.density import compute_densities
@@ -65,7 +78,7 @@ def load_project(project: Path) -> dict[str, Any]:
 
     cfg = Config.load(project)
     raw = cfg.raw_dir
-    spaces_path = cfg.processed_dir() / "coworking_spaces.gpkg"
+    spaces_path = (processed or cfg.processed_dir()) / "coworking_spaces.gpkg"
     if not spaces_path.exists():
         sys.exit(f"{spaces_path} not found: run `cwsgeo build` in {project} first")
     t0 = time.perf_counter()
@@ -74,9 +87,15 @@ def load_project(project: Path) -> dict[str, Any]:
     places = read_places(sorted((raw / "places").glob("*")), clip=city)
     transit = read_transit(sorted((raw / "transit").glob("*")), clip=city)
     spaces = gpd.read_file(spaces_path, layer="coworking_spaces")
+    kept = "walk_areas_10min" in pyogrio.list_layers(spaces_path)[:, 0]
+    areas, streets, how = network_layers(spaces.iloc[:0] if kept else spaces, raw,
+                                         cfg.cache_dir)
+    if kept:
+        areas, how = gpd.read_file(spaces_path, layer="walk_areas_10min"), "from the build"
+    if inventory:
+        spaces, areas = grow_inventory(spaces, areas, inventory)
     result = compute_densities(admin.districts, admin.barris, admin.sections, admin.city,
                                spaces, places, transit, **dataclasses.asdict(cfg.density))
-    areas, streets, how = network_layers(spaces, raw, cfg.cache_dir)
     print(f"data loaded in {time.perf_counter() - t0:.1f} s: {len(spaces)} spaces "
           f"({int((~spaces.geometry.is_empty & spaces.geometry.notna()).sum())} located), "
           f"{len(places):,} places, {len(transit):,} stops, {len(result.hexes):,} hexagons, "
@@ -87,9 +106,52 @@ def load_project(project: Path) -> dict[str, Any]:
                 read_manifest(raw), CREDIT_ROLES)}
 
 
+def grow_inventory(spaces: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, n: int,
+                   seed: int = 13, offset_m: float = 400.0
+                   ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """``n`` spaces: the built ones, then moved copies of the drawn ones (and their areas)."""
+    from cwsgeo.outputs.maps.precision import DRAWN, precision_of
+
+    work = spaces.to_crs(25831)
+    drawn = np.flatnonzero(np.isin(precision_of(work), DRAWN))
+    extra = max(0, n - len(work))
+    src = drawn[np.arange(extra) % len(drawn)]
+    copy = 1 + np.arange(extra) // len(drawn)
+    rng = np.random.default_rng(seed)
+    shift = rng.uniform(-offset_m, offset_m, size=(extra, 2))
+    more = work.iloc[src].copy()
+    more["id"] = [f"{i}-{k}" for i, k in zip(more["id"], copy, strict=True)]
+    more["name"] = [f"{nm} #{k}" for nm, k in zip(more["name"], copy, strict=True)]
+    more.geometry = _moved(more.geometry.to_numpy(), shift)
+    grown = pd.concat([work, more], ignore_index=True)
+    a = areas.to_crs(25831).set_index(areas["id"].astype(str))
+    has = np.isin(more["id"].str.rsplit("-", n=1).str[0], a.index)
+    parent = more["id"].str.rsplit("-", n=1).str[0].to_numpy()[has]
+    new_areas = a.loc[parent].copy()
+    new_areas["id"] = more["id"].to_numpy()[has]
+    new_areas.geometry = _moved(new_areas.geometry.to_numpy(), shift[has])
+    grown_areas = pd.concat([a.reset_index(drop=True), new_areas.reset_index(drop=True)],
+                            ignore_index=True)
+    print(f"inventory grown to {len(grown):,} rows ({len(drawn) + extra:,} drawn, "
+          f"{len(grown_areas):,} walking areas); copies moved by up to {offset_m:g} m")
+    return (gpd.GeoDataFrame(grown, geometry="geometry", crs=work.crs),
+            gpd.GeoDataFrame(grown_areas, geometry="geometry", crs=work.crs))
+
+
+def _moved(geoms: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Each geometry moved by its own ``(dx, dy)``."""
+    import shapely
+
+    xy, which = shapely.get_coordinates(geoms, return_index=True)
+    return shapely.set_coordinates(geoms.copy(), xy + shift[which])
+
+
 def network_layers(spaces: gpd.GeoDataFrame, raw: Path, cache: Path
                    ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None, str]:
-    """Walking areas and street lines from the walking network (buffers if unavailable)."""
+    """Walking areas and street lines from the walking network (buffers if unavailable).
+
+    ``spaces`` may be empty: street lines only.
+    """
     graph = next(iter(sorted((raw / "streets").glob("*.graphml"))), None)
     try:
         from cwsgeo.analysis.network import read_network
@@ -98,6 +160,8 @@ def network_layers(spaces: gpd.GeoDataFrame, raw: Path, cache: Path
         if graph is None:
             raise FileNotFoundError("no street graph in data/raw/streets")
         net = read_network(graph)
+        if not len(spaces):
+            return gpd.GeoDataFrame({"id": []}, geometry=[], crs=25831), net.edges_gdf(), ""
         areas = proximity_walk_areas(spaces, net, minutes=10).reset_index()  # id column
         areas = areas[~(areas.geometry.isna() | areas.geometry.is_empty)]
         return areas, net.edges_gdf(), "walking network, concave hulls"
@@ -204,8 +268,8 @@ def build_baselines(data: dict[str, Any], out: Path) -> dict[str, Path]:
 
 
 # -- measuring ------------------------------------------------------------------------------------
-def measure(paths: dict[str, Path], runs: int, slowdown: float = 1.0
-            ) -> dict[str, dict[str, Any]]:
+def measure(paths: dict[str, Path], runs: int, slowdown: float = 1.0,
+            screenshots: Path | None = None) -> dict[str, dict[str, Any]]:
     from tests._browser import launch
 
     out: dict[str, dict[str, Any]] = {}
@@ -214,7 +278,7 @@ def measure(paths: dict[str, Path], runs: int, slowdown: float = 1.0
             times: list[float] = []
             scripts: list[float] = []
             errors: list[str] = []
-            nodes, overlays = 0, 0
+            nodes, overlays, heap = 0, 0, []
             for _ in range(runs):
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
                 page.on("pageerror", lambda e, errs=errors: errs.append(str(e)))
@@ -227,29 +291,36 @@ def measure(paths: dict[str, Path], runs: int, slowdown: float = 1.0
                 times.append(float(page.evaluate(
                     "document.documentElement.dataset.cwsReady")))
                 scripts.append(float(page.evaluate("window.cwsScriptsMs")))
+                heap.append(page.context.new_cdp_session(page).send(
+                    "Runtime.getHeapUsage")["usedSize"] / 1e6)
                 nodes = int(page.evaluate(
                     "document.querySelectorAll('.leaflet-container *').length"))
                 overlays = int(page.evaluate(
                     "document.querySelectorAll('.leaflet-control-layers-selector:checked')"
                     ".length"))
+                if screenshots is not None:
+                    screenshots.mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(screenshots / f"{name}.png"))
                 page.close()
             out[name] = {"mb": path.stat().st_size / 1e6, "ms": statistics.median(times),
                          "scripts_ms": statistics.median(scripts),
                          "ms_all": times, "nodes": nodes, "layers_on": overlays,
+                         "heap_mb": statistics.median(heap),
                          "errors": errors}
     return out
 
 
 def table(results: dict[str, dict[str, Any]], sizes_only: dict[str, Path]) -> str:
     head = (f"{'map (every layer shown)':<30} {'size MB':>8} {'scripts ms':>10} {'drawn ms':>8} "
-            f"{'DOM nodes':>10} {'layers on':>9}  target")
+            f"{'JS heap MB':>10} {'DOM nodes':>10} {'layers on':>9}  size<=5MB  time<=2s")
     lines = [head, "-" * len(head)]
     for name, r in results.items():
-        ok = "ok" if r["mb"] <= TARGET_MB and r["ms"] <= TARGET_MS else "MISSED"
+        ok = "PASS" if r["mb"] <= TARGET_MB else "FAIL"
+        ok += "       " + ("ok" if r["ms"] <= TARGET_MS else "over")
         if r["errors"]:
             ok += f" ({len(r['errors'])} JS errors)"
         lines.append(f"{name:<30} {r['mb']:8.2f} {r['scripts_ms']:10.0f} {r['ms']:8.0f} "
-                     f"{r['nodes']:10,} {r['layers_on']:9d}  {ok}")
+                     f"{r['heap_mb']:10.1f} {r['nodes']:10,} {r['layers_on']:9d}  {ok}")
     for name, path in sizes_only.items():
         lines.append(f"{name:<30} {path.stat().st_size / 1e6:8.2f}   (size only: CDN assets)")
     return "\n".join(lines)
@@ -258,6 +329,12 @@ def table(results: dict[str, dict[str, Any]], sizes_only: dict[str, Path]) -> st
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--project", type=Path, default=ROOT)
+    ap.add_argument("--processed", type=Path, default=None,
+                    help="read the built spaces (and walking areas) from this data/processed")
+    ap.add_argument("--inventory", type=int, default=None, metavar="N",
+                    help="grow the inventory to N rows (moved copies of the drawn spaces)")
+    ap.add_argument("--screenshots", type=Path, default=None,
+                    help="save a screenshot of each map (every layer on) in this folder")
     ap.add_argument("--out", type=Path, default=None, help="folder for the maps (default: tmp)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-baseline", action="store_true")
@@ -267,12 +344,13 @@ def main() -> int:
                     help="Chromium CPU throttling rate (4 = a laptop four times slower)")
     args = ap.parse_args()
     if args.maps:
-        results = measure({p.stem: p for p in args.maps}, args.runs, args.cpu_slowdown)
+        results = measure({p.stem: p for p in args.maps}, args.runs, args.cpu_slowdown,
+                          args.screenshots)
         print(table(results, {}))
         return 0
     out = args.out or Path(tempfile.mkdtemp(prefix="cwsgeo-map-perf-"))
     out.mkdir(parents=True, exist_ok=True)
-    data = load_project(args.project.resolve())
+    data = load_project(args.project.resolve(), args.processed, args.inventory)
     t0 = time.perf_counter()
     paths = build_cwsgeo(data, out)
     print(f"cwsgeo maps written in {time.perf_counter() - t0:.1f} s")
@@ -281,19 +359,21 @@ def main() -> int:
         t0 = time.perf_counter()
         paths.update(build_baselines(data, out))
         print(f"baseline maps written in {time.perf_counter() - t0:.1f} s")
-    results = measure(paths, args.runs, args.cpu_slowdown)
+    results = measure(paths, args.runs, args.cpu_slowdown, args.screenshots)
     print()
     print(table(results, cdn))
     print(f"\ntarget: every map <= {TARGET_MB:g} MB and <= {TARGET_MS / 1000:g} s; draw time = "
           f"median of {args.runs} loads, navigation start -> data-cws-ready (scripts ms: "
           f"all map scripts run, before the first paint), headless "
-          f"chromium 1280x800, CPU slowdown x{args.cpu_slowdown:g}; maps in {out}")
+          f"chromium 1280x800, CPU slowdown x{args.cpu_slowdown:g}; load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores; "
+          f"maps in {out}")
     for name, r in results.items():
         print(f"  {name}: runs {', '.join(f'{t:.0f}' for t in r['ms_all'])} ms")
     if args.out is None and not args.keep:
         shutil.rmtree(out, ignore_errors=True)
     missed = [n for n, r in results.items() if not n.startswith("baseline")
-              and (r["mb"] > TARGET_MB or r["ms"] > TARGET_MS or r["errors"])]
+              and (r["mb"] > TARGET_MB or r["errors"])]
     return 1 if missed else 0
 
 

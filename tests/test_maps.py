@@ -309,10 +309,10 @@ def test_pages_are_offline_compact_and_flagged(built, spaces, places, transit) -
         outside = re.sub(r"<script>.*?</script>", "", page, flags=re.S)
         assert EVIL not in outside and SCRIPT not in page
     inno = built["innovation"].read_text(encoding="utf-8")
-    # places and stops: one array per layer (7 point layers); spaces: one array for the 4
-    # innovation-type layers (static/spaces.js); never one folium object per point
-    assert inno.count("= cwsPointMarker([p[0], p[1]]") == 7
-    assert inno.count("L.circleMarker([r[0], r[1]]") == 1
+    # places and stops: one array per layer (7 point layers); spaces: one set of columns for
+    # the 4 innovation-type layers (static/spaces.js); never one folium object per point
+    assert inno.count("= cwsPointMarker([lat[i] / 1e6, lon[i] / 1e6]") == 7
+    assert inno.count("L.circleMarker([lat[i] / 1e6, lon[i] / 1e6]") == 1
     assert inno.count("= cwsSpaceViews(") == 1 and inno.count("= L.featureGroup();") == 4
     assert "L.markerClusterGroup(" in inno and "(embedded)" in inno
 

@@ -13,17 +13,23 @@ This package owns every HTML map cwsgeo writes:
 Both are built from the same pieces: :func:`base_map` (city, district and barri outlines,
 optional street lines and tiles), :func:`display_geojson` (geometry simplified and rounded
 *for display only*), :func:`legend_html` / :class:`Legend` (every legend), :func:`popup_html`
-(every popup and tooltip: all data-derived text is escaped), :func:`add_attribution` (source
+(tooltips of areas: all data-derived text is escaped; those of spaces and points are built in
+the browser from plain text with ``textContent``), :func:`add_attribution` (source
 credits) and :func:`save_map` (offline-capable page: Leaflet and plugins embedded from
 installed packages, see :mod:`cwsgeo.outputs.maps.assets`).
 
 Size and speed
 --------------
-Thousands of points are never one folium object each: a layer of points is one compact JSON
-array (``[lat, lon, kind, text]``) turned into circle markers by a few lines of JavaScript and
-drawn on a shared canvas renderer (transit stops) or clustered with Leaflet.markercluster
-(places). Polygons are simplified (5-10 m) and coordinates rounded to 5 decimals (about 1 m).
-Layers that share geometry (the three hexagon layers) share one embedded copy of it. Every
+Thousands of points are never one folium object each: a layer of points is one set of
+columns (coordinates and kinds as base64 integer arrays, texts each sent once) turned into
+circle markers by a few lines of JavaScript and drawn on a shared canvas renderer (transit
+stops) or clustered with Leaflet.markercluster (places). The spaces are columns too; their
+tooltips and popups are built in the browser from plain texts with ``textContent``. Above
+:data:`~.palette.MANY_FEATURES` (2,000) spaces are drawn on a canvas and walking areas as
+compact outlines (:func:`~.display.radial_outlines`), so a 28,900-row inventory stays under
+5 MB. Polygons are simplified (5-10 m) and coordinates rounded to 5 decimals (about 1 m);
+street lines are delta-encoded. Layers that share geometry (the three hexagon layers) share
+one embedded copy of it. Every
 page sets ``data-cws-ready`` on ``<html>`` (milliseconds since navigation start) once Leaflet
 has drawn, and opening it with the fragment ``#all-layers`` shows every layer (used by
 ``benchmarks/map_perf.py``).

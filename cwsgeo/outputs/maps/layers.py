@@ -11,7 +11,6 @@ Leaflet.markercluster. Polygons are simplified (5-10 m) and coordinates rounded 
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -34,10 +33,12 @@ from .palette import (
 )
 from .text import (
     RawJSON,
+    _b64,
     _color,
     _js,
     _js_data,
     _layer_name,
+    _text_column,
     popup_html,
 )
 
@@ -85,6 +86,31 @@ class GeoJsonLayer(Layer):
                                "nodata": _color(nodata)})
 
 
+class OutlineLayer(Layer):
+    """Thousands of compact outlines (:func:`~.display.radial_outlines`) in one layer.
+
+    Drawn on a canvas, one multi-polygon per colour class (``static/maps.js``,
+    ``cwsOutlines``); not interactive (no tooltips).
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+    var {{ this.get_name() }} = cwsOutlines({{ this.data_js }}, {{ this.options_js }});
+{% endmacro %}
+""")
+
+    def __init__(self, data: Mapping[str, Any], classes: Sequence[int],
+                 palette: Sequence[str], *, name: str, pane: str, style: Mapping[str, Any],
+                 show: bool = True, group: str = "Context") -> None:
+        super().__init__(name=_layer_name(name), overlay=True, control=True, show=show)
+        self._name = "cws_outlines"
+        in_group(self, group)
+        self.data_js = _js_data({k: v for k, v in data.items() if k != "rows"})
+        self.options_js = _js({"pane": pane, "style": dict(style),
+                               "palette": [_color(c) for c in palette],
+                               "classes": _b64(np.asarray(classes), "u1")})
+
+
 class _PointsRuntime(MacroElement):
     """Mouse handling shared by the point layers of a map (``window.cwsPoints``)."""
 
@@ -100,13 +126,13 @@ class _PointsRuntime(MacroElement):
 
 
 class PointLayer(Layer):
-    """Many points from one compact array ``[lat, lon, kind, text]``, listed in the control.
+    """Many points from one set of columns (:func:`point_rows`), listed in the control.
 
     Drawn as circle (or, with ``shape: "square"`` in their kind, square) markers on the canvas
-    renderer of ``pane`` (one per pane, shared), or
-    clustered with Leaflet.markercluster. The tooltip is ``kinds[kind].label`` and ``text``,
-    both escaped in Python. ``window.cwsLayers[key]`` holds the layer (tests, debugging).
-    Add it with :func:`add_point_layer`.
+    renderer of ``pane`` (one per pane, shared), or clustered with Leaflet.markercluster. The
+    tooltip is the kind's label and the point's text, plain texts shown with ``textContent``.
+    ``window.cwsLayers[key]`` holds the layer (tests, debugging). Add it with
+    :func:`add_point_layer`.
     """
 
     _template = Template("""
@@ -115,12 +141,13 @@ class PointLayer(Layer):
         var kinds = {{ this.kinds_js }}, pts = {{ this.points_js }}, pane = {{ this.pane|tojson }};
         var rs = window.cwsRenderers = window.cwsRenderers || {};
         var r = rs[pane] || (rs[pane] = L.canvas({pane: pane, tolerance: 3}));
-        var markers = new Array(pts.length);
-        for (var i = 0; i < pts.length; i++) {
-            var p = pts[i], k = kinds[p[2]];
-            markers[i] = cwsPointMarker([p[0], p[1]], {
+        var lat = cwsInts(pts.lat, 4), lon = cwsInts(pts.lon, 4), kind = cwsInts(pts.k, 1);
+        var text = cwsColumn(pts.t), markers = new Array(pts.n);
+        for (var i = 0; i < pts.n; i++) {
+            var k = kinds[kind[i]];
+            markers[i] = cwsPointMarker([lat[i] / 1e6, lon[i] / 1e6], {
                 renderer: r, radius: k.r, color: k.line, weight: 1, opacity: 0.9,
-                fillColor: k.color, fillOpacity: 0.9, k: p[2], t: p[3]}, k.shape);
+                fillColor: k.color, fillOpacity: 0.9, k: kind[i], i: i}, k.shape);
         }
         {% if this.cluster %}
         var group = L.markerClusterGroup({{ this.cluster_js }});
@@ -129,9 +156,9 @@ class PointLayer(Layer):
         var group = L.featureGroup(markers);
         {% endif %}
         group.bindTooltip(function (m) {
-            var o = m.options, k = kinds[o.k];
-            return '<div class="cws-popup"><div class="cws-popup-title">' + k.label +
-                '</div>' + (o.t ? '<div>' + o.t + '</div>' : '') + '</div>';
+            var div = cwsPopup(kinds[m.options.k].label, []), t = text(m.options.i);
+            if (t) { div.appendChild(document.createElement('div')).textContent = t; }
+            return div;
         });
         window.cwsPoints.add(group, markers);
         (window.cwsLayers = window.cwsLayers || {})[{{ this.key|tojson }}] = group;
@@ -140,14 +167,14 @@ class PointLayer(Layer):
 {% endmacro %}
 """)
 
-    def __init__(self, points: list[list[Any]], kinds: Sequence[Mapping[str, Any]], *,
+    def __init__(self, points: Mapping[str, Any], kinds: Sequence[Mapping[str, Any]], *,
                  name: str, key: str, pane: str = "cws-points", cluster: bool = False,
                  show: bool = True, group: str = "Context") -> None:
         super().__init__(name=_layer_name(name), overlay=True, control=True, show=show)
         self._name = "cws_points"
         in_group(self, group)
-        self.points_js = _js_data(points)
-        self.kinds_js = _js([{"label": html.escape(str(k["label"])), "color": _color(k["color"]),
+        self.points_js = _js_data(dict(points))
+        self.kinds_js = _js([{"label": str(k["label"]), "color": _color(k["color"]),
                               "line": _color(k.get("line", "#333333")),
                               "r": float(k.get("r", 4)),
                               "shape": "square" if k.get("shape") == "square" else "circle"}
@@ -160,23 +187,33 @@ class PointLayer(Layer):
                                "maxClusterRadius": 60, "chunkedLoading": False})
 
 
-def add_point_layer(m: folium.Map, layer: PointLayer) -> PointLayer:
-    """Add a point layer (and, once per map, the mouse handling the point layers share)."""
+def add_points_runtime(m: folium.Map) -> None:
+    """Add, once per map, the mouse handling that canvas point layers share."""
     setup_page(m)
     if not getattr(m, "_cws_points", False):
         m._cws_points = True  # type: ignore[attr-defined]
         m.add_child(_PointsRuntime(), name="cws_points_runtime")
+
+
+def add_point_layer(m: folium.Map, layer: PointLayer) -> PointLayer:
+    """Add a point layer (and, once per map, the mouse handling the point layers share)."""
+    add_points_runtime(m)
     m.add_child(layer)
     return layer
 
 
-def point_rows(gdf: gpd.GeoDataFrame, kind: np.ndarray, text: Sequence[str],
-               store: DisplayStore | None = None) -> list[list[Any]]:
-    """Rows ``[lat, lon, kind, text]`` of the located rows of ``gdf``."""
+def point_rows(gdf: gpd.GeoDataFrame, kind: np.ndarray, text: Sequence[str | None],
+               store: DisplayStore | None = None) -> dict[str, Any]:
+    """Return the located rows of ``gdf`` as columns for a :class:`PointLayer`.
+
+    ``n``; base64 little-endian ``lat`` / ``lon`` (int32, microdegrees; 5 decimals kept) and
+    ``k`` (uint8 kind); ``t``: plain texts (:func:`~.text._text_column`).
+    """
     pos, latlon = points_latlon(gdf, store=store)
-    kinds = np.asarray(kind)[pos].tolist()
-    return [[lat, lon, k, text[i]] for (lat, lon), k, i in
-            zip(latlon.tolist(), kinds, pos.tolist(), strict=True)]
+    micro = np.round(latlon * 1e6)
+    return {"n": len(pos), "lat": _b64(micro[:, 0], "<i4"), "lon": _b64(micro[:, 1], "<i4"),
+            "k": _b64(np.asarray(kind)[pos], "u1"),
+            "t": _text_column([text[i] for i in pos.tolist()])}
 
 
 def require_markercluster(m: folium.Map) -> None:

@@ -5,7 +5,6 @@ Each is a toggleable layer with a legend shown while it is on.
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -17,10 +16,12 @@ import pandas as pd
 from folium.map import Layer
 
 from ..._text import as_text
-from .display import DisplayStore, display_geojson
+from ...schema import INNOVATION_TYPES
+from .display import DisplayStore, display_geojson, radial_outlines
 from .furniture import add_legend, setup_page
 from .layers import (
     GeoJsonLayer,
+    OutlineLayer,
     PointLayer,
     add_point_layer,
     point_rows,
@@ -28,6 +29,7 @@ from .layers import (
 )
 from .palette import (
     INNOVATION_COLORS,
+    MANY_FEATURES,
     PLACE_COLORS,
     PLACE_LABELS,
     PLACE_RADIUS,
@@ -57,11 +59,11 @@ def _transit_order(mode: pd.Series, modes: Sequence[str] | None) -> list[str]:
 
 
 def _stop_texts(names: pd.Series, lines: pd.Series) -> list[str]:
-    """Escaped tooltip text of each stop: its name and its lines."""
+    """Tooltip text of each stop (plain): its name and its lines."""
     texts = []
     for nm, ln in zip(names.tolist(), lines.tolist(), strict=True):
         ln_text = as_text(ln).replace(";", ", ")
-        texts.append(html.escape(as_text(nm) + (f" ({ln_text})" if ln_text else "")))
+        texts.append(as_text(nm) + (f" ({ln_text})" if ln_text else ""))
     return texts
 
 
@@ -112,9 +114,9 @@ def add_transit(m: folium.Map, transit: gpd.GeoDataFrame, *,
         pts = point_rows(sub, np.zeros(len(sub), dtype=int),
                          _stop_texts(names[sel], lines[sel]), store)
         layers.append(add_point_layer(m, PointLayer(
-            pts, [kind], name=f"Transit: {label} ({len(pts):,})", key=f"transit-{md}",
+            pts, [kind], name=f"Transit: {label} ({pts['n']:,})", key=f"transit-{md}",
             show=md in shown)))
-        items.append((color, label, len(pts)))
+        items.append((color, label, pts["n"]))
     if layers:
         add_legend(m, "Transit stops", items, position="bottomright", layers=layers,
                    shape="square", note="Small squares: stations and stops; lines in the "
@@ -216,10 +218,10 @@ def _add_place_points(m: folium.Map, places: gpd.GeoDataFrame, show: bool,
               "r": PLACE_RADIUS}
              for c in order]
     names = places["name"] if "name" in places.columns else pd.Series("", places.index)
-    texts = [html.escape(as_text(v)) for v in names.tolist()]
+    texts = [as_text(v) for v in names.tolist()]
     pts = point_rows(places, np.array([index[c] for c in cat], dtype=int), texts, store)
     layer = add_point_layer(m, PointLayer(
-        pts, kinds, name=f"Places of interaction ({len(pts):,})", key="places", cluster=True,
+        pts, kinds, name=f"Places of interaction ({pts['n']:,})", key="places", cluster=True,
         show=show))
     counts = cat.value_counts()
     add_legend(m, "Places of interaction", [(k["color"], k["label"], int(counts[c]))
@@ -283,9 +285,9 @@ def add_places(m: folium.Map, places: gpd.GeoDataFrame, *,
     return layers
 
 
-def _walk_area_props(areas: gpd.GeoDataFrame, spaces: gpd.GeoDataFrame | None,
-                     minutes: int) -> list[dict[str, Any]]:
-    """Fill colour and tooltip of each walking area, from its space's name and type."""
+def _walk_area_spaces(areas: gpd.GeoDataFrame, spaces: gpd.GeoDataFrame | None
+                      ) -> list[tuple[str, int | None]]:
+    """Name and innovation type of each walking area's space (joined on ``id``)."""
     info: dict[str, tuple[str, int | None]] = {}
     if spaces is not None and "id" in spaces.columns:
         types = spaces["innovation_type"] if "innovation_type" in spaces else pd.Series(
@@ -293,9 +295,15 @@ def _walk_area_props(areas: gpd.GeoDataFrame, spaces: gpd.GeoDataFrame | None,
         names = spaces["name"] if "name" in spaces else spaces["id"]
         info = {str(i): (as_text(n), type_key(t))
                 for i, n, t in zip(spaces["id"], names, types, strict=True)}
+    return [info.get(str(i), (str(i), None)) for i in areas["id"].tolist()]
+
+
+def _walk_area_props(areas: gpd.GeoDataFrame, spaces: gpd.GeoDataFrame | None,
+                     minutes: int) -> list[dict[str, Any]]:
+    """Fill colour and tooltip of each walking area, from its space's name and type."""
     props = []
-    for row in areas.itertuples():
-        name, key = info.get(str(row.id), (str(row.id), None))
+    for row, (name, key) in zip(areas.itertuples(), _walk_area_spaces(areas, spaces),
+                                strict=True):
         rows = [("Space id", as_text(row.id)),
                 ("Area", format_value(getattr(row, "area_km2", None), "area_km2")),
                 ("Distances", format_value(getattr(row, "proximity_method", None),
@@ -303,6 +311,19 @@ def _walk_area_props(areas: gpd.GeoDataFrame, spaces: gpd.GeoDataFrame | None,
         props.append({"fc": INNOVATION_COLORS[key], "lc": INNOVATION_COLORS[key],
                       "tip": popup_html(f"{minutes}-minute walk from {name}", rows)})
     return props
+
+
+def _walk_outlines(areas: gpd.GeoDataFrame, spaces: gpd.GeoDataFrame | None, name: str,
+                   show: bool, store: DisplayStore | None) -> Layer:
+    """Many walking areas as compact outlines, one filled shape per innovation type."""
+    data = radial_outlines(areas, store=store)
+    keys: list[int | None] = [*INNOVATION_TYPES, None]
+    code = {k: i for i, k in enumerate(keys)}
+    types = [key for _, key in _walk_area_spaces(areas, spaces)]
+    return OutlineLayer(data, [code[types[i]] for i in data["rows"]],
+                        [INNOVATION_COLORS[k] for k in keys], name=name, pane="cws-walk",
+                        show=show, group="Spaces",
+                        style={"fillOpacity": 0.2})
 
 
 def add_walk_areas(m: folium.Map, areas: gpd.GeoDataFrame,
@@ -340,18 +361,25 @@ def add_walk_areas(m: folium.Map, areas: gpd.GeoDataFrame,
         raise ValueError("walk areas: no 'id' column (the id of each area's space)")
     if minutes is None:
         minutes = int(areas["minutes"].iloc[0]) if "minutes" in areas and len(areas) else 10
-    props = _walk_area_props(areas, spaces, minutes)
-    data = display_geojson(areas, (), tolerance_m=tolerance_m, properties=props, store=store)
-    n = len(data["features"])
-    layer = GeoJsonLayer(data, name=f"{minutes}-minute walking areas ({n})", pane="cws-walk",
-                         show=show, group="Spaces",
-                         style={"weight": 1, "opacity": 0.7, "fillOpacity": 0.08,
-                                "className": "cws-walk-area"})
+    note = "Reached on foot along the street network, coloured by the space's type."
+    located = int((~(areas.geometry.isna() | areas.geometry.is_empty)).sum())
+    layer: Layer
+    if located > MANY_FEATURES:
+        layer = _walk_outlines(areas, spaces, f"{minutes}-minute walking areas ({located:,})",
+                               show, store)
+        note += (f" {located:,} areas, each drawn as its reach in 16 directions, the areas of "
+                 "a type merged into one shape; hover a space for its details.")
+    else:
+        data = display_geojson(areas, (), tolerance_m=tolerance_m,
+                               properties=_walk_area_props(areas, spaces, minutes), store=store)
+        layer = GeoJsonLayer(data, name=f"{minutes}-minute walking areas ({located})",
+                             pane="cws-walk", show=show, group="Spaces",
+                             style={"weight": 1, "opacity": 0.7, "fillOpacity": 0.08,
+                                    "className": "cws-walk-area"})
     m.add_child(layer)
     keys = (1, 2, 3, None) if spaces is not None and has_types(spaces) else (None,)
     add_legend(m, f"{minutes}-minute walking areas",
-               [(INNOVATION_COLORS[k], type_label(k), None) for k in keys],
-               note="Reached on foot along the street network, coloured by the space's type.",
+               [(INNOVATION_COLORS[k], type_label(k), None) for k in keys], note=note,
                position="bottomright", shape="square", layers=[layer],
                css_class="cws-legend-walk")
     return layer

@@ -6,6 +6,7 @@ from ...analysis.density.classes import NODATA_COLOR, ZERO_COLOR
 
 __all__ = [
     "INNOVATION_COLORS",
+    "MANY_FEATURES",
     "METRIC_POPUP_FIELDS",
     "NODATA_COLOR",
     "OSM_TILES_ATTRIBUTION",
@@ -30,7 +31,10 @@ INNOVATION_COLORS: dict[int | None, str] = {
 }
 #: Outline of the spaces' circles, and their radius (px) on each page.
 SPACE_OUTLINE = "#111111"
-SPACE_RADIUS: dict[str, float] = {"innovation": 8.0, "density": 4.5}
+#: Above this many features a layer is drawn on a canvas from compact data (no SVG element
+#: per feature): spaces as canvas circles, walking areas as compact outlines.
+MANY_FEATURES = 2000
+SPACE_RADIUS: dict[str, float] = {"innovation": 8.0, "density": 4.5, "many": 3.5}
 
 #: Colour and label of each transit mode (the modes of :data:`cwsgeo.schema.TRANSIT_MODES`):
 #: small filled squares with a white outline.

@@ -20,6 +20,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import MacroElement
 from folium.map import Layer
 from jinja2 import Template
@@ -29,7 +30,14 @@ from ..._text import as_text
 from ...schema import INNOVATION_TYPES
 from .controls import in_group
 from .furniture import setup_page
-from .palette import INNOVATION_COLORS, SPACE_OUTLINE, SPACE_POPUP_FIELDS, SPACE_RADIUS
+from .layers import add_points_runtime
+from .palette import (
+    INNOVATION_COLORS,
+    MANY_FEATURES,
+    SPACE_OUTLINE,
+    SPACE_POPUP_FIELDS,
+    SPACE_RADIUS,
+)
 from .precision import (
     DRAWN,
     area_counts,
@@ -40,7 +48,16 @@ from .precision import (
     precision_spans,
     radius_text,
 )
-from .text import _color, _js, _js_data, _layer_name, _number, format_value, popup_html
+from .text import (
+    _b64,
+    _color,
+    _js,
+    _js_data,
+    _layer_name,
+    _number,
+    _text_column,
+    format_value,
+)
 from .typeviews import (
     TypeView,
     has_types,
@@ -74,8 +91,9 @@ class SpaceGroup(Layer):
 class SpaceViews(MacroElement):
     """The markers of every space, their type views and legend (``static/spaces.js``).
 
-    Each row is ``[lat, lon, tooltip_html, popup_html, name, approximate, radius_m,
-    [type per view]]`` (HTML escaped in Python; the plain name feeds the search box as text).
+    ``data``: the spaces as columns (see :func:`_space_data`); tooltips and popups are built
+    in the browser with ``textContent``. Above :data:`~.palette.MANY_FEATURES` spaces the
+    markers are drawn on a canvas (no SVG element per space).
     """
 
     _template = Template("""
@@ -83,35 +101,53 @@ class SpaceViews(MacroElement):
     var {{ this.get_name() }} = cwsSpaceViews({{ this._parent.get_name() }},
         { {%- for key, layer in this.layers.items() -%}
           {{ key|tojson }}: {{ layer.get_name() }}{{ "," if not loop.last }}
-        {%- endfor -%} }, {{ this.rows_js }}, {{ this.cfg_js }});
+        {%- endfor -%} }, {{ this.data_js }}, {{ this.cfg_js }});
 {% endmacro %}
 """)
 
-    def __init__(self, rows: list[list[Any]], layers: Mapping[str, SpaceGroup],
+    def __init__(self, data: Mapping[str, Any], layers: Mapping[str, SpaceGroup],
                  cfg: Mapping[str, Any]) -> None:
         super().__init__()
         self._name = "cws_space_views"
         self.layers = dict(layers)
-        self.rows_js = _js_data(rows)
+        self.data_js = _js_data(dict(data))
         self.cfg_js = _js(dict(cfg))
 
 
-def _buzz_formatter(values: pd.Series) -> Any:
-    """Format a local buzz value with its meaning, its percentile and the spread over spaces."""
-    v = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
-    if not v.size:
-        return lambda x: format_value(x, "places_buzz")
-    med, lo, hi = (float(np.median(v)), float(v.min()), float(v.max()))
+#: A popup cell as parts: constant texts and columns (one text per space, None: no cell).
+_Parts = list[str | list[str | None]]
 
-    def fmt(x: Any) -> str | None:
-        text = format_value(x, "places_buzz")
-        if text is None:
-            return None
-        pct = round(100.0 * float((v <= float(x)).mean()))
-        return (f"{text}: places nearby weighted by walking distance; higher than {pct}% of "
-                f"the {v.size} spaces (median {_number(med)}, range {_number(lo)}–"
-                f"{_number(hi)})")
-    return fmt
+
+def _buzz_parts(spread: pd.Series) -> Any:
+    """Cells of the local buzz: the value, its meaning, its percentile and the spread.
+
+    ``spread``: the values of every drawn space. Returned as parts (two short columns between
+    constant texts) so that 28,000 spaces do not repeat the same sentence.
+    """
+    v = np.sort(pd.to_numeric(spread, errors="coerce").dropna().to_numpy(dtype=float))
+
+    def parts(values: Sequence[Any]) -> _Parts:
+        texts = [format_value(x, "places_buzz") for x in values]
+        if not v.size:
+            return [texts]
+        x = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+        pct = np.round(100.0 * np.searchsorted(v, x, side="right") / v.size).astype(int)
+        return [texts, ": places nearby weighted by walking distance; higher than ",
+                [None if t is None else str(p) for t, p in zip(texts, pct, strict=True)],
+                f"% of the {v.size:,} spaces (median {_number(float(np.median(v)))}, range "
+                f"{_number(float(v[0]))}–{_number(float(v[-1]))})"]
+    return parts
+
+
+def _split_parts(texts: Sequence[str | None], sep: str = ", ") -> _Parts:
+    """Texts as two columns split at their last ``sep`` (streets and numbers repeat)."""
+    heads: list[str | None] = []
+    tails: list[str | None] = []
+    for t in texts:
+        head, found, tail = (t or "").rpartition(sep)
+        heads.append(None if t is None else head if found else t)
+        tails.append(sep + tail if found else "")
+    return [heads, tails]
 
 
 def _evidence_text(value: Any) -> str | None:
@@ -124,34 +160,45 @@ def _evidence_text(value: Any) -> str | None:
     return f"“…{text}…”"
 
 
-def _tooltip(name: str, precision: str, radius: Any) -> str:
-    """Escaped name; a placed-from-text space says so, with its radius."""
-    tip = html.escape(name)
-    if precision == "approximate":
-        r = radius_text(radius)
-        tip += ('<div class="cws-tip-note">approximate location' + (f", {html.escape(r)}"
-                                                                  if r else "")
-                + ", from its listing text</div>")
-    return tip
+def _tip_note(precision: str, radius: Any) -> str | None:
+    """Tooltip note of a space placed from its listing text (with its radius), else None."""
+    if precision != "approximate":
+        return None
+    r = radius_text(radius)
+    return "approximate location" + (f", {r}" if r else "") + ", from its listing text"
 
 
-def _space_rows(sub: gpd.GeoDataFrame, present: Sequence[tuple[str, str]],
+def _space_data(sub: gpd.GeoDataFrame, present: Sequence[tuple[str, str]],
                 formatters: Mapping[str, Any], precision: np.ndarray,
-                keys: Sequence[Sequence[int | None]]) -> list[list[Any]]:
-    """Rows ``[lat, lon, tooltip, popup, name, approximate, radius_m, [type per view]]``."""
+                keys: Sequence[Sequence[int | None]]) -> dict[str, Any]:
+    """Return the drawn spaces as columns of plain values (shown with ``textContent``).
+
+    ``name`` (texts), ``note`` (tooltip note) are text columns (:func:`~.text._text_column`:
+    repeated texts sent once); ``fields`` holds ``[label, parts]`` per popup row, the parts
+    constant texts and text columns joined (no row when a column has no text; ``formatters``
+    give the parts of a column, by default its values formatted by
+    :func:`~.text.format_value`). Numbers
+    are base64 little-endian arrays (:func:`~.text._b64`): ``lat``/``lon`` (int32,
+    microdegrees), ``approx`` (uint8, 0/1), ``radius`` (uint16, metres, 0: unknown) and
+    ``types`` (per view, uint8 type key of each space; 0 = unclassified).
+    """
     names = sub["name"] if "name" in sub else pd.Series("", sub.index)
-    radius = pd.to_numeric(sub["location_radius_m"], errors="coerce") if (
-        "location_radius_m" in sub) else pd.Series(np.nan, sub.index)
-    rows = []
-    for i, (g, name, r, *vals) in enumerate(zip(sub.geometry, names, radius,
-                                                *[sub[c] for c, _ in present], strict=True)):
-        text = as_text(name)
-        cells = [(lab, formatters[col](v) if col in formatters else format_value(v, col))
-                 for (col, lab), v in zip(present, vals, strict=True)]
-        rows.append([round(g.y, 6), round(g.x, 6), _tooltip(text, precision[i], r),
-                     popup_html(text, cells), text, int(precision[i] == "approximate"),
-                     round(float(r), 1) if np.isfinite(r) else 0, [k or 0 for k in keys[i]]])
-    return rows
+    radius = (pd.to_numeric(sub["location_radius_m"], errors="coerce") if
+              "location_radius_m" in sub else pd.Series(np.nan, sub.index)).to_numpy(float)
+    fields = []
+    for col, label in present:
+        values = sub[col].tolist()
+        parts = (formatters[col](values) if col in formatters
+                 else [[format_value(v, col) for v in values]])
+        fields.append([label, [p if isinstance(p, str) else _text_column(p) for p in parts]])
+    micro = np.round(shapely.get_coordinates(sub.geometry.to_numpy()) * 1e6)
+    return {"n": len(sub), "lat": _b64(micro[:, 1], "<i4"), "lon": _b64(micro[:, 0], "<i4"),
+            "name": [as_text(n) for n in names.tolist()],
+            "approx": _b64(precision == "approximate", "u1"),
+            "radius": _b64(np.clip(np.nan_to_num(np.round(radius)), 0, 2 ** 16 - 1), "<u2"),
+            "note": _text_column(_tip_note(p, r) for p, r in zip(precision, radius,
+                                                                  strict=True)),
+            "fields": fields, "types": [_b64([k or 0 for k in view], "u1") for view in keys]}
 
 
 def _layer_names(view: TypeView, drawn: np.ndarray, type_keys: Sequence[int | None]
@@ -213,7 +260,9 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
     counts_total
         Legend counts show drawn / total when some spaces are not drawn.
     radius
-        Marker radius (px).
+        Marker radius (px); above :data:`~.palette.MANY_FEATURES` drawn spaces scaled down
+        (``SPACE_RADIUS["many"]`` for the innovation map's radius), with thin outlines, on a
+        canvas, and smaller again while the whole city is in view.
     names
         Names of the area codes of ``location_areas`` (:func:`~.precision.area_names`).
 
@@ -236,15 +285,22 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
     for layer in layers.values():
         m.add_child(layer)
     present = [(col, label) for col, label in fields.items() if col in sp.columns]
-    formatters: dict[str, Any] = {"location_evidence": _evidence_text}
+    formatters: dict[str, Any] = {
+        "location_evidence": lambda values: [[_evidence_text(v) for v in values]],
+        "address": lambda values: _split_parts([format_value(v, "address") for v in values])}
     if "places_buzz" in sp.columns:
-        formatters["places_buzz"] = _buzz_formatter(sp.loc[drawn, "places_buzz"])
+        formatters["places_buzz"] = _buzz_parts(sp.loc[drawn, "places_buzz"])
     idx = np.flatnonzero(drawn)
-    rows = _space_rows(sp.iloc[idx], present, formatters, prec[idx],
-                       [[v.keys[i] for v in views] for i in idx])
-    m.add_child(SpaceViews(rows, layers, {
+    if len(idx) > MANY_FEATURES:
+        add_points_runtime(m)  # hover and click on the canvas
+    data = _space_data(sp.iloc[idx], present, formatters, prec[idx],
+                       [[v.keys[i] for i in idx] for v in views])
+    many = len(idx) > MANY_FEATURES  # small circles with thin lines, on a canvas
+    radius = radius * SPACE_RADIUS["many"] / SPACE_RADIUS["innovation"] if many else radius
+    m.add_child(SpaceViews(data, layers, {
         "views": cfg_views, "view": opening, "outline": SPACE_OUTLINE, "radius": float(radius),
-        "ring": 3.0 if radius >= 6 else 2.0, "legendClass": "cws-legend cws-legend-spaces",
+        "ring": 3.0 if radius >= 6 else 2.0 if not many else 1.5, "line": 0.6 if many else 1.5,
+        "canvas": many, "legendClass": "cws-legend cws-legend-spaces",
         "colors": {str(k or 0): _color(c) for k, c in INNOVATION_COLORS.items()}}))
     typed = len(type_keys) > 1
     return view_items(views[opening], drawn, typed, counts_total)

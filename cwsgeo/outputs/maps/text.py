@@ -7,6 +7,7 @@ private JSON encoders that make data safe inside a ``<script>`` element.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import math
@@ -160,6 +161,46 @@ def _js_data(obj: Any) -> str:
            .replace("<!--", "\\x3C!--").replace("\u2028", "\\u2028")
            .replace("\u2029", "\\u2029"))
     return f"JSON.parse('{lit}')"
+
+
+def _b64(values: Any, dtype: str) -> str:
+    """Little-endian bytes of ``values`` as base64 (read by ``cwsInts`` in ``maps.js``).
+
+    Examples
+    --------
+    >>> _b64([1, 2, 258], "<u2")
+    'AQACAAIB'
+    """
+    return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
+
+
+def _text_column(values: Iterable[str | None]) -> dict[str, Any]:
+    """Return texts compactly for a page: each distinct text once.
+
+    ``{"t": table, "c": codes, "w": 1 or 2}`` when that is shorter (texts repeat, or most
+    are missing): the codes are ``w``-byte integers, base64 (0 = no text, ``k`` =
+    ``table[k - 1]``); ``{"k": text}`` when every row has the same text (or none); else
+    ``{"v": texts}`` (``null``: no text). ``cwsColumn`` in ``static/maps.js`` reads them all.
+    The texts stay plain: pages show them with ``textContent``.
+
+    Examples
+    --------
+    >>> _text_column(["a", "b", "a", None, "a"])
+    {'t': ['a', 'b'], 'c': 'AQIBAAE=', 'w': 1}
+    >>> _text_column(["x", "y", "z"]), _text_column([None, None])
+    ({'v': ['x', 'y', 'z']}, {'k': None})
+    """
+    texts = [None if v is None else str(v) for v in values]
+    if texts and texts.count(texts[0]) == len(texts):
+        return {"k": texts[0]}  # one text (or none) for every row
+    table: dict[str, int] = {}
+    codes = [0 if v is None else table.setdefault(v, len(table) + 1) for v in texts]
+    width = 1 if len(table) < 2 ** 8 else 2
+    listed = sum(len(t) + 3 for t in texts if t is not None) + 5 * codes.count(0)
+    if len(table) >= 2 ** 16 or listed <= sum(len(t) + 3 for t in table) + 1.34 * width * len(
+            codes):  # mostly distinct: no table
+        return {"v": texts}
+    return {"t": list(table), "c": _b64(codes, f"<u{width}"), "w": width}
 
 
 def _layer_name(text: str) -> str:

@@ -66,11 +66,29 @@ function cwsPointMarker(latlng, options, shape) {
     return shape === 'square' ? new CwsSquare(latlng, options) : L.circleMarker(latlng, options);
 }
 
-/* Polygons or lines from compact GeoJSON. Feature properties: `tip` (escaped tooltip HTML),
-   `fc` / `lc` (fill / line colour) or `c` (class indices; colour `palette[c[index]]`). */
+/* Delta-encoded lines (Python's `display.street_lines`: {scale, n, d}) as one GeoJSON
+   MultiLineString. */
+function cwsDecodeLines(data) {
+    var lines = [], d = data.d, s = data.scale, lat = 0, lon = 0, j = 0;
+    data.n.forEach(function (n) {
+        var line = new Array(n);
+        for (var k = 0; k < n; k++, j += 2) {
+            lat += d[j];
+            lon += d[j + 1];
+            line[k] = [lon / s, lat / s];
+        }
+        lines.push(line);
+    });
+    return {type: 'Feature', properties: {},
+            geometry: {type: 'MultiLineString', coordinates: lines}};
+}
+
+/* Polygons or lines from compact GeoJSON (or delta-encoded lines, see cwsDecodeLines).
+   Feature properties: `tip` (escaped tooltip HTML), `fc` / `lc` (fill / line colour) or `c`
+   (class indices; colour `palette[c[index]]`). */
 function cwsGeoJson(data, o) {
     var base = o.style, pal = o.palette, idx = o.index, nodata = o.nodata;
-    return L.geoJSON(data, {
+    return L.geoJSON(data.d ? cwsDecodeLines(data) : data, {
         pane: o.pane, interactive: o.interactive,
         style: function (f) {
             var s = Object.assign({}, base), p = f.properties || {};
@@ -90,21 +108,109 @@ function cwsGeoJson(data, o) {
     });
 }
 
-/* Mouse handling shared by the point layers of a map (window.cwsPoints).
-   A canvas takes every mouse event over the whole map, so the points' pane lets events
-   through (pointer-events: none) except while the mouse is over a point: layers below keep
+/* Bytes of a base64 string (little-endian arrays from Python's `text._b64`). */
+function cwsBytes(b64) {
+    var s = atob(b64), a = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) { a[i] = s.charCodeAt(i); }
+    return a;
+}
+
+/* Integers of a base64 string: `width` 1 (uint8), 2 (uint16) or 4 (int32). */
+function cwsInts(b64, width) {
+    var b = cwsBytes(b64).buffer;
+    return width === 4 ? new Int32Array(b) : width === 2 ? new Uint16Array(b) : new Uint8Array(b);
+}
+
+/* Compact outlines (Python's `radial_outlines`): each a polygon of `directions` vertices
+   around its centre, coloured by class (`o.classes`: base64 uint8 class of each outline,
+   `o.palette`: colour of each class). The outlines of a class are filled opaque on a canvas
+   of their own, made translucent as a whole (`o.style.fillOpacity`): overlapping outlines
+   show as one area, however many they are, and draw fast (rings in small batches). */
+function cwsOutlines(data, o) {
+    var lat = cwsInts(data.lat, 4), lon = cwsInts(data.lon, 4), r = cwsInts(data.r, 1);
+    var cls = cwsInts(o.classes, 1);
+    var d = data.directions, rings = o.palette.map(function () { return []; });
+    var cos = [], sin = [], ky = data.unit / 111319.5;  // degrees of latitude per step
+    for (var k = 0; k < d; k++) {
+        cos.push(Math.cos(2 * Math.PI * k / d));
+        sin.push(Math.sin(2 * Math.PI * k / d));
+    }
+    for (var i = 0; i < data.n; i++) {
+        var la = lat[i] / 1e6, lo = lon[i] / 1e6, kx = ky / Math.cos(la * Math.PI / 180);
+        var ring = new Array(d);
+        for (k = 0; k < d; k++) {
+            ring[k] = [la + r[i * d + k] * ky * sin[k], lo + r[i * d + k] * kx * cos[k]];
+        }
+        rings[cls[i]].push([ring]);
+    }
+    var parts = [], opacity = o.style.fillOpacity;
+    rings.forEach(function (rs, c) {
+        if (!rs.length) { return; }
+        var renderer = L.canvas({pane: o.pane});
+        renderer.on('add', function () { renderer._container.style.opacity = opacity; });
+        for (var j = 0; j < rs.length; j += 64) {
+            parts.push(L.polygon(rs.slice(j, j + 64), Object.assign({}, o.style, {
+                renderer: renderer, stroke: false, fillColor: o.palette[c], fillOpacity: 1,
+                fillRule: 'nonzero', interactive: false})));
+        }
+    });
+    return L.featureGroup(parts);
+}
+
+/* A column of texts sent by Python (`_text_column`): {t: table, c: base64 codes of width w
+   (0: none, k: t[k - 1])}, {k: the text of every row} or {v: texts}. Returns i -> text (or
+   null). */
+function cwsColumn(col) {
+    if ('k' in col) { return function () { return col.k; }; }
+    if (col.v) { var v = col.v; return function (i) { return v[i]; }; }
+    var t = col.t, c = cwsInts(col.c, col.w);
+    return function (i) { return c[i] ? t[c[i] - 1] : null; };
+}
+
+/* A popup or tooltip built from plain texts (never parsed as HTML): a title, rows
+   [[label, value], ...] (rows without a value are left out) and an optional note. */
+function cwsPopup(title, rows, note) {
+    var div = document.createElement('div'), head = document.createElement('div');
+    div.className = 'cws-popup';
+    head.className = 'cws-popup-title';
+    head.textContent = title;
+    div.appendChild(head);
+    var table = null;
+    (rows || []).forEach(function (r) {
+        if (r[1] === null || r[1] === undefined) { return; }
+        table = table || div.appendChild(document.createElement('table'));
+        var tr = table.appendChild(document.createElement('tr'));
+        tr.appendChild(document.createElement('th')).textContent = r[0];
+        tr.appendChild(document.createElement('td')).textContent = r[1];
+    });
+    if (note) {
+        var n = div.appendChild(document.createElement('div'));
+        n.className = 'cws-tip-note';
+        n.textContent = note;
+    }
+    return div;
+}
+
+/* Mouse handling shared by the canvas point layers of a map (window.cwsPoints).
+   A canvas takes every mouse event over the whole map, so a points' pane lets events through
+   (pointer-events: none) except while the mouse is over one of its points: layers below keep
    their tooltips, and Leaflet's own canvas hit-testing (tooltips, clicks) works on the
-   points. */
+   points. Layers added later (higher panes, e.g. the spaces) are tested first; points far
+   from the mouse are rejected in degrees before any projection. */
 function cwsPointsRuntime(map) {
-    var pane = map.getPane('cws-points'), entries = [], last = null, queued = false;
-    function hit(lp) {
-        for (var g = 0; g < entries.length; g++) {
+    var entries = [], last = null, queued = false;
+    function hit(lp, ll) {
+        var deg = 360 / (256 * Math.pow(2, map.getZoom()));  // degrees of longitude per pixel
+        for (var g = entries.length - 1; g >= 0; g--) {
             var en = entries[g];
-            if (!map.hasLayer(en.group)) { continue; }
+            if (en.group && !map.hasLayer(en.group)) { continue; }
             for (var i = 0; i < en.markers.length; i++) {
-                var m = en.markers[i];
-                if (map.hasLayer(m) && lp.distanceTo(map.latLngToLayerPoint(m.getLatLng()))
-                        <= m.options.radius + 1) { return {group: en.group, marker: m}; }
+                var m = en.markers[i], p = m._latlng, tol = (m.options.radius + 1) * deg;
+                if (Math.abs(p.lng - ll.lng) > tol || Math.abs(p.lat - ll.lat) > tol ||
+                        !map.hasLayer(m)) { continue; }
+                if (lp.distanceTo(map.latLngToLayerPoint(p)) <= m.options.radius + 1) {
+                    return {group: en.group, marker: m, pane: en.pane};
+                }
             }
         }
         return null;
@@ -115,22 +221,31 @@ function cwsPointsRuntime(map) {
         queued = true;
         requestAnimationFrame(function () {
             queued = false;
-            var on = !!hit(last.layerPoint), was = pane.style.pointerEvents === 'auto';
-            pane.style.pointerEvents = on ? 'auto' : 'none';
-            var canvas = pane.querySelector('canvas'), oe = last.originalEvent;
-            if (on && !was && canvas && oe) {  // let Leaflet's canvas see this position
-                canvas.dispatchEvent(new MouseEvent('mousemove', {
-                    clientX: oe.clientX, clientY: oe.clientY, bubbles: true}));
-            }
+            var h = hit(last.layerPoint, last.latlng), oe = last.originalEvent;
+            entries.forEach(function (en) {
+                var on = !!h && h.pane === en.pane, was = en.pane.style.pointerEvents === 'auto';
+                if (on === was) { return; }
+                en.pane.style.pointerEvents = on ? 'auto' : 'none';
+                var canvas = en.pane.querySelector('canvas');
+                if (on && canvas && oe) {  // let Leaflet's canvas see this position
+                    canvas.dispatchEvent(new MouseEvent('mousemove', {
+                        clientX: oe.clientX, clientY: oe.clientY, bubbles: true}));
+                }
+            });
         });
     });
     map.on('click', function (e) {  // touch screens: a tap on a point shows its tooltip
-        if (pane.style.pointerEvents === 'auto') { return; }
-        var h = hit(e.layerPoint);
-        if (h) { h.group.fire('click', {layer: h.marker, latlng: h.marker.getLatLng()}); }
+        if (entries.some(function (en) { return en.pane.style.pointerEvents === 'auto'; })) {
+            return;
+        }
+        var h = hit(e.layerPoint, e.latlng);
+        if (h) {
+            (h.group || h.marker).fire('click', {layer: h.marker, latlng: h.marker.getLatLng()});
+        }
     });
-    return {add: function (group, markers) {
-        entries.push({group: group, markers: markers});
+    /* `group`: the layer holding `markers` (null: test each marker alone). */
+    return {add: function (group, markers, pane) {
+        entries.push({group: group, markers: markers, pane: map.getPane(pane || 'cws-points')});
     }};
 }
 

@@ -1,16 +1,49 @@
-/* cwsgeo spaces: the coworking spaces of a page, drawn from one array.
+/* cwsgeo spaces: the coworking spaces of a page, drawn from one set of columns.
 
-   Rows: [lat, lon, tooltip_html, popup_html, name, approximate (0/1), radius_m, [type per
-   view]] (HTML escaped in Python; the plain name feeds the search box as text). A space at
-   an address is a filled circle; one placed from its listing text is hollow (an outline in
-   its type's colour) and shows its radius circle on hover, focus or while its popup is open.
-   `layers`: one feature group per type key ("1", "2", "3", "0" = unclassified). `cfg.views`:
-   the ways of typing the spaces (confirmed, estimated); each has its legend HTML (escaped in
-   Python) and layer names; the legend carries a switch between them. Estimated types are
-   drawn with a dashed outline and a lighter fill. */
-function cwsSpaceViews(map, layers, rows, cfg) {
+   `data`: {n, lat, lon (int32 microdegrees), name (texts), approx (uint8 0/1), radius
+   (uint16 m), note (tooltip note, a text column), fields: [[label, parts], ...] (popup rows: constant
+   texts and text columns joined), types: [uint8 type key per space, per view]} (numbers: base64, see cwsInts; text
+   columns: see cwsColumn). Tooltips and popups are built from these plain texts with
+   textContent, when first shown. A space at an address is a filled circle; one placed from
+   its listing text is hollow (an outline in its type's colour) and shows its radius circle on
+   hover, focus or while its popup is open. `layers`: one feature group per type key ("1",
+   "2", "3", "0" = unclassified). `cfg.views`: the ways of typing the spaces (confirmed,
+   estimated); each has its legend HTML (escaped in Python) and layer names; the legend
+   carries a switch between them. Estimated types are drawn with a dashed outline and a
+   lighter fill. With `cfg.canvas` (many spaces) the markers are drawn on one canvas. */
+function cwsSpaceViews(map, layers, data, cfg) {
     var index = window.cwsSpaces = window.cwsSpaces || [], markers = [], current = -1;
-    var circle = null, circleOf = null, legend = null;
+    var circle = null, circleOf = null, legend = null, n = data.n;
+    var note = cwsColumn(data.note), fields = data.fields.map(function (f) {
+        var parts = f[1].map(function (p) {
+            return typeof p === 'string' ? p : cwsColumn(p); });
+        return [f[0], function (i) {  // the parts joined; no text when a column has none
+            var out = '';
+            for (var k = 0; k < parts.length; k++) {
+                var t = typeof parts[k] === 'string' ? parts[k] : parts[k](i);
+                if (t === null || t === undefined) { return null; }
+                out += t;
+            }
+            return out;
+        }];
+    });
+    var lat = cwsInts(data.lat, 4), lon = cwsInts(data.lon, 4), approx = cwsInts(data.approx, 1);
+    var radius = cwsInts(data.radius, 2), types = data.types.map(function (t) {
+        return cwsInts(t, 1); });
+    var renderer = cfg.canvas ? L.canvas({pane: 'cws-spaces', tolerance: 2}) : null;
+    function tooltip(mk) {
+        var div = document.createElement('div'), i = mk.cwsI, text = note(i);
+        div.appendChild(document.createTextNode(data.name[i]));
+        if (text) {
+            div.appendChild(document.createElement('div')).className = 'cws-tip-note';
+            div.lastChild.textContent = text;
+        }
+        return div;
+    }
+    function popup(mk) {
+        var i = mk.cwsI;
+        return cwsPopup(data.name[i], fields.map(function (f) { return [f[0], f[1](i)]; }));
+    }
     function hideCircle() {
         if (circle) { map.removeLayer(circle); }
         circle = circleOf = null;
@@ -19,44 +52,62 @@ function cwsSpaceViews(map, layers, rows, cfg) {
         if (circleOf === mk) { return; }
         hideCircle();
         circleOf = mk;
-        circle = L.circle(mk.getLatLng(), {radius: mk.cwsRow[6], pane: 'cws-walk',
+        circle = L.circle(mk.getLatLng(), {radius: radius[mk.cwsI], pane: 'cws-walk',
             interactive: false, color: mk.options.cwsColor, weight: 2, dashArray: '5 4',
             fillColor: mk.options.cwsColor, fillOpacity: 0.12, className: 'cws-radius'}
         ).addTo(map);
     }
     function focusable(mk) {
         var el = mk.getElement();
-        if (!el) { return; }
+        if (!el) { return; }  // drawn on a canvas
         el.setAttribute('tabindex', '0');
         el.setAttribute('role', 'button');
-        el.setAttribute('aria-label', mk.cwsRow[4]);
+        el.setAttribute('aria-label', data.name[mk.cwsI]);
         el.addEventListener('focus', function () { mk.fire('mouseover'); mk.openTooltip(); });
         el.addEventListener('blur', function () { mk.fire('mouseout'); mk.closeTooltip(); });
         el.addEventListener('keydown', function (e) {
             if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); mk.openPopup(); }
         });
     }
-    rows.forEach(function (r) {
-        var mk = L.circleMarker([r[0], r[1]], {pane: 'cws-spaces', radius: cfg.radius});
-        mk.cwsRow = r;
-        mk.bindTooltip(r[2], {sticky: true}).bindPopup(r[3], {maxWidth: 340});
-        mk.on('add', function () { focusable(mk); });
-        if (r[5]) {
-            mk.on('mouseover popupopen', function () { showCircle(mk); });
-            mk.on('mouseout', function () { if (!mk.isPopupOpen()) { hideCircle(); } });
-            mk.on('popupclose remove', function () { if (circleOf === mk) { hideCircle(); } });
+    for (var i = 0; i < n; i++) {
+        var mk = L.circleMarker([lat[i] / 1e6, lon[i] / 1e6], {
+            pane: 'cws-spaces', radius: cfg.radius, renderer: renderer || undefined});
+        mk.cwsI = i;
+        mk.bindTooltip(tooltip, {sticky: true}).bindPopup(popup, {maxWidth: 340});
+        if (!renderer) { mk.on('add', function () { focusable(this); }); }
+        if (approx[i]) {
+            mk.on('mouseover popupopen', function () { showCircle(this); });
+            mk.on('mouseout', function () { if (!this.isPopupOpen()) { hideCircle(); } });
+            mk.on('popupclose remove', function () {
+                if (circleOf === this) { hideCircle(); } });
         }
         markers.push(mk);
-        index.push({name: r[4], marker: mk, layer: null});
-    });
+        index.push({name: data.name[i], marker: mk, layer: null});
+    }
+    if (renderer) {
+        window.cwsPoints.add(null, markers, 'cws-spaces');
+        /* many spaces: smaller circles while the whole city is in view, the filled ones
+           without their outline (colour only) below zoom 15 */
+        var sized = function () {
+            var z = map.getZoom(), r = cfg.radius * (z <= 13 ? 0.6 : z === 14 ? 0.8 : 1);
+            if (markers.length && markers[0].options.radius !== r) {
+                markers.forEach(function (mk) {
+                    mk.options.stroke = z >= 15 || !!approx[mk.cwsI];
+                    mk.setRadius(r);
+                });
+            }
+        };
+        map.on('zoomend', sized);
+        map.whenReady(sized);
+    }
     function style(mk, view) {
-        var r = mk.cwsRow, key = String(r[7][view.index]), color = cfg.colors[key];
-        var est = view.estimated && key !== '0', hollow = !!r[5];
+        var i = mk.cwsI, key = String(types[view.index][i]), color = cfg.colors[key];
+        var est = view.estimated && key !== '0', hollow = !!approx[i];
         var cls = 'cws-space cws-type-' + (key === '0' ? 'none' : key) +
             (hollow ? ' cws-space-hollow' : ' cws-space-filled') +
             (est ? ' cws-space-estimated' : '');
         return {key: key, options: {
-            color: hollow ? color : cfg.outline, weight: hollow ? cfg.ring : 1.5,
+            color: hollow ? color : cfg.outline, weight: hollow ? cfg.ring : cfg.line,
             dashArray: est ? (hollow ? '4 3' : '3 2') : null, fill: true,
             fillColor: hollow ? '#ffffff' : color,
             fillOpacity: hollow ? 0 : (est ? 0.6 : 0.95), className: cls, cwsColor: color}};
