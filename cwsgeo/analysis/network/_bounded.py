@@ -6,13 +6,15 @@ nodes within the radius and leaves the shared work arrays as it found them, so t
 origin is the size of its reach, never the size of the graph.
 
 Queue: a **bucket queue** of :data:`BUCKET_M`-wide distance buckets (one singly linked list
-per bucket, entries recycled through a free list). Buckets are emptied in order; a node is
-expanded when it is popped with a distance better than the one it was last expanded with, so
-a node whose distance improves inside the current bucket (edges shorter than a bucket) is
+per bucket in an entry pool; each entry holds a node and the distance it was pushed with).
+Buckets are emptied in order; an entry is expanded when its distance is still its node's
+(a node is pushed only on a strict improvement, so each distinct distance is expanded once),
+so a node whose distance improves inside the current bucket (edges shorter than a bucket) is
 expanded again: the result is exactly Dijkstra's, ``dist[v] = min over u of dist[u] + w``
-with the same floating-point sums. When the bucket storage (:data:`POOL_ENTRIES` live
-entries) would overflow, or the radius is infinite, the origin is searched with a binary heap
-instead (same distances).
+with the same floating-point sums. Relaxing an edge is branch-free (whether it improves is
+unpredictable). When the pool (:data:`POOL_ENTRIES` pushes per origin) would overflow, or the
+radius is infinite, the origin is searched with a binary heap instead (same distances; a
+thread allocates the heap on its first such origin).
 
 Kernels are compiled on first use (``cache=True``: later processes load them from numba's
 cache in ~0.2 s) and run in parallel over origins (``prange`` over threads; origins go to the
@@ -47,7 +49,7 @@ __all__: list[str] = []
 BUCKET_M = 20.0
 #: Most buckets for one search (wider buckets above ``BUCKET_M * MAX_BUCKETS`` metres).
 MAX_BUCKETS = 1 << 16
-#: Live bucket-queue entries per thread before an origin falls back to the heap.
+#: Bucket-queue pushes one origin may make before it falls back to the heap.
 POOL_ENTRIES = 1 << 16
 #: Consecutive origins handed to a thread at a time.
 BLOCK = 32
