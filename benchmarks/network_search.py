@@ -203,6 +203,8 @@ def print_table(rows: list[dict[str, Any]], workload: str) -> None:
           "| peak MiB (pandana)")
     for row in have:
         print(table_row(row, workload))
+    firsts = ", ".join(fmt(row["cwsgeo"][workload].get("first")) for row in have)
+    print(f"    cwsgeo's first call per size (fresh process: imports, compilation): {firsts} s")
     for row in have:
         for engine_name, diff in (("networkx", row["cwsgeo"]["networkx"].get(f"{workload}_diff")),
                                   ("pandana", row.get("check", {}).get(workload))):
