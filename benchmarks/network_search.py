@@ -101,10 +101,16 @@ def write_base(mirror: Path, folder: Path) -> Path:
     return path
 
 
-def run_json(cmd: list[str]) -> dict[str, Any]:
-    """Run a child process; return the JSON object on the last line of its output."""
-    paths = [str(HERE), os.environ.get("PYTHONPATH", ""), str(ROOT)]  # the caller's first
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+def run_json(cmd: list[str], *, cwsgeo: bool = True) -> dict[str, Any]:
+    """Run a child process; return the JSON object on the last line of its output.
+
+    A cwsgeo child gets the caller's PYTHONPATH first, then this worktree; the pandana child
+    gets no PYTHONPATH (its venv's own packages only).
+    """
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    if cwsgeo:
+        paths = [str(HERE), os.environ.get("PYTHONPATH", ""), str(ROOT)]
+        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -119,11 +125,11 @@ def worker_cmd(base: Path, tiles: int, out: Path, args: argparse.Namespace) -> l
 def cross_check(out: Path, radius: float) -> dict[str, Any]:
     """Differences between cwsgeo's and pandana's results, within pandana's precision.
 
-    pandana's distances differ from exact ones by up to ~2 mm (seen on the bundle) and its
-    sums of residents by ~1e-8 relative (single precision): tolerance 0.01 m on distances,
-    1e-6 relative on sums. Surface rows still differing should be nodes that reach another
-    node within those millimetres of the radius (in on one side, out on the other): counted
-    as ``at_edge`` among the first 200.
+    pandana's distances differ from exact ones by up to ~2-3 mm and its sums of residents by
+    up to ~2e-8 relative (seen on the bundle; rounding inside pandana): tolerance 0.01 m on
+    distances, 1e-6 relative on sums. Surface rows still differing should be nodes that reach
+    another node within those millimetres of the radius (in on one side, out on the other):
+    counted as ``at_edge`` among the first 200.
     """
     tolerance = {"surface": {"rel": 1e-6}, "nearest": {"atol": 0.01},
                  "nearest_k": {"atol": 0.01}}
@@ -158,7 +164,7 @@ def run_size(base: Path, tiles: int, folder: Path, args: argparse.Namespace) -> 
     if PANDANA_PY.is_file():
         row["pandana"] = run_json([str(PANDANA_PY), str(HERE / "_pandana_run.py"),
                                    str(out / "pandana_input.npz"), str(out / "pandana.npz"),
-                                   "--repeat", str(args.repeat)])
+                                   "--repeat", str(args.repeat)], cwsgeo=False)
         row["check"] = cross_check(out, args.radius)
     print(f"  {tiles:>2}x: {row['cwsgeo']['n_nodes']:>8,} nodes done in "
           f"{time.perf_counter() - t0:6.1f} s (load {os.getloadavg()[0]:.2f})", flush=True)
@@ -203,6 +209,8 @@ def print_table(rows: list[dict[str, Any]], workload: str) -> None:
           "| peak MiB (pandana)")
     for row in have:
         print(table_row(row, workload))
+    firsts = ", ".join(fmt(row["cwsgeo"][workload].get("first")) for row in have)
+    print(f"    cwsgeo's first call per size (fresh process: imports, compilation): {firsts} s")
     for row in have:
         for engine_name, diff in (("networkx", row["cwsgeo"]["networkx"].get(f"{workload}_diff")),
                                   ("pandana", row.get("check", {}).get(workload))):
