@@ -139,7 +139,8 @@ function cwsOutlines(data, o) {
         var la = lat[i] / 1e6, lo = lon[i] / 1e6, kx = ky / Math.cos(la * Math.PI / 180);
         var ring = new Array(d);
         for (k = 0; k < d; k++) {
-            ring[k] = [la + r[i * d + k] * ky * sin[k], lo + r[i * d + k] * kx * cos[k]];
+            ring[k] = new L.LatLng(la + r[i * d + k] * ky * sin[k],
+                                   lo + r[i * d + k] * kx * cos[k]);
         }
         rings[cls[i]].push([ring]);
     }
