@@ -57,7 +57,8 @@ def _column(spaces: pd.DataFrame, name: str) -> list[Any]:
     """Return a column as JSON-able values (``None`` for missing), or all ``None``."""
     if name not in spaces.columns:
         return [None] * len(spaces)
-    values = spaces[name].to_numpy(dtype=object, na_value=None).tolist()
+    column = spaces[name]
+    values = column.astype(object).where(column.notna(), None).tolist()
     return [v if v is None or type(v) is str else _val(v) for v in values]
 
 
