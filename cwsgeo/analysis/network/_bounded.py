@@ -308,55 +308,86 @@ def reach_batch(indptr, indices, weights, src_ptr, src_node, src_cost,
                 _reset(dist, reached, nr)
 
 
+@njit(cache=True, inline="always")
+def _add_pairs(rec, q, count, r0, r1, acc):
+    """Add the ``count`` ``(col, val)`` pairs from ``rec[q]`` to layers ``r0:r1`` of ``acc``."""
+    for r in range(r0, r1):
+        for z in range(q, q + 2 * count, 2):
+            acc[r, int(rec[z])] += rec[z + 1]
+
+
+@njit(cache=True, inline="always")
+def _layer(d, radii, n_r):
+    """First radius index ``d`` is within (``n_r``: none)."""
+    j = 0
+    while j < n_r and d > radii[j]:
+        j += 1
+    return j
+
+
 @njit(cache=True)
-def _accumulate(dist, reached, nr, radii, node_w, blk_ptr, blk, acc):
+def _add_edge(rec, e, da, db, radii, acc):
+    """Add the points of the edge record at ``rec[e]`` with its ends at ``da`` and ``db``.
+
+    A point counts in the layers of the radii ``min(da + cost_a, db + cost_b)`` is within.
+    Where even the farthest point is within (``min(da + max cost_a, db + max cost_b)``),
+    the edge's totals are added instead of its points.
+    """
+    n_r = len(radii)
+    n_tot = int(rec[e + 2])
+    full = _layer(min(da + rec[e], db + rec[e + 1]), radii, n_r)
+    _add_pairs(rec, e + 4, n_tot, full, n_r, acc)
+    if full == 0:
+        return
+    hi = radii[full - 1]
+    q = e + 4 + 2 * n_tot
+    for _ in range(int(rec[e + 3])):
+        d = min(da + rec[q], db + rec[q + 1])
+        k = int(rec[q + 2])
+        if d <= hi:
+            _add_pairs(rec, q + 3, k, _layer(d, radii, n_r), full, acc)
+        q += 3 + 2 * k
+
+
+@njit(cache=True)
+def _accumulate(dist, reached, nr, radii, node_w, inc_ptr, inc_other, inc_rec, rec, acc):
     """Add the weights reached into ``acc[radius, column]``.
 
     Node weights (``node_w``, dense, the first columns) count at the node's distance; the
-    items of ``blk`` (the next columns) at theirs. A weight is added to the layer of every
-    radius it is within (each layer is a plain sum in reach order).
+    points of an edge (the next columns) are added once, at the edge's reached end of lower
+    position, once both ends' distances are final. A weight is added to the layer of every
+    radius it is within.
     """
     n_r = len(radii)
-    top = radii[n_r - 1]
     k_node = node_w.shape[1]
     for i in range(nr):
         nd = reached[i]
         dn = dist[nd]
         if k_node:
-            j = 0
-            while dn > radii[j]:
-                j += 1
+            j = _layer(dn, radii, n_r)
             for r in range(j, n_r):
                 for c in range(k_node):
                     acc[r, c] += node_w[nd, c]
-        q = blk_ptr[nd]
-        end = blk_ptr[nd + 1]
-        while q < end:
-            a = dn + blk[q]
-            if a > top:
-                break  # the node's items come by increasing cost: the rest are farther
-            m = int(blk[q + 1])
-            b = dist[m] + blk[q + 2]
-            k = int(blk[q + 3])
-            # counted at the end giving the minimum, the lower position on a tie (an item
-            # with one end has m == nd, so b == a: counted)
-            if (a < b) | ((a == b) & (nd <= m)):
-                j = 0
-                while a > radii[j]:
-                    j += 1
-                for r in range(j, n_r):
-                    for z in range(q + 4, q + 4 + 2 * k, 2):
-                        acc[r, int(blk[z])] += blk[z + 1]
-            q += 4 + 2 * k
+        for q in range(inc_ptr[nd], inc_ptr[nd + 1]):
+            m = inc_other[q]
+            dm = dist[m]
+            if m < nd and dm != _INF:
+                continue  # the other end is reached: the edge is added there
+            code = inc_rec[q]
+            if code & 1:
+                _add_edge(rec, code >> 1, dm, dn, radii, acc)
+            else:
+                _add_edge(rec, code >> 1, dn, dm, radii, acc)
 
 
 @njit(cache=True, parallel=True)
 def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,
-               inv_w, n_buckets, pool, n_threads, node_w, blk_ptr, blk, out):
+               inv_w, n_buckets, pool, n_threads, node_w, inc_ptr, inc_other, inc_rec, rec,
+               out):
     """``out[o, r, c]``: weight ``c`` of the items within ``radii[r]`` of origin ``o``.
 
-    Per origin the items are added in the order their nodes are reached: a fixed order for
-    a given graph, origin and largest radius, whatever the threads or batches.
+    Per origin the weights are added in the order their nodes are reached: a fixed order
+    for a given graph, origin and largest radius, whatever the threads or batches.
     """
     n = len(indptr) - 1
     n_orig = len(src_ptr) - 1
@@ -373,7 +404,8 @@ def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,
                 a, b = src_ptr[o], src_ptr[o + 1]
                 nr, heap = _search(indptr, indices, weights, src_node[a:b], src_cost[a:b],
                                    radius, inv_w, ws, heap)
-                _accumulate(dist, reached, nr, radii, node_w, blk_ptr, blk, acc)
+                _accumulate(dist, reached, nr, radii, node_w, inc_ptr, inc_other, inc_rec,
+                            rec, acc)
                 _reset(dist, reached, nr)
                 for r in range(n_r):
                     for c in range(n_c):
