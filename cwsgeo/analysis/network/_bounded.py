@@ -326,17 +326,17 @@ def _layer(d, radii, n_r):
 
 
 @njit(cache=True)
-def _add_edge(rec, e, da, db, radii, acc):
-    """Add the points of the edge record at ``rec[e]`` with its ends at ``da`` and ``db``.
+def _add_edge(rec, e, da, db, radii, cap, acc):
+    """Add the points of the edge record at ``rec[e]``, ends at ``da`` and ``db``, to layers
+    ``0:cap``.
 
     A point counts in the layers of the radii ``min(da + cost_a, db + cost_b)`` is within.
     Where even the farthest point is within (``min(da + max cost_a, db + max cost_b)``),
     the edge's totals are added instead of its points.
     """
-    n_r = len(radii)
     n_tot = int(rec[e + 2])
-    full = _layer(min(da + rec[e], db + rec[e + 1]), radii, n_r)
-    _add_pairs(rec, e + 4, n_tot, full, n_r, acc)
+    full = min(_layer(min(da + rec[e], db + rec[e + 1]), radii, cap), cap)
+    _add_pairs(rec, e + 4, n_tot, full, cap, acc)
     if full == 0:
         return
     hi = radii[full - 1]
@@ -345,21 +345,25 @@ def _add_edge(rec, e, da, db, radii, acc):
         d = min(da + rec[q], db + rec[q + 1])
         k = int(rec[q + 2])
         if d <= hi:
-            _add_pairs(rec, q + 3, k, _layer(d, radii, n_r), full, acc)
+            _add_pairs(rec, q + 3, k, _layer(d, radii, full), full, acc)
         q += 3 + 2 * k
 
 
 @njit(cache=True)
-def _accumulate(dist, reached, nr, radii, node_w, inc_ptr, inc_other, inc_rec, rec, acc):
+def _accumulate(dist, reached, nr, radii, node_w, inc_ptr, inc_split, inc_other, inc_rec,
+                own_max, own_w, rec, acc):
     """Add the weights reached into ``acc[radius, column]``.
 
-    Node weights (``node_w``, dense, the first columns) count at the node's distance; the
-    points of an edge (the next columns) are added once, at the edge's reached end of lower
-    position, once both ends' distances are final. A weight is added to the layer of every
-    radius it is within.
+    Node weights (``node_w``, dense, the first columns) count at the node's distance. The
+    points of an edge (the next columns) are added once: at its owner (lower end) when
+    reached, else at its other end. A reached node adds the totals of the edges it owns
+    (``own_w``) to the layers whose radius their every point is within (``dist + own_max``
+    is) and looks at their points only for the smaller radii. A weight is added to the
+    layer of every radius it is within.
     """
     n_r = len(radii)
     k_node = node_w.shape[1]
+    k_pt = own_w.shape[1]
     for i in range(nr):
         nd = reached[i]
         dn = dist[nd]
@@ -368,22 +372,24 @@ def _accumulate(dist, reached, nr, radii, node_w, inc_ptr, inc_other, inc_rec, r
             for r in range(j, n_r):
                 for c in range(k_node):
                     acc[r, c] += node_w[nd, c]
-        for q in range(inc_ptr[nd], inc_ptr[nd + 1]):
-            m = inc_other[q]
-            dm = dist[m]
-            if m < nd and dm != _INF:
-                continue  # the other end is reached: the edge is added there
-            code = inc_rec[q]
-            if code & 1:
-                _add_edge(rec, code >> 1, dm, dn, radii, acc)
-            else:
-                _add_edge(rec, code >> 1, dn, dm, radii, acc)
+        q0, qs, q1 = inc_ptr[nd], inc_split[nd], inc_ptr[nd + 1]
+        if qs > q0:
+            cap = _layer(dn + own_max[nd], radii, n_r)
+            for r in range(cap, n_r):
+                for c in range(k_pt):
+                    acc[r, k_node + c] += own_w[nd, c]
+            if cap:
+                for q in range(q0, qs):
+                    _add_edge(rec, inc_rec[q] >> 1, dn, dist[inc_other[q]], radii, cap, acc)
+        for q in range(qs, q1):
+            if dist[inc_other[q]] == _INF:  # the owner is not reached
+                _add_edge(rec, inc_rec[q] >> 1, _INF, dn, radii, n_r, acc)
 
 
 @njit(cache=True, parallel=True)
 def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,
-               inv_w, n_buckets, pool, n_threads, node_w, inc_ptr, inc_other, inc_rec, rec,
-               out):
+               inv_w, n_buckets, pool, n_threads, node_w, inc_ptr, inc_split, inc_other,
+               inc_rec, own_max, own_w, rec, out):
     """``out[o, r, c]``: weight ``c`` of the items within ``radii[r]`` of origin ``o``.
 
     Per origin the weights are added in the order their nodes are reached: a fixed order
@@ -404,8 +410,8 @@ def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,
                 a, b = src_ptr[o], src_ptr[o + 1]
                 nr, heap = _search(indptr, indices, weights, src_node[a:b], src_cost[a:b],
                                    radius, inv_w, ws, heap)
-                _accumulate(dist, reached, nr, radii, node_w, inc_ptr, inc_other, inc_rec,
-                            rec, acc)
+                _accumulate(dist, reached, nr, radii, node_w, inc_ptr, inc_split, inc_other,
+                            inc_rec, own_max, own_w, rec, acc)
                 _reset(dist, reached, nr)
                 for r in range(n_r):
                     for c in range(n_c):

@@ -258,13 +258,13 @@ def nodes_in_range(net: WalkNetwork, origins: npt.ArrayLike | Snap | None = None
 
 def _items(net: WalkNetwork, weights: npt.ArrayLike | None, points: Snap | None,
            point_weights: npt.ArrayLike | None,
-           ) -> tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+           ) -> tuple[int, np.ndarray, tuple[np.ndarray, ...]]:
     """Weights to sum in the engine's layout (see :mod:`._bounded`).
 
     Node weights stay a dense ``(n_nodes, k)`` array; point weights are grouped by edge (one
     record per edge holding points, listed at both its ends; points whose weights are all
     zero are left out). Returns the number of columns, ``node_w`` and the edge arrays
-    ``(inc_ptr, inc_other, inc_rec, rec)``.
+    ``(inc_ptr, inc_split, inc_other, inc_rec, own_max, own_w, rec)``.
     """
     n = net.n_nodes
     w_node = np.zeros((n, 0)) if weights is None else np.asarray(weights, dtype=float)
@@ -288,7 +288,7 @@ def _items(net: WalkNetwork, weights: npt.ArrayLike | None, points: Snap | None,
 
 def _edge_records(n: int, k_node: int, w_pt: np.ndarray, pu: np.ndarray, pv: np.ndarray,
                   cu: np.ndarray, cv: np.ndarray,
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                  ) -> tuple[np.ndarray, ...]:
     """Points grouped by edge, in the engine's layout (see :mod:`._bounded`)."""
     one = pu == pv
     low = np.minimum(cu, cv)
@@ -323,7 +323,7 @@ def _edge_records(n: int, k_node: int, w_pt: np.ndarray, pu: np.ndarray, pv: np.
     i_off = e_off[edge] + 4 + 2 * n_tot[edge] + cs - cs[first][edge]
     rec[i_off], rec[i_off + 1], rec[i_off + 2] = ca, cb, nnz
     _put_pairs(rec, i_off + 3, i_rows, i_cols + k_node, w_pt[i_rows, i_cols], nnz)
-    # incidences: each edge at a, and at b when b != a (flag 1: the node is b)
+    # incidences: each edge at a (its owner), then at b when b != a (flag 1: the node is b)
     two = a[first] != b[first]
     eid = np.arange(n_edges)
     node = np.concatenate([a[first], b[first][two]])
@@ -331,7 +331,12 @@ def _edge_records(n: int, k_node: int, w_pt: np.ndarray, pu: np.ndarray, pv: np.
     other = np.concatenate([b[first], a[first][two]])[inc].astype(np.int32)
     code = np.concatenate([e_off[:-1][eid] << 1, (e_off[:-1][two] << 1) | 1])[inc]
     inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(node, minlength=n))]).astype(np.int64)
-    return inc_ptr, other, code.astype(np.int64), rec
+    split = inc_ptr[:-1] + np.bincount(a[first], minlength=n)
+    own_max = np.full(n, -np.inf)
+    np.maximum.at(own_max, a[first], rec[e_off[:-1]])
+    own_w = np.zeros((n, tot.shape[1]))
+    np.add.at(own_w, a[first], tot)
+    return inc_ptr, split, other, code.astype(np.int64), own_max, own_w, rec
 
 
 def _put_pairs(rec: np.ndarray, at: np.ndarray, rows: np.ndarray, cols: np.ndarray,
