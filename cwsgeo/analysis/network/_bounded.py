@@ -27,15 +27,21 @@ Layouts
 Graph: CSR ``indptr`` (int64), ``indices`` (int32), ``weights`` (float64), symmetric.
 Origins: ``src_ptr`` (int64, ``n_origins + 1``) into ``src_node`` (int32) / ``src_cost``
 (float64): origin ``o``'s sources are ``src_ptr[o]:src_ptr[o + 1]``.
-Weights to sum: on nodes, a dense ``(n, k)`` array ``node_w`` (the first output columns);
-on items (snapped points; the next columns), one contiguous ``float64`` block per node,
-``blk[blk_ptr[n]:blk_ptr[n + 1]]``, of records
-``cost, other, other_cost, k, col_1, val_1, … col_k, val_k``: the walk from the node to the
-item, the item's other end and its cost (``other == n`` for an item with one end) and its
-non-zero weights, by increasing ``cost``. An item is reached at
-``min(dist[u] + cost_u, dist[v] + cost_v)`` and counted once, at the end giving the minimum
-(the lower node position on a tie). One block per node keeps the items a search reaches in
-a few cache lines.
+Weights to sum: on nodes, a dense ``(n, k)`` array ``node_w`` (the first output columns).
+On snapped points (the next columns), grouped by the edge they lie on, ends ``a < b``
+(``a == b`` for a point with one end): one ``float64`` record per edge in ``rec``,
+``max cost_a, max cost_b, n_tot, n_pts``, the ``n_tot`` non-zero ``(col, val)`` totals of
+its points, then per point ``cost_a, cost_b, k`` and its ``k`` non-zero ``(col, val)``
+pairs. A point is within ``r`` when ``min(dist[a] + cost_a, dist[b] + cost_b) <= r`` (both
+ends, exactly as :func:`.search.to_points`). An edge is listed at both its ends:
+``inc_ptr[n]:inc_split[n]`` the edges node ``n`` owns (``n == a``), then up to
+``inc_ptr[n + 1]`` those it does not, as ``inc_other`` (the other end) and ``inc_rec``
+(record offset ``<< 1``, ``| 1`` when the node is ``b``). Per owner node, ``own_max`` (the
+largest ``max cost_a`` of its edges) and ``own_w`` (dense ``(n, k2)``: the totals of its
+edges). Once a search is over (every distance final) a reached owner adds ``own_w`` to
+every layer ``dist + own_max`` is within, and looks at its edges' points only for the
+smaller radii (edges near the radius); an edge whose owner is not reached is added at its
+other end. Each edge is so added once per origin, and most as a few totals.
 """
 
 from __future__ import annotations

@@ -384,8 +384,9 @@ def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
 
     Notes
     -----
-    Summation order is fixed: per origin and radius, items in the order the search (to the
-    largest radius) reaches their nodes. Results do not depend on threads or batches; they
+    Summation order is fixed: per origin and radius, weights in the order the search (to the
+    largest radius) reaches their nodes (the points of an edge all within a radius come as
+    the edge's precomputed totals). Results do not depend on threads or batches; they
     may differ from another summation order (a matrix product, or a search to another
     largest radius) in the last bits (about ``3e-15`` relative).
     """
