@@ -333,8 +333,7 @@ def _layer(d, radii, n_r):
 
 @njit(cache=True)
 def _add_edge(rec, e, da, db, radii, cap, acc):
-    """Add the points of the edge record at ``rec[e]``, ends at ``da`` and ``db``, to layers
-    ``0:cap``.
+    """Add the points of the edge record at ``rec[e]`` (ends at ``da``, ``db``) to layers ``:cap``.
 
     A point counts in the layers of the radii ``min(da + cost_a, db + cost_b)`` is within.
     Where even the farthest point is within (``min(da + max cost_a, db + max cost_b)``),

@@ -399,6 +399,7 @@ def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
     rank = np.argsort(radii, kind="stable")
     labels, src_ptr, src_node, src_cost = _sources(net, origins)
     n_cols, node_w, edges = _items(net, weights, points, point_weights)
+    inc_ptr, inc_split, inc_other, inc_rec, own_max, own_w, rec = edges
     out = np.zeros((len(labels), len(radii), n_cols))
     indptr, indices, w = _graph(net)
     n_buckets, inv_w = _bounded.buckets(float(radii.max(initial=0.0)))
@@ -412,7 +413,8 @@ def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
             if n_cols and len(radii):
                 _bounded.sums_batch(indptr, indices, w, ptr, node, cost, radii[rank], inv_w,
                                     n_buckets, _bounded.POOL_ENTRIES, n_threads, node_w,
-                                    *edges, block)
+                                    inc_ptr, inc_split, inc_other, inc_rec, own_max, own_w,
+                                    rec, block)
             out[labels[rows] if origins is None else rows] = block[:, np.argsort(rank)]
             bar.update(len(rows))
     return out[:, 0] if scalar else out
