@@ -27,15 +27,21 @@ Layouts
 Graph: CSR ``indptr`` (int64), ``indices`` (int32), ``weights`` (float64), symmetric.
 Origins: ``src_ptr`` (int64, ``n_origins + 1``) into ``src_node`` (int32) / ``src_cost``
 (float64): origin ``o``'s sources are ``src_ptr[o]:src_ptr[o + 1]``.
-Weights to sum: on nodes, a dense ``(n, k)`` array ``node_w`` (the first output columns);
-on items (snapped points; the next columns), one contiguous ``float64`` block per node,
-``blk[blk_ptr[n]:blk_ptr[n + 1]]``, of records
-``cost, other, other_cost, k, col_1, val_1, … col_k, val_k``: the walk from the node to the
-item, the item's other end and its cost (``other == n`` for an item with one end) and its
-non-zero weights, by increasing ``cost``. An item is reached at
-``min(dist[u] + cost_u, dist[v] + cost_v)`` and counted once, at the end giving the minimum
-(the lower node position on a tie). One block per node keeps the items a search reaches in
-a few cache lines.
+Weights to sum: on nodes, a dense ``(n, k)`` array ``node_w`` (the first output columns).
+On snapped points (the next columns), grouped by the edge they lie on, ends ``a < b``
+(``a == b`` for a point with one end): one ``float64`` record per edge in ``rec``,
+``max cost_a, max cost_b, n_tot, n_pts``, the ``n_tot`` non-zero ``(col, val)`` totals of
+its points, then per point ``cost_a, cost_b, k`` and its ``k`` non-zero ``(col, val)``
+pairs. A point is within ``r`` when ``min(dist[a] + cost_a, dist[b] + cost_b) <= r`` (both
+ends, exactly as :func:`.search.to_points`). An edge is listed at both its ends:
+``inc_ptr[n]:inc_split[n]`` the edges node ``n`` owns (``n == a``), then up to
+``inc_ptr[n + 1]`` those it does not, as ``inc_other`` (the other end) and ``inc_rec``
+(record offset ``<< 1``, ``| 1`` when the node is ``b``). Per owner node, ``own_max`` (the
+largest ``max cost_a`` of its edges) and ``own_w`` (dense ``(n, k2)``: the totals of its
+edges). Once a search is over (every distance final) a reached owner adds ``own_w`` to
+every layer ``dist + own_max`` is within, and looks at its edges' points only for the
+smaller radii (edges near the radius); an edge whose owner is not reached is added at its
+other end. Each edge is so added once per origin, and most as a few totals.
 """
 
 from __future__ import annotations
@@ -308,55 +314,91 @@ def reach_batch(indptr, indices, weights, src_ptr, src_node, src_cost,
                 _reset(dist, reached, nr)
 
 
+@njit(cache=True, inline="always")
+def _add_pairs(rec, q, count, r0, r1, acc):
+    """Add the ``count`` ``(col, val)`` pairs from ``rec[q]`` to layers ``r0:r1`` of ``acc``."""
+    for r in range(r0, r1):
+        for z in range(q, q + 2 * count, 2):
+            acc[r, int(rec[z])] += rec[z + 1]
+
+
+@njit(cache=True, inline="always")
+def _layer(d, radii, n_r):
+    """First radius index ``d`` is within (``n_r``: none)."""
+    j = 0
+    while j < n_r and d > radii[j]:
+        j += 1
+    return j
+
+
 @njit(cache=True)
-def _accumulate(dist, reached, nr, radii, node_w, blk_ptr, blk, acc):
+def _add_edge(rec, e, da, db, radii, cap, acc):
+    """Add the points of the edge record at ``rec[e]`` (ends at ``da``, ``db``) to layers ``:cap``.
+
+    A point counts in the layers of the radii ``min(da + cost_a, db + cost_b)`` is within.
+    Where even the farthest point is within (``min(da + max cost_a, db + max cost_b)``),
+    the edge's totals are added instead of its points.
+    """
+    n_tot = int(rec[e + 2])
+    full = min(_layer(min(da + rec[e], db + rec[e + 1]), radii, cap), cap)
+    _add_pairs(rec, e + 4, n_tot, full, cap, acc)
+    if full == 0:
+        return
+    hi = radii[full - 1]
+    q = e + 4 + 2 * n_tot
+    for _ in range(int(rec[e + 3])):
+        d = min(da + rec[q], db + rec[q + 1])
+        k = int(rec[q + 2])
+        if d <= hi:
+            _add_pairs(rec, q + 3, k, _layer(d, radii, full), full, acc)
+        q += 3 + 2 * k
+
+
+@njit(cache=True)
+def _accumulate(dist, reached, nr, radii, node_w, inc_ptr, inc_split, inc_other, inc_rec,
+                own_max, own_w, rec, acc):
     """Add the weights reached into ``acc[radius, column]``.
 
-    Node weights (``node_w``, dense, the first columns) count at the node's distance; the
-    items of ``blk`` (the next columns) at theirs. A weight is added to the layer of every
-    radius it is within (each layer is a plain sum in reach order).
+    Node weights (``node_w``, dense, the first columns) count at the node's distance. The
+    points of an edge (the next columns) are added once: at its owner (lower end) when
+    reached, else at its other end. A reached node adds the totals of the edges it owns
+    (``own_w``) to the layers whose radius their every point is within (``dist + own_max``
+    is) and looks at their points only for the smaller radii. A weight is added to the
+    layer of every radius it is within.
     """
     n_r = len(radii)
-    top = radii[n_r - 1]
     k_node = node_w.shape[1]
+    k_pt = own_w.shape[1]
     for i in range(nr):
         nd = reached[i]
         dn = dist[nd]
         if k_node:
-            j = 0
-            while dn > radii[j]:
-                j += 1
+            j = _layer(dn, radii, n_r)
             for r in range(j, n_r):
                 for c in range(k_node):
                     acc[r, c] += node_w[nd, c]
-        q = blk_ptr[nd]
-        end = blk_ptr[nd + 1]
-        while q < end:
-            a = dn + blk[q]
-            if a > top:
-                break  # the node's items come by increasing cost: the rest are farther
-            m = int(blk[q + 1])
-            b = dist[m] + blk[q + 2]
-            k = int(blk[q + 3])
-            # counted at the end giving the minimum, the lower position on a tie (an item
-            # with one end has m == nd, so b == a: counted)
-            if (a < b) | ((a == b) & (nd <= m)):
-                j = 0
-                while a > radii[j]:
-                    j += 1
-                for r in range(j, n_r):
-                    for z in range(q + 4, q + 4 + 2 * k, 2):
-                        acc[r, int(blk[z])] += blk[z + 1]
-            q += 4 + 2 * k
+        q0, qs, q1 = inc_ptr[nd], inc_split[nd], inc_ptr[nd + 1]
+        if qs > q0:
+            cap = _layer(dn + own_max[nd], radii, n_r)
+            for r in range(cap, n_r):
+                for c in range(k_pt):
+                    acc[r, k_node + c] += own_w[nd, c]
+            if cap:
+                for q in range(q0, qs):
+                    _add_edge(rec, inc_rec[q] >> 1, dn, dist[inc_other[q]], radii, cap, acc)
+        for q in range(qs, q1):
+            if dist[inc_other[q]] == _INF:  # the owner is not reached
+                _add_edge(rec, inc_rec[q] >> 1, _INF, dn, radii, n_r, acc)
 
 
 @njit(cache=True, parallel=True)
 def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,
-               inv_w, n_buckets, pool, n_threads, node_w, blk_ptr, blk, out):
+               inv_w, n_buckets, pool, n_threads, node_w, inc_ptr, inc_split, inc_other,
+               inc_rec, own_max, own_w, rec, out):
     """``out[o, r, c]``: weight ``c`` of the items within ``radii[r]`` of origin ``o``.
 
-    Per origin the items are added in the order their nodes are reached: a fixed order for
-    a given graph, origin and largest radius, whatever the threads or batches.
+    Per origin the weights are added in the order their nodes are reached: a fixed order
+    for a given graph, origin and largest radius, whatever the threads or batches.
     """
     n = len(indptr) - 1
     n_orig = len(src_ptr) - 1
@@ -373,7 +415,8 @@ def sums_batch(indptr, indices, weights, src_ptr, src_node, src_cost, radii,
                 a, b = src_ptr[o], src_ptr[o + 1]
                 nr, heap = _search(indptr, indices, weights, src_node[a:b], src_cost[a:b],
                                    radius, inv_w, ws, heap)
-                _accumulate(dist, reached, nr, radii, node_w, blk_ptr, blk, acc)
+                _accumulate(dist, reached, nr, radii, node_w, inc_ptr, inc_split, inc_other,
+                            inc_rec, own_max, own_w, rec, acc)
                 _reset(dist, reached, nr)
                 for r in range(n_r):
                     for c in range(n_c):

@@ -258,12 +258,13 @@ def nodes_in_range(net: WalkNetwork, origins: npt.ArrayLike | Snap | None = None
 
 def _items(net: WalkNetwork, weights: npt.ArrayLike | None, points: Snap | None,
            point_weights: npt.ArrayLike | None,
-           ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+           ) -> tuple[int, np.ndarray, tuple[np.ndarray, ...]]:
     """Weights to sum in the engine's layout (see :mod:`._bounded`).
 
-    Node weights stay a dense ``(n_nodes, k)`` array; point weights become items at their
-    edge's two ends, in one block per node (points whose weights are all zero are left
-    out). Returns the number of columns, ``node_w``, ``blk_ptr`` and ``blk``.
+    Node weights stay a dense ``(n_nodes, k)`` array; point weights are grouped by edge (one
+    record per edge holding points, listed at both its ends; points whose weights are all
+    zero are left out). Returns the number of columns, ``node_w`` and the edge arrays
+    ``(inc_ptr, inc_split, inc_other, inc_rec, own_max, own_w, rec)``.
     """
     n = net.n_nodes
     w_node = np.zeros((n, 0)) if weights is None else np.asarray(weights, dtype=float)
@@ -281,37 +282,69 @@ def _items(net: WalkNetwork, weights: npt.ArrayLike | None, points: Snap | None,
         pu, pv, cu, cv = points.u[pts], points.v[pts], points.cost_u[pts], points.cost_v[pts]
     if not (np.isfinite(w_node).all() and np.isfinite(w_pt).all()):
         raise ValueError("weights must be finite")
-    k_node = w_node.shape[1]
+    return w_node.shape[1] + w_pt.shape[1], w_node, _edge_records(n, w_node.shape[1], w_pt,
+                                                                  pu, pv, cu, cv)
+
+
+def _edge_records(n: int, k_node: int, w_pt: np.ndarray, pu: np.ndarray, pv: np.ndarray,
+                  cu: np.ndarray, cv: np.ndarray,
+                  ) -> tuple[np.ndarray, ...]:
+    """Points grouped by edge, in the engine's layout (see :mod:`._bounded`)."""
     one = pu == pv
-    item = np.arange(len(pu))
     low = np.minimum(cu, cv)
-    # incidences: each point at u, then each point with two ends at v
-    inc = pd.DataFrame({
-        "node": np.concatenate([pu, pv[~one]]),
-        "item": np.concatenate([item, item[~one]]),
-        "cost": np.concatenate([np.where(one, low, cu), cv[~one]]),
-        "other": np.concatenate([pv, pu[~one]]),
-        "ocost": np.concatenate([np.where(one, low, cv), cu[~one]]),
-    }).sort_values(["node", "cost"], kind="stable")  # by cost: a search stops at the first too far
-    rows, cols = np.nonzero(w_pt)
-    nnz = np.bincount(rows, minlength=len(w_pt))
-    first = np.concatenate([[0], np.cumsum(nnz)])
-    it = inc["item"].to_numpy()
-    size = 4 + 2 * nnz[it]
-    start = np.concatenate([[0], np.cumsum(size)])
-    blk = np.empty(int(start[-1]))
-    for f, col in enumerate(("cost", "other", "ocost")):
-        blk[start[:-1] + f] = inc[col].to_numpy(dtype=float)
-    blk[start[:-1] + 3] = nnz[it]
-    # the (column, weight) pairs: incidence i's z-th pair sits at start[i] + 4 + 2z
-    rep = np.repeat(np.arange(len(it)), nnz[it])
-    z = np.arange(len(rep)) - np.repeat(np.cumsum(nnz[it]) - nnz[it], nnz[it])
-    src = first[it[rep]] + z
-    blk[start[rep] + 4 + 2 * z] = k_node + cols[src]
-    blk[start[rep] + 5 + 2 * z] = w_pt[rows[src], cols[src]]
-    per_node = np.bincount(inc["node"].to_numpy(), weights=size, minlength=n)
-    blk_ptr = np.concatenate([[0], np.cumsum(per_node)]).astype(np.int64)
-    return k_node + w_pt.shape[1], w_node, blk_ptr, blk
+    a, b = np.minimum(pu, pv), np.maximum(pu, pv)
+    ca = np.where(one, low, np.where(pu <= pv, cu, cv))
+    cb = np.where(one, low, np.where(pu <= pv, cv, cu))
+    order = np.lexsort((ca, b, a))
+    a, b, ca, cb, w_pt = a[order], b[order], ca[order], cb[order], w_pt[order]
+    new = np.ones(len(a), bool)
+    new[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    first = np.flatnonzero(new)
+    edge = np.cumsum(new) - 1
+    n_edges = len(first)
+    tot = (np.add.reduceat(w_pt, first, axis=0) if n_edges
+           else np.zeros((0, w_pt.shape[1])))
+    t_rows, t_cols = np.nonzero(tot)
+    n_tot = np.bincount(t_rows, minlength=n_edges)
+    i_rows, i_cols = np.nonzero(w_pt)
+    nnz = np.bincount(i_rows, minlength=len(a))
+    n_items = np.bincount(edge, minlength=n_edges)
+    i_size = 3 + 2 * nnz
+    e_size = 4 + 2 * n_tot + np.bincount(edge, weights=i_size, minlength=n_edges).astype(np.int64)
+    e_off = np.concatenate([[0], np.cumsum(e_size)]).astype(np.int64)
+    rec = np.empty(int(e_off[-1]))
+    if n_edges:
+        rec[e_off[:-1]] = np.maximum.reduceat(ca, first)
+        rec[e_off[:-1] + 1] = np.maximum.reduceat(cb, first)
+    rec[e_off[:-1] + 2] = n_tot
+    rec[e_off[:-1] + 3] = n_items
+    _put_pairs(rec, e_off[:-1] + 4, t_rows, t_cols + k_node, tot[t_rows, t_cols], n_tot)
+    cs = np.cumsum(i_size) - i_size
+    i_off = e_off[edge] + 4 + 2 * n_tot[edge] + cs - cs[first][edge]
+    rec[i_off], rec[i_off + 1], rec[i_off + 2] = ca, cb, nnz
+    _put_pairs(rec, i_off + 3, i_rows, i_cols + k_node, w_pt[i_rows, i_cols], nnz)
+    # incidences: each edge at a (its owner), then at b when b != a (flag 1: the node is b)
+    two = a[first] != b[first]
+    eid = np.arange(n_edges)
+    node = np.concatenate([a[first], b[first][two]])
+    inc = np.argsort(node, kind="stable")
+    other = np.concatenate([b[first], a[first][two]])[inc].astype(np.int32)
+    code = np.concatenate([e_off[:-1][eid] << 1, (e_off[:-1][two] << 1) | 1])[inc]
+    inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(node, minlength=n))]).astype(np.int64)
+    split = inc_ptr[:-1] + np.bincount(a[first], minlength=n)
+    own_max = np.full(n, -np.inf)
+    np.maximum.at(own_max, a[first], rec[e_off[:-1]])
+    own_w = np.zeros((n, tot.shape[1]))
+    np.add.at(own_w, a[first], tot)
+    return inc_ptr, split, other, code.astype(np.int64), own_max, own_w, rec
+
+
+def _put_pairs(rec: np.ndarray, at: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+               vals: np.ndarray, count: np.ndarray) -> None:
+    """Write row ``i``'s ``(col, val)`` pairs (``rows`` sorted) from ``rec[at[i]]`` on."""
+    z = np.arange(len(rows)) - (np.cumsum(count) - count)[rows]
+    rec[at[rows] + 2 * z] = cols
+    rec[at[rows] + 2 * z + 1] = vals
 
 
 def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
@@ -351,8 +384,9 @@ def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
 
     Notes
     -----
-    Summation order is fixed: per origin and radius, items in the order the search (to the
-    largest radius) reaches their nodes. Results do not depend on threads or batches; they
+    Summation order is fixed: per origin and radius, weights in the order the search (to the
+    largest radius) reaches their nodes (the points of an edge all within a radius come as
+    the edge's precomputed totals). Results do not depend on threads or batches; they
     may differ from another summation order (a matrix product, or a search to another
     largest radius) in the last bits (about ``3e-15`` relative).
     """
@@ -364,7 +398,8 @@ def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
         _check_radius(r)
     rank = np.argsort(radii, kind="stable")
     labels, src_ptr, src_node, src_cost = _sources(net, origins)
-    n_cols, node_w, blk_ptr, blk = _items(net, weights, points, point_weights)
+    n_cols, node_w, edges = _items(net, weights, points, point_weights)
+    inc_ptr, inc_split, inc_other, inc_rec, own_max, own_w, rec = edges
     out = np.zeros((len(labels), len(radii), n_cols))
     indptr, indices, w = _graph(net)
     n_buckets, inv_w = _bounded.buckets(float(radii.max(initial=0.0)))
@@ -378,7 +413,8 @@ def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
             if n_cols and len(radii):
                 _bounded.sums_batch(indptr, indices, w, ptr, node, cost, radii[rank], inv_w,
                                     n_buckets, _bounded.POOL_ENTRIES, n_threads, node_w,
-                                    blk_ptr, blk, block)
+                                    inc_ptr, inc_split, inc_other, inc_rec, own_max, own_w,
+                                    rec, block)
             out[labels[rows] if origins is None else rows] = block[:, np.argsort(rank)]
             bar.update(len(rows))
     return out[:, 0] if scalar else out
