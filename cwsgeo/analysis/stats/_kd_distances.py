@@ -14,8 +14,10 @@ points is ``min`` over their segments' ends of ``cost + d(end, end') + cost'``, 
 along a shared segment (:func:`~cwsgeo.analysis.network.to_points`). Two modes:
 
 * ``"matrix"``: one bounded search (limit = the cutoff) from every node that carries a point
-  (an end of a snapped segment), kept as a dense ``float32`` matrix over those nodes
-  (9,187 nodes of the Barcelona graph: 338 MB); each simulation then only gathers rows.
+  (an end of a snapped segment), kept as the condensed upper triangle (diagonal included)
+  of a ``float32`` matrix over those nodes (9,187 nodes of the Barcelona graph: 169 MB, half
+  the square); the searches run in memory-bounded batches scattered straight into it. Each
+  simulation then only gathers the entries among the drawn points' edge ends.
 * ``"search"``: one bounded search per simulation from the ends of the drawn points'
   segments (:func:`~cwsgeo.analysis.network.point_node_distances`), for networks whose matrix
   would not fit in ``max_matrix_bytes``.
