@@ -282,3 +282,41 @@ def test_network_cross_kd_drops_or_refuses_b_points_off_the_network() -> None:
     kept = kd_cross_test(a, b[:2], reference, **kw)
     np.testing.assert_allclose(dropped.kd, kept.kd)
     assert dropped.parameters["b_left_out"] == 1 and dropped.parameters["n_b"] == 2
+
+
+def grid_network(k: int = 15, step: float = 50.0, seed: int = 0) -> WalkNetwork:
+    """A ``k`` by ``k`` street grid whose edges are 0–30 % longer than their chords."""
+    rng = np.random.default_rng(seed)
+    xx, yy = np.meshgrid(np.arange(k) * step, np.arange(k) * step)
+    node = np.arange(k * k).reshape(k, k)
+    i = np.r_[node[:, :-1].ravel(), node[:-1, :].ravel()]
+    j = np.r_[node[:, 1:].ravel(), node[1:, :].ravel()]
+    w = step * (1 + 0.3 * rng.random(len(i)))
+    adj = sparse.csr_array((np.r_[w, w], (np.r_[i, j], np.r_[j, i])), shape=(k * k, k * k))
+    return WalkNetwork(np.arange(k * k), xx.ravel(), yy.ravel(), adj)
+
+
+def test_network_matrix_mode_gives_the_search_distances(monkeypatch) -> None:
+    from cwsgeo.analysis.stats import _kd_distances
+    from cwsgeo.analysis.stats._kd_distances import NetworkDistances
+
+    # tiny search batches: the condensed matrix is filled over many of them
+    monkeypatch.setattr(_kd_distances, "_REACH_BYTES", 1)
+    net = grid_network()
+    rng = np.random.default_rng(7)
+    points = rng.uniform(0, 450, (60, 2))  # the grid's far corner carries no point
+    b = rng.uniform(100, 500, (25, 2))
+    engines = {mode: NetworkDistances(net, points, 20, b, mode=mode)
+               for mode in ("matrix", "search")}
+    for engine in engines.values():
+        engine.build(400.0)
+    matrix, search = engines["matrix"], engines["search"]
+    assert matrix.mode == "matrix" and search.mode == "search"
+    assert matrix.matrix is not None and matrix.n_carriers < net.n_nodes
+    assert len(matrix.matrix) == matrix.n_carriers * (matrix.n_carriers + 1) // 2
+    for idx in (np.arange(20), rng.choice(60, 30, replace=False)):
+        for got, want in ((matrix.within(idx), search.within(idx)),
+                          (matrix.cross(idx), search.cross(idx))):
+            near = want < 400.0
+            assert near.sum() > 50 and (got[~near] >= 399.9).all()
+            np.testing.assert_allclose(got[near], want[near], rtol=1e-6)  # float32 matrix

@@ -14,8 +14,10 @@ points is ``min`` over their segments' ends of ``cost + d(end, end') + cost'``, 
 along a shared segment (:func:`~cwsgeo.analysis.network.to_points`). Two modes:
 
 * ``"matrix"``: one bounded search (limit = the cutoff) from every node that carries a point
-  (an end of a snapped segment), kept as a dense ``float32`` matrix over those nodes
-  (9,187 nodes of the Barcelona graph: 338 MB); each simulation then only gathers rows.
+  (an end of a snapped segment), kept as the condensed upper triangle (diagonal included)
+  of a ``float32`` matrix over those nodes (9,187 nodes of the Barcelona graph: 169 MB, half
+  the square); the searches run in memory-bounded batches scattered straight into it. Each
+  simulation then only gathers the entries among the drawn points' edge ends.
 * ``"search"``: one bounded search per simulation from the ends of the drawn points'
   segments (:func:`~cwsgeo.analysis.network.point_node_distances`), for networks whose matrix
   would not fit in ``max_matrix_bytes``.
@@ -35,7 +37,7 @@ import numpy.typing as npt
 from ..network import (
     Snap,
     WalkNetwork,
-    iter_node_distances,
+    iter_reach,
     point_node_distances,
     snap_points,
     to_points,
@@ -166,62 +168,102 @@ class NetworkDistances:
         self.matrix: np.ndarray | None = None
         self._csnap: Snap | None = None  # snaps with ends as matrix positions
         self._cb: Snap | None = None
+        self.n_carriers = 0
 
     def build(self, cutoff: float) -> None:
         """Set the search limit and, in matrix mode, compute the node matrix."""
         self.cutoff = float(cutoff)
+        self.matrix = None  # a rebuild never holds two matrices
         ends = [self.snap.u[self.usable], self.snap.v[self.usable]]
         if self.b is not None:
             ends += [self.b.u, self.b.v]
         carriers = np.unique(np.concatenate(ends))
-        fits = len(carriers) ** 2 * 4 <= self.max_matrix_bytes
+        fits = _condensed_size(len(carriers)) * 4 <= self.max_matrix_bytes
         self.mode = ("matrix" if self.requested_mode == "matrix"
                      or (self.requested_mode == "auto" and fits) else "search")
         if self.mode == "search":
-            self.matrix = None
             return
-        matrix = np.empty((len(carriers), len(carriers)), dtype=np.float32)
-        start = 0
-        for batch, dist in iter_node_distances(self.net, carriers, limit=self.cutoff):
-            matrix[start:start + len(batch)] = dist[:, carriers]
-            start += len(batch)
         position = np.full(self.net.n_nodes, -1, dtype=np.int64)
         position[carriers] = np.arange(len(carriers))
-        self.matrix = matrix
+        self.matrix = _node_matrix(self.net, carriers, position, self.cutoff)
+        self.n_carriers = len(carriers)
         self._csnap = _renumbered(self.snap, position)
         self._cb = None if self.b is None else _renumbered(self.b, position)
 
-    def _rows(self, idx: np.ndarray) -> tuple[np.ndarray, Snap]:
-        """Distances from ``points[idx]`` to every column node, and the snaps in column terms."""
-        if self.matrix is None or self._csnap is None:
-            origins = self.snap.subset(idx)
-            return point_node_distances(self.net, origins, limit=self.cutoff), origins
-        s = self._csnap.subset(idx)
-        rows = np.minimum(self.matrix[s.u] + s.cost_u[:, None].astype(np.float32),
-                          self.matrix[s.v] + s.cost_v[:, None].astype(np.float32))
-        return rows, s
+    def _gather(self, s: Snap, columns: np.ndarray) -> np.ndarray:
+        """Distances from snapped points (matrix positions) to the carrier ``columns``."""
+        assert self.matrix is not None
+        n, m = self.n_carriers, self.matrix
+        return np.minimum(
+            m[_condensed_index(s.u[:, None], columns[None, :], n)]
+            + s.cost_u[:, None].astype(np.float32),
+            m[_condensed_index(s.v[:, None], columns[None, :], n)]
+            + s.cost_v[:, None].astype(np.float32))
 
     def within(self, idx: np.ndarray) -> np.ndarray:
         """Condensed pairwise walking distances among ``points[idx]``."""
         if self.matrix is None or self._csnap is None:
-            rows, s = self._rows(idx)
-            full = to_points(rows, s, origins=s)
+            s = self.snap.subset(idx)
+            full = to_points(point_node_distances(self.net, s, limit=self.cutoff), s, origins=s)
         else:  # only the columns of the selected points' edge ends are gathered
             s = self._csnap.subset(idx)
             ends, inverse = np.unique(np.concatenate([s.u, s.v]), return_inverse=True)
-            m = self.matrix
-            rows = np.minimum(m[np.ix_(s.u, ends)] + s.cost_u[:, None].astype(np.float32),
-                              m[np.ix_(s.v, ends)] + s.cost_v[:, None].astype(np.float32))
             local = _renumbered_ends(s, inverse[:len(idx)], inverse[len(idx):])
-            full = to_points(rows, local, origins=local)
+            full = to_points(self._gather(s, ends), local, origins=local)
         return full[np.triu_indices(len(idx), k=1)]
 
     def cross(self, idx: np.ndarray) -> np.ndarray:
         """Return walking distances from ``points[idx]`` to every point of ``b``, row-major."""
         assert self.b is not None
-        rows, s = self._rows(idx)
-        targets = self.b if self._cb is None or self.matrix is None else self._cb
-        return to_points(rows, targets, origins=s).ravel()
+        if self.matrix is None or self._csnap is None or self._cb is None:
+            s = self.snap.subset(idx)
+            rows = point_node_distances(self.net, s, limit=self.cutoff)
+            return to_points(rows, self.b, origins=s).ravel()
+        s, b = self._csnap.subset(idx), self._cb  # only the columns of b's edge ends
+        ends, inverse = np.unique(np.concatenate([b.u, b.v]), return_inverse=True)
+        local = _renumbered_ends(b, inverse[:len(b)], inverse[len(b):])
+        return to_points(self._gather(s, ends), local, origins=s).ravel()
+
+
+def _condensed_size(n: int) -> int:
+    """Entries of the upper triangle (diagonal included) of an ``n`` by ``n`` matrix."""
+    return n * (n + 1) // 2
+
+
+def _condensed_index(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the pairs ``(a, b)`` (broadcast) in the condensed upper triangle.
+
+    Row ``i`` of the triangle holds ``(i, i), (i, i + 1), … (i, n - 1)`` and starts at
+    ``i * (2n - i + 1) / 2``; a pair is looked up as ``(min, max)``.
+    """
+    i = np.minimum(a, b).astype(np.int64)
+    j = np.maximum(a, b)
+    return i * (2 * n + 1 - i) // 2 + (j - i)
+
+
+def _node_matrix(net: WalkNetwork, carriers: np.ndarray, position: np.ndarray,
+                 cutoff: float) -> np.ndarray:
+    """Condensed float32 walking distances among the carrier nodes (``inf`` past ``cutoff``).
+
+    The bounded search runs from every carrier in memory-bounded batches
+    (:func:`~cwsgeo.analysis.network.iter_reach`), each scattered into the triangle and
+    dropped; the pair ``(i, j)``, ``i <= j``, keeps the distance found from carrier ``i``
+    (the search from ``j`` may differ in the last bits of float64: one value serves both
+    directions, so the matrix is exactly symmetric).
+    """
+    n = len(carriers)
+    matrix = np.full(_condensed_size(n), np.inf, dtype=np.float32)
+    for reach in iter_reach(net, carriers, radius=cutoff, max_bytes=_REACH_BYTES):
+        row = np.repeat(reach.origins, reach.sizes)  # origins are positions in carriers
+        col = position[reach.nodes]
+        keep = col >= row  # non-carriers have -1
+        row, col = row[keep], col[keep]
+        matrix[_condensed_index(row, col, n)] = reach.distances[keep]
+    return matrix
+
+
+#: Memory for one batch of the matrix's searches (its scatter takes about three times more).
+_REACH_BYTES = 8 * 2**20
 
 
 def _renumbered(snap: Snap, position: np.ndarray) -> Snap:
