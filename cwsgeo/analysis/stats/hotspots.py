@@ -9,8 +9,9 @@ row-standardised weights :math:`w_{ij}` (each unit's neighbours weigh ``1/#neigh
 mean with the city mean, with esda's codes: 1 ``HH`` (hot spot: high among high), 2 ``LH``
 (low among high), 3 ``LL`` (cold: low among low), 4 ``HL`` (high among low). Pseudo p-values
 come from esda's conditional permutations (the unit's value fixed, the others shuffled over
-its neighbours), counted here from the simulated values with ties on both sides:
-``p_high = (1 + #{sim >= I}) / (P + 1)``, ``p_low`` likewise with ``<=``, and
+its neighbours; the same draws as esda's NumPy path, made here in NumPy so that esda does
+not compile them with numba in every process), counted here from the simulated values with
+ties on both sides: ``p_high = (1 + #{sim >= I}) / (P + 1)``, ``p_low`` likewise with ``<=``, and
 
 * ``alternative="two-sided"`` (default): ``p = min(1, 2 min(p_high, p_low))``, so that about
   ``alpha`` of the units of a random field come out significant (esda's announced default);
@@ -130,6 +131,32 @@ def _pseudo_p(sims: np.ndarray, observed: np.ndarray, alternative: Alternative) 
     return folded if alternative == "folded" else np.minimum(1.0, 2 * folded)
 
 
+def _conditional_permutations(z: np.ndarray, w: Any, permutations: int,
+                               seed: int) -> np.ndarray:
+    """Local Moran's I of ``z`` under esda's conditional randomisation (P x n), in NumPy.
+
+    The same draws and statistic as esda's ``crand`` on its NumPy path: ``permutations``
+    rows of ``max(#neighbours)`` ids drawn without replacement from the ``n - 1`` other units
+    (``numpy.random.seed(seed)`` then one ``numpy.random.choice`` per row); unit ``i`` takes
+    the first ``#neighbours(i)`` of each row. esda compiles that loop with numba whenever
+    numba is importable (cwsgeo needs numba for its network engine), which costs ~15 s in
+    every new process and is not cached; drawn here it takes milliseconds.
+    """
+    n = len(z)
+    card = np.diff(w.indptr)
+    np.random.seed(seed)
+    ids = np.stack([np.random.choice(n - 1, size=int(card.max()), replace=False)
+                    for _ in range(permutations)])
+    scaling = (n - 1) / float((z * z).sum())
+    sims = np.empty((permutations, n))
+    for i in range(n):
+        others = ids[:, :card[i]]
+        others = others + (others >= i)  # ids count the units other than i
+        weights = w.data[w.indptr[i]:w.indptr[i + 1]]
+        sims[:, i] = z[i] * (z[others] @ weights) * scaling
+    return sims
+
+
 def _counts(units: pd.DataFrame, column: str, what: str) -> np.ndarray:
     if column not in units.columns:
         raise ValueError(f"{what} have no column {column!r}")
@@ -204,8 +231,9 @@ def local_moran(values: pd.Series, neighbours: Mapping[Any, Sequence[Any]], *,
         warnings.simplefilter("ignore", RuntimeWarning)  # 0/0 of esda's z_sim on flat sims
         # esda 2.x announces a two-sided default; p-values are recounted below anyway
         warnings.filterwarnings("ignore", "The alternative hypothesis", DeprecationWarning)
-        lisa = esda.Moran_Local(y, w, transformation="r", permutations=int(permutations),
-                                seed=seed)
+        lisa = esda.Moran_Local(y, w, transformation="r", permutations=0)
+        sims = _conditional_permutations(np.asarray(lisa.z, dtype=float), w.sparse.tocsr(),
+                                         int(permutations), seed)
         glob = esda.Moran(y, w, transformation="r", permutations=int(permutations))
     table = pd.DataFrame({"value": values.to_numpy(dtype=float),
                           "n_neighbours": [len(nb[i]) for i in ids]},
@@ -215,7 +243,7 @@ def local_moran(values: pd.Series, neighbours: Mapping[Any, Sequence[Any]], *,
     has = ~np.isnan(at)
     take = at[has].astype(int)
     lag = np.asarray(w.sparse @ y).ravel()
-    p_local = _pseudo_p(np.asarray(lisa.sim), np.asarray(lisa.Is), alternative)
+    p_local = _pseudo_p(sims, np.asarray(lisa.Is), alternative)
     p_global = float(_pseudo_p(np.asarray(glob.sim)[:, None], np.array([glob.I]),
                                alternative)[0])
     for col, arr in (("lag", lag), ("I", lisa.Is), ("p_value", p_local)):
