@@ -120,6 +120,18 @@ def space_metrics(spaces: gpd.GeoDataFrame, net: WalkNetwork, *,
     pandas.DataFrame
         Indexed by the space ids (index ``id``, in the rows' order); columns listed in the
         module docs. Join it to the spaces with ``spaces.join(metrics, on="id")``.
+
+    Notes
+    -----
+    Spaces on the network are measured in batches of nearby spaces (Morton order): one
+    bounded search per space (:func:`~cwsgeo.analysis.network.nodes_in_range`, radius the
+    farthest threshold or buzz anchor), then only the targets a batch can reach (an edge end
+    reached, on a space's own edge, or off the network) and the nodes it reached are looked
+    at, so the work follows what each space reaches, not the size of the city. Counts are
+    exact; float sums (``places_buzz``, ``residents_*``) may differ from another summation
+    order, or from distances built in another order (``dijkstra`` rows plus the point's
+    costs), in the last bits: on the bundle with 28,900 spaces at most ``3e-13`` relative
+    for the buzz and ``2e-15`` for residents.
     """
     spaces = as_gdf(spaces, "spaces")
     ids = space_ids(spaces)
