@@ -89,6 +89,7 @@ def main() -> None:
     ap.add_argument("--save", type=Path)
     ap.add_argument("--compare", type=Path)
     ap.add_argument("--rtol", type=float, default=1e-12)
+    ap.add_argument("--chunk-size", type=int, default=None)
     args = ap.parse_args()
     if args.cache.exists():
         inputs = pickle.loads(args.cache.read_bytes())
@@ -100,7 +101,9 @@ def main() -> None:
           f"{len(inputs['stops']):,} stops; {net}; load {os.getloadavg()[0]:.2f}")
     t0 = time.perf_counter()
     out = px.space_metrics(inputs["spaces"], net, stops=inputs["stops"],
-                           places=inputs["places"], residents=inputs["residents"])
+                           places=inputs["places"], residents=inputs["residents"],
+                           **({} if args.chunk_size is None else
+                              {"chunk_size": args.chunk_size}))
     seconds = time.perf_counter() - t0
     print(f"space_metrics: {seconds:.1f} s (load {os.getloadavg()[0]:.2f})")
     if args.save:
