@@ -522,3 +522,20 @@ def test_bundle_residents_near_placa_catalunya_match_independent_count(bundle_di
 
 def xy_of(g, n):
     return float(g.nodes[n]["x_etrs89"]), float(g.nodes[n]["y_etrs89"])
+
+
+def test_space_metrics_do_not_depend_on_batches(grid, stops, places, residents):
+    # batches follow the Morton order of the spaces' edges and keep only the targets they
+    # may reach: one space per batch, a few, or all at once give the same values
+    rng = np.random.default_rng(7)
+    xy = rng.uniform([-100, -100], [700, 700], size=(40, 2))
+    many = gpd.GeoDataFrame({"id": [f"s{i}" for i in range(len(xy))]},
+                            geometry=[P(x, y) for x, y in xy], crs="EPSG:25831")
+    kwargs = {"stops": stops, "places": places, "residents": residents,
+              "walk_speed_kmh": SPEED, "minutes": (1, 3), "stop_minutes": (1, 2),
+              "buzz_full_min": 1, "buzz_zero_min": 3, "snap_max_m": 60}
+    whole = px.space_metrics(many, grid, chunk_size=1000, **kwargs)
+    assert (whole["proximity_method"] == "straight_line").any()
+    for size in (1, 7):
+        pd.testing.assert_frame_equal(px.space_metrics(many, grid, chunk_size=size, **kwargs),
+                                      whole, check_exact=False, rtol=1e-12)

@@ -43,7 +43,7 @@ STAGE_VERSIONS: dict[str, int] = {
     "transit": 1,        # transit layer (read, clipped, stations collapsed)
     "residents": 1,      # residents allocated to network nodes
     "surface": 2,        # accessibility surface (2: bounded engine, sums in reach order)
-    "space_metrics": 2,  # per-space walking metrics and walk areas (2: bounded engine)
+    "space_metrics": 3,  # per-space walking metrics and walk areas (3: engine node rows)
     "coverage": 1,       # residents within reach of a space
     "by_type": 1,        # metrics summarised by innovation type
     "streets": 2,        # street lines of the offline basemap (2: street names)

@@ -6,7 +6,7 @@ Column names (built by :func:`cwsgeo.schema.metric_column`) are listed in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ import pandas as pd
 
 from ... import settings
 from ...schema import metric_column
-from ..network import Snap, WalkNetwork, nearest_distances, point_node_distances, snap_points
+from ..network import Snap, WalkNetwork, nearest_distances, nodes_in_range, snap_points
 from ._common import (
     as_gdf,
     chunks,
@@ -120,6 +120,18 @@ def space_metrics(spaces: gpd.GeoDataFrame, net: WalkNetwork, *,
     pandas.DataFrame
         Indexed by the space ids (index ``id``, in the rows' order); columns listed in the
         module docs. Join it to the spaces with ``spaces.join(metrics, on="id")``.
+
+    Notes
+    -----
+    Spaces on the network are measured in batches of nearby spaces (Morton order): one
+    bounded search per space (:func:`~cwsgeo.analysis.network.nodes_in_range`, radius the
+    farthest threshold or buzz anchor), then only the targets a batch can reach (an edge end
+    reached, on a space's own edge, or off the network) and the nodes it reached are looked
+    at, so the work follows what each space reaches, not the size of the city. Counts are
+    exact; float sums (``places_buzz``, ``residents_*``) may differ from another summation
+    order, or from distances built in another order (``dijkstra`` rows plus the point's
+    costs), in the last bits: on the bundle with 28,900 spaces at most ``3e-13`` relative
+    for the buzz and ``2e-15`` for residents.
     """
     spaces = as_gdf(spaces, "spaces")
     ids = space_ids(spaces)
@@ -140,16 +152,19 @@ def space_metrics(spaces: gpd.GeoDataFrame, net: WalkNetwork, *,
     counts = _empty_counts(len(snap), list(by_mode), place_t, residents is not None, th)
     if counts:
         with progress_bar(len(snap), "space metrics", progress) as bar:
-            for rows_idx in chunks(len(snap), chunk_size):
+            for rows_idx in _batches(net, snap, chunk_size):
                 sub = snap.subset(rows_idx)
-                node_dist = _batch_node_distances(net, sub, limit)
+                node_dist, reached = _batch_node_distances(net, sub, limit)
                 for mode, tg in by_mode.items():
-                    _count_stops(counts, rows_idx, tg.distances_from(node_dist, sub), mode, th)
+                    near = _reachable(tg, sub, reached)
+                    _count_stops(counts, rows_idx, near.distances_from(node_dist, sub), mode, th)
                 if place_t is not None and cat_w is not None:
-                    _count_places(counts, rows_idx, place_t.distances_from(node_dist, sub),
-                                  place_t, cat_w, th)
+                    near = _reachable(place_t, sub, reached)
+                    _count_places(counts, rows_idx, near.distances_from(node_dist, sub),
+                                  near, cat_w, th)
                 if residents is not None:
-                    _count_residents(counts, rows_idx, node_dist, sub, residents, net, th)
+                    _count_residents(counts, rows_idx, node_dist, sub, residents, net, th,
+                                     np.flatnonzero(reached))
                 bar.update(len(rows_idx))
     return _metrics_frame(ids, snap, nearest, counts, th)
 
@@ -212,13 +227,53 @@ def _empty_counts(n: int, modes: list[str], place_t: SnappedTargets | None, resi
     return {name: np.zeros(n) for name in names}
 
 
-def _batch_node_distances(net: WalkNetwork, sub: Snap, limit: float) -> np.ndarray:
-    """Node distances of a batch of spaces (rows of ``inf`` for spaces off the network)."""
+def _batches(net: WalkNetwork, snap: Snap, size: int) -> Iterator[np.ndarray]:
+    """Yield blocks of at most ``size`` spaces: first those on the network, then the others.
+
+    Spaces on the network go in Morton order of their edge's first node, so each block
+    covers a compact area and reaches few targets.
+    """
+    rank = np.empty(net.n_nodes, np.int64)
+    rank[net.spatial_order] = np.arange(net.n_nodes)
+    on = snap.valid & snap.on_network
+    on_rows = np.flatnonzero(on)
+    on_rows = on_rows[np.argsort(rank[snap.u[on_rows]], kind="stable")]
+    others = np.flatnonzero(~on)
+    for rows in (on_rows, others):
+        for block in chunks(len(rows), size):
+            yield rows[block]
+
+
+def _batch_node_distances(net: WalkNetwork, sub: Snap,
+                          limit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return a batch's node distances within ``limit`` and the nodes any space reached.
+
+    Distances come from the bounded engine (rows of ``inf`` for spaces off the network); the
+    mask marks the nodes reached by any space of the batch.
+    """
     net_rows = np.flatnonzero(sub.valid & sub.on_network)
     node_dist = np.full((len(sub), net.n_nodes), np.inf)
+    reached = np.zeros(net.n_nodes, bool)
     if len(net_rows):
-        node_dist[net_rows] = point_node_distances(net, sub.subset(net_rows), limit=limit)
-    return node_dist
+        reach = nodes_in_range(net, sub.subset(net_rows), radius=limit)
+        node_dist[net_rows] = reach.to_dense(net.n_nodes)
+        reached[reach.nodes] = True
+    return node_dist, reached
+
+
+def _reachable(tg: SnappedTargets, sub: Snap, reached: np.ndarray) -> SnappedTargets:
+    """Return the targets a batch of spaces may reach within its search radius.
+
+    All of them when a space is off the network; else those off the network, those with an
+    edge end reached and those on a space's own edge (the direct walk along it). The others
+    are beyond the radius (their distances would be ``inf``).
+    """
+    if (sub.valid & ~sub.on_network).any():
+        return tg
+    s = tg.snap
+    edges = sub.edge[sub.valid]
+    keep = s.valid & (~s.on_network | reached[s.u] | reached[s.v] | np.isin(s.edge, edges))
+    return tg if keep.all() else tg.subset(np.flatnonzero(keep))
 
 
 def _count_stops(counts: dict[str, np.ndarray], rows_idx: np.ndarray, d: np.ndarray,
@@ -241,12 +296,14 @@ def _count_places(counts: dict[str, np.ndarray], rows_idx: np.ndarray, d: np.nda
 
 
 def _count_residents(counts: dict[str, np.ndarray], rows_idx: np.ndarray, node_dist: np.ndarray,
-                     sub: Snap, residents: Residents, net: WalkNetwork, th: _Thresholds) -> None:
+                     sub: Snap, residents: Residents, net: WalkNetwork, th: _Thresholds,
+                     nodes: np.ndarray) -> None:
     line_rows = np.flatnonzero(sub.valid & ~sub.on_network)
     node_xy = np.column_stack([net.x, net.y])
     for m in th.minutes:
         counts[metric_column("residents", minutes=m)][rows_idx] = residents.within(
-            node_dist, snap_xy(sub), m * th.speed, line_rows=line_rows, node_xy=node_xy)
+            node_dist, snap_xy(sub), m * th.speed, line_rows=line_rows, node_xy=node_xy,
+            nodes=nodes)
 
 
 def _metrics_frame(index: pd.Index, snap: Snap, nearest: dict[str, dict[str, np.ndarray]],

@@ -69,14 +69,20 @@ class Residents:
 
     def within(self, node_dist: np.ndarray, origin_xy: np.ndarray, radius: float,
                line_rows: np.ndarray | None = None, node_xy: np.ndarray | None = None,
-               ) -> np.ndarray:
+               nodes: np.ndarray | None = None) -> np.ndarray:
         """Residents within ``radius`` metres of origins.
 
         Network nodes count when ``node_dist <= radius`` (rows of node distances); rows listed
         in ``line_rows`` use straight lines to the nodes instead (``node_xy`` needed).
         Off-network residents always count in a straight line from ``origin_xy``.
+        ``nodes``, when given, lists the only node positions any network row reaches (the
+        other columns of ``node_dist`` are ``inf``): just those columns are summed.
         """
-        reached = (node_dist <= radius).astype(np.float64) @ self.node_residents
+        if nodes is None:
+            reached = (node_dist <= radius).astype(np.float64) @ self.node_residents
+        else:
+            reached = ((node_dist[:, nodes] <= radius).astype(np.float64)
+                       @ self.node_residents[nodes])
         if line_rows is not None and len(line_rows):
             if node_xy is None:
                 raise ValueError("node_xy is needed with line_rows")

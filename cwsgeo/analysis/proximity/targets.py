@@ -81,6 +81,14 @@ class SnappedTargets:
                               labels=None if self.labels is None else self.labels[sel],
                               n_nodes=self.n_nodes, network=self.network)
 
+    def subset(self, positions: np.ndarray) -> SnappedTargets:
+        """Return the points at ``positions`` (same columns)."""
+        sel = np.asarray(positions, dtype=np.int64)
+        return SnappedTargets(snap=self.snap.subset(sel), weights=self.weights[sel],
+                              columns=self.columns,
+                              labels=None if self.labels is None else self.labels[sel],
+                              n_nodes=self.n_nodes, network=self.network)
+
     def distances_from(self, rows: np.ndarray, origins: Snap) -> np.ndarray:
         """Distances (metres) from snapped origins to every target point.
 
