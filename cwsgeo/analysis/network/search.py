@@ -17,7 +17,6 @@ from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from .model import WalkNetwork
 from .snap import Snap
@@ -595,15 +594,19 @@ def to_points(node_dist: np.ndarray, targets: Snap, *, origins: Snap | None = No
 
 
 def _same_edge_shortcut(out: np.ndarray, origins: Snap, targets: Snap, t: np.ndarray) -> None:
+    """Give each (origin, target) pair on one edge the direct walk along it, if shorter."""
     o_edge = np.where(origins.valid, origins.edge, -1)
     t_edge = np.where(targets.valid[t], targets.edge[t], -1)
-    common = np.intersect1d(o_edge[o_edge >= 0], t_edge[t_edge >= 0])
-    if len(common) == 0:
+    order = np.argsort(t_edge, kind="stable")
+    by_edge = t_edge[order]
+    rows = np.flatnonzero(o_edge >= 0)
+    first = np.searchsorted(by_edge, o_edge[rows], side="left")
+    count = np.searchsorted(by_edge, o_edge[rows], side="right") - first
+    if not count.any():
         return
-    left = pd.DataFrame({"edge": o_edge, "row": np.arange(len(o_edge))})
-    right = pd.DataFrame({"edge": t_edge, "col": np.arange(len(t_edge))})
-    pairs = left[left.edge.isin(common)].merge(right[right.edge.isin(common)], on="edge")
-    r, c = pairs["row"].to_numpy(), pairs["col"].to_numpy()
+    r = np.repeat(rows, count)  # every (row, target) pair sharing an edge, once
+    rank = np.arange(len(r)) - np.repeat(np.cumsum(count) - count, count)
+    c = order[np.repeat(first, count) + rank]
     direct = (np.abs(origins.along[r] - targets.along[t[c]]) + origins.distance[r]
               + targets.distance[t[c]])
     out[r, c] = np.minimum(out[r, c], direct)
