@@ -153,20 +153,28 @@ def space_metrics(spaces: gpd.GeoDataFrame, net: WalkNetwork, *,
     if counts:
         with progress_bar(len(snap), "space metrics", progress) as bar:
             for rows_idx in _batches(net, snap, chunk_size):
-                sub = snap.subset(rows_idx)
-                node_dist, reached = _batch_node_distances(net, sub, limit)
-                for mode, tg in by_mode.items():
-                    near = _reachable(tg, sub, reached)
-                    _count_stops(counts, rows_idx, near.distances_from(node_dist, sub), mode, th)
-                if place_t is not None and cat_w is not None:
-                    near = _reachable(place_t, sub, reached)
-                    _count_places(counts, rows_idx, near.distances_from(node_dist, sub),
-                                  near, cat_w, th)
-                if residents is not None:
-                    _count_residents(counts, rows_idx, node_dist, sub, residents, net, th,
-                                     np.flatnonzero(reached))
+                _count_batch(counts, rows_idx, net, snap, limit, by_mode, place_t, cat_w,
+                             residents, th)
                 bar.update(len(rows_idx))
     return _metrics_frame(ids, snap, nearest, counts, th)
+
+
+def _count_batch(counts: dict[str, np.ndarray], rows_idx: np.ndarray, net: WalkNetwork,
+                 snap: Snap, limit: float, by_mode: Mapping[str, SnappedTargets],
+                 place_t: SnappedTargets | None, cat_w: np.ndarray | None,
+                 residents: Residents | None, th: _Thresholds) -> None:
+    """Add one batch of spaces' stops, places and residents within reach to ``counts``."""
+    sub = snap.subset(rows_idx)
+    node_dist, reached = _batch_node_distances(net, sub, limit)
+    for mode, tg in by_mode.items():
+        near = _reachable(tg, sub, reached)
+        _count_stops(counts, rows_idx, near.distances_from(node_dist, sub), mode, th)
+    if place_t is not None and cat_w is not None:
+        near = _reachable(place_t, sub, reached)
+        _count_places(counts, rows_idx, near.distances_from(node_dist, sub), near, cat_w, th)
+    if residents is not None:
+        _count_residents(counts, rows_idx, node_dist, sub, residents, net, th,
+                         np.flatnonzero(reached))
 
 
 @dataclass(frozen=True)
