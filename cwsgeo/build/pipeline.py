@@ -288,7 +288,7 @@ class _Build:
     """One run of the pipeline: the stages in order, then the outputs (see :func:`build`)."""
 
     STEPS = ("inputs", "inventory", "geocode", "admin", "layers", "proximity", "density",
-             "tables", "maps", "exports", "findings")
+             "tables", "maps", "exports", "findings", "workbook")
 
     def __init__(self, cfg: Config, out: str | Path | None, dry_run: bool, use_cache: bool,
                  progress: bool) -> None:
@@ -541,7 +541,7 @@ class _Build:
         self.ledger.entries.update(entries)
 
     def step_exports(self) -> None:
-        """Context layers, GeoParquet twins, the QGIS project and the XLSX workbook."""
+        """Context layers, GeoParquet twins and the QGIS project (the workbook comes last)."""
         from ..outputs.qgis import cwsgeo_project, write_context_gpkg, write_qgz
 
         with self.ctx.timed("exports"):
@@ -557,9 +557,14 @@ class _Build:
             xml = cwsgeo_project(dens, folder, transit=self.transit, places=self.places)
             out["qgis"] = self.ledger.write_if_changed(folder / "cwsgeo.qgz", digest(xml),
                                                        lambda path: write_qgz(xml, path))
-            out["workbook"], entries = self.workbook_task.result()
-            self.ledger.entries.update(entries)
 
+    def step_workbook(self) -> None:
+        """Collect the XLSX workbook, written in the background beside the maps and findings."""
+        with self.ctx.timed("workbook (wait)"):
+            if self.dry_run:
+                return
+            self.result.outputs["workbook"], entries = self.workbook_task.result()
+            self.ledger.entries.update(entries)
 
     def step_findings(self) -> None:
         """Statistics (Kd, co-location, hot spots, comparisons by type) and the report."""
