@@ -101,6 +101,16 @@ def _reset(dist, reached, nr):
         dist[reached[i]] = _INF
 
 
+@njit(cache=True, inline="always")
+def _improve(dist, reached, nr, v, d):
+    """Give node ``v`` the shorter distance ``d``, listing it as reached the first time."""
+    if dist[v] == _INF:
+        reached[nr] = v
+        nr += 1
+    dist[v] = d
+    return nr
+
+
 # ------------------------------------------------------------------------- bucket queue
 @njit(cache=True)
 def _bucket_search(indptr, indices, weights, src, cost, radius, inv_w,
@@ -123,13 +133,10 @@ def _bucket_search(indptr, indices, weights, src, cost, radius, inv_w,
         s = src[i]
         c = cost[i]
         if c <= radius and c < dist[s]:
-            if dist[s] == _INF:
-                reached[nr] = s
-                nr += 1
             if top >= cap:
                 head[:] = -1
                 return -1 - nr
-            dist[s] = c
+            nr = _improve(dist, reached, nr, s, c)
             b = int(c * inv_w)
             pnode[top] = s
             pdist[top] = c
@@ -218,10 +225,7 @@ def _heap_search(indptr, indices, weights, src, cost, radius,
         s = src[i]
         c = cost[i]
         if c <= radius and c < dist[s]:
-            if dist[s] == _INF:
-                reached[nr] = s
-                nr += 1
-            dist[s] = c
+            nr = _improve(dist, reached, nr, s, c)
             size = _heap_push(hd, hn, size, c, s)
     while size > 0:
         du = hd[0]
@@ -234,10 +238,7 @@ def _heap_search(indptr, indices, weights, src, cost, radius,
             v = indices[j]
             nd = du + weights[j]
             if nd < dist[v] and nd <= radius:
-                if dist[v] == _INF:
-                    reached[nr] = v
-                    nr += 1
-                dist[v] = nd
+                nr = _improve(dist, reached, nr, v, nd)
                 size = _heap_push(hd, hn, size, nd, v)
     for i in range(nr):
         expd[reached[i]] = _INF
