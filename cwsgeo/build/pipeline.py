@@ -492,12 +492,14 @@ class _Build:
             names = dict(zip(districts["district_code"], districts["district_name"],
                              strict=True))
             out["changes_md"] = write_text(folder / "changes.md", changes.to_markdown(names))
-            out["changes_json"] = write_json(folder / "changes.json", changes.to_dict())
+            change_record = changes.to_dict()
+            out["changes_json"] = write_json(folder / "changes.json", change_record)
             out["spaces_gpkg"] = write_gpkg(
                 {"coworking_spaces": self.spaces.to_crs(settings.crs_store),
                  "walk_areas_10min": self.prox.areas.to_crs(settings.crs_store)},
                 folder / "coworking_spaces.gpkg")
-            out["spaces_csv"] = write_csv(_tabular(self.spaces), folder / "coworking_spaces.csv")
+            tabular = _tabular(self.spaces)
+            out["spaces_csv"] = write_csv(tabular, folder / "coworking_spaces.csv")
             out["report"] = write_text(folder / "inventory_report.md", report)
             # every row of the report's tables (the Markdown shows the first 500)
             out["accounts"] = write_csv(accounts, folder / "inventory_accounts.csv")
@@ -505,14 +507,14 @@ class _Build:
             out["precision"] = write_csv(
                 precision_table(self.spaces, self.cfg.geocoding.point_radius_m),
                 folder / "location_precision.csv")
-            self._start_workbook(changes.to_dict())
+            self._start_workbook(change_record, tabular)
 
-    def _start_workbook(self, changes: dict[str, Any]) -> None:
-        """Write the XLSX workbook side by side with the maps (collected in the exports)."""
+    def _start_workbook(self, changes: dict[str, Any], tabular: pd.DataFrame) -> None:
+        """Write the XLSX workbook in the background (collected by :meth:`step_workbook`)."""
         from ..outputs.workbook import changes_table
 
         prox, dens = self.prox, self.densities
-        tables = {"spaces": _tabular(self.spaces), "districts": dens.districts,
+        tables = {"spaces": tabular, "districts": dens.districts,
                   "barris": dens.barris, "proximity_by_type": prox.by_type,
                   "coverage": prox.coverage, "residents_allocation": prox.residents_report,
                   "changes": changes_table(changes)}

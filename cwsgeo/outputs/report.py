@@ -228,7 +228,8 @@ def _duplicates_section(groups: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) ->
     ]
     merged = groups["merged"] if "merged" in groups.columns else pd.Series(False, groups.index)
     shown = groups.head(max_rows)
-    for rec, done in zip(shown.to_dict("records"), merged.astype(bool), strict=False):
+    for rec, done in zip(shown.to_dict("records"), merged.head(max_rows).astype(bool),
+                         strict=True):
         far = float(rec["distance_m"])
         lines.append(
             f"| {rec['group']} | {'certain' if rec['certain'] else 'possible'} | "
