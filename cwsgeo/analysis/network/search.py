@@ -347,7 +347,7 @@ def _put_pairs(rec: np.ndarray, at: np.ndarray, rows: np.ndarray, cols: np.ndarr
 
 
 def sums_in_range(net: WalkNetwork, weights: npt.ArrayLike | None,
-                  radius: float | Sequence[float], *,
+                  radius: float | Sequence[float] | np.ndarray, *,
                   origins: npt.ArrayLike | Snap | None = None, points: Snap | None = None,
                   point_weights: npt.ArrayLike | None = None,
                   progress: bool = False) -> np.ndarray:

@@ -101,12 +101,11 @@ def _reach_from_every_node(net: WalkNetwork, residents: Residents | None,
         on = place_t.on
         points = place_t.snap.subset(on)
         point_w = np.column_stack([np.ones(len(on)), place_t.weights[on]])
-    sums = sums_in_range(net, node_w, list(radii), points=points, point_weights=point_w,
+    sums = sums_in_range(net, node_w, radii, points=points, point_weights=point_w,
                          progress=progress)
     n_res = 0 if residents is None else 1
     res_acc = sums[:, :, 0] if n_res else np.zeros((n, len(radii)))
-    n_weights = 1 + len(place_t.columns) if place_t is not None else 0
-    place_acc = np.zeros((n, len(radii), n_weights))
     if point_w is not None:
-        place_acc[:] = sums[:, :, n_res:]
-    return res_acc, place_acc
+        return res_acc, sums[:, :, n_res:]
+    n_weights = 1 + len(place_t.columns) if place_t is not None else 0
+    return res_acc, np.zeros((n, len(radii), n_weights))

@@ -28,6 +28,7 @@ off-network sites raise, off-network reference points are left out of the draws 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Literal
 
@@ -46,6 +47,9 @@ from ..network import (
 __all__ = ["CallableDistances", "EuclideanDistances", "NetworkDistances", "as_xy"]
 
 PairFunction = Callable[[np.ndarray, np.ndarray], npt.ArrayLike]
+
+#: Memory for one batch of the matrix's searches (its scatter takes about three times more).
+_REACH_BYTES = 8 * 2**20
 
 
 def as_xy(points: npt.ArrayLike, what: str) -> np.ndarray:
@@ -262,23 +266,15 @@ def _node_matrix(net: WalkNetwork, carriers: np.ndarray, position: np.ndarray,
     return matrix
 
 
-#: Memory for one batch of the matrix's searches (its scatter takes about three times more).
-_REACH_BYTES = 8 * 2**20
-
-
 def _renumbered(snap: Snap, position: np.ndarray) -> Snap:
     """Return the snaps with matrix positions for node positions (invalid points get 0)."""
-    fields = {f: getattr(snap, f) for f in snap.__dataclass_fields__}
-    fields["u"] = np.where(snap.on_network, position[snap.u], 0)
-    fields["v"] = np.where(snap.on_network, position[snap.v], 0)
-    return Snap(**fields)
+    return _renumbered_ends(snap, np.where(snap.on_network, position[snap.u], 0),
+                            np.where(snap.on_network, position[snap.v], 0))
 
 
 def _renumbered_ends(snap: Snap, u: np.ndarray, v: np.ndarray) -> Snap:
     """Return the snaps with the given positions for their edge ends (for a column subset)."""
-    fields = {f: getattr(snap, f) for f in snap.__dataclass_fields__}
-    fields["u"], fields["v"] = u, v
-    return Snap(**fields)
+    return dataclasses.replace(snap, u=u, v=v)
 
 
 def _require_on_network(snap: Snap, what: str, snap_max_m: float | None) -> None:

@@ -291,11 +291,11 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
     if "places_buzz" in sp.columns:
         formatters["places_buzz"] = _buzz_parts(sp.loc[drawn, "places_buzz"])
     idx = np.flatnonzero(drawn)
-    if len(idx) > MANY_FEATURES:
+    many = len(idx) > MANY_FEATURES  # small circles with thin lines, on a canvas
+    if many:
         add_points_runtime(m)  # hover and click on the canvas
     data = _space_data(sp.iloc[idx], present, formatters, prec[idx],
                        [[v.keys[i] for i in idx] for v in views])
-    many = len(idx) > MANY_FEATURES  # small circles with thin lines, on a canvas
     radius = radius * SPACE_RADIUS["many"] / SPACE_RADIUS["innovation"] if many else radius
     m.add_child(SpaceViews(data, layers, {
         "views": cfg_views, "view": opening, "outline": SPACE_OUTLINE, "radius": float(radius),
