@@ -327,6 +327,18 @@ class WalkNetwork:
             raise CwsgeoError(f"not a cwsgeo walking network ({exc})") from None
 
 
+def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Return ``starts[i], starts[i] + 1, … starts[i] + counts[i] - 1`` for each ``i``, joined.
+
+    >>> concat_ranges(np.array([10, 3]), np.array([2, 3])).tolist()
+    [10, 11, 3, 4, 5]
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    offsets = np.cumsum(counts) - counts
+    return (np.repeat(np.asarray(starts, dtype=np.int64) - offsets, counts)
+            + np.arange(int(counts.sum())))
+
+
 def _decode_names(arrays: Mapping[str, np.ndarray]) -> np.ndarray | None:
     """Street names per edge from ``name_code``/``name_text`` (None when not stored)."""
     if "name_code" not in arrays:

@@ -18,7 +18,7 @@ from typing import Any, Literal, overload
 import numpy as np
 import numpy.typing as npt
 
-from .model import WalkNetwork
+from .model import WalkNetwork, concat_ranges
 from .snap import Snap
 
 __all__ = ["Reach", "iter_node_distances", "iter_reach", "nearest_distances", "nearest_k",
@@ -142,7 +142,7 @@ def _take_origins(src_ptr: np.ndarray, src_node: np.ndarray, src_cost: np.ndarra
     """Return the sources of some origins, as a new ``(src_ptr, src_node, src_cost)``."""
     counts = src_ptr[rows + 1] - src_ptr[rows]
     ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    idx = np.repeat(src_ptr[rows] - ptr[:-1], counts) + np.arange(ptr[-1])
+    idx = concat_ranges(src_ptr[rows], counts)
     return ptr, src_node[idx], src_cost[idx]
 
 
@@ -213,7 +213,7 @@ def iter_reach(net: WalkNetwork, origins: npt.ArrayLike | Snap | None = None, *,
                 continue
             sizes = count[done]
             row_ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-            idx = np.repeat(start[done] - row_ptr[:-1], sizes) + np.arange(row_ptr[-1])
+            idx = concat_ranges(start[done], sizes)
             bar.update(int(done.sum()))
             yield Reach(labels[rows[done]], row_ptr, out_nodes[idx], out_dist[idx], radius)
             mean = max(float(sizes.mean()), 1.0)
@@ -250,7 +250,7 @@ def nodes_in_range(net: WalkNetwork, origins: npt.ArrayLike | Snap | None = None
         return joined
     sizes = joined.sizes[order]
     ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    idx = np.repeat(joined.indptr[order] - ptr[:-1], sizes) + np.arange(ptr[-1])
+    idx = concat_ranges(joined.indptr[order], sizes)
     return Reach(joined.origins[order], ptr, joined.nodes[idx], joined.distances[idx],
                  joined.radius)
 
@@ -605,8 +605,7 @@ def _same_edge_shortcut(out: np.ndarray, origins: Snap, targets: Snap, t: np.nda
     if not count.any():
         return
     r = np.repeat(rows, count)  # every (row, target) pair sharing an edge, once
-    rank = np.arange(len(r)) - np.repeat(np.cumsum(count) - count, count)
-    c = order[np.repeat(first, count) + rank]
+    c = order[concat_ranges(first, count)]
     direct = (np.abs(origins.along[r] - targets.along[t[c]]) + origins.distance[r]
               + targets.distance[t[c]])
     out[r, c] = np.minimum(out[r, c], direct)

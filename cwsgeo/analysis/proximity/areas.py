@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..network import Reach, Snap, WalkNetwork, iter_reach, snap_points
+from ..network.model import concat_ranges
 from ._common import as_gdf, space_ids, speed_m_per_min
 
 __all__ = ["walk_areas"]
@@ -124,8 +125,7 @@ def _reached_pieces(net: WalkNetwork, reach: Reach, snap: Snap,
     adj = net.adjacency
     start = adj.indptr[reach.nodes].astype(np.int64)
     degree = adj.indptr[reach.nodes + 1] - start
-    first = np.repeat(np.cumsum(degree) - degree, degree)
-    slot = np.repeat(start, degree) + np.arange(int(degree.sum())) - first
+    slot = concat_ranges(start, degree)
     s = np.repeat(reach.nodes, degree)
     e = adj.indices[slot]
     d_s = np.repeat(reach.distances, degree)
