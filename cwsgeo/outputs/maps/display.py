@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 
 from ... import settings
-from .text import RawJSON, _b64, _jsonable
+from .text import RawJSON, _b64, _jsonable, _latlon_b64
 
 logger = logging.getLogger(__name__)
 
@@ -228,9 +228,9 @@ def radial_outlines(gdf: gpd.GeoDataFrame, directions: int = 16,
                  else np.zeros((0, directions)))
         unit = max(1, int(np.ceil(radii.max(initial=0.0) / 255)))
         ll = gpd.GeoSeries(centre, crs=settings.crs_work).to_crs(settings.crs_store)
-        micro = np.round(shapely.get_coordinates(ll.to_numpy()) * 1e6).astype(np.int64)
+        xy = shapely.get_coordinates(ll.to_numpy())
         return {"rows": pos.tolist(), "n": len(pos), "directions": directions, "unit": unit,
-                "lat": _b64(micro[:, 1], "<i4"), "lon": _b64(micro[:, 0], "<i4"),
+                **_latlon_b64(xy[:, 1], xy[:, 0]),
                 "r": _b64(np.clip(np.ceil(radii / unit), 0, 255), "u1")}
 
     _, data = _stored_json(store, "outlines", gdf, (directions,), compute)

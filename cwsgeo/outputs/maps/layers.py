@@ -37,6 +37,7 @@ from .text import (
     _color,
     _js,
     _js_data,
+    _latlon_b64,
     _layer_name,
     _text_column,
     popup_html,
@@ -210,8 +211,7 @@ def point_rows(gdf: gpd.GeoDataFrame, kind: np.ndarray, text: Sequence[str | Non
     ``k`` (uint8 kind); ``t``: plain texts (:func:`~.text._text_column`).
     """
     pos, latlon = points_latlon(gdf, store=store)
-    micro = np.round(latlon * 1e6)
-    return {"n": len(pos), "lat": _b64(micro[:, 0], "<i4"), "lon": _b64(micro[:, 1], "<i4"),
+    return {"n": len(pos), **_latlon_b64(latlon[:, 0], latlon[:, 1]),
             "k": _b64(np.asarray(kind)[pos], "u1"),
             "t": _text_column([text[i] for i in pos.tolist()])}
 

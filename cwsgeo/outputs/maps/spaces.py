@@ -53,6 +53,7 @@ from .text import (
     _color,
     _js,
     _js_data,
+    _latlon_b64,
     _layer_name,
     _number,
     _text_column,
@@ -191,8 +192,8 @@ def _space_data(sub: gpd.GeoDataFrame, present: Sequence[tuple[str, str]],
         parts = (formatters[col](values) if col in formatters
                  else [[format_value(v, col) for v in values]])
         fields.append([label, [p if isinstance(p, str) else _text_column(p) for p in parts]])
-    micro = np.round(shapely.get_coordinates(sub.geometry.to_numpy()) * 1e6)
-    return {"n": len(sub), "lat": _b64(micro[:, 1], "<i4"), "lon": _b64(micro[:, 0], "<i4"),
+    xy = shapely.get_coordinates(sub.geometry.to_numpy())
+    return {"n": len(sub), **_latlon_b64(xy[:, 1], xy[:, 0]),
             "name": [as_text(n) for n in names.tolist()],
             "approx": _b64(precision == "approximate", "u1"),
             "radius": _b64(np.clip(np.nan_to_num(np.round(radius)), 0, 2 ** 16 - 1), "<u2"),

@@ -174,6 +174,18 @@ def _b64(values: Any, dtype: str) -> str:
     return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
 
 
+def _latlon_b64(lat: Any, lon: Any) -> dict[str, str]:
+    """Latitudes and longitudes as base64 int32 microdegrees: ``{"lat": …, "lon": …}``.
+
+    Examples
+    --------
+    >>> _latlon_b64([41.0], [2.5])
+    {'lat': 'QJxxAg==', 'lon': 'oCUmAA=='}
+    """
+    return {"lat": _b64(np.round(np.asarray(lat, dtype=float) * 1e6), "<i4"),
+            "lon": _b64(np.round(np.asarray(lon, dtype=float) * 1e6), "<i4")}
+
+
 def _text_column(values: Iterable[str | None]) -> dict[str, Any]:
     """Return texts compactly for a page: each distinct text once.
 

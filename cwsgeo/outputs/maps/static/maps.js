@@ -168,9 +168,9 @@ function cwsColumn(col) {
     return function (i) { return c[i] ? t[c[i] - 1] : null; };
 }
 
-/* A popup or tooltip built from plain texts (never parsed as HTML): a title, rows
-   [[label, value], ...] (rows without a value are left out) and an optional note. */
-function cwsPopup(title, rows, note) {
+/* A popup built from plain texts (never parsed as HTML): a title and rows
+   [[label, value], ...] (rows without a value are left out). */
+function cwsPopup(title, rows) {
     var div = document.createElement('div'), head = document.createElement('div');
     div.className = 'cws-popup';
     head.className = 'cws-popup-title';
@@ -184,12 +184,17 @@ function cwsPopup(title, rows, note) {
         tr.appendChild(document.createElement('th')).textContent = r[0];
         tr.appendChild(document.createElement('td')).textContent = r[1];
     });
-    if (note) {
-        var n = div.appendChild(document.createElement('div'));
-        n.className = 'cws-tip-note';
-        n.textContent = note;
-    }
     return div;
+}
+
+/* Append a small note (plain text) under a tooltip or popup, if there is one. */
+function cwsNote(parent, text) {
+    if (text) {
+        var n = parent.appendChild(document.createElement('div'));
+        n.className = 'cws-tip-note';
+        n.textContent = text;
+    }
+    return parent;
 }
 
 /* Mouse handling shared by the canvas point layers of a map (window.cwsPoints).

@@ -32,13 +32,9 @@ function cwsSpaceViews(map, layers, data, cfg) {
         return cwsInts(t, 1); });
     var renderer = cfg.canvas ? L.canvas({pane: 'cws-spaces', tolerance: 2}) : null;
     function tooltip(mk) {
-        var div = document.createElement('div'), i = mk.cwsI, text = note(i);
+        var div = document.createElement('div'), i = mk.cwsI;
         div.appendChild(document.createTextNode(data.name[i]));
-        if (text) {
-            div.appendChild(document.createElement('div')).className = 'cws-tip-note';
-            div.lastChild.textContent = text;
-        }
-        return div;
+        return cwsNote(div, note(i));
     }
     function popup(mk) {
         var i = mk.cwsI;
