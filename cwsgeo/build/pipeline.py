@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -661,8 +661,7 @@ def _write_figures(densities: DensityResult, folder: Path, ledger: OutputLedger
     paths = {f"figure_{fig.name}": ledger.write_if_changed(folder / fig.name,
                                                            _content_key(fig.data), fig.write)
              for fig in density_figures(densities)}
-    keys = {str(p.resolve()) for p in paths.values()}
-    return paths, {k: v for k, v in ledger.entries.items() if k in keys}
+    return paths, _entries_of(ledger, paths.values())
 
 
 def _write_workbook(tables: dict[str, pd.DataFrame], path: Path, ledger: OutputLedger
@@ -675,8 +674,13 @@ def _write_workbook(tables: dict[str, pd.DataFrame], path: Path, ledger: OutputL
 
     written = ledger.write_if_changed(path, digest(*map(frame_digest, tables.values())),
                                       lambda p: write_workbook(tables, p))
-    key = str(written.resolve())
-    return written, {k: v for k, v in ledger.entries.items() if k == key}
+    return written, _entries_of(ledger, [written])
+
+
+def _entries_of(ledger: OutputLedger, paths: Iterable[Path]) -> dict[str, Any]:
+    """Return the ledger entries of ``paths`` (what a forked writer hands back)."""
+    keys = {str(p.resolve()) for p in paths}
+    return {k: v for k, v in ledger.entries.items() if k in keys}
 
 
 def _content_key(data: tuple[Any, ...]) -> str:
