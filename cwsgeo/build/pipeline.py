@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,8 @@ from .changes import compare, snapshot
 from .config import Config
 from .locating import point_spaces, precision_counts, precision_table
 from .parallel import Task, background
-from .sources import RawData, attributions, ensure_raw, inventory_to_read
+from .profiles import applied
+from .sources import RawData, attributions, ensure_raw, inventory_to_read, read_manifest
 from .stages import (
     ProximityResult,
     StageContext,
@@ -214,10 +216,23 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
     if inventory is not None:
         cfg = cfg.with_inventory(inventory)
     cfg = cfg.resolved()  # values left to cwsgeo.settings are read now, not at import
-    with project_lock(cfg.cache_dir):
+    with project_lock(cfg.cache_dir), _city_settings(cfg, dry_run, progress):
         result = _Build(cfg, out, dry_run, use_cache, progress).run()
     result.wall_s = time.perf_counter() - start
     return result
+
+
+@contextmanager
+def _city_settings(cfg: Config, dry_run: bool, progress: bool) -> Iterator[None]:
+    """Apply the city profile for the build: its metric CRS (as the fetch resolved it)."""
+    profile = cfg.profile
+    crs = (read_manifest(cfg.raw_dir) or {}).get("crs")
+    if crs is None and profile.crs == "auto" and profile.bbox is None:
+        # the UTM zone comes from the boundary: fetch it first (the build's inputs step then
+        # finds data/raw up to date)
+        crs = ensure_raw(cfg, progress=progress, dry_run=dry_run).crs
+    with applied(profile, crs=crs):
+        yield
 
 
 def _inventory_state_path(cfg: Config, inventory: Path) -> Path:

@@ -221,6 +221,12 @@ class RawData:
         """``"mirror"`` or ``"live"``."""
         return str(self.manifest.get("source", "mirror"))
 
+    @property
+    def crs(self) -> str | None:
+        """Metric CRS the fetch resolved for the city (``None``: the profile's own)."""
+        crs = self.manifest.get("crs")
+        return str(crs) if crs else None
+
 
 def _entry(ds: Dataset, raw_dir: Path, dest: Path, origin: str, date: str | None = None,
            attribution: str | None = None, licence: str | None = None) -> dict[str, Any]:
@@ -271,7 +277,7 @@ def _fetch_live(ds: Dataset, cfg: Config, raw_dir: Path, polygon: Any,
     folder = raw_dir / ds.key
     osm_kw = {"date": today, "attribution": OSM_ATTRIBUTION, "licence": "ODbL 1.0"}
     if ds.key == "admin":
-        areas = admin_mod.fetch_admin_live(cfg.data.place, cache)
+        areas = admin_mod.fetch_admin_live(cfg.profile.place, cache)
         out = []
         for kind, gdf in (("districts", areas.districts), ("barris", areas.barris),
                           ("city", areas.city)):
@@ -434,9 +440,9 @@ def _live_polygon(cfg: Config, cache: Path, *folders: Path) -> Any:
         if city_file.exists():
             return gpd.read_file(city_file).to_crs("EPSG:4326").geometry.union_all()
     with osmnx_settings(cache, source="Nominatim"):
-        gdf = call_live(ox.geocode_to_gdf, cfg.data.place, source="Nominatim")
+        gdf = call_live(ox.geocode_to_gdf, cfg.profile.place, source="Nominatim")
     if gdf.empty:
-        raise DataSourceError("Nominatim", f"no boundary found for {cfg.data.place!r}")
+        raise DataSourceError("Nominatim", f"no boundary found for {cfg.profile.place!r}")
     return gdf.geometry.iloc[0]
 
 
