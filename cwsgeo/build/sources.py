@@ -416,12 +416,12 @@ def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, 
             if live and ds.live:
                 logger.info("fetching %s live", ds.key)
                 entries += _fetch_live(ds, cfg, staging, polygon, live_cache)
-            elif mirror.exists():
+            elif mirror.exists() and (not live or _uses_mirror(profile)):
                 logger.info("copying %s from the mirror %s", ds.key, mirror)
                 entries += _copy_from_mirror(ds, mirror, raw_dir, staging, old_entries)
             elif live:
-                logger.warning("no live source for %s and no mirror at %s: skipped", ds.key,
-                               mirror)
+                logger.info("no live source for %s and no mirror of %s: skipped", ds.key,
+                            profile.name)
             else:
                 raise MissingDataError(f"data mirror not found: {mirror} (set [data] mirror "
                                        "in cwsgeo.toml, CWSGEO_MIRROR, or use --live)")
@@ -457,6 +457,16 @@ def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, 
     }
     write_json(raw_dir / MANIFEST, manifest)
     return manifest
+
+
+def _uses_mirror(profile: CityProfile) -> bool:
+    """Whether the mirror holds this city's data (its profile names ``mirror:`` files).
+
+    The mirror is Barcelona's: a live fetch of another city takes nothing from it (no
+    Barcelona addresses or coworking list in a Milan project).
+    """
+    return any(str(v).startswith("mirror:") for v in
+               (profile.gazetteer, profile.population.path, *profile.gtfs))
 
 
 def _resolved_crs(profile: CityProfile, polygon: Any, previous: dict[str, Any]) -> str | None:
