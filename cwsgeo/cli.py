@@ -18,7 +18,7 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -143,15 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--only", help="comma-separated datasets (admin, addresses, streets, places, "
                    "transit, coworking)")
 
-    n = command("init", "write a project folder for any OpenStreetMap place: cwsgeo.toml "
-                "(live data), city.toml (the city profile, editable) and an inventory template")
-    n.add_argument("folder", type=Path, nargs="?", metavar="FOLDER",
-                   help="project folder (default: a slug of the place, e.g. milano)")
-    n.add_argument("--place", required=True, help='Nominatim query, e.g. "Milano, Italia"')
-    n.add_argument("--profile", help="city profile to start from (TOML file or built-in name; "
-                   "default: defaults for the place's country, GHSL population, UTM CRS)")
-    n.add_argument("--inventory", type=Path, help="inventory to copy into the project "
-                   "(default: an empty template with the expected columns)")
+    _init_parser(command)
 
     for name, helptext in (("build", "run the whole pipeline"),
                            ("report", "build, then compute the findings (Kd, co-location, "
@@ -194,6 +186,19 @@ def _parser() -> argparse.ArgumentParser:
             b.add_argument("--port", type=int, default=8765,
                            help="port of the live preview (default: 8765; 0 picks a free one)")
     return p
+
+
+def _init_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Add ``cwsgeo init`` (a project folder for any OpenStreetMap place)."""
+    n = command("init", "write a project folder for any OpenStreetMap place: cwsgeo.toml "
+                "(live data), city.toml (the city profile, editable) and an inventory template")
+    n.add_argument("folder", type=Path, nargs="?", metavar="FOLDER",
+                   help="project folder (default: a slug of the place, e.g. milano)")
+    n.add_argument("--place", required=True, help='Nominatim query, e.g. "Milano, Italia"')
+    n.add_argument("--profile", help="city profile to start from (TOML file or built-in name; "
+                   "default: defaults for the place's country, GHSL population, UTM CRS)")
+    n.add_argument("--inventory", type=Path, help="inventory to copy into the project "
+                   "(default: an empty template with the expected columns)")
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:

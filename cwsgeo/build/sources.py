@@ -452,11 +452,19 @@ def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, 
         "mirror": str(mirror),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "crs": crs,
+        "bbox": _loose_bbox(polygon) if polygon is not None else previous.get("bbox"),
         "population": population_meta(profile, previous.get("population"), entries),
         "files": kept + entries,
     }
     write_json(raw_dir / MANIFEST, manifest)
     return manifest
+
+
+def _loose_bbox(polygon: Any, pad_deg: float = 0.01) -> list[float]:
+    """Return the boundary's ``[west, south, east, north]`` in degrees, padded ~1 km."""
+    west, south, east, north = polygon.bounds
+    return [round(west - pad_deg, 5), round(south - pad_deg, 5), round(east + pad_deg, 5),
+            round(north + pad_deg, 5)]
 
 
 def _uses_mirror(profile: CityProfile) -> bool:
