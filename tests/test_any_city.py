@@ -362,7 +362,8 @@ def test_init_then_build_live(town: tuple[Path, RangeServer, float]) -> None:
     table = pd.read_csv(processed / "coworking_spaces.csv").set_index("id")
     assert table.loc["b", "location_method"] == "nominatim"
     assert table["district_name"].notna().all()
-    assert table["residents_10min"].notna().all() if "residents_10min" in table else True
+    assert (table["residents_10min"] > 0).all()  # residents from the grid, on the streets
+    assert table["residents_15min"].max() <= inside + 1e-6
     assert (project / "maps" / "innovation_types.html").exists()
     # no Barcelona data anywhere
     assert not (project / "data" / "raw" / "addresses").exists()
@@ -405,3 +406,17 @@ def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture
     assert cfg.profile.population.kind == "ghsl" and cfg.profile.crs == "auto"
     header = (target / "inventory" / "coworking_spaces.csv").read_text().strip().split(",")
     assert header[:2] == ["id", "name"] and {"lat", "lon", "address"} <= set(header)
+
+
+def test_city_without_population_still_builds(town: tuple[Path, RangeServer, float]) -> None:
+    project, _, _ = town
+    city = project / "city.toml"
+    city.write_text(re.sub(r'(?m)^kind = .*$', 'kind = "none"', city.read_text("utf-8")),
+                    encoding="utf-8")
+    assert main(["--config", str(project / "cwsgeo.toml"), "build", "--live"]) == 0
+    manifest = json.loads((project / "data" / "raw" / "manifest.json").read_text())
+    assert manifest["population"]["kind"] == "none"
+    table = pd.read_csv(project / "data" / "processed" / "coworking_spaces.csv")
+    residents = [c for c in table.columns if c.startswith("residents_")]
+    assert residents and table[residents].isna().all().all()
+    assert (project / "maps" / "innovation_types.html").exists()

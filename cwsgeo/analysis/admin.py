@@ -90,6 +90,11 @@ class AdminAreas:
         return int(self.districts["population"].sum())
 
     @property
+    def has_population(self) -> bool:
+        """Whether the layers have residents (a city without a population source has none)."""
+        return bool(self.districts["population"].notna().any())
+
+    @property
     def city_polygon(self) -> BaseGeometry:
         """The city boundary as one shapely (Multi)Polygon in the work CRS."""
         return self.city.geometry.union_all()
