@@ -286,7 +286,11 @@ PLACES = {"version": 0.6, "elements": [
     {"type": "node", "id": 502, "lat": 45.4622, "lon": 9.1931,
      "tags": {"amenity": "theatre", "name": "Teatro"}},
     {"type": "node", "id": 503, "lat": 45.4588, "lon": 9.1872,
-     "tags": {"amenity": "library", "name": "Biblioteca"}}]}
+     "tags": {"amenity": "library", "name": "Biblioteca"}},
+    {"type": "node", "id": 504, "lat": 45.4611, "lon": 9.1940,
+     "tags": {"amenity": "bar", "name": "Bar Sport"}},
+    {"type": "node", "id": 505, "lat": 45.4575, "lon": 9.1890,
+     "tags": {"amenity": "restaurant", "name": "Trattoria"}}]}
 TRANSIT = {"version": 0.6, "elements": [
     {"type": "node", "id": 601, "lat": 45.4603, "lon": 9.1911,
      "tags": {"railway": "station", "name": "Testville Centrale", "operator": "RFI"}},
@@ -324,9 +328,11 @@ def town(canned_server: CannedServer, monkeypatch: pytest.MonkeyPatch,
         city.write_text(re.sub(r'(?m)^path = ".*"$',
                                f'path = "{host.url}/GHS_POP_E2025_test.tif"',
                                city.read_text(encoding="utf-8")), encoding="utf-8")
-        with (project / "cwsgeo.toml").open("a", encoding="utf-8") as fh:
-            fh.write("\n[geocoding]\nonline = true\n[density]\nkde_cell_m = 25.0\n"
-                     "kde_bandwidth_m = 200.0\n[statistics]\nenabled = false\n")
+        toml = project / "cwsgeo.toml"
+        assert 'reference = "places"' in toml.read_text("utf-8")  # no gazetteer
+        toml.write_text(toml.read_text("utf-8").replace(  # a tiny town: no statistics
+            "[statistics]\n", "[statistics]\nenabled = false\n") + "\n[geocoding]\nonline = "
+            "true\n[density]\nkde_cell_m = 25.0\nkde_bandwidth_m = 200.0\n", encoding="utf-8")
         (project / "inventory" / "coworking_spaces.csv").write_text(
             "id,name,address,postcode,lat,lon,innovation_type\n"
             "a,Spazio A,,,45.4597,9.1902,3\n"

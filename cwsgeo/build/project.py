@@ -16,7 +16,7 @@ from pathlib import Path
 from .._errors import ConfigError, MissingDataError
 from .._io import atomic_path
 from .config import CONFIG_NAME
-from .profiles import builtin_profiles, load_profile, profile_for_place, slugify
+from .profiles import CityProfile, builtin_profiles, load_profile, profile_for_place, slugify
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,8 @@ INVENTORY_TEMPLATE_COLUMNS = ("id", "name", "address", "postcode", "lat", "lon",
                               "innovation_type", "website", "source", "source_id")
 
 
-def _project_toml(profile_name: str, place: str | None, live: bool, inventory: str) -> str:
+def _project_toml(profile_name: str, place: str | None, live: bool, inventory: str,
+                  gazetteer: bool) -> str:
     lines = [
         "# cwsgeo project: see README.md > Any city. Edit city.toml for the city's levels,",
         "# population source and CRS; then `cwsgeo build --live`.",
@@ -42,8 +43,12 @@ def _project_toml(profile_name: str, place: str | None, live: bool, inventory: s
     if place:
         lines.append(f"place = {_quoted(place)}  # overrides the profile's place")
     lines += ["", "[inventory]", f"path = {_quoted(inventory)}",
-              "listings = []  # listing texts (CSV/XLSX) joined to the spaces by source_id", ""]
-    return "\n".join(lines)
+              "listings = []  # listing texts (CSV/XLSX) joined to the spaces by source_id"]
+    if not gazetteer:
+        lines += ["", "[statistics]",
+                  '# no address gazetteer: the Kd counterfactual sites are the OSM places',
+                  'reference = "places"']
+    return "\n".join([*lines, ""])
 
 
 def _quoted(text: str) -> str:
@@ -99,7 +104,7 @@ def init_project(folder: str | os.PathLike[str] | None, *, place: str,
                           "not overwritten; choose another folder or edit it")
     if inventory is not None and not Path(inventory).is_file():
         raise MissingDataError(f"inventory not found: {inventory}")
-    text, own_place = _profile_text(place, profile)
+    text, prof = _profile_text(place, profile)
     inv_rel = "inventory/" + (Path(inventory).name if inventory is not None
                               else "coworking_spaces.csv")
     root.mkdir(parents=True, exist_ok=True)
@@ -111,19 +116,20 @@ def init_project(folder: str | os.PathLike[str] | None, *, place: str,
     elif not inv_path.exists():
         _write(inv_path, ",".join(INVENTORY_TEMPLATE_COLUMNS) + "\n")
     config = root / CONFIG_NAME
-    _write(config, _project_toml(PROFILE_NAME, None if own_place == place else place, live,
-                                 inv_rel))
+    _write(config, _project_toml(PROFILE_NAME, None if prof.place == place else place, live,
+                                 inv_rel, bool(prof.gazetteer)))
     logger.info("project for %r written to %s", place, root)
     return config
 
 
-def _profile_text(place: str, profile: str | os.PathLike[str] | None) -> tuple[str, str]:
-    """Return the text of ``city.toml`` and the place it names (the profile is validated)."""
+def _profile_text(place: str, profile: str | os.PathLike[str] | None
+                  ) -> tuple[str, CityProfile]:
+    """Return the text of ``city.toml`` and the profile it holds (validated)."""
     if profile is None:
         prof = profile_for_place(place)
-        return prof.to_toml(), prof.place
+        return prof.to_toml(), prof
     ref = os.fspath(profile)
     prof = load_profile(ref)
     if ref in builtin_profiles() and not Path(ref).is_file():
-        return prof.to_toml(), prof.place
-    return Path(ref).read_text(encoding="utf-8"), prof.place
+        return prof.to_toml(), prof
+    return Path(ref).read_text(encoding="utf-8"), prof
