@@ -364,7 +364,12 @@ def test_init_then_build_live(town: tuple[Path, RangeServer, float]) -> None:
     assert sorted(districts["district_name"]) == ["Municipio Est", "Municipio Ovest"]
     assert districts["population"].sum() == pytest.approx(inside)
     barris = gpd.read_file(raw_admin / "barris.geojson")
-    assert set(barris["district_name"]) == {"Municipio Ovest"}
+    # the two quartieri of the west, and the rest of the town (the east has none)
+    assert sorted(barris["barri_name"]) == ["Municipio Est (rest)", "Quartiere Nord",
+                                            "Quartiere Sud"]
+    assert barris.set_index("barri_name").loc["Quartiere Nord", "district_name"] == \
+        "Municipio Ovest"
+    assert barris["population"].sum() == pytest.approx(inside)
     table = pd.read_csv(processed / "coworking_spaces.csv").set_index("id")
     assert table.loc["b", "location_method"] == "nominatim"
     assert table["district_name"].notna().all()

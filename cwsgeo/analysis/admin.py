@@ -408,21 +408,50 @@ def _named_level(feats: gpd.GeoDataFrame, level: str | None, kind: str, place: s
 def _fill_missing_levels(city: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None,
                          barris: gpd.GeoDataFrame | None, place: str
                          ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Fall back to one city-wide district and to one barri per district; link barris."""
+    """Fall back to one city-wide district and to one barri per district; link barris.
+
+    Levels that leave part of the city (or of a district) uncovered get one more unit for
+    the rest, named ``"<name> (rest)"``, so that each layer covers the whole city.
+    """
+    city_w = city.to_crs(settings.crs_work).geometry.to_numpy()[:1]
+    name = place.split(",")[0].strip()
     if districts is None:
-        districts = gpd.GeoDataFrame(
-            {"district_code": ["01"], "district_name": [place.split(",")[0].strip()]},
-            geometry=city.to_crs(settings.crs_work).geometry.to_numpy()[:1],
-            crs=settings.crs_work)
+        districts = gpd.GeoDataFrame({"district_code": ["01"], "district_name": [name]},
+                                     geometry=city_w, crs=settings.crs_work)
+    else:
+        districts = _with_rest(districts, [(city_w[0], name, {})], "district")
     if barris is None:
         barris = districts.rename(columns={"district_code": "barri_code",
                                            "district_name": "barri_name"})
         barris["district_code"] = districts["district_code"].to_numpy()
     else:
         barris["district_code"] = _holder(barris, districts, "district_code")
+        barris = _with_rest(barris, [(g, n, {"district_code": c}) for c, n, g in zip(
+            districts["district_code"], districts["district_name"], districts.geometry,
+            strict=True)], "barri")
     barris["district_name"] = barris["district_code"].map(
         districts.set_index("district_code")["district_name"])
     return districts, barris
+
+
+def _with_rest(layer: gpd.GeoDataFrame, wholes: list[tuple[BaseGeometry, str, dict[str, Any]]],
+               kind: str, min_share: float = 0.01) -> gpd.GeoDataFrame:
+    """Append a ``(rest)`` unit for each whole that the layer leaves uncovered (> 1 %)."""
+    covered = layer.geometry.union_all()
+    rows: list[dict[str, Any]] = []
+    width = len(layer[f"{kind}_code"].iloc[0])
+    for geom, name, extra in wholes:
+        rest = geom.difference(covered)
+        if rest.area > min_share * geom.area and rest.area > 1e4:
+            code = str(len(layer) + len(rows) + 1).zfill(width)
+            rows.append({f"{kind}_code": code, f"{kind}_name": f"{name} (rest)", **extra,
+                         "geometry": rest})
+    if not rows:
+        return layer
+    logger.warning("OSM %s areas leave part of the city uncovered: %s", kind,
+                   ", ".join(r[f"{kind}_name"] for r in rows))
+    extra_rows = gpd.GeoDataFrame(rows, geometry="geometry", crs=layer.crs)
+    return gpd.GeoDataFrame(pd.concat([layer, extra_rows], ignore_index=True), crs=layer.crs)
 
 
 def _holder(parts: gpd.GeoDataFrame, wholes: gpd.GeoDataFrame, code: str) -> np.ndarray:
