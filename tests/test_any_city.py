@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -176,8 +177,9 @@ def test_grid_window_reads_only_the_town(tmp_path: Path) -> None:
     assert cells["population"].sum() == pytest.approx(inside)
     assert cells["section_code"].is_unique
     # over HTTP, GDAL asks for the header and the blocks under the town only
-    with RangeServer({"/ghs_pop.tif": tif.read_bytes()}) as srv:
-        remote = read_grid_window(f"{srv.url}/ghs_pop.tif", BOUNDARY)
+    name = f"/ghs_pop_{uuid.uuid4().hex[:8]}.tif"  # GDAL caches ranges by URL
+    with RangeServer({name: tif.read_bytes()}) as srv:
+        remote = read_grid_window(srv.url + name, BOUNDARY)
         assert np.array_equal(remote.values, grid.values)
         assert srv.ranges and srv.sent < tif.stat().st_size / 4
 
@@ -323,10 +325,11 @@ def town(canned_server: CannedServer, monkeypatch: pytest.MonkeyPatch,
     inside = write_grid(tif)
     project = tmp_path / "testville"
     assert main(["--quiet", "init", "--place", "Testville, Italia", str(project)]) == 0
-    with RangeServer({"/GHS_POP_E2025_test.tif": tif.read_bytes()}) as host:
+    # GDAL caches ranges by URL for the whole process: a name of its own per test
+    name = f"/GHS_POP_E2025_{uuid.uuid4().hex[:8]}.tif"
+    with RangeServer({name: tif.read_bytes()}) as host:
         city = project / "city.toml"
-        city.write_text(re.sub(r'(?m)^path = ".*"$',
-                               f'path = "{host.url}/GHS_POP_E2025_test.tif"',
+        city.write_text(re.sub(r'(?m)^path = ".*"$', f'path = "{host.url}{name}"',
                                city.read_text(encoding="utf-8")), encoding="utf-8")
         toml = project / "cwsgeo.toml"
         assert 'reference = "places"' in toml.read_text("utf-8")  # no gazetteer
@@ -431,3 +434,15 @@ def test_city_without_population_still_builds(town: tuple[Path, RangeServer, flo
     residents = [c for c in table.columns if c.startswith("residents_")]
     assert residents and table[residents].isna().all().all()
     assert (project / "maps" / "innovation_types.html").exists()
+
+
+def test_grid_url_that_fails_names_the_source(town: tuple[Path, RangeServer, float],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    project, host, _ = town
+    city = project / "city.toml"
+    city.write_text(re.sub(r'(?m)^path = ".*"$', f'path = "{host.url}/nowhere.tif"',
+                           city.read_text("utf-8")), encoding="utf-8")
+    assert main(["--quiet", "--config", str(project / "cwsgeo.toml"), "fetch", "--live"]) == 4
+    err = capsys.readouterr().err
+    assert "GHSL" in err and "nowhere.tif" in err and "Traceback" not in err
+    assert not (project / "data" / "raw" / "manifest.json").exists()  # nothing half-fetched
