@@ -86,6 +86,22 @@ def _inventory_options(sp: argparse.ArgumentParser) -> None:
                     help="most columns (default: config, else 500)")
 
 
+def _batch_options(sp: argparse.ArgumentParser) -> None:
+    """Arguments of ``cwsgeo batch``, and its extra exit code."""
+    sp.add_argument("cities", type=Path, metavar="CITIES_TOML",
+                    help="the batch file: [batch] out and retries, one [[city]] per city "
+                         "(slug, and project = an existing project folder or place = a new "
+                         "city; see README.md > Many cities)")
+    sp.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                    help="an existing dask scheduler (default: a local cluster)")
+    sp.add_argument("--workers", type=int, metavar="N",
+                    help="worker processes of the local cluster (default: the cores)")
+    sp.epilog = EXIT_CODES_HELP.replace(
+        "  70 ", f"  {EXIT_CITIES_FAILED}    one or more cities failed after their retries "
+        "(named on stderr; the\n       other cities' outputs and the comparison are "
+        "written)\n  70 ")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cwsgeo",
@@ -181,20 +197,8 @@ def _parser() -> argparse.ArgumentParser:
                                 "rebuild (live preview)")
             b.add_argument("--port", type=int, default=8765,
                            help="port of the live preview (default: 8765; 0 picks a free one)")
-    t = command("batch", "build many cities on dask.distributed and compare them "
-                "(cities/<slug>/ per city, cities/comparison.csv, .parquet and .html)")
-    t.add_argument("cities", type=Path, metavar="CITIES_TOML",
-                   help="the batch file: [batch] out and retries, one [[city]] per city "
-                        "(slug, and project = an existing project folder or place = a new "
-                        "city; see README.md > Many cities)")
-    t.add_argument("--scheduler", metavar="tcp://HOST:8786",
-                   help="an existing dask scheduler (default: a local cluster)")
-    t.add_argument("--workers", type=int, metavar="N",
-                   help="worker processes of the local cluster (default: the cores)")
-    t.epilog = EXIT_CODES_HELP.replace(
-        "  70 ", f"  {EXIT_CITIES_FAILED}    one or more cities failed after their retries "
-        "(named on stderr; the\n       other cities' outputs and the comparison are "
-        "written)\n  70 ")
+    _batch_options(command("batch", "build many cities on dask.distributed and compare them "
+                           "(cities/<slug>/ per city, cities/comparison.csv, .parquet, .html)"))
     return p
 
 

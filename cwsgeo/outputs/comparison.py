@@ -167,14 +167,16 @@ def comparison_table(rows: Sequence[Mapping[str, Any]]) -> gpd.GeoDataFrame:
     """
     frame = pd.DataFrame(list(rows)).reindex(columns=[*COMPARISON_COLUMNS, "lon", "lat"])
     for col in ("slug", "name", "status", "kd_verdict", "error"):
-        frame[col] = frame[col].fillna("").astype(str)
+        frame[col] = [("" if pd.isna(v) else str(v)) for v in frame[col]]
     for col in ("spaces_listed", "spaces_located"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
     numbers = ["population", "spaces_per_10k", "rail_5min_share", "residents_10min_share",
                "fetch_s", "build_s", "peak_mib", "lon", "lat"]
     frame[numbers] = frame[numbers].apply(pd.to_numeric, errors="coerce").astype(float)
-    geometry = gpd.points_from_xy(frame["lon"], frame["lat"], crs=settings.crs_store)
-    geometry = [None if p.is_empty else p for p in geometry]
+    known = frame["lon"].notna() & frame["lat"].notna()
+    geometry = gpd.GeoSeries([None] * len(frame), index=frame.index, crs=settings.crs_store)
+    geometry[known] = gpd.points_from_xy(frame.loc[known, "lon"], frame.loc[known, "lat"],
+                                         crs=settings.crs_store)
     return gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), geometry=geometry,
                             crs=settings.crs_store)
 
