@@ -256,6 +256,26 @@ class _PeakMemory:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _release_memory() -> None:
+    """Forget this process's memos and return freed heap to the system (between cities).
+
+    A worker builds one city after another: the previous city's memoized stage results
+    (:data:`cwsgeo.build.cache.MEMOS`, kept for rebuilds of the same project) would only
+    hold memory.
+    """
+    import ctypes
+    import gc
+    import sys
+
+    from .cache import MEMOS
+
+    MEMOS.clear()
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc: unmap free arenas
+
+
 def init_city(city: City) -> str:
     """Task ``init-<slug>``: make a new city's project folder (kept if it exists).
 
@@ -316,7 +336,8 @@ def build_city(city: City, out: str | Path, fetched: dict[str, float]) -> dict[s
     -------
     dict
         ``fetched`` plus ``build_s`` and ``peak_mib`` (peak resident memory of this worker
-        process during the build).
+        process during the build; the process's memos are cleared before and after, so a
+        worker does not carry one city's data into the next).
     """
     from .pipeline import build
 
@@ -326,12 +347,14 @@ def build_city(city: City, out: str | Path, fetched: dict[str, float]) -> dict[s
     with _failing_as(city.slug, "build"):
         shutil.rmtree(staging, ignore_errors=True)  # left by a killed worker
         try:
+            _release_memory()
             peak = _PeakMemory()
             build(city.config(), out=staging)
             peak_mib = peak.mib()
             swap_outputs(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            _release_memory()
     return {**fetched, "build_s": time.perf_counter() - start, "peak_mib": peak_mib}
 
 
