@@ -68,7 +68,8 @@ def load(mirror: Path) -> tuple[OfflineGeocoder, TextLocator, pd.DataFrame, floa
     geocoder.index  # noqa: B018 - load now, not inside the timings
     admin = cwsgeo.load_admin(mirror / "admin")
     transit = cwsgeo.read_transit(mirror / "osm" / "transit_gtfs")
-    places = cwsgeo.read_places(mirror / "places", categories=None)
+    places = cwsgeo.read_places(mirror / "places", categories=None,
+                                city_words=lexicon.city_words)
     t1 = time.perf_counter()
     locator = build_text_locator(geocoder, admin, transit, places, lexicon=lexicon)
     build_s = time.perf_counter() - t1

@@ -107,7 +107,8 @@ def _locate(ctx: StageContext, frame: pd.DataFrame, streets: pd.Series, raw: Raw
         return radii
     transit = read_transit(raw.paths("transit"), clip=admin.city) if raw.paths("transit") \
         else None
-    places = (read_places(raw.paths("places"), clip=admin.city, categories=None)
+    places = (read_places(raw.paths("places"), clip=admin.city, categories=None,
+                          city_words=lexicon.city_words)
               if raw.paths("places") else None)
     locator = build_text_locator(geocoder, admin, transit, places, lexicon=lexicon)
     texts = [c for c in TEXT_COLUMNS if c in frame.columns]

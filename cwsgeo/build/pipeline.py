@@ -33,7 +33,7 @@ from .changes import compare, snapshot
 from .config import Config
 from .locating import point_spaces, precision_counts, precision_table
 from .parallel import Task, background
-from .profiles import applied
+from .profiles import applied, city_lexicon
 from .sources import RawData, attributions, ensure_raw, inventory_to_read, read_manifest
 from .stages import (
     ProximityResult,
@@ -394,7 +394,8 @@ class _Build:
         # the same station or landmark from their texts are not the same space
         # and the listing texts link the same space listed twice, in one language or two
         groups = find_duplicates(point_spaces(spaces, DUPLICATE_POINT_RADIUS_M),
-                                 texts=self.texts)
+                                 texts=self.texts,
+                                 city_words=city_lexicon(self.cfg.profile).city_words)
         if self.cfg.inventory.dedupe and not groups.empty:
             spaces, groups = merge_duplicates(spaces, groups)
             spaces = gpd.GeoDataFrame(spaces, geometry="geometry", crs=self.spaces.crs)
