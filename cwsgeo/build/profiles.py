@@ -44,8 +44,9 @@ from .._errors import ConfigError
 if TYPE_CHECKING:
     from ..analysis.geocoding.lexicon import CityLexicon
 
-__all__ = ["GHSL_POP_URL", "POPULATION_KINDS", "CityProfile", "PopulationSource", "applied",
-           "builtin_profiles", "city_lexicon", "load_profile", "profile_for_place", "slugify",
+__all__ = ["GHSL_POP_URL", "POPULATION_KINDS", "CityLiterature", "CityProfile",
+           "PopulationSource", "applied", "builtin_profiles", "city_lexicon", "city_literature",
+           "load_profile", "profile_for_place", "slugify",
            "utm_crs"]
 
 #: Kinds of population source a profile may name.
@@ -143,6 +144,9 @@ class CityProfile:
         ``landmarks``, ``area_aliases`` and ``outside_places`` of
         :class:`~cwsgeo.analysis.geocoding.CityLexicon`; read by :func:`city_lexicon`. A
         relative path is relative to the profile file.
+    literature
+        Optional TOML file of published figures the findings report compares with and the
+        related work it cites (``""``: none); read by :func:`city_literature`.
     """
 
     name: str
@@ -158,6 +162,7 @@ class CityProfile:
     gtfs: tuple[str, ...] = ()
     bbox: tuple[float, float, float, float] | None = None
     lexicon: str = ""
+    literature: str = ""
 
     def work_crs(self, lon: float | None = None, lat: float | None = None) -> str:
         """Return the metric CRS: :attr:`crs`, or for ``"auto"`` the UTM zone of a point.
@@ -282,8 +287,9 @@ def _from_toml(text: str, where: str, base: Path) -> CityProfile:
     for key in ("languages", "gtfs", "bbox"):
         if key in city:
             city[key] = tuple(city[key])
-    if city.get("lexicon"):
-        city["lexicon"] = str(base / Path(str(city["lexicon"])).expanduser())
+    for key in ("lexicon", "literature"):
+        if city.get(key):
+            city[key] = str(base / Path(str(city[key])).expanduser())
     profile = _checked(CityProfile, {**city, "population": pop}, f"{where} [city]")
     if profile.bbox is not None and len(profile.bbox) != 4:
         raise ConfigError(f"{where} [city] bbox must be [west, south, east, north]")
@@ -310,12 +316,7 @@ def city_lexicon(profile: CityProfile) -> CityLexicon:
     if not profile.lexicon:
         return CityLexicon()
     path = Path(profile.lexicon)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"profile {profile.slug!r}: lexicon {path} unreadable: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"lexicon {path}: not valid TOML: {exc}") from None
+    raw = _read_toml(path, "lexicon")
     try:
         lexicon = CityLexicon(
             names=tuple(map(str, raw.pop("names", ()))),
@@ -330,6 +331,61 @@ def city_lexicon(profile: CityProfile) -> CityLexicon:
     if raw:
         raise ConfigError(f"lexicon {path}: unknown key(s) {', '.join(sorted(raw))}")
     return lexicon
+
+
+@dataclass(frozen=True)
+class CityLiterature:
+    """Published figures about a city's spaces and related work, for the findings report.
+
+    Attributes
+    ----------
+    published
+        ``(what, value, source, measure)``: a published figure and what cwsgeo computes for
+        the same figure (``"listed_located"``, ``"typed"``, ``"listed"``, ...).
+    related_work
+        Sentences citing related work.
+    """
+
+    published: tuple[tuple[str, str, str, str], ...] = ()
+    related_work: tuple[str, ...] = ()
+
+
+def city_literature(profile: CityProfile) -> CityLiterature:
+    """Read the city's literature (:attr:`CityProfile.literature`; none without a file).
+
+    Parameters
+    ----------
+    profile
+        The city.
+
+    Raises
+    ------
+    cwsgeo.ConfigError
+        The file is missing, not TOML or malformed.
+    """
+    if not profile.literature:
+        return CityLiterature()
+    raw = _read_toml(Path(profile.literature), "literature")
+    try:
+        lit = CityLiterature(
+            published=tuple((str(e["what"]), str(e["value"]), str(e.get("source", "")),
+                             str(e.get("measure", ""))) for e in raw.pop("published", ())),
+            related_work=tuple(map(str, raw.pop("related_work", ()))))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"literature {profile.literature}: malformed entry: {exc}") from None
+    if raw:
+        raise ConfigError(f"literature {profile.literature}: unknown key(s) "
+                          f"{', '.join(sorted(raw))}")
+    return lit
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{what} {path} unreadable: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what} {path}: not valid TOML: {exc}") from None
 
 
 def _checked(kind: type, values: dict[str, Any], where: str) -> Any:
