@@ -206,13 +206,10 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
         Rows with linking names whose points lie farther apart than this are branches of one
         operator, not duplicates.
     crs
-        Projected CRS in metres (default :data:`cwsgeo.settings.crs_work`, EPSG:25831 for
-        Barcelona).
-    noise
-        Folded words left out of names (:data:`NAME_NOISE`).
-    city_words
-        Folded names of the city, also left out of names ("Coworking <city>"); from the city
-        profile (:attr:`cwsgeo.analysis.geocoding.CityLexicon.city_words`; default: none).
+        Projected CRS in metres (default :data:`cwsgeo.settings.crs_work`).
+    noise, city_words
+        Folded words left out of names (:data:`NAME_NOISE`), and the city's own names
+        (``CityLexicon.city_words`` of its profile: "Coworking <city>"; default: none).
     texts
         Listing texts indexed by the frame's ``id``: the frame of
         :func:`~cwsgeo.analysis.texts.join_listing_texts` (its :data:`LISTING_TEXT_COLUMNS`
