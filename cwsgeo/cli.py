@@ -283,8 +283,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
             duplicate_summary,
             find_duplicates,
         )
+        from .build.profiles import city_lexicon
 
-        groups = find_duplicates(inv.data)  # by name, text and the file's own coordinates
+        # by name, text and the file's own coordinates
+        groups = find_duplicates(inv.data, city_words=city_lexicon(cfg.profile).city_words)
         if not groups.empty:
             problems = duplicate_problems(groups, inv.path.name)
             shown = problems if args.all else problems[:10]
