@@ -86,6 +86,22 @@ def _inventory_options(sp: argparse.ArgumentParser) -> None:
                     help="most columns (default: config, else 500)")
 
 
+def _batch_options(sp: argparse.ArgumentParser) -> None:
+    """Arguments of ``cwsgeo batch``, and its extra exit code."""
+    sp.add_argument("cities", type=Path, metavar="CITIES_TOML",
+                    help="the batch file: [batch] out and retries, one [[city]] per city "
+                         "(slug, and project = an existing project folder or place = a new "
+                         "city; see README.md > Many cities)")
+    sp.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                    help="an existing dask scheduler (default: a local cluster)")
+    sp.add_argument("--workers", type=int, metavar="N",
+                    help="worker processes of the local cluster (default: the cores)")
+    sp.epilog = EXIT_CODES_HELP.replace(
+        "  70 ", f"  {EXIT_CITIES_FAILED}    one or more cities failed after their retries "
+        "(named on stderr; the\n       other cities' outputs and the comparison are "
+        "written)\n  70 ")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cwsgeo",
@@ -185,6 +201,8 @@ def _parser() -> argparse.ArgumentParser:
                                 "rebuild (live preview)")
             b.add_argument("--port", type=int, default=8765,
                            help="port of the live preview (default: 8765; 0 picks a free one)")
+    _batch_options(command("batch", "build many cities on dask.distributed and compare them "
+                           "(cities/<slug>/ per city, cities/comparison.csv, .parquet, .html)"))
     return p
 
 
@@ -265,8 +283,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
             duplicate_summary,
             find_duplicates,
         )
+        from .build.profiles import city_lexicon
 
-        groups = find_duplicates(inv.data)  # by name, text and the file's own coordinates
+        # by name, text and the file's own coordinates
+        groups = find_duplicates(inv.data, city_words=city_lexicon(cfg.profile).city_words)
         if not groups.empty:
             problems = duplicate_problems(groups, inv.path.name)
             shown = problems if args.all else problems[:10]
@@ -351,9 +371,33 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXIT_CITIES_FAILED = 6
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    import distributed  # its import sets the level of its loggers: ours is set after
+
+    from .build.batch import Batch, run_batch
+
+    # dask's own chatter (scheduler and nanny start and stop) only with -vv
+    logging.getLogger(distributed.__name__).setLevel(logging.NOTSET if args.verbose > 1
+                                                     else logging.WARNING)
+    batch = Batch.load(args.cities)
+    result = run_batch(batch, scheduler=args.scheduler, workers=args.workers,
+                       progress=_progress(args), report=lambda text: _say(args, text))
+    _say(args, result.summary())
+    if not result.failed:
+        return EXIT_OK
+    for slug, error in result.failed.items():
+        print(f"cwsgeo: city {slug} failed: {error}", file=sys.stderr)
+    print(f"cwsgeo: {len(result.failed)} of {len(batch.cities)} cities failed: "
+          f"{', '.join(result.failed)}; their previous outputs are kept", file=sys.stderr)
+    return EXIT_CITIES_FAILED
+
+
 _COMMANDS = {"check": _cmd_check, "classify": _cmd_classify, "geocode": _cmd_geocode,
              "fetch": _cmd_fetch, "init": _cmd_init, "build": _cmd_build, "report": _cmd_build,
-             "watch": _cmd_watch}
+             "watch": _cmd_watch, "batch": _cmd_batch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

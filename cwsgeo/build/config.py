@@ -199,7 +199,8 @@ class GeocodingConfig:
     """Ask Nominatim for addresses the offline gazetteer cannot resolve."""
     min_score: float = 85.0
     """Lowest fuzzy street-name score (0-100) accepted by the offline geocoder."""
-    city: str = "Barcelona"
+    city: str = ""
+    """City named in Nominatim queries; ``""``: the city profile's ``name``."""
     from_texts: bool = True
     """Locate spaces with neither an address nor coordinates from their listing texts."""
     point_radius_m: float = 500.0

@@ -36,13 +36,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import settings
 from .._errors import ConfigError
 
-__all__ = ["GHSL_POP_URL", "POPULATION_KINDS", "CityProfile", "PopulationSource", "applied",
-           "builtin_profiles", "load_profile", "profile_for_place", "slugify", "utm_crs"]
+if TYPE_CHECKING:
+    from ..analysis.geocoding.lexicon import CityLexicon
+
+__all__ = ["GHSL_POP_URL", "POPULATION_KINDS", "CityLiterature", "CityProfile",
+           "PopulationSource", "applied", "builtin_profiles", "city_lexicon", "city_literature",
+           "load_profile", "profile_for_place", "slugify",
+           "utm_crs"]
 
 #: Kinds of population source a profile may name.
 POPULATION_KINDS: tuple[str, ...] = ("opendata_bcn", "ghsl", "polygons", "none")
@@ -134,6 +139,14 @@ class CityProfile:
     bbox
         Loose ``(west, south, east, north)`` box in degrees used to spot foreign coordinates
         before the boundary is loaded (``None``: from the boundary).
+    lexicon
+        Optional TOML file of the city's words (``""``: none): ``names``, ``region_names``,
+        ``landmarks``, ``area_aliases`` and ``outside_places`` of
+        :class:`~cwsgeo.analysis.geocoding.CityLexicon`; read by :func:`city_lexicon`. A
+        relative path is relative to the profile file.
+    literature
+        Optional TOML file of published figures the findings report compares with and the
+        related work it cites (``""``: none); read by :func:`city_literature`.
     """
 
     name: str
@@ -148,6 +161,8 @@ class CityProfile:
     gazetteer: str = ""
     gtfs: tuple[str, ...] = ()
     bbox: tuple[float, float, float, float] | None = None
+    lexicon: str = ""
+    literature: str = ""
 
     def work_crs(self, lon: float | None = None, lat: float | None = None) -> str:
         """Return the metric CRS: :attr:`crs`, or for ``"auto"`` the UTM zone of a point.
@@ -244,17 +259,18 @@ def load_profile(ref: str | os.PathLike[str], *, root: Path | None = None) -> Ci
     text_ref = os.fspath(ref)
     if text_ref in builtin_profiles():
         res = resources.files("cwsgeo") / "profiles" / f"{text_ref}.toml"
-        return _from_toml(res.read_text(encoding="utf-8"), f"built-in profile {text_ref!r}")
+        return _from_toml(res.read_text(encoding="utf-8"), f"built-in profile {text_ref!r}",
+                          Path(str(res)).parent)
     path = Path(text_ref).expanduser()
     if not path.is_absolute() and root is not None:
         path = root / path
     if not path.is_file():
         raise ConfigError(f"city profile not found: {text_ref!r} (built-in profiles: "
                           f"{', '.join(builtin_profiles())}; or a path to a TOML file)")
-    return _from_toml(path.read_text(encoding="utf-8"), str(path))
+    return _from_toml(path.read_text(encoding="utf-8"), str(path), path.parent)
 
 
-def _from_toml(text: str, where: str) -> CityProfile:
+def _from_toml(text: str, where: str, base: Path) -> CityProfile:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -271,12 +287,105 @@ def _from_toml(text: str, where: str) -> CityProfile:
     for key in ("languages", "gtfs", "bbox"):
         if key in city:
             city[key] = tuple(city[key])
+    for key in ("lexicon", "literature"):
+        if city.get(key):
+            city[key] = str(base / Path(str(city[key])).expanduser())
     profile = _checked(CityProfile, {**city, "population": pop}, f"{where} [city]")
     if profile.bbox is not None and len(profile.bbox) != 4:
         raise ConfigError(f"{where} [city] bbox must be [west, south, east, north]")
     if profile.crs != "auto":
         _check_crs(profile.crs, where)
     return profile
+
+
+def city_lexicon(profile: CityProfile) -> CityLexicon:
+    """Read the city's words (:attr:`CityProfile.lexicon`) for the geocoder and text locator.
+
+    Parameters
+    ----------
+    profile
+        The city; without a lexicon file the lexicon is empty (no city words).
+
+    Raises
+    ------
+    cwsgeo.ConfigError
+        The file is missing, not TOML, or has unknown keys or malformed entries.
+    """
+    from ..analysis.geocoding.lexicon import CityLexicon
+
+    if not profile.lexicon:
+        return CityLexicon()
+    path = Path(profile.lexicon)
+    raw = _read_toml(path, "lexicon")
+    try:
+        lexicon = CityLexicon(
+            names=tuple(map(str, raw.pop("names", ()))),
+            region_names=tuple(map(str, raw.pop("region_names", ()))),
+            outside_places=tuple(map(str, raw.pop("outside_places", ()))),
+            landmarks=tuple((str(n), tuple(map(str, a)), str(ad))
+                            for n, a, ad in raw.pop("landmarks", ())),
+            area_aliases=tuple((str(n), tuple(map(str, c)))
+                               for n, c in raw.pop("area_aliases", ())))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"lexicon {path}: malformed entry: {exc}") from None
+    if raw:
+        raise ConfigError(f"lexicon {path}: unknown key(s) {', '.join(sorted(raw))}")
+    return lexicon
+
+
+@dataclass(frozen=True)
+class CityLiterature:
+    """Published figures about a city's spaces and related work, for the findings report.
+
+    Attributes
+    ----------
+    published
+        ``(what, value, source, measure)``: a published figure and what cwsgeo computes for
+        the same figure (``"listed_located"``, ``"typed"``, ``"listed"``, ...).
+    related_work
+        Sentences citing related work.
+    """
+
+    published: tuple[tuple[str, str, str, str], ...] = ()
+    related_work: tuple[str, ...] = ()
+
+
+def city_literature(profile: CityProfile) -> CityLiterature:
+    """Read the city's literature (:attr:`CityProfile.literature`; none without a file).
+
+    Parameters
+    ----------
+    profile
+        The city.
+
+    Raises
+    ------
+    cwsgeo.ConfigError
+        The file is missing, not TOML or malformed.
+    """
+    if not profile.literature:
+        return CityLiterature()
+    raw = _read_toml(Path(profile.literature), "literature")
+    try:
+        lit = CityLiterature(
+            published=tuple((str(e["what"]), str(e["value"]), str(e.get("source", "")),
+                             str(e.get("measure", ""))) for e in raw.pop("published", ())),
+            related_work=tuple(map(str, raw.pop("related_work", ()))))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"literature {profile.literature}: malformed entry: {exc}") from None
+    if raw:
+        raise ConfigError(f"literature {profile.literature}: unknown key(s) "
+                          f"{', '.join(sorted(raw))}")
+    return lit
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{what} {path} unreadable: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what} {path}: not valid TOML: {exc}") from None
 
 
 def _checked(kind: type, values: dict[str, Any], where: str) -> Any:

@@ -149,14 +149,19 @@ def stage_admin(ctx: StageContext, raw: RawData) -> AdminAreas:
 def stage_layers(ctx: StageContext, raw: RawData, admin: AdminAreas
                  ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
     """Read places and transit clipped to the city; return them and their input digests."""
+    from .profiles import city_lexicon
+
+    city_words = sorted(city_lexicon(ctx.cfg.profile).city_words)
+
     def read(layer: str) -> gpd.GeoDataFrame:
         from ..analysis import layers  # imported on a cache miss only
 
-        reader = layers.read_places if layer == "places" else layers.read_transit
-        return reader(raw.paths(layer), clip=admin.city)
+        if layer == "places":
+            return layers.read_places(raw.paths(layer), clip=admin.city, city_words=city_words)
+        return layers.read_transit(raw.paths(layer), clip=admin.city)
 
     admin_key = file_key(raw.paths("admin"), raw)
-    places_key = [*file_key(raw.paths("places"), raw), *admin_key]
+    places_key = [*file_key(raw.paths("places"), raw), *admin_key, city_words]
     transit_key = [*file_key(raw.paths("transit"), raw), *admin_key]
     places = ctx.cache.cached("places", places_key, lambda: read("places"), memo=True)
     transit = ctx.cache.cached("transit", transit_key, lambda: read("transit"), memo=True)
