@@ -310,6 +310,28 @@ def serve_town(srv: CannedServer) -> None:
     srv.add("POST", "/api/interpreter", json_body=TRANSIT, match="subway_entrance")
 
 
+TOWN_INVENTORY = ("id,name,address,postcode,lat,lon,innovation_type\n"
+                  "a,Spazio A,,,45.4597,9.1902,3\n"
+                  "b,Spazio B,\"Via Roma, 3\",,,,2\n"
+                  "c,Spazio C,,,45.4630,9.1950,1\n")
+
+
+def write_town_project(project: Path, grid_url: str) -> None:
+    """Make the town's project as a user would: `cwsgeo init`, then point city.toml at the
+    grid, add the inventory (and, the town being tiny, no statistics)."""
+    assert main(["--quiet", "init", "--place", "Testville, Italia", str(project)]) == 0
+    city = project / "city.toml"
+    city.write_text(re.sub(r'(?m)^path = ".*"$', f'path = "{grid_url}"',
+                           city.read_text(encoding="utf-8")), encoding="utf-8")
+    toml = project / "cwsgeo.toml"
+    assert 'reference = "places"' in toml.read_text("utf-8")  # no gazetteer
+    toml.write_text(toml.read_text("utf-8").replace(
+        "[statistics]\n", "[statistics]\nenabled = false\n") + "\n[geocoding]\nonline = "
+        "true\n[density]\nkde_cell_m = 25.0\nkde_bandwidth_m = 200.0\n", encoding="utf-8")
+    (project / "inventory" / "coworking_spaces.csv").write_text(TOWN_INVENTORY,
+                                                               encoding="utf-8")
+
+
 @pytest.fixture
 def town(canned_server: CannedServer, monkeypatch: pytest.MonkeyPatch,
          tmp_path: Path) -> Iterator[tuple[Path, RangeServer, float]]:
@@ -323,25 +345,11 @@ def town(canned_server: CannedServer, monkeypatch: pytest.MonkeyPatch,
     serve_town(canned_server)
     tif = tmp_path / "ghs_pop.tif"
     inside = write_grid(tif)
-    project = tmp_path / "testville"
-    assert main(["--quiet", "init", "--place", "Testville, Italia", str(project)]) == 0
     # GDAL caches ranges by URL for the whole process: a name of its own per test
     name = f"/GHS_POP_E2025_{uuid.uuid4().hex[:8]}.tif"
     with RangeServer({name: tif.read_bytes()}) as host:
-        city = project / "city.toml"
-        city.write_text(re.sub(r'(?m)^path = ".*"$', f'path = "{host.url}{name}"',
-                               city.read_text(encoding="utf-8")), encoding="utf-8")
-        toml = project / "cwsgeo.toml"
-        assert 'reference = "places"' in toml.read_text("utf-8")  # no gazetteer
-        toml.write_text(toml.read_text("utf-8").replace(  # a tiny town: no statistics
-            "[statistics]\n", "[statistics]\nenabled = false\n") + "\n[geocoding]\nonline = "
-            "true\n[density]\nkde_cell_m = 25.0\nkde_bandwidth_m = 200.0\n", encoding="utf-8")
-        (project / "inventory" / "coworking_spaces.csv").write_text(
-            "id,name,address,postcode,lat,lon,innovation_type\n"
-            "a,Spazio A,,,45.4597,9.1902,3\n"
-            "b,Spazio B,\"Via Roma, 3\",,,,2\n"
-            "c,Spazio C,,,45.4630,9.1950,1\n", encoding="utf-8")
-        yield project, host, inside
+        write_town_project(tmp_path / "testville", host.url + name)
+        yield tmp_path / "testville", host, inside
 
 
 def test_init_then_build_live(town: tuple[Path, RangeServer, float]) -> None:
