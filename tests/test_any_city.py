@@ -454,3 +454,30 @@ def test_grid_url_that_fails_names_the_source(town: tuple[Path, RangeServer, flo
     err = capsys.readouterr().err
     assert "GHSL" in err and "nowhere.tif" in err and "Traceback" not in err
     assert not (project / "data" / "raw" / "manifest.json").exists()  # nothing half-fetched
+
+
+def test_init_options_and_no_mirror_for_another_city(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    monkeypatch.chdir(tmp_path)
+    own = tmp_path / "mine.toml"
+    own.write_text("# my city\n[city]\nname = 'Testville'\nplace = 'Testville, Lombardia'\n"
+                   "slug = 'tv'\ncrs = 'EPSG:32632'\n[population]\nkind = 'none'\n",
+                   encoding="utf-8")
+    spaces = tmp_path / "spaces.csv"
+    spaces.write_text(TOWN_INVENTORY, encoding="utf-8")
+    assert main(["--quiet", "init", "--place", "Testville, Italia", "--profile", str(own),
+                 "--inventory", str(spaces)]) == 0
+    project = tmp_path / "testville"  # the default folder: a slug of the place
+    assert (project / "city.toml").read_text("utf-8") == own.read_text("utf-8")
+    assert (project / "inventory" / "spaces.csv").read_text("utf-8") == TOWN_INVENTORY
+    from cwsgeo.build.config import Config
+
+    cfg = Config.load(project)
+    assert cfg.profile.place == "Testville, Italia"  # [data] place: the one asked for
+    assert cfg.inventory_path == project / "inventory" / "spaces.csv"
+    # the mirror is Barcelona's: never used for another city
+    capsys.readouterr()
+    assert main(["--quiet", "--config", str(project / "cwsgeo.toml"), "fetch", "--mirror"]) == 2
+    assert "has no data in the mirror" in capsys.readouterr().err
