@@ -481,3 +481,20 @@ def test_init_options_and_no_mirror_for_another_city(tmp_path: Path,
     capsys.readouterr()
     assert main(["--quiet", "--config", str(project / "cwsgeo.toml"), "fetch", "--mirror"]) == 2
     assert "has no data in the mirror" in capsys.readouterr().err
+
+
+def test_grid_in_a_zip_as_ghsl_ships_it(tmp_path: Path) -> None:
+    import zipfile
+
+    from cwsgeo.analysis.population import grid_path
+
+    tif = tmp_path / "GHS_POP_E2025_tile.tif"
+    inside = write_grid(tif, half_cells=20)
+    archive = tmp_path / "GHS_POP_E2025_tile.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(tif, tif.name)
+    assert grid_path(archive) == f"/vsizip/{archive}/GHS_POP_E2025_tile.tif"
+    assert grid_path("https://h/x.zip") == "/vsizip//vsicurl/https://h/x.zip/x.tif"
+    assert grid_path("https://h/x.tif") == "/vsicurl/https://h/x.tif"
+    cells = grid_cells(read_grid_window(archive, BOUNDARY), BOUNDARY)
+    assert cells["population"].sum() == pytest.approx(inside)
