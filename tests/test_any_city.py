@@ -295,7 +295,8 @@ PLACES = {"version": 0.6, "elements": [
      "tags": {"amenity": "restaurant", "name": "Trattoria"}}]}
 TRANSIT = {"version": 0.6, "elements": [
     {"type": "node", "id": 601, "lat": 45.4603, "lon": 9.1911,
-     "tags": {"railway": "station", "name": "Testville Centrale", "operator": "RFI"}},
+     "tags": {"railway": "station", "public_transport": "station", "train": "yes",
+              "name": "Testville Centrale", "operator": "RFI"}},
     {"type": "node", "id": 602, "lat": 45.4580, "lon": 9.1850,
      "tags": {"highway": "bus_stop", "name": "Piazza"}}]}
 
@@ -387,6 +388,8 @@ def test_init_then_build_live(town: tuple[Path, RangeServer, float]) -> None:
     assert (table["residents_10min"] > 0).all()  # residents from the grid, on the streets
     assert table["residents_15min"].max() <= inside + 1e-6
     assert (project / "maps" / "innovation_types.html").exists()
+    stops = gpd.read_file(project / "data" / "raw" / "transit" / "osm_transit.gpkg")
+    assert len(stops) == 2
     # no Barcelona data anywhere
     assert not (project / "data" / "raw" / "addresses").exists()
 
