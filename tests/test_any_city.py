@@ -501,3 +501,28 @@ def test_grid_in_a_zip_as_ghsl_ships_it(tmp_path: Path) -> None:
     assert grid_path("https://h/x.tif") == "/vsicurl/https://h/x.tif"
     cells = grid_cells(read_grid_window(archive, BOUNDARY), BOUNDARY)
     assert cells["population"].sum() == pytest.approx(inside)
+
+
+def test_wgs84_grid(tmp_path: Path) -> None:
+    """GHSL's other projection: 3 arc-second cells in EPSG:4326."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    d = 3 / 3600
+    west, north = 9.15, 45.50
+    values = np.zeros((60, 90), dtype="float32")
+    lon = west + (np.arange(90) + 0.5) * d
+    lat = north - (np.arange(60) + 0.5) * d
+    inner = box(9.185, 45.456, 9.195, 45.464)  # well inside the town
+    mask = np.array([[inner.contains(box(x - d / 2, y - d / 2, x + d / 2, y + d / 2))
+                      for x in lon] for y in lat])
+    values[mask] = 7
+    values[0, 0] = 1000  # outside
+    tif = tmp_path / "wgs84.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=90, height=60, count=1,
+                       dtype="float32", crs="EPSG:4326", transform=from_origin(west, north, d, d),
+                       nodata=-200) as dst:
+        dst.write(values, 1)
+    cells = grid_cells(read_grid_window(tif, BOUNDARY), BOUNDARY)
+    assert cells["population"].sum() == pytest.approx(7 * mask.sum())
+    assert cells.crs == settings.crs_work
