@@ -152,8 +152,9 @@ def load_admin(folder: str | Path) -> AdminAreas:
             sections = _read_layer(folder / ADMIN_FILES[kind], kind)
             break
     else:
-        logger.warning("%s not found: residents will be allocated per barri",
-                       folder / ADMIN_FILES["sections"])
+        if districts["population"].notna().any():  # (no population at all: nothing to say)
+            logger.warning("%s not found: residents will be allocated per barri",
+                           folder / ADMIN_FILES["sections"])
     city = _read_layer(folder / ADMIN_FILES["city"], "city")
     years = districts["pop_year"].dropna().unique() if "pop_year" in districts else []
     return AdminAreas(districts=districts, barris=barris, sections=sections, city=city,
