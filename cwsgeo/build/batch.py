@@ -415,7 +415,8 @@ def read_city_summary(city: City, out: str | Path, built: dict[str, Any]) -> dic
         numbers = city_summary(
             spaces, coverage=pd.read_csv(coverage) if coverage.is_file() else None,
             statistics=read_json(statistics) if statistics.is_file() else None,
-            areas=gpd.read_file(districts) if districts.is_file() else None)
+            areas=gpd.read_file(districts) if districts.is_file() else None,
+            rail_modes=city.config().profile.transit.rail_modes)
     return {"slug": city.slug, "name": city.name, "status": "ok", **numbers, **built}
 
 

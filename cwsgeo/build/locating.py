@@ -105,8 +105,9 @@ def _locate(ctx: StageContext, frame: pd.DataFrame, streets: pd.Series, raw: Raw
                          index=streets.index)
     if frame.empty:
         return radii
-    transit = read_transit(raw.paths("transit"), clip=admin.city) if raw.paths("transit") \
-        else None
+    transit = (read_transit(raw.paths("transit"), clip=admin.city,
+                            rules=ctx.cfg.profile.transit)
+               if raw.paths("transit") else None)
     places = (read_places(raw.paths("places"), clip=admin.city, categories=None,
                           city_words=lexicon.city_words)
               if raw.paths("places") else None)

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import settings
 from .._errors import ConfigError
+from ..analysis.layers.modes import TransitModes
 
 if TYPE_CHECKING:
     from ..analysis.geocoding.lexicon import CityLexicon
@@ -147,6 +148,10 @@ class CityProfile:
     literature
         Optional TOML file of published figures the findings report compares with and the
         related work it cites (``""``: none); read by :func:`city_literature`.
+    transit
+        The city's transit modes and the rules that give a station its mode (the profile's
+        ``[transit]`` table; default: the generic modes metro, tram, rail, bus, funicular,
+        ferry).
     """
 
     name: str
@@ -163,6 +168,7 @@ class CityProfile:
     bbox: tuple[float, float, float, float] | None = None
     lexicon: str = ""
     literature: str = ""
+    transit: TransitModes = field(default_factory=TransitModes)
 
     def work_crs(self, lon: float | None = None, lat: float | None = None) -> str:
         """Return the metric CRS: :attr:`crs`, or for ``"auto"`` the UTM zone of a point.
@@ -196,7 +202,7 @@ class CityProfile:
                  "# place and slug. See README.md > Any city.", "[city]"]
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.name == "population" or v is None:
+            if f.name in ("population", "transit") or v is None:
                 lines.append(f"# {f.name} = ...  (none)" if v is None else "")
                 continue
             lines.append(f"{f.name} = {value(v)}")
@@ -204,6 +210,12 @@ class CityProfile:
         for f in dataclasses.fields(self.population):
             v = getattr(self.population, f.name)
             if v is not None:
+                lines.append(f"{f.name} = {value(v)}")
+        lines += ["", "[transit]  # modes, heaviest rail first; rail = suburban/regional train"]
+        generic = TransitModes()
+        for f in dataclasses.fields(self.transit):
+            v = getattr(self.transit, f.name)
+            if f.name in ("modes", "rail") or v != getattr(generic, f.name):
                 lines.append(f"{f.name} = {value(v)}")
         return "\n".join(line for line in lines if line != "") + "\n"
 
@@ -275,10 +287,10 @@ def _from_toml(text: str, where: str, base: Path) -> CityProfile:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
-    unknown = set(raw) - {"city", "population"}
+    unknown = set(raw) - {"city", "population", "transit"}
     if unknown or "city" not in raw:
-        raise ConfigError(f"{where}: a profile has a [city] table and an optional "
-                          f"[population] table (found: {', '.join(sorted(raw)) or 'nothing'})")
+        raise ConfigError(f"{where}: a profile has a [city] table and optional [population] "
+                          f"and [transit] tables (found: {', '.join(sorted(raw)) or 'nothing'})")
     city = dict(raw["city"])
     pop = _checked(PopulationSource, raw.get("population", {}), f"{where} [population]")
     if pop.kind not in POPULATION_KINDS:
@@ -290,12 +302,36 @@ def _from_toml(text: str, where: str, base: Path) -> CityProfile:
     for key in ("lexicon", "literature"):
         if city.get(key):
             city[key] = str(base / Path(str(city[key])).expanduser())
-    profile = _checked(CityProfile, {**city, "population": pop}, f"{where} [city]")
+    transit = _transit_modes(raw.get("transit", {}), f"{where} [transit]")
+    profile = _checked(CityProfile, {**city, "population": pop, "transit": transit},
+                       f"{where} [city]")
     if profile.bbox is not None and len(profile.bbox) != 4:
         raise ConfigError(f"{where} [city] bbox must be [west, south, east, north]")
     if profile.crs != "auto":
         _check_crs(profile.crs, where)
     return profile
+
+
+def _transit_modes(raw: dict[str, Any], where: str) -> TransitModes:
+    """Read the ``[transit]`` table into :class:`~cwsgeo.analysis.layers.TransitModes`."""
+    values = dict(raw)
+    try:
+        for key in ("modes", "source_priority"):
+            if key in values:
+                values[key] = tuple(map(str, values[key]))
+        if "operators" in values:
+            values["operators"] = tuple((str(m), str(p)) for m, p in values["operators"])
+        if "station_files" in values:
+            values["station_files"] = tuple((str(w), str(m), str(s))
+                                            for w, m, s in values["station_files"])
+        if "merge_m" in values:
+            pairs = values["merge_m"]  # a table {mode = metres} or [[mode, metres], ...]
+            pairs = pairs.items() if isinstance(pairs, dict) else pairs
+            values["merge_m"] = tuple((str(m), float(d)) for m, d in pairs)
+        modes: TransitModes = _checked(TransitModes, values, where)
+        return modes
+    except (TypeError, ValueError, re.error) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def city_lexicon(profile: CityProfile) -> CityLexicon:

@@ -37,12 +37,13 @@ logger = logging.getLogger(__name__)
 __all__ = ["CROSS_GROUPS", "NETWORK_KD_MAX", "Findings", "sample_note", "sample_rows",
            "stage_statistics", "type_column", "write_findings"]
 
-#: Co-agglomeration partners of the spaces: name -> (layer, categories or modes).
+#: Co-agglomeration partners of the spaces: name -> (layer, categories or modes); no modes:
+#: the rail stations of the city's profile (its rail modes but the funicular's few stations).
 CROSS_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "cafes and bars": ("places", ("cafe", "bar")),
     "restaurants": ("places", ("restaurant",)),
     "cultural venues": ("places", ("culture_venue",)),
-    "rail stations": ("transit", ("metro", "tram", "fgc", "rodalies")),
+    "rail stations": ("transit", ()),
 }
 
 #: Metrics compared by innovation type (when the spaces have them).
@@ -304,8 +305,10 @@ class _Statistics:
     def _partners(self) -> dict[str, gpd.GeoDataFrame]:
         layers = {"places": (self.places, "category"), "transit": (self.transit, "mode")}
         out = {}
+        rail = [m for m in self.ctx.cfg.profile.transit.rail_modes if m != "funicular"]
         for group, (layer, values) in CROSS_GROUPS.items():
             frame, column = layers[layer]
+            values = values or tuple(rail)
             out[group] = frame[frame[column].isin(values)]
         return out
 
