@@ -17,6 +17,7 @@ import shapely
 from cwsgeo import ConfigError, DataSourceError, MissingDataError, settings
 from cwsgeo._io import write_gpkg
 from cwsgeo.analysis import layers
+from cwsgeo.build.profiles import load_profile
 from cwsgeo.schema import (
     ALL_PLACE_CATEGORIES,
     PLACE_CATEGORIES,
@@ -24,7 +25,6 @@ from cwsgeo.schema import (
     TRANSIT_COLUMNS,
     TRANSIT_MODES,
 )
-from cwsgeo.build.profiles import load_profile
 from tests._server import CannedServer
 
 M = 1 / 111_320  # degrees of latitude per metre

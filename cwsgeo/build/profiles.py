@@ -361,7 +361,8 @@ def city_lexicon(profile: CityProfile) -> CityLexicon:
             landmarks=tuple((str(n), tuple(map(str, a)), str(ad))
                             for n, a, ad in raw.pop("landmarks", ())),
             area_aliases=tuple((str(n), tuple(map(str, c)))
-                               for n, c in raw.pop("area_aliases", ())))
+                               for n, c in raw.pop("area_aliases", ())),
+            transit_words=tuple((str(w), str(m)) for w, m in raw.pop("transit_words", ())))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"lexicon {path}: malformed entry: {exc}") from None
     if raw:
