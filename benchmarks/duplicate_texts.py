@@ -29,12 +29,14 @@ import pandas as pd
 from cwsgeo.analysis.inventory import check_inventory
 from cwsgeo.analysis.inventory._text_links import pair_scores
 from cwsgeo.analysis.inventory.duplicates import (
+    NAME_NOISE,
     TRANSLATION_MIN_SHARED,
     TRANSLATION_THRESHOLD,
     find_duplicates,
     space_name_key,
 )
 from cwsgeo.analysis.texts import join_listing_texts, read_listing_texts
+from cwsgeo.build.profiles import city_lexicon, load_profile
 
 _RAW = "coworking/raw"
 _LISTINGS = (
@@ -52,6 +54,9 @@ UNSURE = [("bcn-cw-0259", "bcn-cw-0268"), ("bcn-cw-0100", "bcn-cw-0102"),
           ("bcn-cw-0101", "bcn-cw-0102")]
 
 
+#: Barcelona's names (from its profile), left out of compared names.
+CITY_WORDS = city_lexicon(load_profile("barcelona")).city_words
+
 def _pseudo_rows(texts: pd.DataFrame) -> pd.DataFrame:
     """One row per text; a space with English and Spanish texts gives two rows."""
     rows = []
@@ -68,7 +73,8 @@ def _pseudo_rows(texts: pd.DataFrame) -> pd.DataFrame:
 
 def calibrate(texts: pd.DataFrame, names: pd.Series) -> None:
     rows = _pseudo_rows(texts)
-    stems = [(space_name_key(names[s]).split() or [""])[0] for s in rows["space"]]
+    stems = [(space_name_key(names[s], NAME_NOISE | CITY_WORDS).split() or [""])[0]
+             for s in rows["space"]]
     space = rows["space"].to_numpy()
     # a space's own two listings are scored as two names would be (not as branches)
     real, own = pair_scores(rows["text"].tolist(), stems), pair_scores(
@@ -104,9 +110,9 @@ def calibrate(texts: pd.DataFrame, names: pd.Series) -> None:
 
 def compare(spaces: pd.DataFrame, texts: pd.DataFrame) -> None:
     t0 = time.perf_counter()
-    before = find_duplicates(spaces)
+    before = find_duplicates(spaces, city_words=CITY_WORDS)
     t1 = time.perf_counter()
-    after = find_duplicates(spaces, texts=texts)
+    after = find_duplicates(spaces, texts=texts, city_words=CITY_WORDS)
     t2 = time.perf_counter()
     print(f"\nbundle: {len(spaces)} rows; groups without texts {before['group'].nunique()} "
           f"({t1 - t0:.2f} s), with texts {after['group'].nunique()} ({t2 - t1:.2f} s); "
@@ -151,7 +157,8 @@ def main() -> None:
     texts = join_listing_texts(inv.data, listings)
     names = inv.data.set_index(inv.data["id"].astype(str))["name"]
     calibrate(texts, names)
-    geocoder = Geocoder(OfflineGeocoder.from_dir(mirror / "addresses"))
+    geocoder = Geocoder(OfflineGeocoder.from_dir(mirror / "addresses",
+                                                 lexicon=city_lexicon(load_profile("barcelona"))))
     spaces = geocode_table(inv.data.drop(columns=["lat", "lon"]), geocoder)
     compare(spaces, texts)
     synthetic()

@@ -37,11 +37,15 @@ from cwsgeo.analysis.geocoding import (
     geocode_table,
     parse_address,
 )
+from cwsgeo.build.profiles import city_lexicon, load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RESOLVED = 48
 TARGET_MEDIAN_M = 30.0
 
+
+#: Barcelona's words (city names, landmarks, areas) from its profile.
+LEXICON = city_lexicon(load_profile("barcelona"))
 
 def default_mirror() -> Path:
     env = os.environ.get("CWSGEO_MIRROR")
@@ -69,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # -- load ----------------------------------------------------------------------------
     t0 = time.perf_counter()
-    offline = OfflineGeocoder.from_dir(mirror / "addresses", min_score=args.min_score)
+    offline = OfflineGeocoder.from_dir(mirror / "addresses", min_score=args.min_score,
+                                       lexicon=LEXICON)
     check_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     index = offline.load()
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     table = []
     resolved = 0
     for r, res in zip(addressed.itertuples(), results, strict=True):
-        has_number = parse_address(r.address).number is not None
+        has_number = parse_address(r.address, LEXICON.address_stop_words).number is not None
         ok = (res.status in {"exact", "nearest_number"}) if has_number else \
             (res.status == "street_only")
         resolved += ok
@@ -114,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         for t in noted.itertuples():
             print(f"  {t.id} {t.address!r}: {t.note}")
 
-    n_number = sum(parse_address(a).number is not None for a in addressed.address)
+    n_number = sum(parse_address(a, LEXICON.address_stop_words).number is not None
+                   for a in addressed.address)
     print(f"\nstatus counts: {tab.status.value_counts().to_dict()}")
     print(f"resolved: {resolved} of {len(tab)} ({n_number} with a house number resolved to a "
           f"number, {len(tab) - n_number} without resolved to the street) "
@@ -156,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             out = geocode_table(inv.data, geo)
             warm_s = time.perf_counter() - t0
         geo2 = Geocoder.from_dir(mirror / "addresses", cache_dir=tmp,
-                                 min_score=args.min_score)
+                                 min_score=args.min_score, lexicon=LEXICON)
         t0 = time.perf_counter()
         geocode_table(inv.data, geo2)
         cached_s = time.perf_counter() - t0

@@ -47,6 +47,7 @@ from cwsgeo.analysis.geocoding.text_locator import (
     locate_from_text,
 )
 from cwsgeo.analysis.texts.readers import join_listing_texts, read_listing_texts
+from cwsgeo.build.profiles import city_lexicon, load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ["text_en", "text_es", "text_ca", "text_other"]
@@ -62,13 +63,15 @@ def default_mirror() -> Path:
 
 def load(mirror: Path) -> tuple[OfflineGeocoder, TextLocator, pd.DataFrame, float]:
     t0 = time.perf_counter()
-    geocoder = OfflineGeocoder.from_dir(mirror / "addresses")
+    lexicon = city_lexicon(load_profile("barcelona"))
+    geocoder = OfflineGeocoder.from_dir(mirror / "addresses", lexicon=lexicon)
     geocoder.index  # noqa: B018 - load now, not inside the timings
     admin = cwsgeo.load_admin(mirror / "admin")
     transit = cwsgeo.read_transit(mirror / "osm" / "transit_gtfs")
-    places = cwsgeo.read_places(mirror / "places", categories=None)
+    places = cwsgeo.read_places(mirror / "places", categories=None,
+                                city_words=lexicon.city_words)
     t1 = time.perf_counter()
-    locator = build_text_locator(geocoder, admin, transit, places)
+    locator = build_text_locator(geocoder, admin, transit, places, lexicon=lexicon)
     build_s = time.perf_counter() - t1
     cw = mirror / "coworking"
     inv = pd.read_csv(cw / "coworking_spaces.csv", dtype=str, keep_default_na=False,

@@ -18,7 +18,7 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -159,6 +159,8 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--only", help="comma-separated datasets (admin, addresses, streets, places, "
                    "transit, coworking)")
 
+    _init_parser(command)
+
     for name, helptext in (("build", "run the whole pipeline"),
                            ("report", "build, then compute the findings (Kd, co-location, "
                             "hot spots, comparisons by type) and write statistics.json, "
@@ -170,7 +172,9 @@ def _parser() -> argparse.ArgumentParser:
                        "(default: the project root)")
         src = b.add_mutually_exclusive_group()
         src.add_argument("--live", dest="live", action="store_true", default=None,
-                         help="use live sources (OSM, Open Data BCN) instead of the mirror")
+                         help="use live sources (OSM and the city profile's population) "
+                              "instead of the mirror: fetched first when data/raw/ is not "
+                              "a live fetch")
         src.add_argument("--mirror", dest="live", action="store_false",
                          help="use the local data mirror")
         b.add_argument("--online-geocoding", action=argparse.BooleanOptionalAction,
@@ -200,6 +204,19 @@ def _parser() -> argparse.ArgumentParser:
     _batch_options(command("batch", "build many cities on dask.distributed and compare them "
                            "(cities/<slug>/ per city, cities/comparison.csv, .parquet, .html)"))
     return p
+
+
+def _init_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Add ``cwsgeo init`` (a project folder for any OpenStreetMap place)."""
+    n = command("init", "write a project folder for any OpenStreetMap place: cwsgeo.toml "
+                "(live data), city.toml (the city profile, editable) and an inventory template")
+    n.add_argument("folder", type=Path, nargs="?", metavar="FOLDER",
+                   help="project folder (default: a slug of the place, e.g. milano)")
+    n.add_argument("--place", required=True, help='Nominatim query, e.g. "Milano, Italia"')
+    n.add_argument("--profile", help="city profile to start from (TOML file or built-in name; "
+                   "default: defaults for the place's country, GHSL population, UTM CRS)")
+    n.add_argument("--inventory", type=Path, help="inventory to copy into the project "
+                   "(default: an empty template with the expected columns)")
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -266,8 +283,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
             duplicate_summary,
             find_duplicates,
         )
+        from .build.profiles import city_lexicon
 
-        groups = find_duplicates(inv.data)  # by name, text and the file's own coordinates
+        # by name, text and the file's own coordinates
+        groups = find_duplicates(inv.data, city_words=city_lexicon(cfg.profile).city_words)
         if not groups.empty:
             problems = duplicate_problems(groups, inv.path.name)
             shown = problems if args.all else problems[:10]
@@ -321,6 +340,17 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from .build.project import init_project
+
+    config = init_project(args.folder, place=args.place, profile=args.profile,
+                          inventory=args.inventory)
+    _say(args, f"project written to {config.parent}: edit {config.parent / 'city.toml'} "
+         f"(levels, population, CRS) and the inventory, then `cwsgeo --config {config} build "
+         "--live`")
+    return EXIT_OK
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from .build.pipeline import build
 
@@ -366,7 +396,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"check": _cmd_check, "classify": _cmd_classify, "geocode": _cmd_geocode,
-             "fetch": _cmd_fetch, "build": _cmd_build, "report": _cmd_build,
+             "fetch": _cmd_fetch, "init": _cmd_init, "build": _cmd_build, "report": _cmd_build,
              "watch": _cmd_watch, "batch": _cmd_batch}
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ast
 import importlib
+import io
 import pkgutil
+import re
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -165,3 +168,67 @@ def test_import_cwsgeo_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True).stdout.strip()
     assert out == "[]"
+
+
+#: Names and codes of one city that must not steer the analysis or the outputs (issue 14):
+#: its data come from the city profile through the build layer.
+CITY_SPECIFIC = re.compile(r"barcelona|\bbcn\b|25831|pad_mdbas|catalu", re.IGNORECASE)
+
+#: Known exceptions: (module, word) -> why the word is not one city's data.
+CITY_SPECIFIC_ALLOWED: dict[tuple[str, str], str] = {
+    ("cwsgeo.analysis.geocoding.normalize", "cataluna"): "Spanish -> Catalan word table, "
+    "keyed by language (the region's name in the two languages)",
+    ("cwsgeo.analysis.admin", "pad_mdbas"): "reader of the 'opendata_bcn' population source "
+    "kind, chosen by the profile's [population] kind",
+    ("cwsgeo.analysis.admin", "open data bcn"): "the same reader's error messages",
+}
+
+
+def _docstring_lines(tree: ast.Module) -> set[int]:
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                lines.update(range(body[0].lineno, (body[0].end_lineno or body[0].lineno) + 1))
+    return lines
+
+
+def city_specific_code(source: str) -> list[tuple[int, str]]:
+    """Return ``(line, text)`` of code tokens naming one city (comments and docstrings and the
+    doctests in them are skipped)."""
+    docs = _docstring_lines(ast.parse(source))
+    found = []
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT or (tok.type == tokenize.STRING
+                                            and tok.start[0] in docs):
+            continue
+        for m in CITY_SPECIFIC.finditer(tok.string):
+            named = re.search(r"open data bcn", tok.string, re.IGNORECASE)
+            found.append((tok.start[0], named.group() if named and m.group().lower() == "bcn"
+                          else m.group()))
+    return found
+
+
+def test_city_specific_code_check_sees_code_not_prose() -> None:
+    src = ('"""Module about Barcelona.\n\n>>> f("Barcelona")\n"""\n'
+           "# near Barcelona\n"
+           "def f(x):\n    '''EPSG:25831 for Barcelona.'''\n    return 'bcn'\n"
+           'CRS = "EPSG:25831"\n')
+    assert [line for line, _ in city_specific_code(src)] == [8, 9]
+
+
+def test_no_city_specific_names_in_analysis_or_outputs() -> None:
+    """Issue 14: no Barcelona place, code, CRS or word in analysis or outputs code."""
+    offenders = []
+    for module, path in MODULES.items():
+        if _layer(module) not in ("analysis", "outputs"):
+            continue
+        for line, word in city_specific_code(path.read_text(encoding="utf-8")):
+            key = word.lower()
+            if key.startswith("catalu"):
+                key = "cataluna"
+            if (module, key) not in CITY_SPECIFIC_ALLOWED:
+                offenders.append(f"{module}:{line}: {word}")
+    assert offenders == []

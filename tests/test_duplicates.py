@@ -12,12 +12,14 @@ import pytest
 
 from cwsgeo.analysis.inventory.duplicates import (
     DUPLICATE_COLUMNS,
+    NAME_NOISE,
     duplicate_problems,
     duplicate_summary,
     find_duplicates,
     merge_duplicates,
     space_name_key,
 )
+from cwsgeo.build.profiles import city_lexicon, load_profile
 
 # Passeig de Gràcia 17 and points a few metres / ~1 km east of it (EPSG:4326)
 LAT, LON = 41.38978, 2.16733
@@ -42,13 +44,19 @@ def _groups(found: pd.DataFrame) -> list[tuple[bool, str, list[str]]]:
 @pytest.mark.parametrize(("name", "key"), [
     ("NETWORKIA Business Center, S.L.", "networkia business center"),
     ("Espacio Coworking Àtic", "atic"),
-    ("The Foundery Barcelona", "foundery"),
+    ("The Foundery Barcelona", "foundery barcelona"),  # no city's name is noise by default
     ("CO-WORKING Llum", "llum"),
     ("Cowork", "cowork"),  # nothing left: the folded name
     ("  Almogàvers 180 Business Center ", "almogavers 180 business center"),
 ])
 def test_names_are_normalised(name: str, key: str) -> None:
     assert space_name_key(name) == key
+
+
+def test_city_words_come_from_the_caller() -> None:
+    words = city_lexicon(load_profile("barcelona")).city_words
+    assert space_name_key("The Foundery Barcelona", NAME_NOISE | words) == "foundery"
+    assert space_name_key("Talent Garden Milano", NAME_NOISE | {"milano"}) == "talent garden"
 
 
 def test_same_point_and_near_same_name_is_certain() -> None:
@@ -96,7 +104,8 @@ def test_a_bare_operator_name_fits_no_branch_but_a_single_one() -> None:
         {"id": "p1", "name": "Coworking Platon Diagonal 459"},
         {"id": "p2", "name": "COWORKING PLATON DIAGONAL 497"},
     ])
-    assert _groups(find_duplicates(frame)) == [(False, "name", ["t1", "t2"])]
+    assert _groups(find_duplicates(frame, city_words={"barcelona"})) == [
+        (False, "name", ["t1", "t2"])]
 
 
 def test_one_name_far_apart_is_two_branches() -> None:

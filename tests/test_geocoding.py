@@ -29,6 +29,12 @@ from cwsgeo.analysis.geocoding import (
     parse_address,
 )
 from cwsgeo.build.geocoder import open_geocoder
+from cwsgeo.build.profiles import city_lexicon, load_profile
+
+#: Barcelona's words (from its profile): the fixtures are Barcelona addresses.
+LEXICON = city_lexicon(load_profile("barcelona"))
+#: How the build opens Barcelona's geocoder (Nominatim biased to the city, the country).
+BCN = {"city": "Barcelona", "region": "Spain", "country": "ES", "lexicon": LEXICON}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +44,7 @@ def gaz_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def offline(gaz_dir: Path) -> OfflineGeocoder:
-    return OfflineGeocoder.from_dir(gaz_dir)
+    return OfflineGeocoder.from_dir(gaz_dir, lexicon=LEXICON)
 
 
 @pytest.fixture
@@ -131,9 +137,36 @@ def test_street_key_readings() -> None:
 ])
 def test_parse_address(text: str, street: str, number: int | None, letter: str,
                        postcode: str | None) -> None:
-    parsed = parse_address(text)
+    parsed = parse_address(text, LEXICON.address_stop_words)
     assert (parsed.street, parsed.number, parsed.letter, parsed.postcode) == (
         street, number, letter, postcode)
+
+
+def test_parse_address_knows_no_city_by_default() -> None:
+    # neutral: no city's name is a stop word; the build passes the profile's words
+    assert parse_address("Calle Sant Rafael, Barcelona").street == "Calle Sant Rafael, Barcelona"
+    assert parse_address("Via Roma, Milano", frozenset({"milano"})).street == "Via Roma"
+    assert parse_address("Calle Sant Rafael, Barcelona",
+                         LEXICON.address_stop_words).street == "Calle Sant Rafael"
+
+
+def test_nominatim_query_follows_the_city() -> None:
+    from cwsgeo.analysis.geocoding import NominatimGeocoder, ParsedAddress
+
+    parsed = ParsedAddress("Via Roma", 12, "", "20121")
+    neutral = NominatimGeocoder().query_for(parsed)
+    assert neutral["q"] == "Via Roma 12, 20121" and "countrycodes" not in neutral
+    milano = NominatimGeocoder(city="Milano", region="Italia", country="IT").query_for(parsed)
+    assert milano["q"] == "Via Roma 12, 20121 Milano, Italia"
+    assert milano["countrycodes"] == "it"
+
+
+def test_city_words_change_cache_keys(gaz_dir: Path) -> None:
+    neutral = OfflineGeocoder.from_dir(gaz_dir)
+    bcn = OfflineGeocoder.from_dir(gaz_dir, lexicon=LEXICON)
+    assert neutral.lexicon_key == "" and len(bcn.lexicon_key) == 12
+    task = ("address", "Calle Valencia 264", "", "")
+    assert Geocoder(neutral)._offline_key(task) != Geocoder(bcn)._offline_key(task)
 
 
 def test_parse_address_blank() -> None:
@@ -343,10 +376,10 @@ def test_name_derived_negative(offline: OfflineGeocoder, name: str) -> None:
 
 def test_missing_gazetteer(tmp_path: Path) -> None:
     with pytest.raises(cwsgeo.MissingDataError, match="nowhere"):
-        OfflineGeocoder.from_dir(tmp_path / "nowhere")
+        OfflineGeocoder.from_dir(tmp_path / "nowhere", lexicon=LEXICON)
     (tmp_path / "g").mkdir()
     with pytest.raises(cwsgeo.MissingDataError, match=r"bcn_addresses\.csv"):
-        OfflineGeocoder.from_dir(tmp_path / "g")
+        OfflineGeocoder.from_dir(tmp_path / "g", lexicon=LEXICON)
 
 
 def test_gazetteer_missing_columns(tmp_path: Path, gaz_dir: Path) -> None:
@@ -355,20 +388,20 @@ def test_gazetteer_missing_columns(tmp_path: Path, gaz_dir: Path) -> None:
     df = pd.read_csv(path, dtype=str).drop(columns=["lat"])
     df.to_csv(path, index=False)
     with pytest.raises(cwsgeo.GeocodingError, match=r"bcn_addresses\.csv.*lat"):
-        OfflineGeocoder.from_dir(tmp_path / "g")
+        OfflineGeocoder.from_dir(tmp_path / "g", lexicon=LEXICON)
 
 
 # -- cache -------------------------------------------------------------------------------------
 
 def test_cache_hit_does_not_load_gazetteer(tmp_path: Path, gaz_dir: Path) -> None:
-    first = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path)
+    first = Geocoder.from_dir(gaz_dir, **BCN, cache_dir=tmp_path)
     res1 = first.geocode("Calle Valencia 264")
     name1 = first.geocode_name("WeWork Avinguda Diagonal 371")
     assert first.offline.is_loaded
     first.close()
     assert (tmp_path / "geocode.sqlite").is_file()
 
-    second = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path)
+    second = Geocoder.from_dir(gaz_dir, **BCN, cache_dir=tmp_path)
     assert second.geocode("Calle Valencia 264") == res1
     # keys are folded: a case variant reuses the answer, with its own query text
     variant = second.geocode("CALLE VALENCIA 264")
@@ -385,12 +418,12 @@ def test_cache_hit_does_not_load_gazetteer(tmp_path: Path, gaz_dir: Path) -> Non
 def test_corrupt_cache_is_set_aside(tmp_path: Path, gaz_dir: Path,
                                     caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "geocode.sqlite").write_bytes(b"this is not a database" * 100)
-    geo = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path)
+    geo = Geocoder.from_dir(gaz_dir, **BCN, cache_dir=tmp_path)
     assert geo.geocode("Calle Valencia 264").status == "exact"
     geo.close()
     assert list(tmp_path.glob("geocode.sqlite.corrupt-*"))
     assert "unreadable" in caplog.text
-    again = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path)
+    again = Geocoder.from_dir(gaz_dir, **BCN, cache_dir=tmp_path)
     assert again.geocode("Calle Valencia 264").status == "exact"
     assert not again.offline.is_loaded
     again.close()
@@ -399,14 +432,14 @@ def test_corrupt_cache_is_set_aside(tmp_path: Path, gaz_dir: Path,
 def test_cache_key_follows_gazetteer_content(tmp_path: Path, gaz_dir: Path) -> None:
     gdir = tmp_path / "g"
     shutil.copytree(gaz_dir, gdir)
-    a = Geocoder.from_dir(gdir, cache_dir=tmp_path / "cache")
+    a = Geocoder.from_dir(gdir, **BCN, cache_dir=tmp_path / "cache")
     assert a.geocode("Carrer de València 264").status == "exact"
     a.close()
     path = gdir / "bcn_addresses.csv"
     df = pd.read_csv(path, dtype=str)
     df = df[~((df.street_code == "900001") & (df.number == "264"))]
     df.to_csv(path, index=False)
-    b = Geocoder.from_dir(gdir, cache_dir=tmp_path / "cache")
+    b = Geocoder.from_dir(gdir, **BCN, cache_dir=tmp_path / "cache")
     assert b.geocode("Carrer de València 264").status == "nearest_number"
     assert b.offline.is_loaded
     b.close()
@@ -434,7 +467,7 @@ def _inventory() -> pd.DataFrame:
 
 
 def test_geocode_table(tmp_path: Path, gaz_dir: Path) -> None:
-    geo = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path)
+    geo = Geocoder.from_dir(gaz_dir, **BCN, cache_dir=tmp_path)
     ref = geo.geocode("Carrer d'Aragó 308")
     df = _inventory()
     # "d" has its own point 50 m north of the address; "e" 1 km away
@@ -496,7 +529,7 @@ def test_geocode_table(tmp_path: Path, gaz_dir: Path) -> None:
 
 def test_geocode_table_flag_threshold_follows_settings(
         tmp_path: Path, gaz_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    geo = Geocoder.from_dir(gaz_dir)
+    geo = Geocoder.from_dir(gaz_dir, **BCN)
     ref = geo.geocode("Carrer d'Aragó 308")
     df = pd.DataFrame({"id": ["x"], "name": ["x"], "address": ["Carrer d'Aragó 308"],
                        "postcode": [""], "lat": [ref.lat + 100 / 111_195], "lon": [ref.lon]})
@@ -506,7 +539,7 @@ def test_geocode_table_flag_threshold_follows_settings(
 
 
 def test_geocode_table_minimal_and_empty_frames(gaz_dir: Path) -> None:
-    geo = Geocoder.from_dir(gaz_dir)
+    geo = Geocoder.from_dir(gaz_dir, **BCN)
     df = pd.DataFrame({"address": ["Diagonal 371", None, float("nan"), "Diagonal 371"]},
                       index=[10, 5, 7, 3])
     out = geocode_table(df, geo)
@@ -537,7 +570,7 @@ def test_nominatim_fallback_and_cache(tmp_path: Path, gaz_dir: Path, data_dir: P
     monkeypatch.setattr(cwsgeo.settings, "nominatim_url", canned_server.url + "/")
     canned_server.add("GET", "/search", json_body=_nominatim_answer(
         data_dir, "nominatim_pujades.json"))
-    geo = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path, online=True)
+    geo = Geocoder.from_dir(gaz_dir, **BCN, cache_dir=tmp_path, online=True)
 
     # the gazetteer resolves this one: no request
     assert geo.geocode("Calle Valencia 264").provider == "gazetteer"
@@ -559,7 +592,7 @@ def test_nominatim_fallback_and_cache(tmp_path: Path, gaz_dir: Path, data_dir: P
     # second call: from the cache, no request; a new Geocoder also uses the cache
     assert geo.geocode("Carrer de Pujades, 69", "08005") == res
     geo.close()
-    again = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path, online=True)
+    again = Geocoder.from_dir(gaz_dir, **BCN, cache_dir=tmp_path, online=True)
     assert again.geocode("Carrer de Pujades, 69", "08005") == res
     assert len(canned_server.requests) == 1
     assert _rows(tmp_path / "geocode.sqlite", "nominatim") == 1
@@ -576,7 +609,7 @@ def test_nominatim_through_table(tmp_path: Path, gaz_dir: Path, data_dir: Path, 
     monkeypatch.setattr(cwsgeo.settings, "nominatim_url", canned_server.url + "/")
     canned_server.add("GET", "/search", json_body=_nominatim_answer(
         data_dir, "nominatim_pujades.json"))
-    geo = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path)  # offline by default
+    geo = Geocoder.from_dir(gaz_dir, **BCN, cache_dir=tmp_path)  # offline by default
     df = pd.DataFrame({"id": ["p", "q"], "name": ["Itnig", "Coords"],
                        "address": ["Carrer de Pujades 69", "Carrer de Pujades 69"],
                        "postcode": ["", ""], "lat": [np.nan, 41.4], "lon": [np.nan, 2.19]})
@@ -598,7 +631,7 @@ def test_nominatim_not_found_is_cached(tmp_path: Path, gaz_dir: Path, data_dir: 
                                        canned_server, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cwsgeo.settings, "nominatim_url", canned_server.url + "/")
     canned_server.add("GET", "/search", json_body=[])
-    geo = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path, online=True)
+    geo = Geocoder.from_dir(gaz_dir, **BCN, cache_dir=tmp_path, online=True)
     assert geo.geocode("Carrer Inventat 3").status == "unmatched"
     assert geo.geocode("Carrer Inventat 3").status == "unmatched"
     assert len(canned_server.requests) == 1
@@ -613,7 +646,7 @@ def test_nominatim_other_street_or_outside_city_rejected(
     monkeypatch.setattr(cwsgeo.settings, "nominatim_url", canned_server.url + "/")
     answer = _nominatim_answer(data_dir, "nominatim_pujades.json")
     canned_server.add("GET", "/search", json_body=answer)
-    geo = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path, online=True)
+    geo = Geocoder.from_dir(gaz_dir, **BCN, cache_dir=tmp_path, online=True)
     res = geo.geocode("Carrer de Sardenya 12")  # answer is on Carrer de Pujades
     assert res.status == "unmatched" and "another street" in res.note
     outside = [{**answer[0], "lat": "40.4168", "lon": "-3.7038"}]
@@ -638,7 +671,7 @@ def test_nominatim_failure_raises_and_caches_nothing(
         else:
             canned_server.add("GET", "/search", body='[{"lat": "41.3', content_type="text/json")
     monkeypatch.setattr(cwsgeo.settings, "http_retries", 1)
-    geo = Geocoder.from_dir(gaz_dir, cache_dir=tmp_path, online=True)
+    geo = Geocoder.from_dir(gaz_dir, **BCN, cache_dir=tmp_path, online=True)
     with pytest.raises(cwsgeo.DataSourceError, match="Nominatim"):
         geo.geocode("Carrer de Pujades 69")
     assert _rows(tmp_path / "geocode.sqlite", "nominatim") == 0
@@ -679,7 +712,7 @@ def test_bundle_accuracy_targets(bundle_dir: Path, tmp_path: Path) -> None:
     truth = pd.read_csv(cw / "coworking_geocode_truth.csv", dtype={"id": str}).set_index("id")
     rows = rows[rows.address.str.strip() != ""]
     assert len(rows) == 53
-    geo = Geocoder.from_dir(bundle_dir / "addresses", cache_dir=tmp_path)
+    geo = Geocoder.from_dir(bundle_dir / "addresses", **BCN, cache_dir=tmp_path)
     ok = 0
     errors = []
     for r in rows.itertuples():
@@ -702,7 +735,7 @@ def test_bundle_inventory_names(bundle_dir: Path, tmp_path: Path) -> None:
     # tests may use the Google coordinates (never a default: see test_real_inventory)
     inv = cwsgeo.read_inventory(bundle_dir / "coworking" / "coworking_spaces.csv",
                                 use_restricted_coordinates=True)
-    geo = Geocoder.from_dir(bundle_dir / "addresses", cache_dir=tmp_path)
+    geo = Geocoder.from_dir(bundle_dir / "addresses", **BCN, cache_dir=tmp_path)
     geo.offline.load()  # speed: benchmarks/geocode_accuracy.py prints load and per-address time
     out = geocode_table(inv.data, geo)
     assert len(out) == 289
@@ -715,7 +748,7 @@ def test_bundle_inventory_names(bundle_dir: Path, tmp_path: Path) -> None:
     assert not named.name.str.contains("Talent Garden|Aticco Bailén").any()
     # cached second run does not load the gazetteer
     geo.close()
-    geo2 = Geocoder.from_dir(bundle_dir / "addresses", cache_dir=tmp_path)
+    geo2 = Geocoder.from_dir(bundle_dir / "addresses", **BCN, cache_dir=tmp_path)
     out2 = geocode_table(inv.data, geo2)
     assert not geo2.offline.is_loaded
     pd.testing.assert_frame_equal(pd.DataFrame(out.drop(columns="geometry")),
@@ -729,7 +762,7 @@ def test_built_index_is_cached_and_gives_the_same_answers(
     from cwsgeo.build.cache import MEMOS, FileStore
 
     texts = ["Calle Valencia 264", "Plaza Cataluña, 9", "La Rambla, 42", "Provenza 1"]
-    plain = OfflineGeocoder.from_dir(gaz_dir)
+    plain = OfflineGeocoder.from_dir(gaz_dir, lexicon=LEXICON)
     expected = [plain.geocode(t) for t in texts]
     parsed: list[Path] = []
 

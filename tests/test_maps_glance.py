@@ -101,7 +101,8 @@ def pages(tmp_path_factory: pytest.TempPathFactory, admin, spaces, places, trans
               "places_density": result.kde_places["all"], "attributions": CREDITS}
     return {
         "typed": maps.innovation_map(floaty, admin, out / "typed.html", **common),
-        "untyped": maps.innovation_map(untyped, admin, out / "untyped.html", **common),
+        "untyped": maps.innovation_map(untyped, admin, out / "untyped.html", city="Barcelona",
+                                        **common),
         "density": maps.density_map(result, admin, out / "density.html", spaces=spaces,
                                     attributions=CREDITS),
     }

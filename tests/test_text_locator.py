@@ -24,6 +24,10 @@ from cwsgeo.analysis.geocoding.text_locator import (
     build_text_locator,
     locate_from_text,
 )
+from cwsgeo.build.profiles import city_lexicon, load_profile
+
+#: Barcelona's words (landmarks, area aliases, neighbours, names), as the build passes them.
+LEXICON = city_lexicon(load_profile("barcelona"))
 
 FWD = Transformer.from_crs(settings.crs_store, settings.crs_work, always_xy=True)
 
@@ -67,8 +71,8 @@ def _transit() -> gpd.GeoDataFrame:
 
 @pytest.fixture(scope="module")
 def small(data_dir: Path) -> TextLocator:
-    geocoder = OfflineGeocoder.from_dir(data_dir / "geocoding" / "addresses")
-    return build_text_locator(geocoder, _admin(), _transit())
+    geocoder = OfflineGeocoder.from_dir(data_dir / "geocoding" / "addresses", lexicon=LEXICON)
+    return build_text_locator(geocoder, _admin(), _transit(), lexicon=LEXICON)
 
 
 def _one(locator: TextLocator, name: str, text: str = "") -> pd.Series:
@@ -154,8 +158,8 @@ def test_name_keeps_a_consistent_text_address(small: TextLocator) -> None:
 
 
 def test_metric_crs_is_a_parameter(data_dir: Path, small: TextLocator) -> None:
-    geocoder = OfflineGeocoder.from_dir(data_dir / "geocoding" / "addresses")
-    other = build_text_locator(geocoder, _admin(), _transit(), crs="EPSG:3857")
+    geocoder = OfflineGeocoder.from_dir(data_dir / "geocoding" / "addresses", lexicon=LEXICON)
+    other = build_text_locator(geocoder, _admin(), _transit(), crs="EPSG:3857", lexicon=LEXICON)
     assert other.crs == "EPSG:3857" and other.points["x"].abs().max() < 1e6
     a = _one(other, "X", "En la calle Mallorca 103.")
     b = _one(small, "X", "En la calle Mallorca 103.")
@@ -177,6 +181,25 @@ def test_outside_city_is_flagged_not_placed(small: TextLocator) -> None:
                  "Close to Barcelona Sants station.", "Minutes from the centre of Barcelona.",
                  "Cerca de la Fira de Barcelona."):
         assert not _one(small, "Office", text)["outside_city"], text
+
+
+def test_neutral_locator_in_another_crs_knows_no_city(data_dir: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a toy city worked in UTM 32N with the analysis defaults: no landmark, alias, neighbour
+    # or city name of Barcelona's comes back
+    monkeypatch.setattr(settings, "crs_work", "EPSG:32632")
+    geocoder = OfflineGeocoder.from_dir(data_dir / "geocoding" / "addresses")
+    loc = build_text_locator(geocoder, _admin(), _transit())
+    assert loc.crs == "EPSG:32632" and loc.lexicon.city_words == frozenset()
+    assert not (loc.points["kind"] == "landmark").any() and not loc.outside_keys
+    assert set(loc.areas["key"]) == {canonical_key(n) for n in
+                                     ("Ciutat Vella", "Eixample", "el Raval", "el Barri Gòtic")}
+    for text in ("Located in Sant Cugat, close to the station.",
+                 "A quiet office approximately 12 km from Barcelona.",
+                 "Located a few meters from Sagrada Familia.", "En pleno Poblenou."):
+        r = _one(loc, "Cowork", text)
+        assert not r["outside_city"] and r["location_method"] == "none", text
+    assert _one(loc, "X", "En la calle Mallorca 103.")["location_method"] == "text_address"
 
 
 def test_several_text_columns_and_lists(small: TextLocator) -> None:
@@ -219,10 +242,26 @@ def test_many_rows_are_fast(small: TextLocator) -> None:
 def bcn(bundle_dir: Path) -> TextLocator:
     import cwsgeo
 
-    geocoder = OfflineGeocoder.from_dir(bundle_dir / "addresses")
+    geocoder = OfflineGeocoder.from_dir(bundle_dir / "addresses", lexicon=LEXICON)
     return build_text_locator(geocoder, cwsgeo.load_admin(bundle_dir / "admin"),
                               cwsgeo.read_transit(bundle_dir / "osm" / "transit_gtfs"),
-                              cwsgeo.read_places(bundle_dir / "places", categories=None))
+                              cwsgeo.read_places(bundle_dir / "places", categories=None),
+                              lexicon=LEXICON)
+
+
+def test_bundle_without_the_profile_knows_no_landmark(bundle_dir: Path, bcn: TextLocator
+                                                       ) -> None:
+    import cwsgeo
+
+    # the analysis layer's defaults hold no city: Sagrada Família is the Barcelona profile's
+    neutral = build_text_locator(OfflineGeocoder.from_dir(bundle_dir / "addresses"),
+                                 cwsgeo.load_admin(bundle_dir / "admin"))
+    assert not (neutral.points["kind"] == "landmark").any()
+    text = "Located a few meters from Sagrada Familia."
+    assert _one(neutral, "X", text)["location_method"] != "text_landmark"
+    assert _one(bcn, "X", text)["location_method"] == "text_landmark"
+    assert _one(neutral, "X", "In the Gothic Quarter.")["location_method"] == "none"
+    assert _one(bcn, "X", "In the Gothic Quarter.")["location_areas"] == "B02"
 
 
 def _dist(r: pd.Series, lon: float, lat: float) -> float:

@@ -286,8 +286,11 @@ def init_city(city: City) -> str:
     """
     with _failing_as(city.slug, "init"):
         if not (city.project / CONFIG_NAME).is_file():
-            from .project import init_project  # type: ignore[import-not-found,unused-ignore]
+            from .project import init_project
 
+            if city.place is None:
+                raise ConfigError(f"city {city.slug}: no project at {city.project} and no "
+                                  "place to make one")
             init_project(city.project, place=city.place, profile=city.profile,
                          inventory=city.inventory,
                          live=True if city.live is None else city.live)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .. import settings
 from .._io import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,9 @@ def stage_version(stage: str) -> int:
 def stage_key(stage: str, *parts: Any) -> str:
     """Return the cache key of a stage result: its inputs and the version of its logic.
 
+    The work CRS (:data:`cwsgeo.settings.crs_work`, read now) is part of every key, so a
+    project whose city or CRS changes never reuses results computed in another CRS.
+
     Examples
     --------
     >>> stage_key("admin", ["abc"]) == stage_key("admin", ["abc"])
@@ -77,7 +81,7 @@ def stage_key(stage: str, *parts: Any) -> str:
     >>> stage_key("admin", ["abc"]) == stage_key("places", ["abc"])
     False
     """
-    return digest(CACHE_FORMAT, stage, stage_version(stage), *parts)
+    return digest(CACHE_FORMAT, stage, stage_version(stage), settings.crs_work, *parts)
 
 
 class BoundedMemo(MutableMapping[Hashable, Any]):

@@ -43,6 +43,7 @@ from .._errors import ConfigError
 
 if TYPE_CHECKING:
     from ..analysis.inventory import ReadLimits
+    from .profiles import CityProfile
 
 CONFIG_NAME = "cwsgeo.toml"
 
@@ -81,8 +82,9 @@ class DataConfig:
     processed: Path = Path("data/processed")
     maps: Path = Path("maps")
     cache: Path = Path("data/cache")
-    place: str = "Barcelona, Catalonia, Spain"
-    """Place name used by live queries (Nominatim/Overpass through osmnx)."""
+    place: str = ""
+    """Place name used by live queries (Nominatim/Overpass through osmnx); ``""`` takes the
+    city profile's (``[city] profile``)."""
 
     def validate(self) -> None:
         """Raise :class:`~cwsgeo.ConfigError` on a value out of range."""
@@ -197,7 +199,8 @@ class GeocodingConfig:
     """Ask Nominatim for addresses the offline gazetteer cannot resolve."""
     min_score: float = 85.0
     """Lowest fuzzy street-name score (0-100) accepted by the offline geocoder."""
-    city: str = "Barcelona"
+    city: str = ""
+    """City named in Nominatim queries; ``""``: the city profile's ``name``."""
     from_texts: bool = True
     """Locate spaces with neither an address nor coordinates from their listing texts."""
     point_radius_m: float = 500.0
@@ -337,7 +340,22 @@ class StatisticsConfig:
             raise ConfigError("[statistics] types must be auto, confirmed or estimated")
 
 
+@dataclass
+class CityConfig:
+    """Which city the project is about: a built-in profile name or a profile TOML file."""
+
+    profile: str = "barcelona"
+    """``"barcelona"`` (built in) or a path such as ``"city.toml"`` (see
+    :mod:`cwsgeo.build.profiles`)."""
+
+    def validate(self) -> None:
+        """Raise :class:`~cwsgeo.ConfigError` on an empty profile."""
+        if not self.profile.strip():
+            raise ConfigError("[city] profile must name a built-in profile or a TOML file")
+
+
 _SECTIONS: dict[str, type] = {
+    "city": CityConfig,
     "data": DataConfig,
     "inventory": InventoryConfig,
     "geocoding": GeocodingConfig,
@@ -357,6 +375,7 @@ class Config:
     """
 
     root: Path
+    city: CityConfig = field(default_factory=CityConfig)
     data: DataConfig = field(default_factory=DataConfig)
     inventory: InventoryConfig = field(default_factory=InventoryConfig)
     geocoding: GeocodingConfig = field(default_factory=GeocodingConfig)
@@ -432,6 +451,14 @@ class Config:
         """
         return dataclasses.replace(self, proximity=self.proximity.resolved(),
                                    statistics=self.statistics.resolved())
+
+    @property
+    def profile(self) -> CityProfile:
+        """The city profile (``[city] profile``), with ``[data] place`` when that is set."""
+        from .profiles import load_profile
+
+        prof = load_profile(self.city.profile, root=self.root)
+        return dataclasses.replace(prof, place=self.data.place) if self.data.place else prof
 
     @property
     def mirror_dir(self) -> Path:

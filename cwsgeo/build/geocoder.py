@@ -36,8 +36,10 @@ from ..analysis.geocoding import (
     gazetteer_files,
 )
 from ..analysis.geocoding.gazetteer import ADDRESS_FILE
+from ..analysis.geocoding.lexicon import NO_LEXICON, CityLexicon
 from .cache import MEMOS, FileStore, stage_key
 from .config import Config
+from .profiles import city_lexicon
 
 __all__ = ["gazetteer_index", "gazetteer_store", "offline_geocoder", "open_geocoder"]
 
@@ -75,12 +77,20 @@ def open_geocoder(cfg: Config, folder: Path | None, *,
         raw = cfg.raw_dir / "addresses"
         folder = raw if (raw / ADDRESS_FILE).is_file() else cfg.mirror_dir / "addresses"
     offline: OfflineGeocoder | None
+    profile = cfg.profile
+    lexicon = city_lexicon(profile)
     if opts.online and not (folder / ADDRESS_FILE).is_file():
         logger.warning("no address gazetteer at %s: geocoding with Nominatim only", folder)
         offline = None
     else:
-        offline = offline_geocoder(folder, min_score=opts.min_score, index_store=index_store)
-    nominatim = NominatimGeocoder(cfg.cache_dir, city=opts.city, min_score=opts.min_score)
+        offline = offline_geocoder(folder, min_score=opts.min_score, index_store=index_store,
+                                   lexicon=lexicon)
+    parts = [p.strip() for p in profile.place.split(",") if p.strip()]
+    nominatim = NominatimGeocoder(cfg.cache_dir, city=opts.city or profile.name,
+                                  min_score=opts.min_score,
+                                  region=parts[-1] if len(parts) > 1 else "",
+                                  country=profile.country,
+                                  stop_words=lexicon.address_stop_words)
     with SQLiteResultStore(cfg.cache_dir / "geocode.sqlite") as store:
         yield Geocoder(offline, online=opts.online, store=store, nominatim=nominatim)
 
@@ -99,7 +109,8 @@ def gazetteer_store(cfg: Config, *, read_only: bool = False) -> Store:
 
 
 def offline_geocoder(folder: Path, *, min_score: float = 85.0,
-                     index_store: Store | None = None) -> OfflineGeocoder:
+                     index_store: Store | None = None,
+                     lexicon: CityLexicon = NO_LEXICON) -> OfflineGeocoder:
     """Return a gazetteer geocoder on ``folder`` whose index and digest come from the caches.
 
     The files' headers are checked now; the digest and the index are looked up (or computed)
@@ -113,6 +124,8 @@ def offline_geocoder(folder: Path, *, min_score: float = 85.0,
         Lowest street-name score accepted.
     index_store
         Where indexes are kept between processes (``None``: only in this process).
+    lexicon
+        The city's words (:func:`~cwsgeo.build.profiles.city_lexicon`; default: none).
 
     Raises
     ------
@@ -122,7 +135,8 @@ def offline_geocoder(folder: Path, *, min_score: float = 85.0,
     check_gazetteer(folder)
     version = functools.cache(lambda: _content_digest(folder, index_store))
     return OfflineGeocoder(lambda: gazetteer_index(folder, version(), index_store),
-                           min_score=min_score, version=version, folder=folder)
+                           min_score=min_score, version=version, folder=folder,
+                           lexicon=lexicon)
 
 
 def gazetteer_index(folder: Path, digest: str, store: Store | None = None) -> GazetteerIndex:

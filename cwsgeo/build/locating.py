@@ -22,6 +22,7 @@ import pandas as pd
 
 from .. import settings
 from .cache import frame_digest
+from .profiles import city_lexicon
 from .sources import RawData
 from .stages import StageContext, file_key
 
@@ -82,7 +83,8 @@ def stage_text_locations(ctx: StageContext, spaces: pd.DataFrame, texts: pd.Data
         return None
     key = [*file_key(raw.paths("addresses"), raw), *file_key(raw.paths("admin"), raw),
            *file_key(raw.paths("places"), raw), *file_key(raw.paths("transit"), raw),
-           frame_digest(frame), frame_digest(streets.to_frame("street"))]
+           frame_digest(frame), frame_digest(streets.to_frame("street")),
+           repr(city_lexicon(ctx.cfg.profile))]
     return ctx.cache.cached("text_locations", key,
                             lambda: _locate(ctx, frame, streets, raw, admin))
 
@@ -95,8 +97,9 @@ def _locate(ctx: StageContext, frame: pd.DataFrame, streets: pd.Series, raw: Raw
 
     store = gazetteer_store(ctx.cfg, read_only=ctx.cache.read_only) if ctx.cache.enabled \
         else None
+    lexicon = city_lexicon(ctx.cfg.profile)
     geocoder = offline_geocoder(raw.folder("addresses"), min_score=ctx.cfg.geocoding.min_score,
-                                index_store=store)
+                                index_store=store, lexicon=lexicon)
     radii = pd.DataFrame({"location_radius_m": [street_radius_m(geocoder.index, code)
                                                 for code in streets.tolist()]},
                          index=streets.index)
@@ -104,9 +107,10 @@ def _locate(ctx: StageContext, frame: pd.DataFrame, streets: pd.Series, raw: Raw
         return radii
     transit = read_transit(raw.paths("transit"), clip=admin.city) if raw.paths("transit") \
         else None
-    places = (read_places(raw.paths("places"), clip=admin.city, categories=None)
+    places = (read_places(raw.paths("places"), clip=admin.city, categories=None,
+                          city_words=lexicon.city_words)
               if raw.paths("places") else None)
-    locator = build_text_locator(geocoder, admin, transit, places)
+    locator = build_text_locator(geocoder, admin, transit, places, lexicon=lexicon)
     texts = [c for c in TEXT_COLUMNS if c in frame.columns]
     located = locate_from_text(frame, locator, texts=texts)
     located["lat"] = located.geometry.y

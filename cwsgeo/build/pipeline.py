@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,8 @@ from .changes import compare, snapshot
 from .config import Config
 from .locating import point_spaces, precision_counts, precision_table
 from .parallel import Task, background
-from .sources import RawData, attributions, ensure_raw, inventory_to_read
+from .profiles import applied, city_lexicon, city_literature
+from .sources import RawData, attributions, ensure_raw, inventory_to_read, read_manifest
 from .stages import (
     ProximityResult,
     StageContext,
@@ -214,10 +216,25 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
     if inventory is not None:
         cfg = cfg.with_inventory(inventory)
     cfg = cfg.resolved()  # values left to cwsgeo.settings are read now, not at import
-    with project_lock(cfg.cache_dir):
+    with project_lock(cfg.cache_dir), _city_settings(cfg, dry_run, progress):
         result = _Build(cfg, out, dry_run, use_cache, progress).run()
     result.wall_s = time.perf_counter() - start
     return result
+
+
+@contextmanager
+def _city_settings(cfg: Config, dry_run: bool, progress: bool) -> Iterator[None]:
+    """Apply the city profile for the build: its metric CRS (as the fetch resolved it)."""
+    profile = cfg.profile
+    manifest = read_manifest(cfg.raw_dir) or {}
+    if manifest.get("crs") is None and profile.crs == "auto" and profile.bbox is None:
+        # the UTM zone comes from the boundary: fetch it first (the build's inputs step then
+        # finds data/raw up to date)
+        manifest = ensure_raw(cfg, progress=progress, dry_run=dry_run).manifest
+    bbox = profile.bbox or manifest.get("bbox")  # a live fetch records the boundary's box
+    with applied(replace(profile, bbox=tuple(bbox)) if bbox else profile,
+                 crs=manifest.get("crs")):
+        yield
 
 
 def _inventory_state_path(cfg: Config, inventory: Path) -> Path:
@@ -379,7 +396,8 @@ class _Build:
         # the same station or landmark from their texts are not the same space
         # and the listing texts link the same space listed twice, in one language or two
         groups = find_duplicates(point_spaces(spaces, DUPLICATE_POINT_RADIUS_M),
-                                 texts=self.texts)
+                                 texts=self.texts,
+                                 city_words=city_lexicon(self.cfg.profile).city_words)
         if self.cfg.inventory.dedupe and not groups.empty:
             spaces, groups = merge_duplicates(spaces, groups)
             spaces = gpd.GeoDataFrame(spaces, geometry="geometry", crs=self.spaces.crs)
@@ -459,8 +477,9 @@ class _Build:
             # the PNG figures (matplotlib: the slowest writer) are drawn side by side with
             # the tables and maps below
             ledger, folder = self.ledger, self.processed
+            credits = attributions(self.raw.manifest, ("admin", "inventory"))
             self.figure_task = background(lambda: _write_figures(
-                densities, folder / "figures", ledger), "density figures")
+                densities, folder / "figures", ledger, credits), "density figures")
             # the density page needs nothing the later steps make: it is drawn meanwhile too
             ctx, raw, admin, spaces, prox = self.ctx, self.raw, self.admin, self.spaces, self.prox
             self.pending.append(self.figure_task)
@@ -556,7 +575,8 @@ class _Build:
                 lambda path: write_context_gpkg(self.transit, self.places, path))
             for gpkg in sorted({p for p in out.values() if p.suffix == ".gpkg"}):
                 out.update({f"parquet_{p.name}": p for p in _geoparquet(gpkg, self.ledger)})
-            xml = cwsgeo_project(dens, folder, transit=self.transit, places=self.places)
+            xml = cwsgeo_project(dens, folder, transit=self.transit, places=self.places,
+                                 title=f"cwsgeo: coworking spaces in {self.cfg.profile.name}")
             out["qgis"] = self.ledger.write_if_changed(folder / "cwsgeo.qgz", digest(xml),
                                                        lambda path: write_qgz(xml, path))
 
@@ -592,9 +612,11 @@ class _Build:
                 self.ctx, self.raw, self.admin, self.spaces, self.prox, self.densities,
                 self.maps_dir, hotspots=findings.hotspot_units)
         with self.ctx.timed("report"):
+            profile = self.cfg.profile
             self.result.outputs.update(write_findings(
                 findings, self.processed, admin=self.admin,
-                sources=attributions(self.raw.manifest), report=scfg.report, pdf=scfg.pdf))
+                sources=attributions(self.raw.manifest), report=scfg.report, pdf=scfg.pdf,
+                city=profile.name, literature=city_literature(profile)))
 
 
 def _geoparquet(gpkg: Path, ledger: OutputLedger) -> list[Path]:
@@ -644,23 +666,23 @@ def _write_innovation_map(ctx: StageContext, raw: RawData, admin: AdminAreas,
         spaces, admin, maps_dir / "innovation_types.html", transit=transit,
         places=places, places_density=densities.kde_places.get("all"),
         places_bands=densities.contours.get("places"), walk_areas=prox.areas,
-        **_map_options(ctx, prox),
+        **_map_options(ctx, prox), city=ctx.cfg.profile.name,
         attributions=attributions(raw.manifest, ("admin", "places", "transit", "network",
                                                  "inventory")))
 
 
-def _write_figures(densities: DensityResult, folder: Path, ledger: OutputLedger
-                   ) -> tuple[dict[str, Path], dict[str, Any]]:
+def _write_figures(densities: DensityResult, folder: Path, ledger: OutputLedger,
+                   credits: Sequence[str] = ()) -> tuple[dict[str, Path], dict[str, Any]]:
     """Write the density figures; return them and their ledger entries.
 
     Runs in a forked child (:func:`cwsgeo.build.parallel.background`): the entries let the parent
-    record what the child wrote.
+    record what the child wrote. ``credits``: the data's attribution lines (figure footers).
     """
-    from ..outputs.figures import density_figures
+    from ..outputs.figures import credit_line, density_figures
 
     paths = {f"figure_{fig.name}": ledger.write_if_changed(folder / fig.name,
                                                            _content_key(fig.data), fig.write)
-             for fig in density_figures(densities)}
+             for fig in density_figures(densities, source=credit_line(credits))}
     return paths, _entries_of(ledger, paths.values())
 
 

@@ -149,14 +149,19 @@ def stage_admin(ctx: StageContext, raw: RawData) -> AdminAreas:
 def stage_layers(ctx: StageContext, raw: RawData, admin: AdminAreas
                  ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
     """Read places and transit clipped to the city; return them and their input digests."""
+    from .profiles import city_lexicon
+
+    city_words = sorted(city_lexicon(ctx.cfg.profile).city_words)
+
     def read(layer: str) -> gpd.GeoDataFrame:
         from ..analysis import layers  # imported on a cache miss only
 
-        reader = layers.read_places if layer == "places" else layers.read_transit
-        return reader(raw.paths(layer), clip=admin.city)
+        if layer == "places":
+            return layers.read_places(raw.paths(layer), clip=admin.city, city_words=city_words)
+        return layers.read_transit(raw.paths(layer), clip=admin.city)
 
     admin_key = file_key(raw.paths("admin"), raw)
-    places_key = [*file_key(raw.paths("places"), raw), *admin_key]
+    places_key = [*file_key(raw.paths("places"), raw), *admin_key, city_words]
     transit_key = [*file_key(raw.paths("transit"), raw), *admin_key]
     places = ctx.cache.cached("places", places_key, lambda: read("places"), memo=True)
     transit = ctx.cache.cached("transit", transit_key, lambda: read("transit"), memo=True)
@@ -249,6 +254,8 @@ class ProximityStage:
         admin = self.admin
         sections = admin.sections if admin.sections is not None else admin.barris.rename(
             columns={"barri_code": "section_code"})
+        if not admin.has_population:  # no source: nobody placed (reported as unknown)
+            sections = sections.assign(population=0.0)
         if self.addr_paths:
             addresses = pd.read_csv(self.addr_paths[0], dtype=str, engine="pyarrow")
         else:
@@ -366,8 +373,18 @@ def stage_proximity(ctx: StageContext, raw: RawData, admin: AdminAreas,
     keys = [space_key(g) for g in work.geometry]
     metrics, areas, n_computed = stage.space_metrics(spaces, work, keys, residents)
     cov, by_type = stage.summaries(spaces, work, keys, metrics, residents)
+    if not admin.has_population:  # counts of residents are unknown, not zero
+        metrics, cov, by_type, surface = (_unknown_residents(f) for f in
+                                          (metrics, cov, by_type, surface))
     return ProximityResult(metrics, areas, cov, by_type, surface, residents.report,
                            stage.streets(), n_computed)
+
+
+def _unknown_residents(frame: Any) -> Any:
+    """Return a copy with every residents column (``residents*``, ``share``) set to NaN."""
+    cols = [c for c in frame.columns if str(c).startswith("residents") or c == "share"
+            or "_residents" in str(c)]
+    return frame.assign(**dict.fromkeys(cols, float("nan"))) if cols else frame
 
 def stage_density(ctx: StageContext, admin: AdminAreas, spaces: gpd.GeoDataFrame,
                   places: gpd.GeoDataFrame, transit: gpd.GeoDataFrame, base_key: list[Any]

@@ -23,6 +23,7 @@ import pandas as pd
 
 from .. import __version__, settings
 from .._errors import CwsgeoError
+from .profiles import CityLiterature
 from .stages import StageContext, file_key, space_key
 
 if TYPE_CHECKING:
@@ -381,16 +382,18 @@ class _Statistics:
 
 
 def write_findings(findings: Findings, folder: Path, *, admin: AdminAreas,
-                   sources: list[str], report: bool, pdf: bool) -> dict[str, Path]:
+                   sources: list[str], report: bool, pdf: bool, city: str = "",
+                   literature: CityLiterature | None = None) -> dict[str, Path]:
     """Write ``statistics.json``, the curves and tables, the figures and the report.
 
     Everything lands in ``folder`` (``data/processed``): ``statistics.json``,
     ``statistics/*.csv`` (every Kd curve and result table), ``figures/stats_*.png`` and, with
     ``report``, ``report.html`` (self-contained) and ``report.pdf`` (headless Chromium; a
-    warning, not an error, when no Chromium is found).
+    warning, not an error, when no Chromium is found). ``city`` names the report; the
+    city's ``literature`` (published figures, related work) is compared with and cited.
     """
     from .._io import write_csv, write_text
-    from ..outputs.figures import save_figure
+    from ..outputs.figures import credit_line, save_figure
     from ..outputs.findings import (
         figure_png,
         findings_figures,
@@ -409,16 +412,21 @@ def write_findings(findings: Findings, folder: Path, *, admin: AdminAreas,
                                          folder / "statistics" / f"{name}.csv")
     boundary = admin.city.to_crs(settings.crs_work)
     drawn = findings_figures(stats, findings.curves, findings.hotspot_units,
-                             findings.tables.get("by_type_values"), boundary=boundary)
+                             findings.tables.get("by_type_values"), boundary=boundary,
+                             source=credit_line(sources))
     pngs = {}
     for name, (fig, caption) in drawn.items():
         out[f"figure_{name}"] = save_figure(fig, folder / "figures" / f"stats_{name}.png")
         pngs[name] = (figure_png(fig), caption)
     if not report:
         return out
-    sections = report_sections(stats, findings.tables, pngs,
-                               published_here=_published_here(stats), sources=sources)
-    page = render_report("Coworking spaces in Barcelona: findings", sections,
+    lit = literature or CityLiterature()
+    published = [(what, value, source) for what, value, source, _ in lit.published]
+    sections = report_sections(stats, findings.tables, pngs, published=published,
+                               published_here=_published_here(stats, lit), sources=sources,
+                               related_work=lit.related_work)
+    title = f"Coworking spaces in {city}: findings" if city else "Coworking spaces: findings"
+    page = render_report(title, sections,
                          subtitle="Agglomeration, co-location, hot spots and the middleground "
                                   "by innovation type, from the current inventory",
                          footer=f"cwsgeo {__version__}; seed {stats['meta']['seed']}; "
@@ -432,20 +440,20 @@ def write_findings(findings: Findings, folder: Path, *, admin: AdminAreas,
     return out
 
 
-def _published_here(stats: dict[str, Any]) -> list[tuple[str, str]]:
-    from ..outputs.findings import PUBLISHED
-
+def _published_here(stats: dict[str, Any], literature: CityLiterature
+                    ) -> list[tuple[str, str]]:
+    """Return ``(what, value here)`` for the published figures cwsgeo computes too."""
     inputs = stats.get("inputs", {})
     types = inputs.get("types_of_points", {})
-    eixample = inputs.get("share_eixample")
-    here = {
-        PUBLISHED[0][0]: f"{inputs.get('spaces_listed')} listed, {inputs.get('located')} "
-                         "located (2024–25 listings)",
-        PUBLISHED[1][0]: f"{sum(types.values())} typed ("
-                         + " / ".join(str(types.get(k, 0)) for k in ("1", "2", "3"))
-                         + f"), {stats.get('meta', {}).get('type_column')}",
-        PUBLISHED[2][0]: f"{inputs.get('spaces_listed')} listed",
-        PUBLISHED[3][0]: f"{eixample:.1%} of {inputs.get('points_used')} precise points"
-                         if eixample is not None else "",
+    share = inputs.get("share_eixample")
+    by_measure = {
+        "listed_located": f"{inputs.get('spaces_listed')} listed, {inputs.get('located')} "
+                          "located (2024–25 listings)",
+        "typed": f"{sum(types.values())} typed ("
+                 + " / ".join(str(types.get(k, 0)) for k in ("1", "2", "3"))
+                 + f"), {stats.get('meta', {}).get('type_column')}",
+        "listed": f"{inputs.get('spaces_listed')} listed",
+        "share_eixample": f"{share:.1%} of {inputs.get('points_used')} precise points"
+                          if share is not None else "",
     }
-    return list(here.items())
+    return [(what, by_measure.get(measure, "")) for what, _, _, measure in literature.published]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ import numpy as np
 import shapely
 from matplotlib.colors import BoundaryNorm, ListedColormap
 
+from .. import settings
 from .._io import atomic_path
 from ..analysis.density import (
     DENSITY_UNITS,
@@ -51,19 +52,42 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "NODATA_COLOR",
-    "SOURCE_BCN",
     "Classification",
     "choropleth_figure",
     "class_breaks",
+    "credit_line",
     "density_figures",
     "save_figure",
     "surface_figure",
     "write_density_figures",
 ]
 
-#: Attribution line of the Barcelona boundaries and population (Ajuntament de Barcelona).
-SOURCE_BCN = ("Font: Ajuntament de Barcelona (CartoBCN; Open Data BCN, Padró 1/1/2024), "
-              "CC BY 4.0")
+
+
+def credit_line(attributions: Iterable[str], width: int = 150) -> str:
+    """Return the source line printed under a figure from data credit lines.
+
+    Parameters
+    ----------
+    attributions
+        Credit lines (:func:`cwsgeo.build.sources.attributions` of the manifest).
+    width
+        Characters per printed line; at most two lines, the rest elided.
+
+    Examples
+    --------
+    >>> credit_line(["Boundaries: City of X, CC BY 4.0 — data 2024"])
+    'Sources: Boundaries: City of X, CC BY 4.0 — data 2024'
+    >>> credit_line([])
+    ''
+    """
+    import textwrap
+
+    lines = [a.strip() for a in attributions if a and a.strip()]
+    if not lines:
+        return ""
+    return "\n".join(textwrap.wrap("Sources: " + "; ".join(lines), width, max_lines=2,
+                                    placeholder=" …"))
 
 
 # -- drawing helpers ------------------------------------------------------------------------------
@@ -196,7 +220,7 @@ def choropleth_figure(gdf: gpd.GeoDataFrame, column: str, *, title: str, units: 
                       scheme: str = "fisher_jenks", k: int = 5, cmap: str = "YlOrRd",
                       boundary: Any = None, points: Any = None,
                       points_label: str | None = None, subtitle: str | None = None,
-                      source: str = SOURCE_BCN,
+                      source: str = "",
                       figsize: tuple[float, float] = (7.0, 7.0)) -> Figure:
     """Draw a classed choropleth with a legend in ``units``, a scale bar and a source line.
 
@@ -254,7 +278,7 @@ def surface_figure(values: np.ndarray, extent: tuple[float, float, float, float]
                    title: str, units: str, classification: Classification | None = None,
                    k: int = 6, cmap: str = "magma_r", boundary: Any = None,
                    points: Any = None, points_label: str | None = None,
-                   subtitle: str | None = None, source: str = SOURCE_BCN,
+                   subtitle: str | None = None, source: str = "",
                    figsize: tuple[float, float] = (7.0, 7.0)) -> Figure:
     """Draw a raster surface in classed colours, with optional points on top.
 
@@ -365,13 +389,13 @@ def _choropleth_files(result: DensityResult, classes: dict[str, Classification],
             return choropleth_figure(
                 _simplified(table), "spaces_per_km2",
                 title=f"Coworking spaces per km² by {label}",
-                subtitle=f"{n_spaces} located spaces; area from EPSG:25831 geometry",
+                subtitle=f"{n_spaces} located spaces; area from {settings.crs_work} geometry",
                 units="spaces per km²", classification=cls, boundary=result.boundary,
                 source=source)
 
         files.append(_figure_file(f"spaces_per_km2_{level}.png",
                                   (source, dpi, table[["spaces_per_km2"]], cls.to_dict(),
-                                   n_spaces), draw, dpi))
+                                   n_spaces, settings.crs_work), draw, dpi))
     return files
 
 
@@ -434,7 +458,7 @@ def _kde_files(result: DensityResult, classes: dict[str, Classification], source
     return [_figure_file("kde_places_spaces.png", data, draw, dpi)]
 
 
-def density_figures(result: DensityResult, *, source: str = SOURCE_BCN, dpi: int = 150
+def density_figures(result: DensityResult, *, source: str = "", dpi: int = 150
                     ) -> list[OutputFile]:
     """List the density PNG figures (see :func:`write_density_figures`), drawn when written.
 
@@ -459,7 +483,7 @@ def density_figures(result: DensityResult, *, source: str = SOURCE_BCN, dpi: int
 
 
 def write_density_figures(result: DensityResult, folder: str | os.PathLike[str], *,
-                          source: str = SOURCE_BCN, dpi: int = 150) -> dict[str, Path]:
+                          source: str = "", dpi: int = 150) -> dict[str, Path]:
     """Write the density PNG figures into ``folder`` (the pipeline's ``figures/``).
 
     Figures: ``spaces_per_km2_districts.png``, ``spaces_per_km2_barris.png`` (classed

@@ -23,18 +23,12 @@ from .stat_figures import band_text, cluster_figure, kd_figure, type_comparison_
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["PUBLISHED", "figure_png", "findings_figures", "report_sections",
+__all__ = ["Published", "figure_png", "findings_figures", "report_sections",
            "sample_sentence", "statistics_json"]
 
-#: Published figures the report compares with: (what, value, source).
-PUBLISHED: tuple[tuple[str, str, str], ...] = (
-    ("coworking spaces listed in Barcelona, 2013–14", "118",
-     "the study behind cwsgeo (internet search, contacts, snowball; list not published)"),
-    ("spaces typed by the study (types 1 / 2 / 3)", "21 (5 / 11 / 5)",
-     "the study behind cwsgeo: interviews with 21 managers"),
-    ("coworking spaces in Barcelona, 2019", "196", "Institut Cerdà (2019)"),
-    ("share of them in Eixample, 2019", "30.6 %", "Institut Cerdà (2019)"),
-)
+#: A published figure the report compares with: (what, value, source); the build passes the
+#: city's (:func:`cwsgeo.build.profiles.city_literature`).
+Published = tuple[str, str, str]
 
 _TYPE_NAMES = {1: "type 1 (no innovative community)", 2: "type 2 (innovative communities)",
                3: "type 3 (highly innovative communities)"}
@@ -70,8 +64,12 @@ def _kd_subtitle(result: Mapping[str, Any], against: str) -> str:
 
 def findings_figures(statistics: Mapping[str, Any], curves: Mapping[str, pd.DataFrame],
                      units: Mapping[str, gpd.GeoDataFrame], values: pd.DataFrame | None,
-                     boundary: Any = None) -> dict[str, tuple[Figure, str]]:
-    """Draw every figure of the findings: name -> (figure, caption)."""
+                     boundary: Any = None, source: str = "") -> dict[str, tuple[Figure, str]]:
+    """Draw every figure of the findings: name -> (figure, caption).
+
+    ``boundary`` is the city outline of the maps; ``source`` the credit line under each figure
+    (the build's data attributions; ``""``: none).
+    """
     out: dict[str, tuple[Figure, str]] = {}
     ref = statistics.get("meta", {}).get("reference", "addresses")
     for test in statistics.get("tests", []):
@@ -80,14 +78,14 @@ def findings_figures(statistics: Mapping[str, Any], curves: Mapping[str, pd.Data
             what = _kd_title(name, ref)
             against = "all spaces" if name.endswith("_vs_spaces") else f"the {ref}"
             out[name] = (kd_figure(curves[name], title=what,
-                                   subtitle=_kd_subtitle(test, against)),
+                                   subtitle=_kd_subtitle(test, against), source=source),
                          f"{what}: {_verdict(test)} (n = {test.get('n')}).")
     for level, frame in units.items():
         out[f"hotspots_{level}"] = (cluster_figure(
             frame, label_col="lisa_cluster", significant_col="lisa_significant",
             title=f"Hot spots of coworking spaces per {_unit(level)}",
             subtitle="local Moran's I on spaces per unit; only significant units coloured",
-            boundary=boundary), f"Local Moran's I clusters per {_unit(level)}.")
+            boundary=boundary, source=source), f"Local Moran's I clusters per {_unit(level)}.")
     type_col = statistics.get("meta", {}).get("type_column", "innovation_type")
     # estimated types share the texts' words with the full index: show the text-free one
     metric = ("middleground_index_spatial" if type_col == "innovation_type_estimated"
@@ -96,7 +94,7 @@ def findings_figures(statistics: Mapping[str, Any], curves: Mapping[str, pd.Data
         out[f"by_type_{metric}"] = (type_comparison_figure(
             values, metric=metric, type_col=type_col,
             title=f"{metric.replace('_', ' ').capitalize()} by innovation type",
-            units="index (0–1)", subtitle=f"types from {type_col}"),
+            units="index (0–1)", subtitle=f"types from {type_col}", source=source),
             f"{metric} by type ({type_col}); " + "; ".join(
                 f"{k} = {v}" for k, v in _TYPE_NAMES.items()) + ".")
     return out
@@ -118,12 +116,30 @@ def _kd_title(name: str, reference: str) -> str:
 
 
 def report_sections(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
-                    figures: Mapping[str, tuple[bytes, str]], *, published_here: Sequence[
-                        tuple[str, str]] = (), sources: Sequence[str] = ()) -> list[Section]:
-    """Word the findings as report sections (see :func:`~.report_page.render_report`)."""
+                    figures: Mapping[str, tuple[bytes, str]], *,
+                    published: Sequence[Published] = (),
+                    published_here: Sequence[tuple[str, str]] = (),
+                    sources: Sequence[str] = (),
+                    related_work: Sequence[str] = ()) -> list[Section]:
+    """Word the findings as report sections (see :func:`~.report_page.render_report`).
+
+    Parameters
+    ----------
+    statistics, tables, figures
+        The statistics stage's results and the drawn figures (PNG bytes, caption).
+    published
+        Published figures about the city's spaces to compare with (none: no comparison).
+    published_here
+        ``(what, value here)`` for the ``published`` figures cwsgeo computes too.
+    sources
+        Credit lines of the data.
+    related_work
+        Sentences citing related work on the city, added to the references.
+    """
     inputs = statistics.get("inputs", {})
     meta = statistics.get("meta", {})
-    sections = [_key_section(statistics), _data_section(inputs, meta, published_here)]
+    sections = [_key_section(statistics),
+                _data_section(inputs, meta, published, published_here)]
     sections.append(Section("Agglomeration: Duranton–Overman K-density", [
         "Kd is the kernel density of the distances between every pair of spaces. The same "
         f"number of sites drawn {meta.get('n_sims')} times from the {meta.get('reference')} "
@@ -140,7 +156,7 @@ def report_sections(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataF
                                      "Global co-location quotients")] if t is not None]))
     sections.append(_hotspot_section(statistics, figures))
     sections.append(_types_section(statistics, tables, figures))
-    sections.append(_methods_section())
+    sections.append(_methods_section(related_work))
     sections.append(Section("Data sources", list(sources)))
     return sections
 
@@ -216,12 +232,13 @@ def _type_counts(inputs: Mapping[str, Any]) -> str:
 
 
 def _data_section(inputs: Mapping[str, Any], meta: Mapping[str, Any],
+                  published: Sequence[Published],
                   published_here: Sequence[tuple[str, str]]) -> Section:
     precision = pd.DataFrame([{"precision": k, "spaces": v} for k, v in
                               inputs.get("precision", {}).items()])
-    published = pd.DataFrame([{"figure": what, "published": value, "source": source,
-                               "here": dict(published_here).get(what, "")}
-                              for what, value, source in PUBLISHED])
+    compared = pd.DataFrame([{"figure": what, "published": value, "source": source,
+                              "here": dict(published_here).get(what, "")}
+                             for what, value, source in published])
     notes = []
     if meta.get("type_column") == "innovation_type_estimated":
         notes.append("No or too few confirmed innovation types: the comparisons by type use "
@@ -230,13 +247,15 @@ def _data_section(inputs: Mapping[str, Any], meta: Mapping[str, Any],
     notes.append("Point statistics (Kd, co-location, hot spots, walking distances) use only "
                  "spaces located within ±500 m; every result carries its n, and small "
                  "samples (n < 10) are flagged.")
-    return Section("Data, precision and published figures", [
+    tables = [(precision, "Spaces by location precision")]
+    if len(compared):
+        tables.append((compared, "Published figures and the same figures here"))
+    return Section("Data, precision and published figures" if len(compared)
+                   else "Data and precision", [
         f"Computed by cwsgeo {meta.get('cwsgeo')} on {meta.get('computed')}, seed "
         f"{meta.get('seed')}, {meta.get('n_sims')} simulations per test; metric work in "
         f"{meta.get('crs')}. Types of the spaces in the statistics: "
-        f"{_type_counts(inputs)}."],
-        notes=notes, tables=[(precision, "Spaces by location precision"),
-                             (published, "Published figures and the same figures here")])
+        f"{_type_counts(inputs)}."], notes=notes, tables=tables)
 
 
 def _kd_table(statistics: Mapping[str, Any]) -> pd.DataFrame:
@@ -296,7 +315,7 @@ def _types_section(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataFr
         figures=[figures[k] for k in figures if k.startswith("by_type")], tables=shown)
 
 
-def _methods_section() -> Section:
+def _methods_section(related_work: Sequence[str] = ()) -> Section:
     return Section("Methods and references", [
         "Kd (Duranton & Overman 2005, Review of Economic Studies 72:1077–1106): "
         "K(d) = 1/(n(n−1)/2 · h) Σ_i<j f((d − d_ij)/h), Gaussian kernel f, Silverman's "
@@ -311,6 +330,4 @@ def _methods_section() -> Section:
         "weights (H3 neighbours, Queen contiguity of barris), conditional permutations.",
         "Comparisons by type: medians with percentile bootstrap 95 % intervals, "
         "Kruskal–Wallis, permutation tests of median differences with Holm's correction, "
-        "Cliff's delta; Spearman correlation with the ordinal type.",
-        "Related work on Barcelona's coworking spaces: Coll-Martínez & Méndez-Ortega, "
-        "European Planning Studies (2020); Méndez-Ortega, Micek & Malochleb, Cities (2022)."])
+        "Cliff's delta; Spearman correlation with the ordinal type.", *related_work])

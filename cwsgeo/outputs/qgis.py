@@ -6,7 +6,8 @@ can be moved or zipped) and styles them like the web maps: spaces by innovation 
 category (the palettes of :mod:`cwsgeo.outputs.maps.palette`), and graduated choropleths of
 districts and barris with the density map's class breaks
 (:meth:`~cwsgeo.analysis.density.DensityResult.classifications`). Layers sit in three groups,
-*Spaces*, *Context* and *Areas*; the project CRS is EPSG:25831.
+*Spaces*, *Context* and *Areas*; the project CRS is the work CRS
+(:data:`cwsgeo.settings.crs_work`, e.g. EPSG:25831 for Barcelona).
 
 The XML is built with :mod:`xml.etree.ElementTree`, so every data-derived text (layer names,
 category values and labels) is escaped; characters XML 1.0 cannot hold are dropped.
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
     from ..analysis.density import Classification, DensityResult
 
 __all__ = [
-    "PROJECT_CRS",
     "Category",
     "ProjectGroup",
     "ProjectLayer",
@@ -73,8 +73,6 @@ __all__ = [
     "write_qgz",
 ]
 
-#: CRS of the QGIS project (the work CRS: metres).
-PROJECT_CRS = "EPSG:25831"
 #: Version written in the project (the oldest QGIS it is tested with: Debian 12's).
 QGIS_VERSION = "3.22.0"
 #: Characters XML 1.0 cannot carry, even escaped.
@@ -474,7 +472,7 @@ def _maplayer_xml(parent: ET.Element, lay: ProjectLayer, layer_id: str) -> None:
 
 
 def project_xml(groups: Sequence[ProjectGroup], *, title: str = "cwsgeo",
-                extent: Sequence[float] | None = None, crs: str = PROJECT_CRS) -> bytes:
+                extent: Sequence[float] | None = None, crs: str | None = None) -> bytes:
     """Return the ``.qgs`` XML of a project (UTF-8 bytes).
 
     Parameters
@@ -486,8 +484,9 @@ def project_xml(groups: Sequence[ProjectGroup], *, title: str = "cwsgeo",
     extent
         ``(xmin, ymin, xmax, ymax)`` in ``crs`` the map opens on.
     crs
-        Project CRS.
+        Project CRS (default :data:`cwsgeo.settings.crs_work`, read now: metres).
     """
+    crs = crs or settings.crs_work
     root = ET.Element("qgis", version=QGIS_VERSION, projectname=title)
     _sub(root, "title", title)
     _srs(_sub(root, "projectCrs"), crs)
@@ -559,7 +558,7 @@ def write_context_gpkg(transit: gpd.GeoDataFrame, places: gpd.GeoDataFrame,
 def cwsgeo_project(result: DensityResult, folder: str | os.PathLike[str], *,
                    transit: gpd.GeoDataFrame | None = None,
                    places: gpd.GeoDataFrame | None = None,
-                   title: str = "cwsgeo: coworking spaces in Barcelona") -> bytes:
+                   title: str = "cwsgeo: coworking spaces") -> bytes:
     """Return the XML of the build's QGIS project (see :func:`cwsgeo_layers`).
 
     Parameters
@@ -571,12 +570,12 @@ def cwsgeo_project(result: DensityResult, folder: str | os.PathLike[str], *,
     transit, places
         Stops and places written by :func:`write_context_gpkg` (their categories).
     title
-        Project title.
+        Project title (the build names the city: "cwsgeo: coworking spaces in <city>").
 
     Returns
     -------
     bytes
-        For :func:`write_qgz`.
+        For :func:`write_qgz`; the project CRS is :data:`cwsgeo.settings.crs_work`.
 
     Raises
     ------
@@ -591,8 +590,8 @@ def cwsgeo_project(result: DensityResult, folder: str | os.PathLike[str], *,
                                 + ", ".join(missing))
     extent = None
     if result.districts is not None and len(result.districts):
-        extent = [float(v) for v in result.districts.to_crs(PROJECT_CRS).total_bounds]
-    return project_xml(groups, title=title, extent=extent)
+        extent = [float(v) for v in result.districts.to_crs(settings.crs_work).total_bounds]
+    return project_xml(groups, title=title, extent=extent, crs=settings.crs_work)
 
 
 def write_qgis_project(result: DensityResult, path: str | os.PathLike[str], *,

@@ -24,7 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .figures import SOURCE_BCN, _add_outline, _add_polygons, _finish, _new_figure
+from .figures import _add_outline, _add_polygons, _finish, _new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -60,7 +60,7 @@ def _titles(fig: Figure, title: str, subtitle: str | None, source: str) -> None:
 
 
 def kd_figure(curve: pd.DataFrame, *, title: str, subtitle: str | None = None,
-              source: str = SOURCE_BCN, label: str = "observed Kd",
+              source: str = "", label: str = "observed Kd",
               figsize: tuple[float, float] = (7.0, 4.2)) -> Figure:
     """Draw a Kd curve with its local (shaded) and global (dashed) confidence bands.
 
@@ -109,7 +109,7 @@ def kd_figure(curve: pd.DataFrame, *, title: str, subtitle: str | None = None,
 
 def type_comparison_figure(values: pd.DataFrame, *, metric: str, type_col: str,
                            title: str, units: str, subtitle: str | None = None,
-                           source: str = SOURCE_BCN, labels: Mapping[Any, str] | None = None,
+                           source: str = "", labels: Mapping[Any, str] | None = None,
                            figsize: tuple[float, float] = (6.0, 4.0)) -> Figure:
     """Draw a metric's values by innovation type: points, median and quartiles, n under each.
 
@@ -154,7 +154,7 @@ def type_comparison_figure(values: pd.DataFrame, *, metric: str, type_col: str,
 def cluster_figure(units: gpd.GeoDataFrame, *, label_col: str = "cluster",
                    significant_col: str = "significant", title: str,
                    subtitle: str | None = None, boundary: Any = None,
-                   source: str = SOURCE_BCN, figsize: tuple[float, float] = (7.0, 7.0)
+                   source: str = "", figsize: tuple[float, float] = (7.0, 7.0)
                    ) -> Figure:
     """Map local Moran's I clusters: significant HH/LL/HL/LH units coloured, the rest grey.
 

@@ -20,7 +20,8 @@ The package holds
 * :mod:`.text_locator` — :func:`locate_from_text`: rows with neither an address nor
   coordinates located from their name and listing texts (streets, corners, stations,
   landmarks, areas) with a calibrated radius (:func:`build_text_locator` prepares the
-  indexes: :mod:`.locator_index`, :mod:`.named_places`, :mod:`.areas_aliases`);
+  indexes: :mod:`.locator_index`, :mod:`.named_places`; the city's own words come in as a
+  :class:`CityLexicon`, :mod:`.lexicon`);
 * :mod:`.precision` — a radius for every located row and its precision class (exact,
   approximate, area, outside, none) that decides which rows point statistics use.
 
@@ -68,6 +69,7 @@ from .gazetteer import (
     gazetteer_digest,
     gazetteer_files,
 )
+from .lexicon import NO_LEXICON, CityLexicon
 from .locator_index import TextLocator, build_text_locator
 from .matcher import OfflineGeocoder
 from .nominatim import NominatimGeocoder
@@ -102,12 +104,14 @@ __all__ = [
     "GEOCODE_COLUMNS",
     "HONORIFICS",
     "LOCATION_METHODS",
+    "NO_LEXICON",
     "PARTICLES",
     "PRECISIONS",
     "SPANISH_WORDS",
     "TEXT_LOCATION_COLUMNS",
     "TYPE_WORDS",
     "UNLOCATED_REASONS",
+    "CityLexicon",
     "GazetteerIndex",
     "GeocodeResult",
     "Geocoder",

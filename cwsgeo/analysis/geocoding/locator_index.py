@@ -21,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ... import settings
 from ..admin import AdminAreas
-from .areas_aliases import AREA_ALIASES, OUTSIDE_PLACES
+from .lexicon import NO_LEXICON, CityLexicon
 from .matcher import OfflineGeocoder
 from .named_places import canonical_key, named_points
 
@@ -84,6 +84,11 @@ class TextLocator:
         District code -> polygon in ``crs``.
     crs
         Metric CRS of all coordinates.
+    point_xy
+        The gazetteer's address points in ``crs``.
+    lexicon
+        The city's words: its name ("near <city>" means outside it) and the municipalities
+        around it (:attr:`~cwsgeo.analysis.geocoding.CityLexicon.outside_places`).
     """
 
     geocoder: OfflineGeocoder = field(repr=False)
@@ -92,6 +97,7 @@ class TextLocator:
     districts: dict[str, BaseGeometry] = field(repr=False)
     crs: str
     point_xy: tuple[np.ndarray, np.ndarray] = field(repr=False)
+    lexicon: CityLexicon = field(default=NO_LEXICON, repr=False)
     point_keys: dict[str, list[int]] = field(default_factory=dict, repr=False)
     area_keys: dict[str, int] = field(default_factory=dict, repr=False)
     prefixes: frozenset[str] = field(default=frozenset(), repr=False)
@@ -130,7 +136,7 @@ class TextLocator:
                 else:
                     del self.point_keys[key]
         types = self.geocoder.index.types
-        for place in OUTSIDE_PLACES:
+        for place in self.lexicon.outside_places:
             self.outside_keys.setdefault(canonical_key(place, types), place)
         self.outside_keys.pop("", None)
         keys = [*self.point_keys, *self.area_keys, *by_core, *self.outside_keys]
@@ -174,7 +180,8 @@ def _area_point(poly: BaseGeometry, xy: tuple[np.ndarray, np.ndarray]
 
 
 def _area_table(admin: AdminAreas, crs: str, types: Mapping[tuple[str, ...], str],
-                xy: tuple[np.ndarray, np.ndarray]) -> gpd.GeoDataFrame:
+                xy: tuple[np.ndarray, np.ndarray],
+                aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> gpd.GeoDataFrame:
     barris = admin.barris.to_crs(crs)
     districts = admin.districts.to_crs(crs)
     geom: dict[str, BaseGeometry] = {}
@@ -189,7 +196,7 @@ def _area_table(admin: AdminAreas, crs: str, types: Mapping[tuple[str, ...], str
                                     barris["district_code"], barris.geometry, strict=True):
         geom[f"B{code}"], dist_of[f"B{code}"] = g, frozenset({str(dcode)})
         names.append((str(name), (f"B{code}",)))
-    names += [(a, codes) for a, codes in AREA_ALIASES if all(c in geom for c in codes)]
+    names += [(a, codes) for a, codes in aliases if all(c in geom for c in codes)]
     rows: dict[str, dict[str, Any]] = {}
     for name, codes in names:  # later entries (barris, then aliases) win
         key = canonical_key(name, types)
@@ -208,7 +215,8 @@ def _area_table(admin: AdminAreas, crs: str, types: Mapping[tuple[str, ...], str
 def build_text_locator(geocoder: OfflineGeocoder, admin: AdminAreas,
                        transit: gpd.GeoDataFrame | None = None,
                        places: gpd.GeoDataFrame | None = None, *,
-                       crs: str | None = None) -> TextLocator:
+                       crs: str | None = None,
+                       lexicon: CityLexicon = NO_LEXICON) -> TextLocator:
     """Prepare the name indexes of the text locator (about 1 s on the bundle).
 
     Parameters
@@ -224,6 +232,10 @@ def build_text_locator(geocoder: OfflineGeocoder, admin: AdminAreas,
         facility names; ``None`` for none.
     crs
         Metric CRS for distances (default :data:`cwsgeo.settings.crs_work`).
+    lexicon
+        The city's words (:func:`cwsgeo.build.profiles.city_lexicon`): landmarks, colloquial
+        area names, neighbouring municipalities and the city's own names. Default: none, so
+        only the gazetteer, admin areas, stations and facilities are looked up.
 
     Returns
     -------
@@ -235,15 +247,16 @@ def build_text_locator(geocoder: OfflineGeocoder, admin: AdminAreas,
     px, py = fwd.transform(index.lon, index.lat)
     xy = (np.asarray(px, dtype=float), np.asarray(py, dtype=float))
     pts = named_points(geocoder, None if transit is None else transit.to_crs(crs),
-                       None if places is None else places.to_crs(crs), crs=crs, point_xy=xy)
+                       None if places is None else places.to_crs(crs), crs=crs, point_xy=xy,
+                       landmarks=lexicon.landmarks, city_words=lexicon.city_words)
     districts = admin.districts.to_crs(crs)
     polys = {str(c): g for c, g in zip(districts["district_code"], districts.geometry,
                                        strict=True)}
     for poly in polys.values():
         shapely.prepare(poly)
     return TextLocator(geocoder=geocoder, points=pts,
-                       areas=_area_table(admin, crs, index.types, (xy[0][::3], xy[1][::3])),
-                       districts=polys, crs=crs,
-                       point_xy=xy)
+                       areas=_area_table(admin, crs, index.types, (xy[0][::3], xy[1][::3]),
+                                         lexicon.area_aliases),
+                       districts=polys, crs=crs, point_xy=xy, lexicon=lexicon)
 
 

@@ -16,6 +16,7 @@ type's addresses.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 import time
@@ -33,6 +34,7 @@ from .gazetteer import (
     check_gazetteer,
     gazetteer_digest,
 )
+from .lexicon import NO_LEXICON, CityLexicon
 from .normalize import (
     _GENERIC_NAME_WORDS,
     PARTICLES,
@@ -80,20 +82,28 @@ class OfflineGeocoder:
         lazy index).
     folder
         Where the gazetteer was read from (for messages only).
+    lexicon
+        The city's words (:class:`~cwsgeo.analysis.geocoding.CityLexicon`): its name and
+        region are dropped from addresses and never taken for a street in a name. Default:
+        none.
     """
 
     def __init__(self, index: GazetteerIndex | Callable[[], GazetteerIndex], *,
                  min_score: float = 85.0, version: str | Callable[[], str] | None = None,
-                 folder: str | os.PathLike[str] | None = None) -> None:
+                 folder: str | os.PathLike[str] | None = None,
+                 lexicon: CityLexicon = NO_LEXICON) -> None:
         self.min_score = float(min_score)
+        self.lexicon = lexicon
+        self._stop_words = lexicon.address_stop_words
+        self._generic_words = _GENERIC_NAME_WORDS | lexicon.city_words
         self.folder = Path(folder) if folder is not None else None
         self._index = index if isinstance(index, GazetteerIndex) else None
         self._load = None if isinstance(index, GazetteerIndex) else index
         self._version = version
 
     @classmethod
-    def from_dir(cls, path: str | os.PathLike[str], *, min_score: float = 85.0
-                 ) -> OfflineGeocoder:
+    def from_dir(cls, path: str | os.PathLike[str], *, min_score: float = 85.0,
+                 lexicon: CityLexicon = NO_LEXICON) -> OfflineGeocoder:
         """Return a geocoder over the gazetteer in ``path`` (checked now, parsed lazily).
 
         Parameters
@@ -102,6 +112,8 @@ class OfflineGeocoder:
             Folder laid out like the bundle's ``addresses/``.
         min_score
             Lowest street-name score (0-100) accepted.
+        lexicon
+            The city's words (default: none).
 
         Raises
         ------
@@ -113,7 +125,7 @@ class OfflineGeocoder:
         folder = Path(path)
         check_gazetteer(folder)
         return cls(lambda: build_gazetteer_index(folder), min_score=min_score,
-                   version=lambda: gazetteer_digest(folder), folder=folder)
+                   version=lambda: gazetteer_digest(folder), folder=folder, lexicon=lexicon)
 
     @property
     def version(self) -> str:
@@ -123,6 +135,14 @@ class OfflineGeocoder:
         if self._version is None:
             self._version = self.index.version
         return self._version
+
+    @property
+    def lexicon_key(self) -> str:
+        """Digest of the city words that change answers (``""`` without any; in cache keys)."""
+        words = sorted(self._stop_words | (self._generic_words - _GENERIC_NAME_WORDS))
+        if not words:
+            return ""
+        return hashlib.sha256(" ".join(words).encode()).hexdigest()[:12]
 
     @property
     def is_loaded(self) -> bool:
@@ -284,7 +304,7 @@ class OfflineGeocoder:
             Status ``unmatched`` when no street scores ``min_score`` or more.
         """
         query = str(address or "").strip()
-        readings, text_postcode = _candidates(query)
+        readings, text_postcode = _candidates(query, self._stop_words)
         pc = _clean_postcode(postcode) or text_postcode
         if not readings:
             return _unmatched(query, note="no street in the address")
@@ -356,12 +376,12 @@ class OfflineGeocoder:
         threshold = max(self.min_score, 90.0)
         best: tuple[float, int, GeocodeResult] | None = None
         for span, strict in spans:
-            parsed = parse_address(span)
+            parsed = parse_address(span, self._stop_words)
             if parsed.number is None:
                 continue
             readings = street_key(parsed.street, ix.types)
             core = readings[0][1] if readings else ""
-            if len(core.replace(" ", "")) < 4 or set(core.split()) <= _GENERIC_NAME_WORDS:
+            if len(core.replace(" ", "")) < 4 or set(core.split()) <= self._generic_words:
                 continue
             scores = self._score_streets(parsed.street)
             ranked = self._rank(scores, parsed.number, None,

@@ -7,11 +7,11 @@ owns
   (:func:`~cwsgeo.analysis.geocoding.fold`, Spanish words to Catalan, Spanish / English /
   abbreviated street types to the Catalan type, particles marked), so "Plaza de Cataluña",
   "Plaça Catalunya" and "Catalunya Square" meet on ``"placa catalunya"``;
-* :data:`CURATED_LANDMARKS`: a short list of landmarks, each with the gazetteer address it is
-  placed at (its source);
 * :func:`named_points`: one table of named points from the transit layer (stations, not bus
   stops), the places layer (facility names), the street register's squares, promenades and
-  ramblas (centroid of their address points) and the curated landmarks.
+  ramblas (centroid of their address points) and the city's curated landmarks (each with
+  the gazetteer address it is placed at, from the city profile's lexicon:
+  :class:`~cwsgeo.analysis.geocoding.CityLexicon`).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from pyproj import Transformer
 
 from ... import settings
 from .gazetteer import GazetteerIndex
+from .lexicon import Landmark
 from .matcher import OfflineGeocoder
 from .normalize import PARTICLES, SPANISH_WORDS, TYPE_WORDS, fold
 
 __all__ = [
-    "CURATED_LANDMARKS",
     "NAMED_POINT_COLUMNS",
     "SQUARE_KINDS",
     "Token",
@@ -49,60 +49,6 @@ SQUARE_KINDS: frozenset[str] = frozenset({"placa", "placeta", "passeig", "rambla
 #: Columns of :func:`named_points`.
 NAMED_POINT_COLUMNS: tuple[str, ...] = ("key", "name", "kind", "x", "y", "extent_m", "source",
                                         "mode", "lines")
-
-#: Landmarks people locate a space by: (name, other spellings, gazetteer address it is placed
-#: at). The address is the source: each is resolved on the address gazetteer when the table is
-#: built, and skipped (with a log line) when it is not found exactly.
-CURATED_LANDMARKS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("Sagrada Família", ("Templo de la Sagrada Familia", "Basílica de la Sagrada Família"),
-     "Carrer de Mallorca 401"),
-    ("Torre Glòries", ("Torre Agbar", "Glòries", "Glorias", "edificio Glorias",
-                       "Centro Comercial Glòries"), "Avinguda Diagonal 211"),
-    ("Arc de Triomf", ("Arco de Triunfo", "Arc de Triomphe"), "Passeig de Lluís Companys 1"),
-    ("Camp Nou", ("Spotify Camp Nou", "estadio del Barça"), "Carrer d'Arístides Maillol 12"),
-    ("Parc de la Ciutadella", ("Ciutadella", "Parque de la Ciudadela", "Ciutadella Park"),
-     "Passeig de Picasso 21"),
-    ("Mercat de la Boqueria", ("La Boqueria", "Boqueria"), "La Rambla 91"),
-    ("Mercat de Sant Antoni", ("Mercado de Sant Antoni", "Sant Antoni Market"),
-     "Carrer del Comte d'Urgell 1"),
-    ("Casa Batlló", (), "Passeig de Gràcia 43"),
-    ("La Pedrera", ("Casa Milà",), "Passeig de Gràcia 92"),
-    ("Hospital de Sant Pau", ("Recinte Modernista de Sant Pau", "Sant Pau"),
-     "Carrer de Sant Antoni Maria Claret 167"),
-    ("Santa Maria del Mar", (), "Plaça de Santa Maria 1"),
-    ("Catedral de Barcelona", ("Barcelona Cathedral", "la Catedral", "Catedral"),
-     "Pla de la Seu 3"),
-    ("MACBA", ("Museu d'Art Contemporani de Barcelona",), "Plaça dels Àngels 1"),
-    ("Park Güell", ("Parc Güell", "Parque Güell"), "Carrer d'Olot 5"),
-    ("Mercat de Santa Caterina", ("Mercado de Santa Caterina",),
-     "Avinguda de Francesc Cambó 16"),
-    ("Palau de la Música", ("Palau de la Música Catalana",),
-     "Carrer del Palau de la Música 4"),
-    ("El Born Centre de Cultura", ("Mercat del Born", "Born CCM", "Mercado del Born"),
-     "Plaça Comercial 12"),
-    ("Estació de França", ("Estación de Francia",),
-     "Avinguda del Marquès de l'Argentera 6"),
-    ("L'Illa Diagonal", ("Illa Diagonal",), "Avinguda Diagonal 557"),
-    ("Las Arenas", ("Les Arenes", "Arenas de Barcelona"),
-     "Gran Via de les Corts Catalanes 373"),
-    ("Port Olímpic", ("Puerto Olímpico", "Hotel Arts", "Torre Mapfre"),
-     "Carrer de la Marina 19"),
-    ("Mercat de la Llibertat", ("Mercado de la Libertad",), "Plaça de la Llibertat 27"),
-    ("Media-TIC", ("edificio Media-TIC", "MediaTIC"), "Carrer de Roc Boronat 117"),
-    ("Mercat de l'Abaceria", ("Abaceria Central",), "Travessera de Gràcia 186"),
-    ("Mercat del Ninot", ("Mercado del Ninot",), "Carrer de Mallorca 133"),
-    ("Mercat de la Concepció", ("Mercado de la Concepción",), "Carrer d'Aragó 313"),
-    ("Museu Picasso", ("Picasso Museum", "Museo Picasso"), "Carrer de Montcada 15"),
-    ("Estació del Nord", ("Estación del Norte",), "Carrer d'Alí Bei 80"),
-    ("Monumental", ("Plaza de toros Monumental", "La Monumental"),
-     "Gran Via de les Corts Catalanes 749"),
-    ("Maremagnum", ("Maremàgnum",), "Moll d'Espanya 5"),
-    ("Hospital Clínic", ("Hospital Clinic", "Clínic"), "Carrer de Villarroel 170"),
-    ("Diagonal Mar shopping centre", ("Centro Comercial Diagonal Mar",), "Avinguda Diagonal 3"),
-    ("Universitat Pompeu Fabra Ciutadella", ("Pompeu Fabra", "UPF"),
-     "Carrer de Ramon Trias Fargas 25"),
-    ("Fira Montjuïc", ("Fira de Barcelona",), "Avinguda de la Reina Maria Cristina 1"),
-)
 
 _WORD = re.compile(r"22\s*@|@\s*22\b|[^\W_]+(?:[·•‧][^\W_]+)*")
 #: Words written in listings -> canonical words (beyond :data:`SPANISH_WORDS`).
@@ -242,17 +188,21 @@ def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
     return frame[frame["key"].str.len() > 0].reset_index(drop=True)
 
 
-def _station_rows(transit: pd.DataFrame, types: Mapping[tuple[str, ...], str]
-                  ) -> list[dict[str, object]]:
+def _station_rows(transit: pd.DataFrame, types: Mapping[tuple[str, ...], str],
+                  city_words: frozenset[str] = frozenset()) -> list[dict[str, object]]:
+    """Stations by name; "<city> - Sants" is also "Sants", and the city's name alone is no key."""
     rows: list[dict[str, object]] = []
     stations = transit[transit["mode"] != "bus"]
     for name, mode, lines, geom in zip(stations["name"], stations["mode"], stations["lines"],
                                        stations.geometry, strict=True):
-        full = re.sub(r"^\s*Barcelona\s*[-–]\s*", "", str(name))
+        full = str(name)
+        head = re.match(r"^\s*([^\W\d_]+)\s*[-–]\s*", full)
+        if head and fold(head.group(1)) in city_words:
+            full = full[head.end():]
         parts = {full, *re.split(r"\s*[|/]\s*|\s+[-–]\s+", full)}
         for part in parts:
             key = canonical_key(part, types)
-            if len(key) >= 4 and key != "barcelona":
+            if len(key) >= 4 and key not in city_words:
                 rows.append({"key": key, "name": str(name), "kind": "station", "x": geom.x,
                              "y": geom.y, "extent_m": 0.0, "source": f"transit: {name} ({mode})",
                              "mode": str(mode), "lines": str(lines or "")})
@@ -299,10 +249,11 @@ def _square_rows(index: GazetteerIndex, xy: tuple[np.ndarray, np.ndarray]
 
 
 def _landmark_rows(geocoder: OfflineGeocoder, transform: Transformer,
-                   types: Mapping[tuple[str, ...], str]) -> list[dict[str, object]]:
+                   types: Mapping[tuple[str, ...], str],
+                   landmarks: tuple[Landmark, ...]) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     missing: list[str] = []
-    for name, aliases, address in CURATED_LANDMARKS:
+    for name, aliases, address in landmarks:
         res = geocoder.geocode(address)
         if res.status != "exact" or res.lat is None or res.lon is None:
             missing.append(f"{name} ({address})")
@@ -315,21 +266,23 @@ def _landmark_rows(geocoder: OfflineGeocoder, transform: Transformer,
                          "lines": ""})
     if missing:
         logger.warning("%d of %d curated landmarks skipped: address not in the gazetteer: %s",
-                       len(missing), len(CURATED_LANDMARKS), "; ".join(missing[:5])
+                       len(missing), len(landmarks), "; ".join(missing[:5])
                        + ("; ..." if len(missing) > 5 else ""))
     return rows
 
 
 def named_points(geocoder: OfflineGeocoder, transit: pd.DataFrame | None = None,
                  places: pd.DataFrame | None = None, *, crs: str | None = None,
-                 point_xy: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+                 point_xy: tuple[np.ndarray, np.ndarray] | None = None,
+                 landmarks: tuple[Landmark, ...] = (),
+                 city_words: frozenset[str] = frozenset()) -> pd.DataFrame:
     """Build the table of named points the text locator looks up.
 
     Parameters
     ----------
     geocoder
         The gazetteer geocoder: its street register gives the squares, and it places the
-        :data:`CURATED_LANDMARKS`.
+        ``landmarks``.
     transit
         A transit layer (:func:`cwsgeo.read_transit`) in ``crs``; bus stops are ignored.
     places
@@ -339,6 +292,12 @@ def named_points(geocoder: OfflineGeocoder, transit: pd.DataFrame | None = None,
         Metric CRS of the output coordinates (default :data:`cwsgeo.settings.crs_work`).
     point_xy
         The gazetteer's address points already projected to ``crs`` (computed when omitted).
+    landmarks
+        The city's curated landmarks (:attr:`~cwsgeo.analysis.geocoding.CityLexicon.landmarks`;
+        default: none).
+    city_words
+        Folded names of the city: a station named "<city> - X" is also "X", and the city's
+        name alone names no station.
 
     Returns
     -------
@@ -354,9 +313,10 @@ def named_points(geocoder: OfflineGeocoder, transit: pd.DataFrame | None = None,
     if point_xy is None:
         px, py = transform.transform(index.lon, index.lat)
         point_xy = (np.asarray(px), np.asarray(py))
-    rows = _landmark_rows(geocoder, transform, index.types) + _square_rows(index, point_xy)
+    rows = (_landmark_rows(geocoder, transform, index.types, landmarks)
+            + _square_rows(index, point_xy))
     if transit is not None and len(transit):
-        rows += _station_rows(transit, index.types)
+        rows += _station_rows(transit, index.types, city_words)
     if places is not None and len(places):
         rows += _facility_rows(places, index.types)
     return _frame(rows)

@@ -25,25 +25,37 @@ class NominatimGeocoder:
     Requests go through :func:`cwsgeo._http.osmnx_settings`, so they use
     :data:`cwsgeo.settings.nominatim_url`, the User-Agent, the retry hook and the osmnx cache in
     ``cache_dir/osmnx``. Queries are biased to the city: ``"<street> <number>, <postcode>
-    <city>, Spain"`` with the city's bounding box as a bounded ``viewbox``. An answer whose road
-    does not match the street asked for (score below ``min_score``) counts as not found.
+    <city>, <region>"`` (the parts given) with :data:`cwsgeo.settings.city_bbox` as a bounded
+    ``viewbox`` and, with ``country``, restricted to that country. An answer whose road does
+    not match the street asked for (score below ``min_score``) counts as not found.
 
     Parameters
     ----------
     cache_dir
         cwsgeo's cache folder (osmnx's cache goes in ``cache_dir/osmnx``).
     city
-        City name appended to queries.
+        City name appended to queries (``""``: none).
     min_score
         Lowest score between the street asked for and the road returned.
+    region
+        Region or country name appended after the city (``""``: none).
+    country
+        ISO 3166-1 alpha-2 code the answers must lie in (``""``: any country).
+    stop_words
+        Folded words of the city and its region dropped from addresses (see
+        :func:`~cwsgeo.analysis.geocoding.parse_address`; default: none).
     """
 
     provider = "nominatim"
 
     def __init__(self, cache_dir: str | os.PathLike[str] | None = None, *,
-                 city: str = "Barcelona", min_score: float = 85.0) -> None:
+                 city: str = "", min_score: float = 85.0, region: str = "",
+                 country: str = "", stop_words: frozenset[str] = frozenset()) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.city = city
+        self.region = region
+        self.country = country.lower()
+        self.stop_words = stop_words
         self.min_score = float(min_score)
 
     def query_for(self, parsed: ParsedAddress) -> dict[str, Any]:
@@ -51,10 +63,14 @@ class NominatimGeocoder:
         street = parsed.street
         if parsed.number is not None:
             street = f"{street} {parsed.number}{parsed.letter}"
-        place = f"{parsed.postcode} {self.city}" if parsed.postcode else self.city
+        place = " ".join(p for p in (parsed.postcode, self.city) if p)
         west, south, east, north = settings.city_bbox
-        return {"q": f"{street}, {place}, Spain", "addressdetails": 1, "countrycodes": "es",
-                "viewbox": f"{west},{north},{east},{south}", "bounded": 1}
+        params: dict[str, Any] = {
+            "q": ", ".join(p for p in (street, place, self.region) if p), "addressdetails": 1,
+            "viewbox": f"{west},{north},{east},{south}", "bounded": 1}
+        if self.country:
+            params["countrycodes"] = self.country
+        return params
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
@@ -86,7 +102,7 @@ class NominatimGeocoder:
         from ..._http import call_live
 
         query = str(address or "").strip()
-        parsed = parse_address(query)
+        parsed = parse_address(query, self.stop_words)
         parsed = dataclasses.replace(parsed, postcode=_clean_postcode(postcode)
                                      or parsed.postcode)
         if not parsed.street:

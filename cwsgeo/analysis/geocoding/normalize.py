@@ -96,12 +96,10 @@ PARTICLES: frozenset[str] = frozenset(
     {"de", "del", "dels", "d", "la", "les", "l", "el", "els", "en", "n", "na", "las", "los",
      "lo"})
 
-_CITY_WORDS = frozenset({"barcelona", "bcn", "spain", "espana", "espanya", "catalunya",
-                         "catalonia", "cataluna", "barna", "es"})
 _NUMBER_WORDS = frozenset({"n", "no", "num", "numero", "nr", "nro"})
 _GENERIC_NAME_WORDS = frozenset({"coworking", "cowork", "work", "space", "spaces", "office",
-                                 "offices", "center", "centre", "business", "barcelona", "bcn",
-                                 "hub", "lab", "house", "studio", "the"})
+                                 "offices", "center", "centre", "business", "hub", "lab",
+                                 "house", "studio", "the"})
 
 # l·l and its stand-ins; "." and "-" only between vowels ("Gal.la", not "Pl. Lesseps")
 _MIDDLE_DOT = re.compile(r"l[·•∙˙‧・]l|ŀl|(?<=[aeiouàèéíïòóúü])l[.\-]l(?=[aeiouàèéíïòóúü])",
@@ -270,8 +268,13 @@ class ParsedAddress:
     postcode: str | None = None
 
 
-def _clean(text: str) -> tuple[str, str | None, bool]:
-    """Return (text without postcode/city segments, postcode, explicit 'no number')."""
+def _clean(text: str, stop_words: frozenset[str] = frozenset()
+           ) -> tuple[str, str | None, bool]:
+    """Return (text without postcode/city segments, postcode, explicit 'no number').
+
+    A segment after the first comma made only of ``stop_words`` (the city and its region,
+    folded) is dropped.
+    """
     text = unicodedata.normalize("NFC", str(text)).replace("\u00a0", " ")
     text = re.sub(r"\s+", " ", text).strip()
     postcode = None
@@ -284,7 +287,7 @@ def _clean(text: str) -> tuple[str, str | None, bool]:
         text = _NO_NUMBER.sub(" ", text)
     parts = [p.strip() for p in re.split(r"[,;]", text)]
     kept = parts[:1] + [p for p in parts[1:]
-                        if p and not set(fold(p).split()) <= _CITY_WORDS]
+                        if p and not set(fold(p).split()) <= stop_words]
     text = ", ".join(p for p in kept if p)
     text = re.sub(r"^[\s,.:;/-]+|[\s,.:;/-]+$", "", text)
     return text, postcode, no_number
@@ -299,14 +302,15 @@ def _street_before(text: str, end: int) -> str:
     return re.sub(r"[\s,.:;#/-]+$", "", " ".join(words))
 
 
-def _candidates(text: str) -> tuple[list[ParsedAddress], str | None]:
+def _candidates(text: str, stop_words: frozenset[str] = frozenset()
+                ) -> tuple[list[ParsedAddress], str | None]:
     """Return every (street, number) reading of an address, in order, plus the postcode.
 
     The first reading takes the first number after a word; later ones take later numbers (for
     street names with digits, e.g. "Carrer Número 4 Zona Franca, 12"); the last reading is the
-    whole text as a street without a number.
+    whole text as a street without a number. ``stop_words``: see :func:`parse_address`.
     """
-    cleaned, postcode, no_number = _clean(text)
+    cleaned, postcode, no_number = _clean(text, stop_words)
     readings: list[ParsedAddress] = []
     if not no_number:
         for m in _HOUSE_NUMBER.finditer(cleaned):
@@ -321,7 +325,7 @@ def _candidates(text: str) -> tuple[list[ParsedAddress], str | None]:
     return readings, postcode
 
 
-def parse_address(text: str) -> ParsedAddress:
+def parse_address(text: str, stop_words: frozenset[str] = frozenset()) -> ParsedAddress:
     """Split an address into street, first house number, letter and postcode.
 
     Floor and door ("3º 2ª", "entresol 1a", "Principal 2ª", "1 Pis", "bajos", "local 3"),
@@ -333,6 +337,10 @@ def parse_address(text: str) -> ParsedAddress:
     ----------
     text
         Address as written.
+    stop_words
+        Folded words of the city and its region
+        (:attr:`~cwsgeo.analysis.geocoding.CityLexicon.address_stop_words`): a part after a
+        comma made only of them is dropped (default: none).
 
     Returns
     -------
@@ -355,7 +363,7 @@ def parse_address(text: str) -> ParsedAddress:
     >>> parse_address("Calle Marina s/n").number is None
     True
     """
-    readings, postcode = _candidates(text)
+    readings, postcode = _candidates(text, stop_words)
     if not readings:
         return ParsedAddress("", None, "", postcode)
     return readings[0]

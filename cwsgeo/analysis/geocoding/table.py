@@ -20,6 +20,7 @@ import pandas as pd
 from ... import settings
 from ..inventory.values import innovation_types
 from .gazetteer import ALGORITHM_VERSION
+from .lexicon import NO_LEXICON, CityLexicon
 from .matcher import OfflineGeocoder
 from .nominatim import NominatimGeocoder
 from .normalize import _clean_postcode, _name_spans, fold
@@ -81,7 +82,8 @@ class Geocoder:
     @classmethod
     def from_dir(cls, path: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str]
                  | None = None, min_score: float = 85.0, online: bool = False,
-                 city: str = "Barcelona") -> Geocoder:
+                 city: str = "", region: str = "", country: str = "",
+                 lexicon: CityLexicon = NO_LEXICON) -> Geocoder:
         """Build a geocoder over the gazetteer folder ``path``.
 
         Parameters
@@ -95,11 +97,15 @@ class Geocoder:
             Lowest street-name score accepted (offline and from Nominatim).
         online
             Ask Nominatim when the gazetteer fails.
-        city
-            City appended to Nominatim queries.
+        city, region, country
+            City and region appended to Nominatim queries, country code its answers must lie
+            in (see :class:`NominatimGeocoder`; ``""``: none).
+        lexicon
+            The city's words (see :class:`OfflineGeocoder`; default: none).
         """
-        offline = OfflineGeocoder.from_dir(path, min_score=min_score)
-        nominatim = NominatimGeocoder(cache_dir, city=city, min_score=min_score)
+        offline = OfflineGeocoder.from_dir(path, min_score=min_score, lexicon=lexicon)
+        nominatim = NominatimGeocoder(cache_dir, city=city, min_score=min_score, region=region,
+                                      country=country, stop_words=lexicon.address_stop_words)
         store = SQLiteResultStore(Path(cache_dir) / "geocode.sqlite") if cache_dir else None
         geocoder = cls(offline, online=online, store=store, nominatim=nominatim)
         geocoder._owned = store
@@ -120,13 +126,16 @@ class Geocoder:
     def _offline_key(self, task: Task) -> str:
         assert self.offline is not None
         kind, text, postcode, name = task
-        base = f"gazetteer|{self.offline.version}|ms{self.offline.min_score:g}|{kind}"
+        words = self.offline.lexicon_key
+        base = (f"gazetteer|{self.offline.version}{'|lx' + words if words else ''}|"
+                f"ms{self.offline.min_score:g}|{kind}")
         return f"{base}|{fold(text)}|{postcode}|{fold(name)}"
 
     def _online_key(self, address: str, postcode: str) -> str:
         nom = self.nominatim
         return (f"nominatim|v{ALGORITHM_VERSION}|{settings.nominatim_url}|ms{nom.min_score:g}|"
-                f"{fold(nom.city)}|{fold(address)}|{postcode}")
+                f"{fold(nom.city)}{'|' + fold(nom.region) if nom.region else ''}"
+                f"{'|' + nom.country if nom.country else ''}|{fold(address)}|{postcode}")
 
     # -- geocoding -------------------------------------------------------------------------
     def geocode(self, address: str, postcode: str | None = None, *, name: str | None = None,

@@ -53,7 +53,7 @@ _CONNECTORS = frozenset({"con", "amb", "with", "i", "and", "x", "carrer"})
 _GAP_WORDS = _CONNECTORS | _CORNER_WORDS | PARTICLES | {"entre", "between"}
 _STRONG_CONNECTORS = frozenset({"con", "amb", "with", "x"})
 _NOT_STREETS = frozenset({
-    "barcelona", "coworking", "centre", "center", "business", "office", "oficina", "espai",
+    "coworking", "centre", "center", "business", "office", "oficina", "espai",
     "espacio", "space", "metro", "estacio", "internet", "sala", "terrassa", "terraza", "llum",
     "luz", "sol", "mar", "pau", "art", "progres", "treball", "trabajo", "comunitat", "futur",
     "startup", "startups", "design", "disseny", "mon", "vida", "musica", "cultura", "cel",
@@ -180,6 +180,7 @@ def _street_mentions(tx: _Text, loc: TextLocator) -> list[_Mention]:
             if not entries:
                 continue
             if not typed and (len(core) < 5 or core in _NOT_STREETS or core in loc.area_keys
+                              or core in loc.lexicon.city_words
                               or not tx.proper(j, j + size, ())):
                 continue
             codes = [c for k, c, _ in entries if not typed or k == first] or (
@@ -465,14 +466,14 @@ def _outside(tx: _Text, loc: TextLocator) -> str:
             if any(w in _LOCATIVE for w in before) and not any(
                     w in _AIRPORT_WORDS for w in tx.near(j, j + size, 6, 0)):
                 return place
-    return "" if tx.source == 0 else _near_the_city(tx)
+    return "" if tx.source == 0 else _near_the_city(tx, loc.lexicon.city_words)
 
 
-def _near_the_city(tx: _Text) -> str:
-    """Return "close to Barcelona" / "12 km from Barcelona" phrases (the space is outside)."""
+def _near_the_city(tx: _Text, names: frozenset[str]) -> str:
+    """Return "close to <city>" / "12 km from <city>" phrases (the space is outside)."""
     for j, w in enumerate(tx.cw):
-        if w != "barcelona" or (j and tx.proper(j - 1, j, ()) and tx.cw[j - 1] not in _NEAR_WORDS):
-            continue  # "la Fira de Barcelona" names a place in the city
+        if w not in names or (j and tx.proper(j - 1, j, ()) and tx.cw[j - 1] not in _NEAR_WORDS):
+            continue  # "la Fira de <city>" names a place in the city
         before = tx.near(j, j + 1, 5, 0)
         k = tx.content[j]
         after = tx.text[tx.ends[k]:tx.ends[k] + 3]

@@ -17,12 +17,12 @@ the least precise:
     "Monumental subway station", "parada de metro Urquinaona") or, in the space's name, a
     station name that names no street, square or area;
 ``text_landmark``
-    a landmark (:data:`~.named_places.CURATED_LANDMARKS`), a facility of the places layer,
-    or a square / promenade / rambla of the street register ("a pocos metros de plaza
+    a landmark of the city (:attr:`~.lexicon.CityLexicon.landmarks`), a facility of the
+    places layer, or a square / promenade / rambla of the street register ("a pocos metros de plaza
     Catalunya", "few meters from Sagrada Familia");
 ``text_area``
     a barri or district, by its official name or an alias
-    (:data:`~.areas_aliases.AREA_ALIASES`: "22@", "el Born", "Poblenou"), placed at the
+    (:attr:`~.lexicon.CityLexicon.area_aliases`, e.g. "22@", "el Born"), placed at the
     address point nearest the mean of its address points.
 
 "N minutes from X" (N <= 5) widens the radius to N x 100 m; a hint more minutes away ("a 15
@@ -33,7 +33,7 @@ A hint in the *name* vetoes text hints in another district or farther than
 :data:`NAME_VETO_M` from it (chain texts describe a sister branch). Among the remaining hints
 the most precise class wins; inside a class, the hint most other hints agree with (closer
 than :data:`NAME_VETO_M`, or inside a named area), then the name, then the first mention. A
-space said to be in a neighbouring municipality (:data:`~.areas_aliases.OUTSIDE_PLACES`: "in
+space said to be in a neighbouring municipality (:attr:`~.lexicon.CityLexicon.outside_places`: "in
 Sant Cugat", "en L'Hospitalet") is flagged ``outside_city`` and not placed.
 
 Radii

@@ -43,7 +43,7 @@ STOP_WORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|es|cat|net|org|io|eu"
-                  r"|co|info|biz|barcelona)\b(?:/\S*)?", re.I)
+                  r"|co|info|biz)\b(?:/\S*)?", re.I)
 _HASHTAG = re.compile(r"(?<![\w@])[#@](\w+)")
 _PHONE = re.compile(r"(?<![\d.,])(?:(?:\+|00)34[\s.-]*)?[6789](?:[\s.-]?\d){8}(?!\d)")
 _NUMBER = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)*")

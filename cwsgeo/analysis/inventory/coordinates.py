@@ -153,7 +153,7 @@ def _check_ranges(coords: Coordinates, both: np.ndarray, cells: Cells,
     for k in np.flatnonzero(lat_out | lon_out):
         hint = ""
         if abs(lat[k]) > 1000 or abs(lon[k]) > 1000:
-            hint = ("; these look like projected metres (e.g. UTM, EPSG:25831): give WGS84 "
+            hint = ("; these look like projected metres (e.g. UTM): give WGS84 "
                     "decimal degrees")
         if lat_out[k]:
             col.error("coordinate_range", f"latitude {lat[k]} is outside -90..90{hint}",

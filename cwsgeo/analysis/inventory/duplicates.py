@@ -83,10 +83,11 @@ __all__ = [
     "space_name_key",
 ]
 
-#: Folded words left out when names are compared: kinds of space, articles, the city.
+#: Folded words left out when names are compared: kinds of space, articles (the city's own
+#: names are added by the caller: ``city_words`` of :func:`find_duplicates`).
 NAME_NOISE: frozenset[str] = frozenset({
     "coworking", "coworkings", "cowork", "espacio", "espacios", "espai", "the", "el", "la",
-    "les", "els", "los", "las", "de", "del", "d", "l", "barcelona", "bcn"})
+    "les", "els", "los", "las", "de", "del", "d", "l"})
 
 #: Free-text columns compared for identical descriptions, when the frame has them.
 TEXT_COLUMNS: tuple[str, ...] = ("description", "notes", "services")
@@ -179,7 +180,7 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
                     name_threshold: float = 90.0, text_threshold: float = 95.0,
                     min_text_chars: int = 40, text_columns: Sequence[str] = TEXT_COLUMNS,
                     apart_m: float = 250.0, crs: str | None = None,
-                    noise: Iterable[str] = NAME_NOISE,
+                    noise: Iterable[str] = NAME_NOISE, city_words: Iterable[str] = (),
                     texts: pd.Series | pd.DataFrame | None = None,
                     translation_threshold: float = TRANSLATION_THRESHOLD,
                     translation_min_shared: float = TRANSLATION_MIN_SHARED) -> pd.DataFrame:
@@ -205,10 +206,10 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
         Rows with linking names whose points lie farther apart than this are branches of one
         operator, not duplicates.
     crs
-        Projected CRS in metres (default :data:`cwsgeo.settings.crs_work`, EPSG:25831 for
-        Barcelona).
-    noise
-        Folded words left out of names (:data:`NAME_NOISE`).
+        Projected CRS in metres (default :data:`cwsgeo.settings.crs_work`).
+    noise, city_words
+        Folded words left out of names (:data:`NAME_NOISE`), and the city's own names
+        (``CityLexicon.city_words`` of its profile: "Coworking <city>"; default: none).
     texts
         Listing texts indexed by the frame's ``id``: the frame of
         :func:`~cwsgeo.analysis.texts.join_listing_texts` (its :data:`LISTING_TEXT_COLUMNS`
@@ -243,7 +244,7 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
     n = len(frame)
     if n < 2:
         return _empty_table()
-    noise = frozenset(noise)
+    noise = frozenset(noise) | frozenset(city_words)
     keys = _mapped(_column(frame, "name"), lambda v: space_name_key(v, noise) if v else "")
     codes, uniq = pd.factorize(pd.Series(keys, dtype=object).replace("", None))
     linked = _name_links(np.asarray(uniq, dtype=object), name_threshold)

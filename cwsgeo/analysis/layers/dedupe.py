@@ -9,7 +9,7 @@ together) into one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,7 +78,7 @@ _TYPE_WORDS = frozenset({
     "restaurante", "bar", "cafe", "cafeteria", "museu", "museo", "museum", "teatre", "teatro",
     "theatre", "sala", "casal", "espai", "cinema", "cinemes", "cines", "cine", "auditori",
     "ateneu", "fundacio", "fundacion", "discoteca", "musical", "cocteleria", "xampanyeria",
-    "pub", "tablao", "barcelona", "bcn", "cerveseria", "cerveceria", "taverna", "taberna",
+    "pub", "tablao", "cerveseria", "cerveceria", "taverna", "taberna",
     "bodega", "marisqueria", "pizzeria", "creperia", "granja", "xocolateria", "orxateria",
     "lounge"})
 
@@ -101,6 +101,7 @@ def dedupe_places(
     far_score: float = 90.0,
     same_name_m: float = 1000.0,
     priority: Sequence[str] = PLACE_SOURCE_PRIORITY,
+    city_words: Collection[str] = (),
 ) -> gpd.GeoDataFrame:
     """Merge the same venue listed by several sources into one row.
 
@@ -120,7 +121,7 @@ def dedupe_places(
 
     Terraces are never merged (they have no name). Names are compared lower-cased, without
     accents, punctuation, articles or the remark after ``*`` ("*Tancada"), and for rule 2
-    without type words ("Centre Cívic", "Biblioteca", "Restaurant", "Barcelona" ...), with
+    without type words ("Centre Cívic", "Biblioteca", "Restaurant" ...) and ``city_words``, with
     rapidfuzz's ``token_set_ratio`` (plain ``ratio`` beyond ``near_m`` when a name is one
     word). Candidate pairs come from a shapely STRtree and join best first; a group never
     holds two records of one source (a source's own rows stay distinct venues) and every two
@@ -137,6 +138,9 @@ def dedupe_places(
         Name scores (0-100) needed within ``near_m`` and within ``far_m``.
     priority
         Source names, preferred first; unknown sources come last.
+    city_words
+        Folded names of the city ("<city> Library" is the library), from the city profile
+        (:attr:`cwsgeo.analysis.geocoding.CityLexicon.city_words`; default: none).
 
     Returns
     -------
@@ -147,7 +151,7 @@ def dedupe_places(
     n = len(places)
     if n < 2:
         return places
-    records = _Records.of(places)
+    records = _Records.of(places, _TYPE_WORDS | frozenset(city_words))
     limits = _Limits(near_m, far_m, near_score, far_score, same_name_m)
     candidates = _best_pairs(_register_pairs(places, records.src),
                              _neighbour_pairs(records, limits),
@@ -182,12 +186,12 @@ class _Records:
     core: np.ndarray  # normalised name without type words
 
     @classmethod
-    def of(cls, places: gpd.GeoDataFrame) -> _Records:
+    def of(cls, places: gpd.GeoDataFrame, type_words: frozenset[str]) -> _Records:
         family = places["category"].map(_FAMILY).to_numpy(dtype=object)
         # names compared only where a family can merge (not the thousands of terraces)
         names = places["name"].fillna("").astype(str).where(pd.notna(family), "")
         norms = {n: _norm_name(n) for n in pd.unique(names.to_numpy())}
-        cores = {n: _core_name(v) for n, v in norms.items()}
+        cores = {n: _core_name(v, type_words) for n, v in norms.items()}
         return cls(geoms=places.geometry.to_numpy(),
                    src=places["source"].astype(str).to_numpy(),
                    category=places["category"].astype(str).to_numpy(),
@@ -311,9 +315,9 @@ def _merge_into_keepers(places: gpd.GeoDataFrame, keeper: np.ndarray) -> gpd.Geo
     return out
 
 
-def _core_name(norm: str) -> str:
+def _core_name(norm: str, type_words: frozenset[str] = _TYPE_WORDS) -> str:
     """Drop type words ("centre civic", "biblioteca" ...) from a normalised name."""
-    return " ".join(t for t in norm.split() if t not in _TYPE_WORDS)
+    return " ".join(t for t in norm.split() if t not in type_words)
 
 
 def _name_score(norm_a: str, norm_b: str, core_a: str, core_b: str, *,

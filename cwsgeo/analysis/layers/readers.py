@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +93,7 @@ def read_places(
     categories: Iterable[str] | None = PLACE_CATEGORIES,
     dedup: bool = True,
     dates: Mapping[str, str] | None = None,
+    city_words: Collection[str] = (),
 ) -> gpd.GeoDataFrame:
     """Read places from any mix of supported files into the places schema.
 
@@ -122,6 +123,9 @@ def read_places(
         Merge the same venue listed by several sources (:func:`dedupe_places`).
     dates
         Data dates overriding the detected ones, keyed by file stem or source name.
+    city_words
+        Folded names of the city, left out when venue names are compared (see
+        :func:`dedupe_places`; default: none).
 
     Returns
     -------
@@ -141,7 +145,7 @@ def read_places(
     places = _clip(places, clip, clip_buffer_m)
     places = _unique_ids(places, "place_id")
     if dedup:
-        places = dedupe_places(places)
+        places = dedupe_places(places, city_words=city_words)
     return _finish(places, PLACES_COLUMNS)
 
 

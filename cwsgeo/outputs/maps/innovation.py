@@ -37,7 +37,7 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
                    attributions: Iterable[str] = (), plugins: Iterable[str] = (),
                    popup_fields: Mapping[str, str] | None = None,
                    legends: Iterable[tuple[str, Sequence[tuple[str, str, Any]]]] = (),
-                   store: DisplayStore | None = None) -> Path:
+                   store: DisplayStore | None = None, city: str = "") -> Path:
     """Write the innovation-type map: one layer per type over the offline basemap.
 
     The title and its data note say how many spaces are on the map, how precisely they are
@@ -88,6 +88,8 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
     store
         Where display geometry and coordinates are kept between builds (any
         ``MutableMapping[str, bytes]``; see :mod:`cwsgeo.outputs.maps.display`).
+    city
+        City named in the title ("Coworking spaces in <city>"; ``""``: no city).
 
     Returns
     -------
@@ -98,7 +100,8 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
     by = (" by innovation type" if has_types(spaces) else
           " by estimated innovation type (to be confirmed)"
           if has_types(spaces, "innovation_type_estimated") else "")
-    m = base_map(admin, streets=streets, tiles=tiles, title="Coworking spaces in Barcelona" + by,
+    title = f"Coworking spaces in {city}" if city else "Coworking spaces"
+    m = base_map(admin, streets=streets, tiles=tiles, title=title + by,
                  note=data_note(spaces, located_mask(spaces), names),
                  attributions=attributions, plugins=plugins, store=store)
     if walk_areas is not None:

@@ -214,7 +214,7 @@ def view_legend_html(view: TypeView, views: Sequence[TypeView], drawn: np.ndarra
              else "Innovation type" if typed else "Coworking spaces")
     note = " ".join(x for x in (source_counts(spaces), "Counts: drawn of all spaces.") if x)
     if not typed:
-        note += (" Types of the Barcelona CWS study: "
+        note += (" Innovation types of the study behind cwsgeo: "
                  + "; ".join(type_label(k) for k in INNOVATION_TYPES) + ".")
     return legend_html(title, items, note=note, warning=_warning(view, views, len(spaces)),
                        swatch_class="cws-swatch-estimated" if view.estimated else "",

@@ -1,0 +1,100 @@
+"""City profiles: the built-in Barcelona one, defaults for any place, the project's [city]
+section, and the settings a profile applies for one build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cwsgeo import ConfigError, settings
+from cwsgeo.build.config import Config
+from cwsgeo.build.profiles import (
+    CityProfile,
+    PopulationSource,
+    applied,
+    builtin_profiles,
+    load_profile,
+    profile_for_place,
+    slugify,
+    utm_crs,
+)
+
+
+def test_barcelona_is_built_in() -> None:
+    assert "barcelona" in builtin_profiles()
+    bcn = load_profile("barcelona")
+    assert (bcn.crs, bcn.district_level, bcn.neighbourhood_level) == ("EPSG:25831", "9", "10")
+    assert bcn.population.kind == "opendata_bcn"
+    assert bcn.languages[0] == "ca"
+
+
+@pytest.mark.parametrize(("lon", "lat", "crs"), [
+    (2.17, 41.39, "EPSG:32631"), (9.19, 45.46, "EPSG:32632"), (21.01, 52.23, "EPSG:32634"),
+    (-0.13, 51.51, "EPSG:32630"), (-43.2, -22.9, "EPSG:32723"), (180.0, 0.0, "EPSG:32660")])
+def test_utm_zones(lon: float, lat: float, crs: str) -> None:
+    assert utm_crs(lon, lat) == crs
+
+
+def test_profile_for_any_place_round_trips_through_toml(tmp_path: Path) -> None:
+    prof = profile_for_place("Warszawa, Polska")
+    assert (prof.slug, prof.country, prof.crs, prof.population.kind) == (
+        "warszawa", "PL", "auto", "ghsl")
+    assert prof.work_crs(21.01, 52.23) == "EPSG:32634"
+    with pytest.raises(ConfigError, match="UTM zone"):
+        prof.work_crs()
+    path = tmp_path / "city.toml"
+    path.write_text(prof.to_toml(), encoding="utf-8")
+    assert load_profile("city.toml", root=tmp_path) == prof
+    assert load_profile("barcelona") == load_profile(_written(tmp_path, load_profile("barcelona")))
+    assert slugify("Málaga, España") == "malaga-espana"
+
+
+def _written(folder: Path, prof: CityProfile) -> Path:
+    path = folder / f"{prof.slug}.toml"
+    path.write_text(prof.to_toml(), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("[city]\nname='x'\nplace='x'\nslug='x'\ncolour='red'\n", "unknown key"),
+    ("[city]\nname='x'\nplace='x'\nslug='x'\n[population]\nkind='census'\n", "kind must be"),
+    ("[city]\nname='x'\nplace='x'\nslug='x'\ncrs='EPSG:4326'\n", "not projected"),
+    ("[city]\nname='x'\nplace='x'\nslug='x'\ncrs='EPSG:nope'\n", "not a CRS"),
+    ("[city]\nname='x'\n", "missing"),
+    ("[town]\nname='x'\n", r"\[city\] table"),
+    ("[city\n", "not valid TOML"),
+])
+def test_bad_profiles_name_the_file(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=match) as info:
+        load_profile(path)
+    assert "bad.toml" in str(info.value)
+    with pytest.raises(ConfigError, match="not found"):
+        load_profile("atlantis")
+
+
+def test_project_city_section(tmp_path: Path) -> None:
+    assert Config.from_dict({}, root=tmp_path).profile.slug == "barcelona"
+    _written(tmp_path, profile_for_place("Utrecht, Nederland"))
+    cfg = Config.from_dict({"city": {"profile": "utrecht.toml"},
+                            "data": {"place": "Gemeente Utrecht, Nederland"}}, root=tmp_path)
+    assert cfg.profile.place == "Gemeente Utrecht, Nederland"
+    assert (cfg.profile.district_level, cfg.profile.neighbourhood_level) == ("10", "11")
+    with pytest.raises(ConfigError, match="unknown key"):
+        Config.from_dict({"city": {"name": "x"}}, root=tmp_path)
+
+
+def test_applied_sets_and_restores_settings() -> None:
+    before = settings.crs_work, settings.city_bbox
+    prof = CityProfile("Milano", "Milano, Italia", "milano", bbox=(9.0, 45.3, 9.3, 45.6),
+                       population=PopulationSource("none"))
+    with applied(prof):
+        assert settings.crs_work == "EPSG:32632"
+        assert settings.city_bbox == (9.0, 45.3, 9.3, 45.6)
+    assert (settings.crs_work, settings.city_bbox) == before
+    with pytest.raises(RuntimeError), applied(prof, crs="EPSG:3003"):
+        assert settings.crs_work == "EPSG:3003"
+        raise RuntimeError
+    assert (settings.crs_work, settings.city_bbox) == before
