@@ -161,6 +161,15 @@ def _parser() -> argparse.ArgumentParser:
 
     _init_parser(command)
 
+    _build_parsers(command, inventory_help)
+    _batch_options(command("batch", "build many cities on dask.distributed and compare them "
+                           "(cities/<slug>/ per city, cities/comparison.csv, .parquet, .html)"))
+    return p
+
+
+def _build_parsers(command: Callable[[str, str], argparse.ArgumentParser],
+                   inventory_help: str) -> None:
+    """Add ``cwsgeo build``, ``report`` and ``watch`` (one set of options, a few of their own)."""
     for name, helptext in (("build", "run the whole pipeline"),
                            ("report", "build, then compute the findings (Kd, co-location, "
                             "hot spots, comparisons by type) and write statistics.json, "
@@ -201,9 +210,6 @@ def _parser() -> argparse.ArgumentParser:
                                 "rebuild (live preview)")
             b.add_argument("--port", type=int, default=8765,
                            help="port of the live preview (default: 8765; 0 picks a free one)")
-    _batch_options(command("batch", "build many cities on dask.distributed and compare them "
-                           "(cities/<slug>/ per city, cities/comparison.csv, .parquet, .html)"))
-    return p
 
 
 def _init_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
