@@ -93,8 +93,11 @@ class City:
         The project folder (its ``cwsgeo.toml``); for a new city (``place``), ``<out>/<slug>``.
     place
         Nominatim query of a new city, made with ``cwsgeo.build.project.init_project``.
-    profile, inventory
-        City profile and inventory files (absolute), or ``None``.
+    profile
+        City profile of a new city: a file (absolute) or a built-in profile's name, or
+        ``None`` (one made for the place).
+    inventory
+        Inventory file (absolute), or ``None``.
     live
         Use live sources (``None``: as the project says; new cities default to live).
     settings
@@ -106,7 +109,7 @@ class City:
     name: str
     project: Path
     place: str | None = None
-    profile: Path | None = None
+    profile: Path | str | None = None
     inventory: Path | None = None
     live: bool | None = None
     settings: tuple[tuple[str, Any], ...] = ()
@@ -224,8 +227,18 @@ def _city(file: Path, out: Path, index: int, entry: Any) -> City:
         if not (project / CONFIG_NAME).is_file():
             raise ConfigError(f"{file}: {where}: no {CONFIG_NAME} in project folder {project}")
     name = values.get("name") or (place.split(",")[0].strip() if place else "")
-    return City(slug=slug, name=name, project=project, place=place, profile=path("profile"),
+    return City(slug=slug, name=name, project=project, place=place, profile=_profile(path, values),
                 inventory=path("inventory"), live=values.get("live"))
+
+
+def _profile(path: Callable[[str], Path | None], values: dict[str, Any]) -> Path | str | None:
+    """Return the profile file (relative to cities.toml), else a built-in profile's name."""
+    from .profiles import builtin_profiles
+
+    found = path("profile")
+    if found is None or found.is_file() or values["profile"] not in builtin_profiles():
+        return found
+    return str(values["profile"])
 
 
 def _check_unique(file: Path, cities: tuple[City, ...]) -> None:
