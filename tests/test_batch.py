@@ -146,6 +146,8 @@ def test_comparison_page_escapes_names() -> None:
     page = comparison_html(table.drop(columns="geometry"))
     assert "<script" not in page and "&lt;script&gt;" in page
     assert "Y &amp; Z" in page and "&lt;b&gt;500" in page and "1 failed" in page
+    assert '<a href="x/maps/innovation_types.html">&lt;script&gt;' in page  # built: linked
+    assert 'href="y/' not in page  # failed: no map to link
 
 
 def test_swap_keeps_other_files(tmp_path: Path) -> None:
