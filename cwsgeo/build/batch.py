@@ -585,10 +585,9 @@ def _gather(futures: dict[Future, City], progress: bool) -> tuple[list[dict[str,
               leave=False) as bar:
         for future in as_completed(list(futures)):
             city = futures[future]
-            if future.status == "finished":
+            try:
                 rows[city.slug] = future.result()
-            else:
-                exc = future.exception()
+            except Exception as exc:  # the city's error, KilledWorker, or cancelled
                 failed[city.slug] = str(exc) or type(exc).__name__
                 logger.warning("city %s failed: %s", city.slug, failed[city.slug])
                 rows[city.slug] = {"slug": city.slug, "name": city.name or city.slug,
