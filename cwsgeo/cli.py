@@ -18,7 +18,7 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -86,6 +86,22 @@ def _inventory_options(sp: argparse.ArgumentParser) -> None:
                     help="most columns (default: config, else 500)")
 
 
+def _batch_options(sp: argparse.ArgumentParser) -> None:
+    """Arguments of ``cwsgeo batch``, and its extra exit code."""
+    sp.add_argument("cities", type=Path, metavar="CITIES_TOML",
+                    help="the batch file: [batch] out and retries, one [[city]] per city "
+                         "(slug, and project = an existing project folder or place = a new "
+                         "city; see README.md > Many cities)")
+    sp.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                    help="an existing dask scheduler (default: a local cluster)")
+    sp.add_argument("--workers", type=int, metavar="N",
+                    help="worker processes of the local cluster (default: the cores)")
+    sp.epilog = EXIT_CODES_HELP.replace(
+        "  70 ", f"  {EXIT_CITIES_FAILED}    one or more cities failed after their retries "
+        "(named on stderr; the\n       other cities' outputs and the comparison are "
+        "written)\n  70 ")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cwsgeo",
@@ -143,6 +159,17 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--only", help="comma-separated datasets (admin, addresses, streets, places, "
                    "transit, coworking)")
 
+    _init_parser(command)
+
+    _build_parsers(command, inventory_help)
+    _batch_options(command("batch", "build many cities on dask.distributed and compare them "
+                           "(cities/<slug>/ per city, cities/comparison.csv, .parquet, .html)"))
+    return p
+
+
+def _build_parsers(command: Callable[[str, str], argparse.ArgumentParser],
+                   inventory_help: str) -> None:
+    """Add ``cwsgeo build``, ``report`` and ``watch`` (one set of options, a few of their own)."""
     for name, helptext in (("build", "run the whole pipeline"),
                            ("report", "build, then compute the findings (Kd, co-location, "
                             "hot spots, comparisons by type) and write statistics.json, "
@@ -154,7 +181,9 @@ def _parser() -> argparse.ArgumentParser:
                        "(default: the project root)")
         src = b.add_mutually_exclusive_group()
         src.add_argument("--live", dest="live", action="store_true", default=None,
-                         help="use live sources (OSM, Open Data BCN) instead of the mirror")
+                         help="use live sources (OSM and the city profile's population) "
+                              "instead of the mirror: fetched first when data/raw/ is not "
+                              "a live fetch")
         src.add_argument("--mirror", dest="live", action="store_false",
                          help="use the local data mirror")
         b.add_argument("--online-geocoding", action=argparse.BooleanOptionalAction,
@@ -181,7 +210,19 @@ def _parser() -> argparse.ArgumentParser:
                                 "rebuild (live preview)")
             b.add_argument("--port", type=int, default=8765,
                            help="port of the live preview (default: 8765; 0 picks a free one)")
-    return p
+
+
+def _init_parser(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Add ``cwsgeo init`` (a project folder for any OpenStreetMap place)."""
+    n = command("init", "write a project folder for any OpenStreetMap place: cwsgeo.toml "
+                "(live data), city.toml (the city profile, editable) and an inventory template")
+    n.add_argument("folder", type=Path, nargs="?", metavar="FOLDER",
+                   help="project folder (default: a slug of the place, e.g. milano)")
+    n.add_argument("--place", required=True, help='Nominatim query, e.g. "Milano, Italia"')
+    n.add_argument("--profile", help="city profile to start from (TOML file or built-in name; "
+                   "default: defaults for the place's country, GHSL population, UTM CRS)")
+    n.add_argument("--inventory", type=Path, help="inventory to copy into the project "
+                   "(default: an empty template with the expected columns)")
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -305,6 +346,17 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from .build.project import init_project
+
+    config = init_project(args.folder, place=args.place, profile=args.profile,
+                          inventory=args.inventory)
+    _say(args, f"project written to {config.parent}: edit {config.parent / 'city.toml'} "
+         f"(levels, population, CRS) and the inventory, then `cwsgeo --config {config} build "
+         "--live`")
+    return EXIT_OK
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from .build.pipeline import build
 
@@ -325,9 +377,33 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXIT_CITIES_FAILED = 6
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    import distributed  # its import sets the level of its loggers: ours is set after
+
+    from .build.batch import Batch, run_batch
+
+    # dask's own chatter (scheduler and nanny start and stop) only with -vv
+    logging.getLogger(distributed.__name__).setLevel(logging.NOTSET if args.verbose > 1
+                                                     else logging.WARNING)
+    batch = Batch.load(args.cities)
+    result = run_batch(batch, scheduler=args.scheduler, workers=args.workers,
+                       progress=_progress(args), report=lambda text: _say(args, text))
+    _say(args, result.summary())
+    if not result.failed:
+        return EXIT_OK
+    for slug, error in result.failed.items():
+        print(f"cwsgeo: city {slug} failed: {error}", file=sys.stderr)
+    print(f"cwsgeo: {len(result.failed)} of {len(batch.cities)} cities failed: "
+          f"{', '.join(result.failed)}; their previous outputs are kept", file=sys.stderr)
+    return EXIT_CITIES_FAILED
+
+
 _COMMANDS = {"check": _cmd_check, "classify": _cmd_classify, "geocode": _cmd_geocode,
-             "fetch": _cmd_fetch, "build": _cmd_build, "report": _cmd_build,
-             "watch": _cmd_watch}
+             "fetch": _cmd_fetch, "init": _cmd_init, "build": _cmd_build, "report": _cmd_build,
+             "watch": _cmd_watch, "batch": _cmd_batch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

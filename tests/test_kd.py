@@ -243,8 +243,10 @@ def test_network_kd_on_a_toy_graph_equals_the_hand_computed_curve() -> None:
     assert res.distance == "network" and res.parameters["network_mode"] == "matrix"
     search = kd_test(sites, reference, network_mode="search", **kw)
     assert search.parameters["network_mode"] == "search"
-    np.testing.assert_allclose(search.kd, res.kd, rtol=1e-6)
-    np.testing.assert_allclose(search.global_hi, res.global_hi, rtol=1e-5)
+    # the matrix keeps uint16 steps (cutoff / 65534: 5 mm here, against 1 cm bins and a
+    # 30 m kernel); on the bundle the network Kd's gamma moves by 2e-5 relative
+    np.testing.assert_allclose(search.kd, res.kd, rtol=2e-3)
+    np.testing.assert_allclose(search.global_hi, res.global_hi, rtol=2e-3)
 
 
 def test_network_cross_kd_on_the_toy_graph() -> None:
@@ -319,4 +321,5 @@ def test_network_matrix_mode_gives_the_search_distances(monkeypatch) -> None:
                           (matrix.cross(idx), search.cross(idx))):
             near = want < 400.0
             assert near.sum() > 50 and (got[~near] >= 399.9).all()
-            np.testing.assert_allclose(got[near], want[near], rtol=1e-6)  # float32 matrix
+            # uint16 steps of 400 m / 65534 (half a step: 3 mm) in float32
+            np.testing.assert_allclose(got[near], want[near], rtol=1e-6, atol=400.0 / 65534)

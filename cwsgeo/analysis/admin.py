@@ -15,11 +15,13 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "ADMIN_FILES",
     "AdminAreas",
+    "PopulationReader",
     "fetch_admin_live",
     "join_admin",
     "load_admin",
@@ -46,12 +49,14 @@ ADMIN_FILES: dict[str, str] = {
     "barris": "barris.geojson",
     "sections": "census_sections.geojson",
     "city": "city_boundary.geojson",
+    "units": "population_units.geojson",
 }
 
 _REQUIRED = {
     "districts": ["district_code", "district_name", "population"],
     "barris": ["barri_code", "barri_name", "district_code", "population"],
     "sections": ["section_code", "barri_code", "district_code", "population"],
+    "units": ["section_code", "barri_code", "district_code", "population"],
     "city": [],
 }
 
@@ -85,6 +90,11 @@ class AdminAreas:
         return int(self.districts["population"].sum())
 
     @property
+    def has_population(self) -> bool:
+        """Whether the layers have residents (a city without a population source has none)."""
+        return bool(self.districts["population"].notna().any())
+
+    @property
     def city_polygon(self) -> BaseGeometry:
         """The city boundary as one shapely (Multi)Polygon in the work CRS."""
         return self.city.geometry.union_all()
@@ -101,7 +111,9 @@ def _read_layer(path: Path, kind: str) -> gpd.GeoDataFrame:
         if col.endswith("_code"):
             gdf[col] = gdf[col].astype(str)
     if "population" in gdf.columns:
-        gdf["population"] = pd.to_numeric(gdf["population"], errors="coerce").fillna(0)
+        pop = pd.to_numeric(gdf["population"], errors="coerce")
+        # a layer without any figure has no population source (NaN stays: "unknown")
+        gdf["population"] = pop if pop.isna().all() else pop.fillna(0)
     if gdf.crs is None:
         gdf = gdf.set_crs(settings.crs_store)
     gdf = gdf.to_crs(settings.crs_work)
@@ -131,12 +143,14 @@ def load_admin(folder: str | Path) -> AdminAreas:
     folder = Path(folder)
     districts = _read_layer(folder / ADMIN_FILES["districts"], "districts")
     barris = _read_layer(folder / ADMIN_FILES["barris"], "barris")
-    sections_path = folder / ADMIN_FILES["sections"]
     sections = None
-    if sections_path.exists():
-        sections = _read_layer(sections_path, "sections")
+    for kind in ("sections", "units"):
+        if (folder / ADMIN_FILES[kind]).exists():
+            sections = _read_layer(folder / ADMIN_FILES[kind], kind)
+            break
     else:
-        logger.warning("%s not found: residents will be allocated per barri", sections_path)
+        logger.warning("%s not found: residents will be allocated per barri",
+                       folder / ADMIN_FILES["sections"])
     city = _read_layer(folder / ADMIN_FILES["city"], "city")
     years = districts["pop_year"].dropna().unique() if "pop_year" in districts else []
     return AdminAreas(districts=districts, barris=barris, sections=sections, city=city,
@@ -271,15 +285,37 @@ def _population_live(cache_dir: Path) -> pd.DataFrame:
     return table
 
 
-def fetch_admin_live(place: str, cache_dir: str | Path) -> AdminAreas:
-    """Download district and barri boundaries from OSM and population from Open Data BCN.
+#: Reads the finest population units of a city (polygons with ``section_code`` and
+#: ``population``, work CRS) given its boundary in EPSG:4326.
+PopulationReader = Callable[[BaseGeometry], gpd.GeoDataFrame]
 
-    Districts are OSM ``boundary=administrative`` + ``admin_level=9`` and barris
-    ``admin_level=10`` inside ``place`` (through osmnx, Overpass and Nominatim, with osmnx's
-    cache); the city boundary is ``place`` geocoded by Nominatim. Population per census section
-    comes from the ``pad_mdbas`` dataset of the Open Data BCN portal and is summed per barri and
-    district; OSM names are matched to the official names (accent-free, fuzzy). Census-section
-    polygons are not in OSM, so ``sections`` is ``None``.
+
+def fetch_admin_live(place: str, cache_dir: str | Path, *, district_level: str | None = "9",
+                     neighbourhood_level: str | None = "10",
+                     population: str | PopulationReader | None = "opendata_bcn",
+                     pop_year: int | None = None) -> AdminAreas:
+    """Download the boundary and admin areas of any OSM place, with population.
+
+    The city boundary is ``place`` geocoded by Nominatim; districts and neighbourhoods
+    ("barris") are the OSM ``boundary=administrative`` polygons of ``district_level`` and
+    ``neighbourhood_level`` inside it (through osmnx, with its cache). A level that is
+    ``None``, or that OSM has no polygons of, falls back (with a warning): without districts
+    the whole city is one district; without neighbourhoods each district is its own
+    neighbourhood. So a city with only a boundary still builds.
+
+    Population (``population``):
+
+    * ``"opendata_bcn"``: Barcelona's Padró per census section from the ``pad_mdbas``
+      dataset of the Open Data BCN portal, summed per barri and district; OSM names are
+      matched to the official codes and names (accent-free, fuzzy). Census-section polygons
+      are not in OSM, so ``sections`` is ``None``.
+    * a callable: given the city boundary (EPSG:4326), it returns the finest population
+      units (polygons with ``section_code`` and ``population``, e.g.
+      :func:`cwsgeo.analysis.population.grid_cells` of a GHSL grid). They become
+      ``sections`` (with the ``barri_code``/``district_code`` holding most of each);
+      districts and neighbourhoods get the sum of their units by area. OSM names are kept,
+      codes are ``01``, ``02`` … in name order.
+    * ``None``: no residents; ``population`` is NaN in every layer.
 
     Parameters
     ----------
@@ -287,6 +323,12 @@ def fetch_admin_live(place: str, cache_dir: str | Path) -> AdminAreas:
         Place name for Nominatim, e.g. ``"Barcelona, Catalonia, Spain"``.
     cache_dir
         cwsgeo's cache folder (HTTP answers are cached there).
+    district_level, neighbourhood_level
+        OSM ``admin_level`` values (strings), or ``None``.
+    population
+        Where residents come from (see above).
+    pop_year
+        Reference year of a callable's population (the register's own date otherwise).
 
     Returns
     -------
@@ -298,20 +340,158 @@ def fetch_admin_live(place: str, cache_dir: str | Path) -> AdminAreas:
         A source failed or answered with unusable data.
     """
     cache_dir = Path(cache_dir)
-    city, feats = _osm_boundaries(place, cache_dir)
+    levels = [lv for lv in (district_level, neighbourhood_level) if lv is not None]
+    city, feats = _osm_boundaries(place, cache_dir, levels)
+    if population == "opendata_bcn":
+        return _with_register(place, city, feats, cache_dir, district_level,
+                              neighbourhood_level)
+    if isinstance(population, str):
+        raise ValueError(f"unknown population source {population!r}")
+    districts = _named_level(feats, district_level, "district", place)
+    barris = _named_level(feats, neighbourhood_level, "barri", place)
+    districts, barris = _fill_missing_levels(city, districts, barris, place)
+    units = population(city.geometry.iloc[0]) if population is not None else None
+    return _with_units(city, districts, barris, units, place, pop_year)
+
+
+def _with_register(place: str, city: gpd.GeoDataFrame, feats: gpd.GeoDataFrame,
+                   cache_dir: Path, district_level: str | None,
+                   neighbourhood_level: str | None) -> AdminAreas:
+    """Barcelona: OSM districts and barris matched to the Padró of Open Data BCN."""
     pop = _population_live(cache_dir)
     year = _reference_year(pop)
-    districts = _admin_level(feats, pop, _DISTRICT_LEVEL, place, year)
-    barris = _admin_level(feats, pop, _BARRI_LEVEL, place, year)
+    districts = _admin_level(feats, pop, dataclasses.replace(
+        _DISTRICT_LEVEL, admin_level=district_level or "9"), place, year)
+    barris = _admin_level(feats, pop, dataclasses.replace(
+        _BARRI_LEVEL, admin_level=neighbourhood_level or "10"), place, year)
     dmap = pop.groupby("Codi_Barri")["Codi_Districte"].first()
     barris["district_code"] = barris["barri_code"].map(dmap)
     barris["district_name"] = barris["district_code"].map(
         districts.set_index("district_code")["district_name"])
-    city_w = city.to_crs(settings.crs_work)[["geometry"]].assign(
-        name=place, population=float(pop["Valor"].sum()), pop_year=year)
-    city_w["area_km2"] = city_w.geometry.area / 1e6
+    city_w = _city_layer(city, place, float(pop["Valor"].sum()), year)
     return AdminAreas(districts=districts, barris=barris, sections=None, city=city_w,
                       pop_year=year)
+
+
+def _city_layer(city: gpd.GeoDataFrame, place: str, population: float,
+                year: int | None) -> gpd.GeoDataFrame:
+    city_w = city.to_crs(settings.crs_work)[["geometry"]].assign(
+        name=place, population=population, pop_year=year)
+    city_w["area_km2"] = city_w.geometry.area / 1e6
+    return city_w
+
+
+def _named_level(feats: gpd.GeoDataFrame, level: str | None, kind: str, place: str
+                 ) -> gpd.GeoDataFrame | None:
+    """Return one admin level's OSM polygons with codes ``01``… (name order) and names."""
+    if level is None:
+        return None
+    layer = feats[feats["admin_level"].astype(str) == level] if "admin_level" in feats \
+        else feats.iloc[:0]
+    if layer.empty:
+        logger.warning("no OSM admin_level=%s polygons inside %r: %s layer falls back", level,
+                       place, kind)
+        return None
+    names = (layer["name"] if "name" in layer else pd.Series(index=layer.index, dtype=object))
+    names = names.fillna("").astype(str)
+    order = np.lexsort((np.arange(len(layer)), names.map(fold).to_numpy()))
+    layer = layer.iloc[order]
+    width = max(2, len(str(len(layer))))
+    codes = [str(i).zfill(width) for i in range(1, len(layer) + 1)]
+    out = gpd.GeoDataFrame({f"{kind}_code": codes,
+                            f"{kind}_name": [n or f"{kind} {c}" for n, c in
+                                             zip(names.iloc[order], codes, strict=True)]},
+                           geometry=layer.geometry.to_numpy(), crs=feats.crs)
+    return out.to_crs(settings.crs_work)
+
+
+def _fill_missing_levels(city: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None,
+                         barris: gpd.GeoDataFrame | None, place: str
+                         ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Fall back to one city-wide district and to one barri per district; link barris.
+
+    Levels that leave part of the city (or of a district) uncovered get one more unit for
+    the rest, named ``"<name> (rest)"``, so that each layer covers the whole city.
+    """
+    city_w = city.to_crs(settings.crs_work).geometry.to_numpy()[:1]
+    name = place.split(",")[0].strip()
+    if districts is None:
+        districts = gpd.GeoDataFrame({"district_code": ["01"], "district_name": [name]},
+                                     geometry=city_w, crs=settings.crs_work)
+    else:
+        districts = _with_rest(districts, [(city_w[0], name, {})], "district")
+    if barris is None:
+        barris = districts.rename(columns={"district_code": "barri_code",
+                                           "district_name": "barri_name"})
+        barris["district_code"] = districts["district_code"].to_numpy()
+    else:
+        barris["district_code"] = _holder(barris, districts, "district_code")
+        barris = _with_rest(barris, [(g, n, {"district_code": c}) for c, n, g in zip(
+            districts["district_code"], districts["district_name"], districts.geometry,
+            strict=True)], "barri")
+    barris["district_name"] = barris["district_code"].map(
+        districts.set_index("district_code")["district_name"])
+    return districts, barris
+
+
+def _with_rest(layer: gpd.GeoDataFrame, wholes: list[tuple[BaseGeometry, str, dict[str, Any]]],
+               kind: str, min_share: float = 0.01) -> gpd.GeoDataFrame:
+    """Append a ``(rest)`` unit for each whole that the layer leaves uncovered (> 1 %)."""
+    covered = layer.geometry.union_all()
+    rows: list[dict[str, Any]] = []
+    width = len(layer[f"{kind}_code"].iloc[0])
+    for geom, name, extra in wholes:
+        rest = geom.difference(covered)
+        if rest.area > min_share * geom.area and rest.area > 1e4:
+            code = str(len(layer) + len(rows) + 1).zfill(width)
+            rows.append({f"{kind}_code": code, f"{kind}_name": f"{name} (rest)", **extra,
+                         "geometry": rest})
+    if not rows:
+        return layer
+    logger.warning("OSM %s areas leave part of the city uncovered: %s", kind,
+                   ", ".join(r[f"{kind}_name"] for r in rows))
+    extra_rows = gpd.GeoDataFrame(rows, geometry="geometry", crs=layer.crs)
+    return gpd.GeoDataFrame(pd.concat([layer, extra_rows], ignore_index=True), crs=layer.crs)
+
+
+def _holder(parts: gpd.GeoDataFrame, wholes: gpd.GeoDataFrame, code: str) -> np.ndarray:
+    """Return ``code`` of the ``wholes`` polygon holding each part's representative point.
+
+    The nearest polygon when none holds it.
+    """
+    probe = gpd.GeoDataFrame(geometry=parts.geometry.representative_point().to_numpy(),
+                             crs=parts.crs).to_crs(wholes.crs)
+    hit = gpd.sjoin_nearest(probe, wholes[[code, "geometry"]], how="left")
+    return hit[~hit.index.duplicated(keep="first")][code].to_numpy()
+
+
+def _with_units(city: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, barris: gpd.GeoDataFrame,
+                units: gpd.GeoDataFrame | None, place: str, year: int | None) -> AdminAreas:
+    """Attach population units (or no population at all) to the admin layers."""
+    from .population import units_population
+
+    if units is None:
+        nan = float("nan")
+        for layer in (districts, barris):
+            layer["population"], layer["pop_year"] = nan, None
+        sections = None
+        total = nan
+    else:
+        units = units.to_crs(settings.crs_work)
+        for layer in (districts, barris):
+            layer["population"] = units_population(units, layer)
+            layer["pop_year"] = year
+        sections = units[["section_code", "population", "geometry"]].copy()
+        sections["barri_code"] = _holder(sections, barris, "barri_code")
+        sections["district_code"] = sections["barri_code"].map(
+            barris.set_index("barri_code")["district_code"])
+        sections["pop_year"] = year
+        sections["area_km2"] = sections.geometry.area / 1e6
+        total = float(units["population"].sum())
+    for layer in (districts, barris):
+        layer["area_km2"] = layer.geometry.area / 1e6
+    return AdminAreas(districts=districts, barris=barris, sections=sections,
+                      city=_city_layer(city, place, total, year), pop_year=year)
 
 
 @dataclass(frozen=True)
@@ -330,22 +510,42 @@ _DISTRICT_LEVEL = _Level("9", "district_code", "district_name", "Codi_Districte"
 _BARRI_LEVEL = _Level("10", "barri_code", "barri_name", "Codi_Barri", "Nom_Barri")
 
 
-def _osm_boundaries(place: str, cache_dir: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Geocode the place (Nominatim) and fetch the admin_level 9/10 polygons inside it."""
+def _osm_boundaries(place: str, cache_dir: Path, levels: list[str]
+                    ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Geocode the place (Nominatim) and fetch the admin polygons of ``levels`` inside it."""
     import osmnx as ox
 
     from .._http import call_live, osmnx_settings
 
     with osmnx_settings(cache_dir, source="Nominatim"):
         city = call_live(ox.geocode_to_gdf, place, source="Nominatim")
+    if city.empty:
+        raise DataSourceError("Nominatim", f"no boundary found for {place!r}")
     polygon = city.geometry.iloc[0]
+    if not levels:
+        return city, gpd.GeoDataFrame(geometry=[], crs=city.crs)
     with osmnx_settings(cache_dir, source="Overpass"):
-        feats = call_live(ox.features_from_polygon, polygon,
-                          {"boundary": "administrative", "admin_level": ["9", "10"]},
+        feats = call_live(_features_or_none, polygon,
+                          {"boundary": "administrative", "admin_level": levels},
                           source="Overpass")
+    if feats is None:  # no polygon of these levels in OSM: the layers fall back
+        return city, gpd.GeoDataFrame({"admin_level": []}, geometry=[], crs=city.crs)
     feats = feats[feats.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     feats = feats[feats.geometry.representative_point().within(polygon)]
     return city, feats
+
+
+def _features_or_none(polygon: BaseGeometry, tags: dict[str, Any]) -> gpd.GeoDataFrame | None:
+    """``osmnx.features_from_polygon``, or ``None`` when OSM has no matching feature."""
+    import osmnx as ox
+    from osmnx._errors import InsufficientResponseError
+
+    try:
+        return ox.features_from_polygon(polygon, tags)
+    except InsufficientResponseError as exc:
+        if "no matching features" in str(exc).lower():
+            return None
+        raise
 
 
 def _reference_year(pop: pd.DataFrame) -> int | None:

@@ -226,12 +226,14 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
 def _city_settings(cfg: Config, dry_run: bool, progress: bool) -> Iterator[None]:
     """Apply the city profile for the build: its metric CRS (as the fetch resolved it)."""
     profile = cfg.profile
-    crs = (read_manifest(cfg.raw_dir) or {}).get("crs")
-    if crs is None and profile.crs == "auto" and profile.bbox is None:
+    manifest = read_manifest(cfg.raw_dir) or {}
+    if manifest.get("crs") is None and profile.crs == "auto" and profile.bbox is None:
         # the UTM zone comes from the boundary: fetch it first (the build's inputs step then
         # finds data/raw up to date)
-        crs = ensure_raw(cfg, progress=progress, dry_run=dry_run).crs
-    with applied(profile, crs=crs):
+        manifest = ensure_raw(cfg, progress=progress, dry_run=dry_run).manifest
+    bbox = profile.bbox or manifest.get("bbox")  # a live fetch records the boundary's box
+    with applied(replace(profile, bbox=tuple(bbox)) if bbox else profile,
+                 crs=manifest.get("crs")):
         yield
 
 

@@ -9,6 +9,7 @@ stages read only ``data/raw/`` through :class:`RawData`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -23,9 +24,12 @@ from typing import TYPE_CHECKING, Any
 from .._errors import ConfigError, DataSourceError, MissingDataError
 from .._io import atomic_path, sha256_file, write_json
 from .config import Config, InventoryConfig
+from .population import fetch_admin_areas, population_meta
+from .profiles import applied
 
 if TYPE_CHECKING:
     from ..analysis.network import WalkNetwork
+    from .profiles import CityProfile
 
 logger = logging.getLogger(__name__)
 
@@ -229,14 +233,16 @@ class RawData:
 
 
 def _entry(ds: Dataset, raw_dir: Path, dest: Path, origin: str, date: str | None = None,
-           attribution: str | None = None, licence: str | None = None) -> dict[str, Any]:
+           attribution: str | None = None, licence: str | None = None,
+           **described: str) -> dict[str, Any]:
+    """Manifest entry of one file (``described`` may override ``title`` and ``publisher``)."""
     return {
         "path": dest.relative_to(raw_dir).as_posix(),
         "role": ds.role,
         "dataset": ds.key,
-        "title": ds.title,
+        "title": described.get("title", ds.title),
         "source": origin,
-        "publisher": ds.publisher,
+        "publisher": described.get("publisher", ds.publisher),
         "licence": licence or ds.licence,
         "date": date or ds.date,
         "attribution": attribution or ds.attribution,
@@ -270,24 +276,13 @@ def _copy_from_mirror(ds: Dataset, mirror: Path, raw_dir: Path, staging: Path,
 def _fetch_live(ds: Dataset, cfg: Config, raw_dir: Path, polygon: Any,
                 cache: Path) -> list[dict[str, Any]]:
     """Download one dataset live and save it in data/raw in the pipeline's schema."""
-    from ..analysis import admin as admin_mod
     from ..analysis import layers, network
 
     today = dt.date.today().isoformat()
     folder = raw_dir / ds.key
     osm_kw = {"date": today, "attribution": OSM_ATTRIBUTION, "licence": "ODbL 1.0"}
     if ds.key == "admin":
-        areas = admin_mod.fetch_admin_live(cfg.profile.place, cache)
-        out = []
-        for kind, gdf in (("districts", areas.districts), ("barris", areas.barris),
-                          ("city", areas.city)):
-            dest = folder / admin_mod.ADMIN_FILES[kind]
-            with atomic_path(dest) as tmp:
-                gdf.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON", engine="pyogrio")
-            out.append(_entry(ds, raw_dir, dest, "OSM admin_level 9/10 + Open Data BCN "
-                              "pad_mdbas", date=today,
-                              attribution=f"{OSM_ATTRIBUTION}; {ds.attribution}"))
-        return out
+        return _fetch_admin_live(ds, cfg, raw_dir, cache)
     if ds.key == "streets":
         net = network.download_network(polygon, cache_dir=cache)
         dest = save_network(net, folder / "osm_walk_network.npz")
@@ -300,6 +295,36 @@ def _fetch_live(ds: Dataset, cfg: Config, raw_dir: Path, polygon: Any,
             gdf.to_crs("EPSG:4326").to_file(tmp, layer=ds.key, driver="GPKG", engine="pyogrio")
         return [_entry(ds, raw_dir, dest, "Overpass (osmnx features)", **osm_kw)]
     raise ConfigError(f"dataset {ds.key!r} has no live source")  # pragma: no cover
+
+
+def _fetch_admin_live(ds: Dataset, cfg: Config, raw_dir: Path, cache: Path
+                      ) -> list[dict[str, Any]]:
+    """Write the live admin layers (and population units) with their manifest entries."""
+    from ..analysis.admin import ADMIN_FILES
+
+    areas, origin, credit = fetch_admin_areas(cfg, cache)
+    today = dt.date.today().isoformat()
+    layers = {"districts": areas.districts, "barris": areas.barris, "city": areas.city,
+              "units": areas.sections}
+    register = cfg.profile.population.kind == "opendata_bcn"
+    described = {} if register else {
+        "title": "Boundary and admin areas (OSM)" + (f"; population: {credit}" if credit
+                                                     else ""),
+        "publisher": "OpenStreetMap contributors"}
+    licence = None if register else "ODbL 1.0" + ("; population: see its source" if credit
+                                                  else "")
+    credit = ds.attribution if register else credit
+    out = []
+    for kind, gdf in layers.items():
+        if gdf is None:
+            continue
+        dest = raw_dir / ds.key / ADMIN_FILES[kind]
+        with atomic_path(dest) as tmp:
+            gdf.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON", engine="pyogrio")
+        out.append(_entry(ds, raw_dir, dest, origin, date=today,
+                          attribution="; ".join(c for c in (OSM_ATTRIBUTION, credit) if c),
+                          licence=licence, **described))
+    return out
 
 
 def fetch(cfg: Config, *, live: bool | None = None, only: Iterable[str] | None = None,
@@ -379,23 +404,27 @@ def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, 
         raise ConfigError(f"unknown dataset(s): {', '.join(sorted(unknown))}; known: "
                           f"{', '.join(d.key for d in DATASETS)}")
     mirror = cfg.mirror_dir
-    polygon = None
-    entries: list[dict[str, Any]] = []
     datasets = [d for d in DATASETS if d.key in wanted]
-    for ds in tqdm(datasets, desc="fetch", unit="dataset", disable=not progress):
-        if live and ds.live:
-            if polygon is None and ds.key != "admin":
-                polygon = _live_polygon(cfg, live_cache, staging, raw_dir)
-            logger.info("fetching %s live", ds.key)
-            entries += _fetch_live(ds, cfg, staging, polygon, live_cache)
-        elif mirror.exists():
-            logger.info("copying %s from the mirror %s", ds.key, mirror)
-            entries += _copy_from_mirror(ds, mirror, raw_dir, staging, old_entries)
-        elif live:
-            logger.warning("no live source for %s and no mirror at %s: skipped", ds.key, mirror)
-        else:
-            raise MissingDataError(f"data mirror not found: {mirror} (set [data] mirror in "
-                                   "cwsgeo.toml, CWSGEO_MIRROR, or use --live)")
+    profile = cfg.profile
+    polygon = (_live_polygon(cfg, live_cache, raw_dir) if live and any(d.live for d in datasets)
+               else None)
+    crs = _resolved_crs(profile, polygon, previous)
+    entries: list[dict[str, Any]] = []
+    # live layers are projected (the network's compact form) in the city's own CRS
+    with applied(profile, crs=crs) if crs else contextlib.nullcontext():
+        for ds in tqdm(datasets, desc="fetch", unit="dataset", disable=not progress):
+            if live and ds.live:
+                logger.info("fetching %s live", ds.key)
+                entries += _fetch_live(ds, cfg, staging, polygon, live_cache)
+            elif mirror.exists() and (not live or _uses_mirror(profile)):
+                logger.info("copying %s from the mirror %s", ds.key, mirror)
+                entries += _copy_from_mirror(ds, mirror, raw_dir, staging, old_entries)
+            elif live:
+                logger.info("no live source for %s and no mirror of %s: skipped", ds.key,
+                            profile.name)
+            else:
+                raise MissingDataError(f"data mirror not found: {mirror} (set [data] mirror "
+                                       "in cwsgeo.toml, CWSGEO_MIRROR, or use --live)")
     for entry in entries:
         staged = staging / entry["path"]
         target = raw_dir / entry["path"]
@@ -422,10 +451,46 @@ def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, 
         "source": "live" if live else "mirror",
         "mirror": str(mirror),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "crs": crs,
+        "bbox": _loose_bbox(polygon) if polygon is not None else previous.get("bbox"),
+        "population": population_meta(profile, previous.get("population"), entries),
         "files": kept + entries,
     }
     write_json(raw_dir / MANIFEST, manifest)
     return manifest
+
+
+def _loose_bbox(polygon: Any, pad_deg: float = 0.01) -> list[float]:
+    """Return the boundary's ``[west, south, east, north]`` in degrees, padded ~1 km."""
+    west, south, east, north = polygon.bounds
+    return [round(west - pad_deg, 5), round(south - pad_deg, 5), round(east + pad_deg, 5),
+            round(north + pad_deg, 5)]
+
+
+def _uses_mirror(profile: CityProfile) -> bool:
+    """Whether the mirror holds this city's data (its profile names ``mirror:`` files).
+
+    The mirror is Barcelona's: a live fetch of another city takes nothing from it (no
+    Barcelona addresses or coworking list in a Milan project).
+    """
+    return any(str(v).startswith("mirror:") for v in
+               (profile.gazetteer, profile.population.path, *profile.gtfs))
+
+
+def _resolved_crs(profile: CityProfile, polygon: Any, previous: dict[str, Any]) -> str | None:
+    """Return the metric CRS: the profile's, else the UTM zone of the boundary's centroid.
+
+    Without a live boundary (a mirror fetch of an ``"auto"`` profile), the previous fetch's
+    CRS or the profile's bounding box decides; ``None`` when neither is known.
+    """
+    if profile.crs != "auto":
+        return profile.crs
+    if polygon is not None:
+        centre = polygon.centroid
+        return profile.work_crs(centre.x, centre.y)
+    if previous.get("crs"):
+        return str(previous["crs"])
+    return profile.work_crs() if profile.bbox is not None else None
 
 
 def _live_polygon(cfg: Config, cache: Path, *folders: Path) -> Any:

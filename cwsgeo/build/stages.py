@@ -254,6 +254,8 @@ class ProximityStage:
         admin = self.admin
         sections = admin.sections if admin.sections is not None else admin.barris.rename(
             columns={"barri_code": "section_code"})
+        if not admin.has_population:  # no source: nobody placed (reported as unknown)
+            sections = sections.assign(population=0.0)
         if self.addr_paths:
             addresses = pd.read_csv(self.addr_paths[0], dtype=str, engine="pyarrow")
         else:
@@ -371,8 +373,18 @@ def stage_proximity(ctx: StageContext, raw: RawData, admin: AdminAreas,
     keys = [space_key(g) for g in work.geometry]
     metrics, areas, n_computed = stage.space_metrics(spaces, work, keys, residents)
     cov, by_type = stage.summaries(spaces, work, keys, metrics, residents)
+    if not admin.has_population:  # counts of residents are unknown, not zero
+        metrics, cov, by_type, surface = (_unknown_residents(f) for f in
+                                          (metrics, cov, by_type, surface))
     return ProximityResult(metrics, areas, cov, by_type, surface, residents.report,
                            stage.streets(), n_computed)
+
+
+def _unknown_residents(frame: Any) -> Any:
+    """Return a copy with every residents column (``residents*``, ``share``) set to NaN."""
+    cols = [c for c in frame.columns if str(c).startswith("residents") or c == "share"
+            or "_residents" in str(c)]
+    return frame.assign(**dict.fromkeys(cols, float("nan"))) if cols else frame
 
 def stage_density(ctx: StageContext, admin: AdminAreas, spaces: gpd.GeoDataFrame,
                   places: gpd.GeoDataFrame, transit: gpd.GeoDataFrame, base_key: list[Any]

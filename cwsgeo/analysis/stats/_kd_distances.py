@@ -15,9 +15,11 @@ along a shared segment (:func:`~cwsgeo.analysis.network.to_points`). Two modes:
 
 * ``"matrix"``: one bounded search (limit = the cutoff) from every node that carries a point
   (an end of a snapped segment), kept as the condensed upper triangle (diagonal included)
-  of a ``float32`` matrix over those nodes (9,187 nodes of the Barcelona graph: 169 MB, half
-  the square); the searches run in memory-bounded batches scattered straight into it. Each
-  simulation then only gathers the entries among the drawn points' edge ends.
+  of a matrix over those nodes, the searches run in memory-bounded batches scattered
+  straight into it. Each simulation then only gathers the entries among the drawn points'
+  edge ends. Distances are stored as ``uint16`` steps of ``cutoff / 65534`` (2.7 cm at the
+  default 3,477 m cutoff; ``65535`` = beyond it): the 9,187 nodes of the Barcelona graph take
+  84 MB, half of a ``float32`` triangle, and a pair's distance moves by at most half a step.
 * ``"search"``: one bounded search per simulation from the ends of the drawn points'
   segments (:func:`~cwsgeo.analysis.network.point_node_distances`), for networks whose matrix
   would not fit in ``max_matrix_bytes``.
@@ -182,7 +184,10 @@ class NetworkDistances:
         if self.b is not None:
             ends += [self.b.u, self.b.v]
         carriers = np.unique(np.concatenate(ends))
-        fits = _condensed_size(len(carriers)) * 4 <= self.max_matrix_bytes
+        if self.requested_mode == "matrix" and not np.isfinite(self.cutoff):
+            raise ValueError("the network matrix needs a finite cutoff")
+        fits = (np.isfinite(self.cutoff)
+                and _condensed_size(len(carriers)) * 2 <= self.max_matrix_bytes)
         self.mode = ("matrix" if self.requested_mode == "matrix"
                      or (self.requested_mode == "auto" and fits) else "search")
         if self.mode == "search":
@@ -197,12 +202,16 @@ class NetworkDistances:
     def _gather(self, s: Snap, columns: np.ndarray) -> np.ndarray:
         """Distances from snapped points (matrix positions) to the carrier ``columns``."""
         assert self.matrix is not None
-        n, m = self.n_carriers, self.matrix
-        return np.minimum(
-            m[_condensed_index(s.u[:, None], columns[None, :], n)]
-            + s.cost_u[:, None].astype(np.float32),
-            m[_condensed_index(s.v[:, None], columns[None, :], n)]
-            + s.cost_v[:, None].astype(np.float32))
+        n, m, step = self.n_carriers, self.matrix, _step(self.cutoff)
+
+        def node_distances(ends: np.ndarray) -> np.ndarray:
+            steps = m[_condensed_index(ends[:, None], columns[None, :], n)]
+            out = steps.astype(np.float32) * np.float32(step)
+            out[steps == _BEYOND] = np.inf
+            return out
+
+        return np.minimum(node_distances(s.u) + s.cost_u[:, None].astype(np.float32),
+                          node_distances(s.v) + s.cost_v[:, None].astype(np.float32))
 
     def within(self, idx: np.ndarray) -> np.ndarray:
         """Condensed pairwise walking distances among ``points[idx]``."""
@@ -245,9 +254,18 @@ def _condensed_index(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     return i * (2 * n + 1 - i) // 2 + (j - i)
 
 
+#: Stored for a pair beyond the cutoff (or not connected).
+_BEYOND = np.iinfo(np.uint16).max
+
+
+def _step(cutoff: float) -> float:
+    """Metres per stored ``uint16`` unit: the cutoff spread over 65,534 steps."""
+    return float(cutoff) / (_BEYOND - 1)
+
+
 def _node_matrix(net: WalkNetwork, carriers: np.ndarray, position: np.ndarray,
                  cutoff: float) -> np.ndarray:
-    """Condensed float32 walking distances among the carrier nodes (``inf`` past ``cutoff``).
+    """Condensed walking distances among the carrier nodes in ``uint16`` steps (:func:`_step`).
 
     The bounded search runs from every carrier in memory-bounded batches
     (:func:`~cwsgeo.analysis.network.iter_reach`), each scattered into the triangle and
@@ -256,13 +274,14 @@ def _node_matrix(net: WalkNetwork, carriers: np.ndarray, position: np.ndarray,
     directions, so the matrix is exactly symmetric).
     """
     n = len(carriers)
-    matrix = np.full(_condensed_size(n), np.inf, dtype=np.float32)
+    matrix = np.full(_condensed_size(n), _BEYOND, dtype=np.uint16)
+    step = _step(cutoff)
     for reach in iter_reach(net, carriers, radius=cutoff, max_bytes=_REACH_BYTES):
         row = np.repeat(reach.origins, reach.sizes)  # origins are positions in carriers
         col = position[reach.nodes]
         keep = col >= row  # non-carriers have -1
         row, col = row[keep], col[keep]
-        matrix[_condensed_index(row, col, n)] = reach.distances[keep]
+        matrix[_condensed_index(row, col, n)] = np.rint(reach.distances[keep] / step)
     return matrix
 
 

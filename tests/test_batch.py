@@ -1,0 +1,278 @@
+"""`cwsgeo batch`: cities.toml, the per-city task graphs on dask.distributed, the comparison.
+
+The batches run small Barcelona projects (three spaces, no findings) on the mirror; their
+caches are warmed once in this process, so each build in a worker takes seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from cwsgeo import ConfigError
+from cwsgeo.build.batch import Batch, BatchResult, init_city, run_batch, swap_outputs
+from cwsgeo.cli import main
+from cwsgeo.outputs.comparison import city_summary, comparison_html, comparison_table
+
+SPACES = ('id,name,address,innovation_type\na,Espai A,"Carrer de Bailèn, 105",1\n'
+          "b,Espai B,Passeig de Gràcia 17,2\nc,Espai C,Carrer del Bruc 149,\n")
+
+
+def write_project(folder: Path, mirror: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cwsgeo.toml").write_text(
+        f'[data]\nmirror = "{mirror.as_posix()}"\nraw = "raw"\ncache = "cache"\n'
+        '[inventory]\npath = "spaces.csv"\n[statistics]\nenabled = false\n', encoding="utf-8")
+    (folder / "spaces.csv").write_text(SPACES, encoding="utf-8")
+    return folder
+
+
+def write_cities(folder: Path, *entries: str, out: str = "cities") -> Path:
+    path = folder / "cities.toml"
+    path.write_text(f'[batch]\nout = "{out}"\nretries = 1\n\n'
+                    + "\n".join(f"[[city]]\n{e}\n" for e in entries), encoding="utf-8")
+    return path
+
+
+# -- cities.toml ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("entries", "message"), [
+    (['slug = "a"\nproject = "p"', 'slug = "a"\nproject = "q"'], r"#2: duplicate slug 'a'"),
+    (['slug = "a"'], r"#1 \(slug 'a'\): give either project .* not neither"),
+    (['slug = "a"\nproject = "p"\nplace = "X"'], r"#1 \(slug 'a'\): .* not both"),
+    (['slug = "a"\nproject = "p"\nplaec = "X"'], r"#1 \(slug 'a'\): unknown key 'plaec'"),
+    (['slug = "A b"\nproject = "p"'], r"#1 \(slug 'A b'\): slug must be"),
+    (['slug = "a"\nproject = "p"\nlive = "yes"'], r"live must be a bool"),
+    (['slug = "a"\nproject = "p"\nprofile = "x.toml"'], r"profile is for new cities"),
+    (['slug = "a"\nproject = "p"', 'slug = "b"\nproject = "p"'], r"#2 .*also city 'a'"),
+    (['slug = "a"\nproject = "nowhere"'], r"no cwsgeo.toml in project folder"),
+])
+def test_bad_entries_are_named(tmp_path: Path, entries: list[str], message: str) -> None:
+    for name in ("p", "q"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cwsgeo.toml").write_text("")
+    path = write_cities(tmp_path, *entries)
+    with pytest.raises(ConfigError, match=message) as info:
+        Batch.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_cities_toml_paths_and_defaults(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "cwsgeo.toml").write_text("")
+    path = write_cities(tmp_path, 'slug = "bcn"\nproject = "p"\ninventory = "inv.csv"',
+                        'slug = "milano"\nplace = "Milano, Italia"\nprofile = "m.toml"',
+                        out="runs/cities")
+    batch = Batch.load(path.parent)
+    assert batch.out == tmp_path / "runs" / "cities" and batch.retries == 1
+    bcn, milano = batch.cities
+    assert bcn.project == tmp_path / "p" and bcn.inventory == tmp_path / "inv.csv"
+    assert bcn.name == "bcn" and bcn.live is None
+    assert milano.project == batch.out / "milano" and milano.name == "Milano"
+    assert milano.profile == tmp_path / "m.toml"
+
+
+def test_bad_batch_file_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_cities(tmp_path, 'slug = "a"')
+    assert main(["batch", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "configuration error" in err and "cities.toml" in err and "Traceback" not in err
+
+
+# -- the comparison -------------------------------------------------------------------------
+
+def test_city_summary_numbers() -> None:
+    spaces = pd.DataFrame({
+        "location_precision": ["exact", "approximate", "area", "exact", "exact"],
+        "in_city": ["True", "True", "True", "False", "True"],
+        "proximity_method": ["network", "straight_line", None, "network", None],
+        "metro_walk_min": [4.0, 9.0, None, 1.0, None],
+        "bus_walk_min": [1.0, 1.0, None, 1.0, None],
+        "rodalies_walk_min": [None, 4.5, None, None, None],
+    })
+    coverage = pd.DataFrame({"group": ["all", "all", "type 1"], "minutes": [10, 15, 10],
+                             "share": [0.25, 0.5, 0.1], "residents_total": [40_000.0] * 3})
+    stats = {"agglomeration": {"spaces": {"verdict": "localized"}}}
+    areas = gpd.GeoDataFrame(geometry=gpd.points_from_xy([2.1, 2.2], [41.4, 41.4]).buffer(0.01),
+                             crs="EPSG:4326")
+    got = city_summary(spaces, coverage=coverage, statistics=stats, areas=areas)
+    # located in the city: rows 0, 1, 4; with walking values: 0, 1 (both near rail)
+    assert got["spaces_located"] == 3 and got["spaces_listed"] == 5
+    assert got["spaces_per_10k"] == pytest.approx(3 / 40_000 * 1e4)
+    assert got["rail_5min_share"] == 1.0 and got["residents_10min_share"] == 0.25
+    assert got["kd_verdict"] == "localized" and got["population"] == 40_000
+    assert got["lon"] == pytest.approx(2.15, abs=1e-3)
+    bus_only = spaces.assign(metro_walk_min=9.0, rodalies_walk_min=None)
+    assert city_summary(bus_only)["rail_5min_share"] == 0.0
+    assert pd.isna(city_summary(spaces)["population"])
+
+
+def test_comparison_page_escapes_names() -> None:
+    table = comparison_table([
+        {"slug": "x", "name": "<script>alert(1)</script>", "status": "ok",
+         "population": 1000.0, "lon": 2.0, "lat": 41.0},
+        {"slug": "y", "name": "Y & Z", "status": "failed", "error": "fetch: <b>500</b>"}])
+    assert table.crs.to_epsg() == 4326 and table.geometry.iloc[1] is None
+    page = comparison_html(table.drop(columns="geometry"))
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert "Y &amp; Z" in page and "&lt;b&gt;500" in page and "1 failed" in page
+
+
+def test_swap_keeps_other_files(tmp_path: Path) -> None:
+    target, staging = tmp_path / "city", tmp_path / ".city.staging"
+    for folder, text in ((target, "old"), (staging, "new")):
+        (folder / "data" / "processed").mkdir(parents=True)
+        (folder / "maps").mkdir()
+        (folder / "data" / "processed" / "t.csv").write_text(text)
+        (folder / "maps" / "m.html").write_text(text)
+    (target / "cwsgeo.toml").write_text("[data]\n")
+    (target / "data" / "raw").mkdir()
+    swap_outputs(staging, target)
+    assert (target / "data" / "processed" / "t.csv").read_text() == "new"
+    assert (target / "maps" / "m.html").read_text() == "new"
+    assert (target / "cwsgeo.toml").exists() and (target / "data" / "raw").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".city.staging", "city"]
+
+
+def test_place_entry_makes_its_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Enabled once helper "live"'s cwsgeo.build.project.init_project is on main."""
+    project = pytest.importorskip("cwsgeo.build.project")
+    if not hasattr(project, "init_project"):
+        pytest.skip("cwsgeo.build.project.init_project not merged yet")
+    calls: list[tuple[Path, dict[str, Any]]] = []
+
+    def fake(folder: Path, **kwargs: Any) -> Path:
+        calls.append((Path(folder), kwargs))
+        Path(folder).mkdir(parents=True)
+        (Path(folder) / "cwsgeo.toml").write_text("")
+        return Path(folder)
+
+    monkeypatch.setattr(project, "init_project", fake)
+    path = write_cities(tmp_path, 'slug = "milano"\nplace = "Milano, Italia"\n'
+                        'inventory = "m.csv"')
+    city = Batch.load(path).cities[0]
+    assert init_city(city) == str(tmp_path / "cities" / "milano")
+    assert calls == [(tmp_path / "cities" / "milano",
+                      {"place": "Milano, Italia", "profile": None,
+                       "inventory": tmp_path / "m.csv", "live": True})]
+    init_city(city)  # the project exists: kept as it is
+    assert len(calls) == 1
+
+
+# -- batches on a LocalCluster -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def projects(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two small projects with warm caches (built once here; copies share nothing)."""
+    from cwsgeo.build.config import Config
+    from cwsgeo.build.pipeline import build
+
+    root = tmp_path_factory.mktemp("batch")
+    alpha = write_project(root / "alpha", bundle_dir)
+    build(Config.load(alpha), out=root / "scratch")
+    shutil.copytree(alpha, root / "beta")
+    return root
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    from distributed import Client
+
+    from cwsgeo.build.batch import local_cluster
+
+    with local_cluster(2) as cl, Client(cl) as client:
+        yield cl, client
+
+
+def _outputs_of(out: Path, slug: str) -> None:
+    processed = out / slug / "data" / "processed"
+    assert pd.read_csv(processed / "coworking_spaces.csv")["id"].tolist() == ["a", "b", "c"]
+    assert (out / slug / "maps" / "innovation_types.html").stat().st_size > 0
+
+
+@pytest.mark.bundle
+@pytest.mark.slow
+def test_two_cities_on_a_local_cluster(projects: Path, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_cities(tmp_path, f'slug = "alpha"\nproject = "{projects / "alpha"}"',
+                        f'slug = "beta"\nname = "Béta <i>"\nproject = "{projects / "beta"}"')
+    assert main(["batch", str(path), "--workers", "2"]) == 0
+    out = tmp_path / "cities"
+    _outputs_of(out, "alpha")
+    _outputs_of(out, "beta")
+    table = pd.read_csv(out / "comparison.csv")
+    assert table["slug"].tolist() == ["alpha", "beta"] and set(table["status"]) == {"ok"}
+    assert (table["spaces_located"] == 3).all() and (table["population"] > 1.6e6).all()
+    assert table["build_s"].gt(0).all() and table["peak_mib"].gt(100).all()
+    geo = gpd.read_parquet(out / "comparison.parquet")
+    assert geo.crs.to_epsg() == 4326
+    assert geo.geometry.x.between(2.05, 2.23).all() and geo.geometry.y.between(41.31, 41.47).all()
+    assert "Béta &lt;i&gt;" in (out / "comparison.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "alpha", "beta", "comparison.csv", "comparison.html", "comparison.parquet"]
+    assert "2 of 2 cities built" in capsys.readouterr().out
+
+
+@pytest.mark.bundle
+@pytest.mark.slow
+def test_a_failing_city_is_named_and_the_others_finish(
+        projects: Path, tmp_path: Path, cluster: Any, bundle_dir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    broken = write_project(tmp_path / "broken", tmp_path / "no-mirror")
+    previous = tmp_path / "cities" / "broken" / "data" / "processed" / "districts.csv"
+    previous.parent.mkdir(parents=True)
+    previous.write_text("kept\n")
+    path = write_cities(tmp_path, f'slug = "alpha"\nproject = "{projects / "alpha"}"',
+                        f'slug = "broken"\nproject = "{broken}"')
+    code = main(["batch", str(path), "--scheduler", cluster[0].scheduler_address])
+    err = capsys.readouterr().err
+    assert code == 6
+    assert "city broken failed: fetch: MissingDataError" in err and "data mirror" in err
+    assert "1 of 2 cities failed: broken" in err and "Traceback" not in err
+    _outputs_of(tmp_path / "cities", "alpha")
+    assert previous.read_text() == "kept\n"  # the failed city's previous outputs stay
+    table = pd.read_csv(tmp_path / "cities" / "comparison.csv")
+    assert table.set_index("slug")["status"].to_dict() == {"alpha": "ok", "broken": "failed"}
+    assert not list((tmp_path / "cities").glob(".*"))
+
+
+@pytest.mark.bundle
+@pytest.mark.slow
+def test_a_killed_worker_does_not_stop_the_batch(projects: Path, tmp_path: Path,
+                                                 cluster: Any) -> None:
+    _, client = cluster
+    path = write_cities(tmp_path, f'slug = "alpha"\nproject = "{projects / "alpha"}"',
+                        f'slug = "beta"\nproject = "{projects / "beta"}"')
+    done: list[BatchResult] = []
+    runner = threading.Thread(target=lambda: done.append(run_batch(Batch.load(path),
+                                                                   client=client)))
+    runner.start()
+    victim = None
+    deadline = time.monotonic() + 120
+    while victim is None and time.monotonic() < deadline:
+        for worker, keys in client.processing().items():
+            if any(str(k).startswith("build-alpha-") for k in keys):
+                victim = worker
+        time.sleep(0.1)
+    assert victim is not None, "the build of alpha never started"
+    time.sleep(1.0)  # well inside the build
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    os.kill(pid, signal.SIGKILL)
+    runner.join(timeout=300)
+    assert done, "the batch did not finish"
+    result = done[0]
+    assert result.failed == {}
+    assert result.table["status"].tolist() == ["ok", "ok"]
+    _outputs_of(tmp_path / "cities", "alpha")
+    _outputs_of(tmp_path / "cities", "beta")
+    assert not list((tmp_path / "cities").glob(".*"))  # the killed build's staging is gone
