@@ -158,7 +158,6 @@ def _parser() -> argparse.ArgumentParser:
                      help="copy from the local data mirror")
     f.add_argument("--only", help="comma-separated datasets (admin, addresses, streets, places, "
                    "transit, coworking)")
-
     _init_parser(command)
 
     _build_parsers(command, inventory_help)
@@ -181,9 +180,8 @@ def _build_parsers(command: Callable[[str, str], argparse.ArgumentParser],
                        "(default: the project root)")
         src = b.add_mutually_exclusive_group()
         src.add_argument("--live", dest="live", action="store_true", default=None,
-                         help="use live sources (OSM and the city profile's population) "
-                              "instead of the mirror: fetched first when data/raw/ is not "
-                              "a live fetch")
+                         help="live sources (OSM, the profile's population), fetched first "
+                              "unless data/raw/ is a live fetch")
         src.add_argument("--mirror", dest="live", action="store_false",
                          help="use the local data mirror")
         b.add_argument("--online-geocoding", action=argparse.BooleanOptionalAction,

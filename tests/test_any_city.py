@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -176,8 +177,9 @@ def test_grid_window_reads_only_the_town(tmp_path: Path) -> None:
     assert cells["population"].sum() == pytest.approx(inside)
     assert cells["section_code"].is_unique
     # over HTTP, GDAL asks for the header and the blocks under the town only
-    with RangeServer({"/ghs_pop.tif": tif.read_bytes()}) as srv:
-        remote = read_grid_window(f"{srv.url}/ghs_pop.tif", BOUNDARY)
+    name = f"/ghs_pop_{uuid.uuid4().hex[:8]}.tif"  # GDAL caches ranges by URL
+    with RangeServer({name: tif.read_bytes()}) as srv:
+        remote = read_grid_window(srv.url + name, BOUNDARY)
         assert np.array_equal(remote.values, grid.values)
         assert srv.ranges and srv.sent < tif.stat().st_size / 4
 
@@ -293,7 +295,8 @@ PLACES = {"version": 0.6, "elements": [
      "tags": {"amenity": "restaurant", "name": "Trattoria"}}]}
 TRANSIT = {"version": 0.6, "elements": [
     {"type": "node", "id": 601, "lat": 45.4603, "lon": 9.1911,
-     "tags": {"railway": "station", "name": "Testville Centrale", "operator": "RFI"}},
+     "tags": {"railway": "station", "public_transport": "station", "train": "yes",
+              "name": "Testville Centrale", "operator": "RFI"}},
     {"type": "node", "id": 602, "lat": 45.4580, "lon": 9.1850,
      "tags": {"highway": "bus_stop", "name": "Piazza"}}]}
 
@@ -306,6 +309,30 @@ def serve_town(srv: CannedServer) -> None:
     srv.add("POST", "/api/interpreter", json_body=street_grid(), match='"area"!~"yes"')
     srv.add("POST", "/api/interpreter", json_body=PLACES, match="theatre")
     srv.add("POST", "/api/interpreter", json_body=TRANSIT, match="subway_entrance")
+
+
+TOWN_INVENTORY = ("id,name,address,postcode,lat,lon,innovation_type\n"
+                  "a,Spazio A,,,45.4597,9.1902,3\n"
+                  "b,Spazio B,\"Via Roma, 3\",,,,2\n"
+                  "c,Spazio C,,,45.4630,9.1950,1\n")
+
+
+def write_town_project(project: Path, grid_url: str) -> None:
+    """Make the town's project as a user would: `cwsgeo init`, then point city.toml at the
+    grid, add the inventory (and, the town being tiny, no statistics)."""
+    assert main(["--quiet", "init", "--place", "Testville, Italia", str(project)]) == 0
+    city = project / "city.toml"
+    city.write_text(re.sub(r'(?m)^path = ".*"$', f'path = "{grid_url}"',
+                           city.read_text(encoding="utf-8")), encoding="utf-8")
+    toml = project / "cwsgeo.toml"
+    text = toml.read_text("utf-8")
+    # no gazetteer: addresses through Nominatim, Kd against the places
+    assert 'reference = "places"' in text and "online = true" in text
+    toml.write_text(text.replace("[statistics]\n", "[statistics]\nenabled = false\n")
+                    + "\n[density]\nkde_cell_m = 25.0\nkde_bandwidth_m = 200.0\n",
+                    encoding="utf-8")
+    (project / "inventory" / "coworking_spaces.csv").write_text(TOWN_INVENTORY,
+                                                               encoding="utf-8")
 
 
 @pytest.fixture
@@ -321,24 +348,11 @@ def town(canned_server: CannedServer, monkeypatch: pytest.MonkeyPatch,
     serve_town(canned_server)
     tif = tmp_path / "ghs_pop.tif"
     inside = write_grid(tif)
-    project = tmp_path / "testville"
-    assert main(["--quiet", "init", "--place", "Testville, Italia", str(project)]) == 0
-    with RangeServer({"/GHS_POP_E2025_test.tif": tif.read_bytes()}) as host:
-        city = project / "city.toml"
-        city.write_text(re.sub(r'(?m)^path = ".*"$',
-                               f'path = "{host.url}/GHS_POP_E2025_test.tif"',
-                               city.read_text(encoding="utf-8")), encoding="utf-8")
-        toml = project / "cwsgeo.toml"
-        assert 'reference = "places"' in toml.read_text("utf-8")  # no gazetteer
-        toml.write_text(toml.read_text("utf-8").replace(  # a tiny town: no statistics
-            "[statistics]\n", "[statistics]\nenabled = false\n") + "\n[geocoding]\nonline = "
-            "true\n[density]\nkde_cell_m = 25.0\nkde_bandwidth_m = 200.0\n", encoding="utf-8")
-        (project / "inventory" / "coworking_spaces.csv").write_text(
-            "id,name,address,postcode,lat,lon,innovation_type\n"
-            "a,Spazio A,,,45.4597,9.1902,3\n"
-            "b,Spazio B,\"Via Roma, 3\",,,,2\n"
-            "c,Spazio C,,,45.4630,9.1950,1\n", encoding="utf-8")
-        yield project, host, inside
+    # GDAL caches ranges by URL for the whole process: a name of its own per test
+    name = f"/GHS_POP_E2025_{uuid.uuid4().hex[:8]}.tif"
+    with RangeServer({name: tif.read_bytes()}) as host:
+        write_town_project(tmp_path / "testville", host.url + name)
+        yield tmp_path / "testville", host, inside
 
 
 def test_init_then_build_live(town: tuple[Path, RangeServer, float]) -> None:
@@ -376,6 +390,8 @@ def test_init_then_build_live(town: tuple[Path, RangeServer, float]) -> None:
     assert (table["residents_10min"] > 0).all()  # residents from the grid, on the streets
     assert table["residents_15min"].max() <= inside + 1e-6
     assert (project / "maps" / "innovation_types.html").exists()
+    stops = gpd.read_file(project / "data" / "raw" / "transit" / "osm_transit.gpkg")
+    assert len(stops) == 2
     # no Barcelona data anywhere
     assert not (project / "data" / "raw" / "addresses").exists()
 
@@ -431,3 +447,84 @@ def test_city_without_population_still_builds(town: tuple[Path, RangeServer, flo
     residents = [c for c in table.columns if c.startswith("residents_")]
     assert residents and table[residents].isna().all().all()
     assert (project / "maps" / "innovation_types.html").exists()
+
+
+def test_grid_url_that_fails_names_the_source(town: tuple[Path, RangeServer, float],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    project, host, _ = town
+    city = project / "city.toml"
+    city.write_text(re.sub(r'(?m)^path = ".*"$', f'path = "{host.url}/nowhere.tif"',
+                           city.read_text("utf-8")), encoding="utf-8")
+    assert main(["--quiet", "--config", str(project / "cwsgeo.toml"), "fetch", "--live"]) == 4
+    err = capsys.readouterr().err
+    assert "GHSL" in err and "nowhere.tif" in err and "Traceback" not in err
+    assert not (project / "data" / "raw" / "manifest.json").exists()  # nothing half-fetched
+
+
+def test_init_options_and_no_mirror_for_another_city(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    monkeypatch.chdir(tmp_path)
+    own = tmp_path / "mine.toml"
+    own.write_text("# my city\n[city]\nname = 'Testville'\nplace = 'Testville, Lombardia'\n"
+                   "slug = 'tv'\ncrs = 'EPSG:32632'\n[population]\nkind = 'none'\n",
+                   encoding="utf-8")
+    spaces = tmp_path / "spaces.csv"
+    spaces.write_text(TOWN_INVENTORY, encoding="utf-8")
+    assert main(["--quiet", "init", "--place", "Testville, Italia", "--profile", str(own),
+                 "--inventory", str(spaces)]) == 0
+    project = tmp_path / "testville"  # the default folder: a slug of the place
+    assert (project / "city.toml").read_text("utf-8") == own.read_text("utf-8")
+    assert (project / "inventory" / "spaces.csv").read_text("utf-8") == TOWN_INVENTORY
+    from cwsgeo.build.config import Config
+
+    cfg = Config.load(project)
+    assert cfg.profile.place == "Testville, Italia"  # [data] place: the one asked for
+    assert cfg.inventory_path == project / "inventory" / "spaces.csv"
+    # the mirror is Barcelona's: never used for another city
+    capsys.readouterr()
+    assert main(["--quiet", "--config", str(project / "cwsgeo.toml"), "fetch", "--mirror"]) == 2
+    assert "has no data in the mirror" in capsys.readouterr().err
+
+
+def test_grid_in_a_zip_as_ghsl_ships_it(tmp_path: Path) -> None:
+    import zipfile
+
+    from cwsgeo.analysis.population import grid_path
+
+    tif = tmp_path / "GHS_POP_E2025_tile.tif"
+    inside = write_grid(tif, half_cells=20)
+    archive = tmp_path / "GHS_POP_E2025_tile.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(tif, tif.name)
+    assert grid_path(archive) == f"/vsizip/{archive}/GHS_POP_E2025_tile.tif"
+    assert grid_path("https://h/x.zip") == "/vsizip//vsicurl/https://h/x.zip/x.tif"
+    assert grid_path("https://h/x.tif") == "/vsicurl/https://h/x.tif"
+    cells = grid_cells(read_grid_window(archive, BOUNDARY), BOUNDARY)
+    assert cells["population"].sum() == pytest.approx(inside)
+
+
+def test_wgs84_grid(tmp_path: Path) -> None:
+    """GHSL's other projection: 3 arc-second cells in EPSG:4326."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    d = 3 / 3600
+    west, north = 9.15, 45.50
+    values = np.zeros((60, 90), dtype="float32")
+    lon = west + (np.arange(90) + 0.5) * d
+    lat = north - (np.arange(60) + 0.5) * d
+    inner = box(9.185, 45.456, 9.195, 45.464)  # well inside the town
+    mask = np.array([[inner.contains(box(x - d / 2, y - d / 2, x + d / 2, y + d / 2))
+                      for x in lon] for y in lat])
+    values[mask] = 7
+    values[0, 0] = 1000  # outside
+    tif = tmp_path / "wgs84.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=90, height=60, count=1,
+                       dtype="float32", crs="EPSG:4326", transform=from_origin(west, north, d, d),
+                       nodata=-200) as dst:
+        dst.write(values, 1)
+    cells = grid_cells(read_grid_window(tif, BOUNDARY), BOUNDARY)
+    assert cells["population"].sum() == pytest.approx(7 * mask.sum())
+    assert cells.crs == settings.crs_work

@@ -1,10 +1,13 @@
 """Administrative units with population: districts, barris, census sections, the city boundary.
 
-This module owns reading the official boundaries (CartoBCN) with their 2024 resident population
-(Padró), fetching equivalent boundaries live from OpenStreetMap (admin_level 9 = districts,
-10 = barris) with population from the Open Data BCN portal, and the spatial join that gives each
-located coworking space its district, barri and census section. Everything is computed in the
-work CRS (EPSG:25831); points outside the city are flagged, never dropped.
+This module owns reading the boundaries with their resident population (Barcelona's: CartoBCN
+and the 2024 Padró), fetching equivalent boundaries live from OpenStreetMap for any place (the
+``admin_level`` of districts and of neighbourhoods, "barris", as the city profile says; 9 and
+10 in Barcelona) with population from the Open Data BCN portal, a population grid or polygons
+(:mod:`cwsgeo.analysis.population`), and the spatial join that gives each located coworking
+space its district, barri and census section (or population cell). Everything is computed in
+the work CRS (:data:`cwsgeo.settings.crs_work`); points outside the city are flagged, never
+dropped.
 
 Examples
 --------
@@ -149,8 +152,9 @@ def load_admin(folder: str | Path) -> AdminAreas:
             sections = _read_layer(folder / ADMIN_FILES[kind], kind)
             break
     else:
-        logger.warning("%s not found: residents will be allocated per barri",
-                       folder / ADMIN_FILES["sections"])
+        if districts["population"].notna().any():  # (no population at all: nothing to say)
+            logger.warning("%s not found: residents will be allocated per barri",
+                           folder / ADMIN_FILES["sections"])
     city = _read_layer(folder / ADMIN_FILES["city"], "city")
     years = districts["pop_year"].dropna().unique() if "pop_year" in districts else []
     return AdminAreas(districts=districts, barris=barris, sections=sections, city=city,
@@ -312,7 +316,8 @@ def fetch_admin_live(place: str, cache_dir: str | Path, *, district_level: str |
     * a callable: given the city boundary (EPSG:4326), it returns the finest population
       units (polygons with ``section_code`` and ``population``, e.g.
       :func:`cwsgeo.analysis.population.grid_cells` of a GHSL grid). They become
-      ``sections`` (with the ``barri_code``/``district_code`` holding most of each);
+      ``sections`` (each with the ``barri_code`` and ``district_code`` holding its
+      representative point);
       districts and neighbourhoods get the sum of their units by area. OSM names are kept,
       codes are ``01``, ``02`` … in name order.
     * ``None``: no residents; ``population`` is NaN in every layer.

@@ -406,6 +406,10 @@ def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, 
     mirror = cfg.mirror_dir
     datasets = [d for d in DATASETS if d.key in wanted]
     profile = cfg.profile
+    if not live and not _uses_mirror(profile):
+        raise ConfigError(f"{profile.name} has no data in the mirror {mirror}: the mirror is "
+                          "Barcelona's and the city profile names none of its files; use live "
+                          "sources (--live, or [data] source = \"live\")")
     polygon = (_live_polygon(cfg, live_cache, raw_dir) if live and any(d.live for d in datasets)
                else None)
     crs = _resolved_crs(profile, polygon, previous)
