@@ -34,6 +34,7 @@ from ..analysis.geocoding import (
     check_gazetteer,
     gazetteer_digest,
     gazetteer_files,
+    type_words,
 )
 from ..analysis.geocoding.gazetteer import ADDRESS_FILE
 from ..analysis.geocoding.lexicon import NO_LEXICON, CityLexicon
@@ -98,7 +99,8 @@ def open_geocoder(cfg: Config, folder: Path | None, *,
                                   min_score=opts.min_score,
                                   region=parts[-1] if len(parts) > 1 else "",
                                   country=profile.country,
-                                  stop_words=lexicon.address_stop_words)
+                                  stop_words=lexicon.address_stop_words,
+                                  types=type_words(profile.languages))
     with SQLiteResultStore(cfg.cache_dir / "geocode.sqlite") as store:
         yield Geocoder(offline, online=opts.online, store=store, nominatim=nominatim)
 

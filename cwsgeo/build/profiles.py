@@ -141,7 +141,7 @@ class CityProfile:
         before the boundary is loaded (``None``: from the boundary).
     lexicon
         Optional TOML file of the city's words (``""``: none): ``names``, ``region_names``,
-        ``landmarks``, ``area_aliases`` and ``outside_places`` of
+        ``landmarks``, ``area_aliases``, ``outside_places`` and ``spellings`` of
         :class:`~cwsgeo.analysis.geocoding.CityLexicon`; read by :func:`city_lexicon`. A
         relative path is relative to the profile file.
     literature
@@ -352,7 +352,8 @@ def city_lexicon(profile: CityProfile) -> CityLexicon:
             landmarks=tuple((str(n), tuple(map(str, a)), str(ad))
                             for n, a, ad in raw.pop("landmarks", ())),
             area_aliases=tuple((str(n), tuple(map(str, c)))
-                               for n, c in raw.pop("area_aliases", ())))
+                               for n, c in raw.pop("area_aliases", ())),
+            spellings=tuple((str(a), str(b)) for a, b in raw.pop("spellings", {}).items()))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"lexicon {path}: malformed entry: {exc}") from None
     if raw:
