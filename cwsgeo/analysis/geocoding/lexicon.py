@@ -47,6 +47,9 @@ class CityLexicon:
         ``(word, mode)``: words of listings that name one of the city's transit operators or
         modes (an operator's initials, say); near a station name they tell it is a station
         and of which mode.
+    spellings
+        ``(written, canonical)`` folded words: other spellings of the city's place names in
+        listings (a Spanish "ciudadela" for the Catalan "ciutadella").
     """
 
     names: tuple[str, ...] = ()
@@ -55,6 +58,7 @@ class CityLexicon:
     area_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
     outside_places: tuple[str, ...] = ()
     transit_words: tuple[tuple[str, str], ...] = ()
+    spellings: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def city_words(self) -> frozenset[str]:

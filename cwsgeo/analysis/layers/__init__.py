@@ -56,8 +56,9 @@ Examples
 >>> from cwsgeo.analysis import layers
 >>> places = layers.read_places("../shared/data/bcn/places")  # doctest: +SKIP
 >>> layers.count_places(places)  # doctest: +SKIP
->>> transit = layers.read_transit("../shared/data/bcn/osm/transit_gtfs",
-...                               clip=boundary)  # doctest: +SKIP
+>>> from cwsgeo.build.profiles import load_profile
+>>> transit = layers.read_transit("../shared/data/bcn/osm/transit_gtfs", clip=boundary,
+...                               rules=load_profile("barcelona").transit)  # doctest: +SKIP
 >>> layers.osm_transit_mode({"railway": "tram_stop"})
 'tram'
 """
