@@ -392,6 +392,10 @@ def test_init_then_build_live(town: tuple[Path, RangeServer, float]) -> None:
     assert (project / "maps" / "innovation_types.html").exists()
     stops = gpd.read_file(project / "data" / "raw" / "transit" / "osm_transit.gpkg")
     assert len(stops) == 2
+    # generic transit modes (issue 14): the railway station is "rail", no Barcelona operator
+    assert sorted(stops["mode"]) == ["bus", "rail"]
+    assert "rail_walk_min" in table.columns and "ferry_walk_min" in table.columns
+    assert not {"fgc_walk_min", "rodalies_walk_min"} & set(table.columns)
     # no Barcelona data anywhere
     assert not (project / "data" / "raw" / "addresses").exists()
 
