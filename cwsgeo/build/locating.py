@@ -84,7 +84,7 @@ def stage_text_locations(ctx: StageContext, spaces: pd.DataFrame, texts: pd.Data
     key = [*file_key(raw.paths("addresses"), raw), *file_key(raw.paths("admin"), raw),
            *file_key(raw.paths("places"), raw), *file_key(raw.paths("transit"), raw),
            frame_digest(frame), frame_digest(streets.to_frame("street")),
-           repr(city_lexicon(ctx.cfg.profile))]
+           repr(city_lexicon(ctx.cfg.profile)), repr(ctx.cfg.profile.transit)]
     return ctx.cache.cached("text_locations", key,
                             lambda: _locate(ctx, frame, streets, raw, admin))
 

@@ -112,7 +112,7 @@ def stage_statistics(ctx: StageContext, raw: RawData, admin: AdminAreas,
         strict=True)]
     key = [*file_key(raw.paths("addresses"), raw), *file_key(raw.paths("admin"), raw),
            *file_key(raw.paths("places"), raw), *file_key(raw.paths("transit"), raw),
-           repr(scfg), signature, __version__]
+           repr(scfg), repr(ctx.cfg.profile.transit), signature, __version__]
     return ctx.cache.cached("statistics", key, lambda: _Statistics(
         ctx, raw, admin, work, places, transit, densities, network).run())
 
