@@ -319,7 +319,7 @@ TOWN_INVENTORY = ("id,name,address,postcode,lat,lon,innovation_type\n"
 
 def write_town_project(project: Path, grid_url: str) -> None:
     """Make the town's project as a user would: `cwsgeo init`, then point city.toml at the
-    grid, add the inventory (and, the town being tiny, no statistics)."""
+    grid, add the inventory (the statistics of a tiny town: run, or skipped with a reason)."""
     assert main(["--quiet", "init", "--place", "Testville, Italia", str(project)]) == 0
     city = project / "city.toml"
     city.write_text(re.sub(r'(?m)^path = ".*"$', f'path = "{grid_url}"',
@@ -327,8 +327,9 @@ def write_town_project(project: Path, grid_url: str) -> None:
     toml = project / "cwsgeo.toml"
     assert 'reference = "places"' in toml.read_text("utf-8")  # no gazetteer
     toml.write_text(toml.read_text("utf-8").replace(
-        "[statistics]\n", "[statistics]\nenabled = false\n") + "\n[geocoding]\nonline = "
-        "true\n[density]\nkde_cell_m = 25.0\nkde_bandwidth_m = 200.0\n", encoding="utf-8")
+        "[statistics]\n", "[statistics]\nenabled = true\nn_sims = 99\npdf = false\n")
+        + "\n[geocoding]\nonline = true\n[density]\nkde_cell_m = 25.0\nkde_bandwidth_m = 200.0\n",
+        encoding="utf-8")
     (project / "inventory" / "coworking_spaces.csv").write_text(TOWN_INVENTORY,
                                                                encoding="utf-8")
 

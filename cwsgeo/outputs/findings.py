@@ -17,6 +17,13 @@ import geopandas as gpd
 import pandas as pd
 
 from ..analysis.stats._json import json_ready
+from ..analysis.stats.minimums import (
+    LOCAL_CLQ_K,
+    MIN_KD_SIMS,
+    MIN_POINTS,
+    MIN_TYPE_N,
+    MIN_UNITS,
+)
 from .report_page import Section
 from .stat_figures import band_text, cluster_figure, kd_figure, type_comparison_figure
 
@@ -24,7 +31,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["Published", "figure_png", "findings_figures", "report_sections",
-           "sample_sentence", "statistics_json"]
+           "sample_sentence", "skipped_tests", "statistics_json"]
 
 #: A published figure the report compares with: (what, value, source); the build passes the
 #: city's (:func:`cwsgeo.build.profiles.city_literature`).
@@ -37,6 +44,29 @@ _TYPE_NAMES = {1: "type 1 (no innovative community)", 2: "type 2 (innovative com
 def statistics_json(statistics: Mapping[str, Any]) -> str:
     """Return ``statistics.json``'s text (NaN and infinities as ``null``)."""
     return json.dumps(json_ready(statistics), indent=1, ensure_ascii=False) + "\n"
+
+
+def skipped_tests(statistics: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Return ``(test, reason)`` for every test of ``statistics.json`` that was not run.
+
+    A test not run holds a ``skipped`` reason where its result would be (e.g.
+    ``agglomeration › by_type › type 3``).
+    """
+    out: list[tuple[str, str]] = []
+
+    def walk(node: Any, path: list[str]) -> None:
+        if not isinstance(node, Mapping):
+            return
+        reason = node.get("skipped")
+        if isinstance(reason, str) and reason:
+            out.append((" › ".join(path), reason))
+            return
+        for key, value in node.items():
+            walk(value, [*path, str(key)])
+
+    for section in ("agglomeration", "colocation", "hotspots", "middleground", "comparisons"):
+        walk(statistics.get(section), [section])
+    return out
 
 
 def figure_png(fig: Figure, dpi: int = 130) -> bytes:
@@ -138,8 +168,14 @@ def report_sections(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataF
     """
     inputs = statistics.get("inputs", {})
     meta = statistics.get("meta", {})
-    sections = [_key_section(statistics),
-                _data_section(inputs, meta, published, published_here)]
+    sections = [_key_section(statistics)]
+    skipped = skipped_tests(statistics)
+    if skipped:
+        sections.append(Section("Tests not run", [
+            "A test needs enough points, units and simulations to mean anything (minimums in "
+            "the methods); these were skipped, each for the reason given."],
+            tables=[(pd.DataFrame(skipped, columns=["test", "reason"]), "Tests not run")]))
+    sections.append(_data_section(inputs, meta, published, published_here))
     sections.append(Section("Agglomeration: Duranton–Overman K-density", [
         "Kd is the kernel density of the distances between every pair of spaces. The same "
         f"number of sites drawn {meta.get('n_sims')} times from the {meta.get('reference')} "
@@ -172,6 +208,8 @@ def _key_section(statistics: Mapping[str, Any]) -> Section:
     if meta.get("sample"):
         lines.append(sample_sentence(meta["sample"]))
     agg = statistics.get("agglomeration", {})
+    if agg.get("skipped"):
+        lines.append(f"Agglomeration: {_verdict(agg)}.")
     spaces = agg.get("spaces", {})
     for kind in ("euclidean", "network"):
         result = spaces.get(kind) or (spaces if kind == "euclidean" and spaces else None)
@@ -193,13 +231,16 @@ def _key_section(statistics: Mapping[str, Any]) -> Section:
                      + ", ".join(strong) + ".")
     hot = statistics.get("hotspots", {})
     for level, res in hot.items():
+        if res.get("skipped"):
+            lines.append(f"Hot spots per {_unit(level)}: {_verdict(res)}.")
+            continue
         counts = res.get("significant", {})
         lines.append(f"Hot spots per {_unit(level)}: global Moran's I "
                      f"{_num(res.get('moran_I', res.get('I')))} (p = "
                      f"{_num(res.get('p_value'))}, n = {res.get('n')}); significant "
                      f"units: {counts}.")
     comp = statistics.get("comparisons", {})
-    if comp:
+    if comp and not comp.get("skipped"):
         lines.append(f"Types compared: {comp.get('type_column')} — "
                      + _type_counts(inputs) + ". "
                      + ("These types are estimates from listing texts, to be confirmed; "
@@ -278,6 +319,8 @@ def _hotspot_section(statistics: Mapping[str, Any],
                      figures: Mapping[str, tuple[bytes, str]]) -> Section:
     rows = []
     for level, res in statistics.get("hotspots", {}).items():
+        if res.get("skipped"):
+            continue
         rows.append({"unit": _unit(level), "n": res.get("n"),
                      "Moran's I": res.get("moran_i"),
                      "p": res.get("p_value"),
@@ -330,4 +373,10 @@ def _methods_section(related_work: Sequence[str] = ()) -> Section:
         "weights (H3 neighbours, Queen contiguity of barris), conditional permutations.",
         "Comparisons by type: medians with percentile bootstrap 95 % intervals, "
         "Kruskal–Wallis, permutation tests of median differences with Holm's correction, "
-        "Cliff's delta; Spearman correlation with the ordinal type.", *related_work])
+        "Cliff's delta; Spearman correlation with the ordinal type.",
+        f"Minimums (below them a test is not run, and says why): {MIN_POINTS} spaces or "
+        f"partner points for Kd, the co-location quotients and the hot spots (Duranton & "
+        f"Overman 2005 test industries of ten establishments or more); {MIN_TYPE_N} spaces "
+        f"for a type tested on its own; {MIN_UNITS} units for local Moran's I; "
+        f"{MIN_KD_SIMS} simulations for Kd's band; more spaces and places than the local "
+        f"co-location quotient's {LOCAL_CLQ_K} neighbours.", *related_work])
