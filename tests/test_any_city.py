@@ -389,6 +389,8 @@ def test_init_then_build_live(town: tuple[Path, RangeServer, float]) -> None:
     assert (table["residents_10min"] > 0).all()  # residents from the grid, on the streets
     assert table["residents_15min"].max() <= inside + 1e-6
     assert (project / "maps" / "innovation_types.html").exists()
+    stats = json.loads((processed / "statistics.json").read_text(encoding="utf-8"))
+    assert stats["agglomeration"]["skipped"].startswith("too few spaces for Kd: 3 < 10")
     stops = gpd.read_file(project / "data" / "raw" / "transit" / "osm_transit.gpkg")
     assert len(stops) == 2
     # no Barcelona data anywhere

@@ -478,11 +478,13 @@ class _Statistics:
         frame = frame.join(indicators)
         metrics = [m for m in COMPARED_METRICS if m in frame.columns]
         kinds = pd.to_numeric(frame[self.types], errors="coerce")
-        n_types = int(kinds[kinds.isin((1, 2, 3))].nunique())
-        if n_types < 2:
+        counts = {k: int((kinds == k).sum()) for k in (1, 2, 3)}
+        if sum(n >= MIN_TYPE_N for n in counts.values()) < 2:
             self.findings.statistics["comparisons"] = _skipped(
-                f"too few innovation types to compare: {n_types} of the 3 among the spaces "
-                f"({self.types})", int(kinds.isin((1, 2, 3)).sum()))
+                f"too few innovation types to compare: fewer than two with {MIN_TYPE_N} "
+                f"spaces or more ({self.types}: " + ", ".join(
+                    f"type {k} n = {n}" for k, n in counts.items()) + ")",
+                sum(counts.values()))
             return {}
         comparison = compare_by_type(frame, metrics, type_col=self.types, seed=self.seed)
         for name in ("groups", "kruskal", "pairwise", "spearman"):
