@@ -325,11 +325,13 @@ def write_town_project(project: Path, grid_url: str) -> None:
     city.write_text(re.sub(r'(?m)^path = ".*"$', f'path = "{grid_url}"',
                            city.read_text(encoding="utf-8")), encoding="utf-8")
     toml = project / "cwsgeo.toml"
-    assert 'reference = "places"' in toml.read_text("utf-8")  # no gazetteer
-    toml.write_text(toml.read_text("utf-8").replace(
-        "[statistics]\n", "[statistics]\nenabled = true\nn_sims = 99\npdf = false\n")
-        + "\n[geocoding]\nonline = true\n[density]\nkde_cell_m = 25.0\nkde_bandwidth_m = 200.0\n",
-        encoding="utf-8")
+    text = toml.read_text("utf-8")
+    # no gazetteer: addresses through Nominatim, Kd against the places
+    assert 'reference = "places"' in text and "online = true" in text
+    toml.write_text(text.replace("[statistics]\n",
+                                 "[statistics]\nenabled = true\nn_sims = 99\npdf = false\n")
+                    + "\n[density]\nkde_cell_m = 25.0\nkde_bandwidth_m = 200.0\n",
+                    encoding="utf-8")
     (project / "inventory" / "coworking_spaces.csv").write_text(TOWN_INVENTORY,
                                                                encoding="utf-8")
 

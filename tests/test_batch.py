@@ -23,6 +23,9 @@ from cwsgeo import ConfigError
 from cwsgeo.build.batch import Batch, BatchResult, init_city, run_batch, swap_outputs
 from cwsgeo.cli import main
 from cwsgeo.outputs.comparison import city_summary, comparison_html, comparison_table
+from tests import test_any_city
+
+town = test_any_city.town  # the loopback town (a fixture), fetched live in a worker below
 
 SPACES = ('id,name,address,innovation_type\na,Espai A,"Carrer de Bailèn, 105",1\n'
           "b,Espai B,Passeig de Gràcia 17,2\nc,Espai C,Carrer del Bruc 149,\n")
@@ -77,9 +80,26 @@ def test_cities_toml_paths_and_defaults(tmp_path: Path) -> None:
     assert batch.out == tmp_path / "runs" / "cities" and batch.retries == 1
     bcn, milano = batch.cities
     assert bcn.project == tmp_path / "p" and bcn.inventory == tmp_path / "inv.csv"
-    assert bcn.name == "bcn" and bcn.live is None
+    assert bcn.name == "" and bcn.live is None  # the summary takes the profile's name
     assert milano.project == batch.out / "milano" and milano.name == "Milano"
     assert milano.profile == tmp_path / "m.toml"
+
+
+def test_settings_for_every_task(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "cwsgeo.toml").write_text("")
+    path = write_cities(tmp_path, 'slug = "a"\nproject = "p"')
+    rest = path.read_text()
+    path.write_text('[settings]\noverpass_url = "http://127.0.0.1:9/api"\nhttp_timeout_s = 5\n'
+                    + rest)
+    city = Batch.load(path).cities[0]
+    assert city.settings == (("http_timeout_s", 5.0), ("overpass_url", "http://127.0.0.1:9/api"))
+    for bad, message in (("overpas_url = 'x'", "unknown key 'overpas_url'"),
+                         ("http_retries = '2'", "http_retries must be a int"),
+                         ("crs_work = 'EPSG:3035'", "unknown key 'crs_work'")):
+        path.write_text(f"[settings]\n{bad}\n" + rest)
+        with pytest.raises(ConfigError, match=message):
+            Batch.load(path)
 
 
 def test_bad_batch_file_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -126,6 +146,8 @@ def test_comparison_page_escapes_names() -> None:
     page = comparison_html(table.drop(columns="geometry"))
     assert "<script" not in page and "&lt;script&gt;" in page
     assert "Y &amp; Z" in page and "&lt;b&gt;500" in page and "1 failed" in page
+    assert '<a href="x/maps/innovation_types.html">&lt;script&gt;' in page  # built: linked
+    assert 'href="y/' not in page  # failed: no map to link
 
 
 def test_swap_keeps_other_files(tmp_path: Path) -> None:
@@ -276,3 +298,80 @@ def test_a_killed_worker_does_not_stop_the_batch(projects: Path, tmp_path: Path,
     _outputs_of(tmp_path / "cities", "alpha")
     _outputs_of(tmp_path / "cities", "beta")
     assert not list((tmp_path / "cities").glob(".*"))  # the killed build's staging is gone
+
+
+# -- a live city on the loopback server, with Barcelona on the mirror ------------------------
+
+def _live_settings(url: str, **more: object) -> str:
+    values = {"nominatim_url": f"{url}/", "overpass_url": f"{url}/api",
+              "nominatim_min_interval_s": 0, "http_timeout_s": 5, **more}
+    return "[settings]\n" + "".join(
+        f"{k} = {v!r}\n".replace("'", '"') for k, v in values.items())
+
+
+@test_any_city.pytestmark  # its GeoTIFF writer's warning
+@pytest.mark.bundle
+@pytest.mark.slow
+def test_a_live_town_and_barcelona(town: tuple[Path, Any, float], canned_server: Any,
+                                   projects: Path, tmp_path: Path, cluster: Any) -> None:
+    """The loopback town (tests/test_any_city.py) fetched live in a worker, beside Barcelona."""
+    project, _, inside = town
+    path = write_cities(tmp_path, f'slug = "alpha"\nproject = "{projects / "alpha"}"',
+                        f'slug = "testville"\nproject = "{project}"\nlive = true')
+    path.write_text(_live_settings(canned_server.url) + path.read_text(), encoding="utf-8")
+    assert main(["-q", "batch", str(path), "--scheduler", cluster[0].scheduler_address]) == 0
+    out = tmp_path / "cities"
+    _outputs_of(out, "alpha")
+    town_spaces = pd.read_csv(out / "testville" / "data" / "processed" / "coworking_spaces.csv")
+    assert town_spaces["id"].tolist() == ["a", "b", "c"]
+    geo = gpd.read_parquet(out / "comparison.parquet").set_index("slug")
+    assert geo.loc["testville", "name"] == "Testville"  # the project's profile
+    assert geo.loc["testville", "population"] == pytest.approx(inside)
+    assert geo.loc["testville", "spaces_located"] == 3
+    point = geo.loc["testville", "geometry"]
+    assert 9.17 < point.x < 9.21 and 45.44 < point.y < 45.48  # EPSG:4326, not UTM 32N
+    assert any("/api/interpreter" in r.path for r in canned_server.requests)
+
+
+@test_any_city.pytestmark
+@pytest.mark.bundle
+@pytest.mark.slow
+def test_a_live_source_answering_500_fails_its_city_only(
+        town: tuple[Path, Any, float], canned_server: Any, projects: Path, tmp_path: Path,
+        cluster: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    project, _, _ = town
+    canned_server.clear()
+    canned_server.add("POST", "/api/interpreter", status=500, body="down")
+    canned_server.add("GET", "/search", status=500, body="down")
+    path = write_cities(tmp_path, f'slug = "alpha"\nproject = "{projects / "alpha"}"',
+                        f'slug = "testville"\nproject = "{project}"\nlive = true')
+    path.write_text(_live_settings(canned_server.url, http_retries=0) + path.read_text(),
+                    encoding="utf-8")
+    assert main(["batch", str(path), "--scheduler", cluster[0].scheduler_address]) == 6
+    err = capsys.readouterr().err
+    assert "city testville failed: fetch: DataSourceError" in err and "500" in err
+    assert "1 of 2 cities failed: testville" in err
+    _outputs_of(tmp_path / "cities", "alpha")
+    assert not (tmp_path / "cities" / "testville").exists()
+    # dask retried the fetch once ([batch] retries = 1): two rounds of requests
+    assert len(canned_server.requests) >= 2
+
+
+@test_any_city.pytestmark
+@pytest.mark.slow
+def test_a_new_city_from_its_place(town: tuple[Path, Any, float], canned_server: Any,
+                                   tmp_path: Path, cluster: Any) -> None:
+    """A ``place`` entry: `cwsgeo init`'s project made in the worker, then fetched live."""
+    made, _, inside = town  # its city.toml: the grid on the loopback host
+    inventory = tmp_path / "spaces.csv"  # points only: init's project geocodes offline
+    inventory.write_text("id,name,lat,lon,innovation_type\na,Spazio A,45.4597,9.1902,3\n"
+                         "c,Spazio C,45.4630,9.1950,1\n", encoding="utf-8")
+    path = write_cities(tmp_path, 'slug = "testville"\nplace = "Testville, Italia"\n'
+                        f'profile = "{made / "city.toml"}"\ninventory = "spaces.csv"')
+    path.write_text(_live_settings(canned_server.url) + path.read_text(), encoding="utf-8")
+    assert main(["-q", "batch", str(path), "--scheduler", cluster[0].scheduler_address]) == 0
+    project = tmp_path / "cities" / "testville"
+    assert (project / "cwsgeo.toml").is_file() and (project / "city.toml").is_file()
+    assert (project / "maps" / "innovation_types.html").stat().st_size > 0
+    row = pd.read_csv(tmp_path / "cities" / "comparison.csv").iloc[0]
+    assert row["name"] == "Testville" and row["population"] == pytest.approx(inside)

@@ -45,6 +45,15 @@ def test_a_version_bump_invalidates_only_its_stage(tmp_path: Path,
     assert stages.cached("places", ["x"], lambda: "new") == "old"
 
 
+def test_the_work_crs_is_part_of_every_stage_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a project whose city (and so CRS) changes never reuses results computed in another CRS
+    here = stage_key("density", ["same inputs"])
+    monkeypatch.setattr(cwsgeo.settings, "crs_work", "EPSG:32632")
+    assert stage_key("density", ["same inputs"]) != here
+    monkeypatch.undo()
+    assert stage_key("density", ["same inputs"]) == here
+
+
 def test_every_cached_stage_needs_a_version(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="STAGE_VERSIONS"):
         StageCache(tmp_path).cached("nameless", [], lambda: 1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
 import sqlite3
 import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,19 @@ from cwsgeo.build.profiles import city_lexicon, load_profile
 
 #: Barcelona's words (from its profile): the fixtures are Barcelona addresses.
 LEXICON = city_lexicon(load_profile("barcelona"))
+LEXICON_LANGUAGES = load_profile("barcelona").languages
+
+
+@contextlib.contextmanager
+def monkeypatched_bbox(bbox: tuple[float, float, float, float]) -> Iterator[None]:
+    saved = cwsgeo.settings.city_bbox
+    cwsgeo.settings.city_bbox = bbox
+    try:
+        yield
+    finally:
+        cwsgeo.settings.city_bbox = saved
+
+
 #: How the build opens Barcelona's geocoder (Nominatim biased to the city, the country).
 BCN = {"city": "Barcelona", "region": "Spain", "country": "ES", "lexicon": LEXICON}
 
@@ -159,6 +174,35 @@ def test_nominatim_query_follows_the_city() -> None:
     milano = NominatimGeocoder(city="Milano", region="Italia", country="IT").query_for(parsed)
     assert milano["q"] == "Via Roma 12, 20121 Milano, Italia"
     assert milano["countrycodes"] == "it"
+
+
+def test_street_types_by_language() -> None:
+    from cwsgeo.analysis.geocoding import TYPE_WORDS, type_words
+
+    assert type_words(LEXICON_LANGUAGES) == TYPE_WORDS  # Barcelona: Catalan, Spanish, English
+    it, fr, de = type_words(("it", "en")), type_words(("fr",)), type_words(("de", "en"))
+    assert normalize_street("C.so Buenos Aires", it) == normalize_street("Corso Buenos Aires", it)
+    assert normalize_street("V.le Monza", it) == "viale monza"
+    assert normalize_street("Bd Saint-Germain", fr) == normalize_street(
+        "Boulevard Saint-Germain", fr)
+    assert normalize_street("Pl. de la Concorde", fr) == "placa concorde"
+    assert normalize_street("Platz der Republik", de).startswith("placa ")
+    # a language's table is not another's: "via" is a street in Italian, a type of its own
+    # in Catalan ("Via Augusta")
+    assert it[("via",)] == "carrer" and TYPE_WORDS[("via",)] == "via"
+
+
+def test_nominatim_score_uses_the_city_types() -> None:
+    from cwsgeo.analysis.geocoding import NominatimGeocoder, ParsedAddress, type_words
+
+    answer = [{"lat": "45.47", "lon": "9.20", "address": {"road": "Viale Monza",
+                                                         "house_number": "12"}}]
+    parsed = ParsedAddress("V.le Monza", 12, "", None)
+    with monkeypatched_bbox((9.0, 45.3, 9.4, 45.6)):
+        milano = NominatimGeocoder(types=type_words(("it", "en")))._result(answer, parsed, "q")
+        plain = NominatimGeocoder()._result(answer, parsed, "q")
+    assert milano.status == "exact" and milano.score == 100 and plain.score < 90
+    assert milano.provider == "nominatim"
 
 
 def test_city_words_change_cache_keys(gaz_dir: Path) -> None:

@@ -8,12 +8,16 @@ from pathlib import Path
 import pytest
 
 from cwsgeo import ConfigError, settings
+from cwsgeo.analysis.geocoding import CityLexicon
 from cwsgeo.build.config import Config
 from cwsgeo.build.profiles import (
+    CityLiterature,
     CityProfile,
     PopulationSource,
     applied,
     builtin_profiles,
+    city_lexicon,
+    city_literature,
     load_profile,
     profile_for_place,
     slugify,
@@ -98,3 +102,49 @@ def test_applied_sets_and_restores_settings() -> None:
         assert settings.crs_work == "EPSG:3003"
         raise RuntimeError
     assert (settings.crs_work, settings.city_bbox) == before
+
+
+def test_barcelona_words_and_literature_come_from_its_profile() -> None:
+    bcn = load_profile("barcelona")
+    words = city_lexicon(bcn)
+    assert {"barcelona", "bcn"} <= words.city_words
+    assert "catalunya" in words.address_stop_words
+    assert any(name == "Sagrada Família" for name, _, _ in words.landmarks)
+    assert ("22@", ("B66",)) in words.area_aliases and "Badalona" in words.outside_places
+    lit = city_literature(bcn)
+    assert len(lit.published) == 4 and "Institut Cerdà (2019)" in lit.published[2]
+    assert lit.related_work and "Barcelona" in lit.related_work[0]
+
+
+def test_another_city_gets_no_barcelona_words_or_literature() -> None:
+    from cwsgeo.outputs.findings import report_sections
+
+    milano = profile_for_place("Milano, Italia")
+    assert city_lexicon(milano) == CityLexicon() and city_literature(milano) == CityLiterature()
+    lit = city_literature(milano)
+    sections = report_sections({"meta": {}, "inputs": {}, "tests": []}, {}, {},
+                               published=[p[:3] for p in lit.published],
+                               related_work=lit.related_work)
+    text = repr(sections)
+    assert "Barcelona" not in text and "Institut Cerd" not in text
+    assert [t for s in sections for _, t in s.tables if "Published" in t] == []
+
+
+def test_lexicon_file_of_a_user_profile(tmp_path: Path) -> None:
+    (tmp_path / "words").mkdir()
+    (tmp_path / "words" / "milano.toml").write_text(
+        'names = ["Milano", "Milan"]\nregion_names = ["Lombardia", "Italia"]\n'
+        'landmarks = [["Duomo", ["Duomo di Milano"], "Piazza del Duomo 1"]]\n'
+        'outside_places = ["Sesto San Giovanni"]\n', encoding="utf-8")
+    (tmp_path / "city.toml").write_text(
+        "[city]\nname='Milano'\nplace='Milano, Italia'\nslug='milano'\n"
+        "lexicon='words/milano.toml'\n", encoding="utf-8")
+    words = city_lexicon(load_profile("city.toml", root=tmp_path))
+    assert words.city_words == {"milano", "milan"} and words.landmarks[0][0] == "Duomo"
+    assert "lombardia" in words.address_stop_words and words.area_aliases == ()
+    (tmp_path / "words" / "milano.toml").write_text("nomi = ['x']\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown key"):
+        city_lexicon(load_profile("city.toml", root=tmp_path))
+    (tmp_path / "words" / "milano.toml").unlink()
+    with pytest.raises(ConfigError, match="unreadable"):
+        city_lexicon(load_profile("city.toml", root=tmp_path))

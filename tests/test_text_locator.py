@@ -261,6 +261,8 @@ def test_bundle_without_the_profile_knows_no_landmark(bundle_dir: Path, bcn: Tex
     assert _one(neutral, "X", text)["location_method"] != "text_landmark"
     assert _one(bcn, "X", text)["location_method"] == "text_landmark"
     assert _one(neutral, "X", "In the Gothic Quarter.")["location_method"] == "none"
+    # a Spanish spelling of a Barcelona place is the profile's too
+    assert "ciudadela" not in neutral.words_table and bcn.words_table["ciudadela"] == "ciutadella"
     assert _one(bcn, "X", "In the Gothic Quarter.")["location_areas"] == "B02"
 
 

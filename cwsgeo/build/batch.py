@@ -21,6 +21,7 @@ mirror or ``data/raw`` and cache) and the output folder.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import logging
 import os
@@ -30,7 +31,7 @@ import secrets
 import shutil
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,24 +87,32 @@ class City:
     slug
         Folder-safe id; outputs go to ``<out>/<slug>/``.
     name
-        Display name (default: the first part of ``place``, else the slug).
+        Display name (default: the first part of ``place``, else the project's profile's
+        name).
     project
         The project folder (its ``cwsgeo.toml``); for a new city (``place``), ``<out>/<slug>``.
     place
         Nominatim query of a new city, made with ``cwsgeo.build.project.init_project``.
-    profile, inventory
-        City profile and inventory files (absolute), or ``None``.
+    profile
+        City profile of a new city: a file (absolute) or a built-in profile's name, or
+        ``None`` (one made for the place).
+    inventory
+        Inventory file (absolute), or ``None``.
     live
         Use live sources (``None``: as the project says; new cities default to live).
+    settings
+        ``[settings]`` of ``cities.toml``: :mod:`cwsgeo.settings` values every task of the
+        city runs with (e.g. an own Overpass server), as (name, value) pairs.
     """
 
     slug: str
     name: str
     project: Path
     place: str | None = None
-    profile: Path | None = None
+    profile: Path | str | None = None
     inventory: Path | None = None
     live: bool | None = None
+    settings: tuple[tuple[str, Any], ...] = ()
 
     def config(self) -> Config:
         """Return the city's project configuration, with the entry's overrides applied."""
@@ -145,11 +154,12 @@ class Batch:
             raise ConfigError(f"batch file not found: {file}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-        unknown = set(raw) - {"batch", "city"}
+        unknown = set(raw) - {"batch", "city", "settings"}
         if unknown:
             raise ConfigError(f"{file}: unknown section(s) {sorted(unknown)}; known: [batch], "
-                              "[[city]]")
+                              "[settings], [[city]]")
         options = _checked(file, "[batch]", raw.get("batch", {}), _BATCH_KEYS)
+        knobs = _settings(file, raw.get("settings", {}))
         out = (file.parent / options.get("out", "cities")).resolve()
         retries = options.get("retries", 1)
         if retries < 0:
@@ -157,12 +167,14 @@ class Batch:
         entries = raw.get("city", [])
         if not isinstance(entries, list) or not entries:
             raise ConfigError(f"{file}: no [[city]] entries")
-        cities = tuple(_city(file, out, i, e) for i, e in enumerate(entries, 1))
+        cities = tuple(dataclasses.replace(_city(file, out, i, e), settings=knobs)
+                       for i, e in enumerate(entries, 1))
         _check_unique(file, cities)
         return cls(file=file, out=out, retries=retries, cities=cities)
 
 
-def _checked(file: Path, where: str, values: Any, keys: dict[str, type]) -> dict[str, Any]:
+def _checked(file: Path, where: str, values: Any,
+             keys: Mapping[str, type | tuple[type, ...]]) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ConfigError(f"{file}: {where} must be a table of key = value")
     for key, value in values.items():
@@ -170,10 +182,23 @@ def _checked(file: Path, where: str, values: Any, keys: dict[str, type]) -> dict
             raise ConfigError(f"{file}: {where}: unknown key {key!r}; known: "
                               f"{', '.join(keys)}")
         kind = keys[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ConfigError(f"{file}: {where}: {key} must be a {kind.__name__}, got "
+        kinds: tuple[type, ...] = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
+            raise ConfigError(f"{file}: {where}: {key} must be a {kinds[0].__name__}, got "
                               f"{value!r}")
     return values
+
+
+def _settings(file: Path, values: Any) -> tuple[tuple[str, Any], ...]:
+    """Check ``[settings]``: names of :mod:`cwsgeo.settings`, values of their type."""
+    from .. import settings
+
+    known = {k: type(v) for k, v in vars(settings).items()  # the CRS comes from each profile
+             if not k.startswith("_") and not k.startswith("crs_")
+             and isinstance(v, bool | int | float | str)}
+    kinds = {k: (float, int) if t is float else t for k, t in known.items()}  # 2 means 2.0
+    checked = _checked(file, "[settings]", values, kinds)
+    return tuple(sorted((k, float(v) if known[k] is float else v) for k, v in checked.items()))
 
 
 def _city(file: Path, out: Path, index: int, entry: Any) -> City:
@@ -201,9 +226,19 @@ def _city(file: Path, out: Path, index: int, entry: Any) -> City:
         project = path("project") or out / slug
         if not (project / CONFIG_NAME).is_file():
             raise ConfigError(f"{file}: {where}: no {CONFIG_NAME} in project folder {project}")
-    name = values.get("name") or (place.split(",")[0].strip() if place else slug)
-    return City(slug=slug, name=name, project=project, place=place, profile=path("profile"),
+    name = values.get("name") or (place.split(",")[0].strip() if place else "")
+    return City(slug=slug, name=name, project=project, place=place, profile=_profile(path, values),
                 inventory=path("inventory"), live=values.get("live"))
+
+
+def _profile(path: Callable[[str], Path | None], values: dict[str, Any]) -> Path | str | None:
+    """Return the profile file (relative to cities.toml), else a built-in profile's name."""
+    from .profiles import builtin_profiles
+
+    found = path("profile")
+    if found is None or found.is_file() or values["profile"] not in builtin_profiles():
+        return found
+    return str(values["profile"])
 
 
 def _check_unique(file: Path, cities: tuple[City, ...]) -> None:
@@ -225,14 +260,26 @@ def _check_unique(file: Path, cities: tuple[City, ...]) -> None:
 # -- the tasks (run on the workers) ---------------------------------------------------------
 
 @contextlib.contextmanager
-def _failing_as(slug: str, stage: str) -> Iterator[None]:
-    """Turn any error into a :class:`CityError` (picklable, names the city and stage)."""
+def _task(city: City, stage: str) -> Iterator[None]:
+    """Run a stage of ``city``: with the batch's settings, any error as a :class:`CityError`.
+
+    The settings are set for the duration of the task and restored after it (a worker
+    process runs one task at a time); the error is picklable and names the city and stage.
+    """
+    from .. import settings
+
+    before = {name: getattr(settings, name) for name, _ in city.settings}
     try:
+        for name, value in city.settings:
+            setattr(settings, name, value)
         yield
     except CityError:
         raise
     except Exception as exc:
-        raise CityError(slug, stage, f"{type(exc).__name__}: {exc}") from None
+        raise CityError(city.slug, stage, f"{type(exc).__name__}: {exc}") from None
+    finally:
+        for name, value in before.items():
+            setattr(settings, name, value)
 
 
 class _PeakMemory:
@@ -284,7 +331,7 @@ def init_city(city: City) -> str:
     str
         The project folder.
     """
-    with _failing_as(city.slug, "init"):
+    with _task(city, "init"):
         if not (city.project / CONFIG_NAME).is_file():
             from .project import init_project
 
@@ -316,7 +363,7 @@ def fetch_city(city: City, ready: Any = None) -> dict[str, float]:
     from .sources import ensure_raw
 
     start = time.perf_counter()
-    with _failing_as(city.slug, "fetch"):
+    with _task(city, "fetch"):
         cfg = city.config()
         with project_lock(cfg.cache_dir):
             ensure_raw(cfg)
@@ -347,7 +394,7 @@ def build_city(city: City, out: str | Path, fetched: dict[str, float]) -> dict[s
     target = Path(out) / city.slug
     staging = target.parent / f".{city.slug}.staging"
     start = time.perf_counter()
-    with _failing_as(city.slug, "build"):
+    with _task(city, "build"):
         shutil.rmtree(staging, ignore_errors=True)  # left by a killed worker
         try:
             _release_memory()
@@ -405,7 +452,7 @@ def read_city_summary(city: City, out: str | Path, built: dict[str, Any]) -> dic
     from .._io import read_json
     from ..outputs.comparison import city_summary
 
-    with _failing_as(city.slug, "summary"):
+    with _task(city, "summary"):
         folder = Path(out) / city.slug / "data" / "processed"
         spaces = pd.read_csv(folder / "coworking_spaces.csv", dtype={"id": str},
                              low_memory=False)
@@ -416,7 +463,8 @@ def read_city_summary(city: City, out: str | Path, built: dict[str, Any]) -> dic
             spaces, coverage=pd.read_csv(coverage) if coverage.is_file() else None,
             statistics=read_json(statistics) if statistics.is_file() else None,
             areas=gpd.read_file(districts) if districts.is_file() else None)
-    return {"slug": city.slug, "name": city.name, "status": "ok", **numbers, **built}
+        name = city.name or city.config().profile.name
+    return {"slug": city.slug, "name": name, "status": "ok", **numbers, **built}
 
 
 # -- the client side ------------------------------------------------------------------------
@@ -537,13 +585,13 @@ def _gather(futures: dict[Future, City], progress: bool) -> tuple[list[dict[str,
               leave=False) as bar:
         for future in as_completed(list(futures)):
             city = futures[future]
-            if future.status == "finished":
+            try:
                 rows[city.slug] = future.result()
-            else:
-                exc = future.exception()
+            except Exception as exc:  # the city's error, KilledWorker, or cancelled
                 failed[city.slug] = str(exc) or type(exc).__name__
                 logger.warning("city %s failed: %s", city.slug, failed[city.slug])
-                rows[city.slug] = {"slug": city.slug, "name": city.name, "status": "failed",
+                rows[city.slug] = {"slug": city.slug, "name": city.name or city.slug,
+                                   "status": "failed",
                                    "error": failed[city.slug]}
             bar.update(1)
     order = [c.slug for c in futures.values()]

@@ -34,6 +34,7 @@ from ..analysis.geocoding import (
     check_gazetteer,
     gazetteer_digest,
     gazetteer_files,
+    type_words,
 )
 from ..analysis.geocoding.gazetteer import ADDRESS_FILE
 from ..analysis.geocoding.lexicon import NO_LEXICON, CityLexicon
@@ -53,10 +54,12 @@ def open_geocoder(cfg: Config, folder: Path | None, *,
                   index_store: Store | None = None) -> Iterator[Geocoder]:
     """Open the geocoder a project describes (and close its answer store afterwards).
 
-    The gazetteer is ``folder`` if given, else ``<raw>/addresses`` when it holds the address
-    file, else ``<mirror>/addresses``. ``[geocoding] online``, ``min_score`` and ``city`` are
-    honoured; answers are kept in ``<cache>/geocode.sqlite`` and osmnx's HTTP cache in
-    ``<cache>/osmnx``. With ``online`` and no gazetteer, only Nominatim is used.
+    The gazetteer is ``folder`` if given, else, when the city profile names one,
+    ``<raw>/addresses`` when it holds the address file, else ``<mirror>/addresses``; a city
+    without a gazetteer is geocoded by Nominatim only (when ``online``).
+    ``[geocoding] online``, ``min_score`` and ``city`` are honoured; answers are kept in
+    ``<cache>/geocode.sqlite`` and osmnx's HTTP cache in ``<cache>/osmnx``. With ``online``
+    and no gazetteer, only Nominatim is used.
 
     Parameters
     ----------
@@ -73,13 +76,19 @@ def open_geocoder(cfg: Config, folder: Path | None, *,
     cwsgeo.analysis.geocoding.Geocoder
     """
     opts = cfg.geocoding
-    if folder is None:
+    profile = cfg.profile
+    if folder is None and profile.gazetteer:
         raw = cfg.raw_dir / "addresses"
         folder = raw if (raw / ADDRESS_FILE).is_file() else cfg.mirror_dir / "addresses"
     offline: OfflineGeocoder | None
-    profile = cfg.profile
     lexicon = city_lexicon(profile)
-    if opts.online and not (folder / ADDRESS_FILE).is_file():
+    if folder is None:  # the city has no gazetteer (its profile's gazetteer = "")
+        if not opts.online:
+            logger.warning("%s has no address gazetteer and [geocoding] online = false: "
+                           "addresses are not geocoded (only rows with coordinates are "
+                           "located)", profile.name)
+        offline = None
+    elif opts.online and not (folder / ADDRESS_FILE).is_file():
         logger.warning("no address gazetteer at %s: geocoding with Nominatim only", folder)
         offline = None
     else:
@@ -90,7 +99,8 @@ def open_geocoder(cfg: Config, folder: Path | None, *,
                                   min_score=opts.min_score,
                                   region=parts[-1] if len(parts) > 1 else "",
                                   country=profile.country,
-                                  stop_words=lexicon.address_stop_words)
+                                  stop_words=lexicon.address_stop_words,
+                                  types=type_words(profile.languages))
     with SQLiteResultStore(cfg.cache_dir / "geocode.sqlite") as store:
         yield Geocoder(offline, online=opts.online, store=store, nominatim=nominatim)
 

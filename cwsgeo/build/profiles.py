@@ -141,7 +141,7 @@ class CityProfile:
         before the boundary is loaded (``None``: from the boundary).
     lexicon
         Optional TOML file of the city's words (``""``: none): ``names``, ``region_names``,
-        ``landmarks``, ``area_aliases`` and ``outside_places`` of
+        ``landmarks``, ``area_aliases``, ``outside_places`` and ``spellings`` of
         :class:`~cwsgeo.analysis.geocoding.CityLexicon`; read by :func:`city_lexicon`. A
         relative path is relative to the profile file.
     literature
@@ -185,27 +185,54 @@ class CityProfile:
 
     def to_toml(self) -> str:
         """Return the profile as commented TOML (what ``cwsgeo init`` writes)."""
-        def value(v: Any) -> str:
-            if isinstance(v, str):
-                return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            if isinstance(v, (tuple, list)):
-                return "[" + ", ".join(value(x) for x in v) + "]"
-            return str(v)
+        lines = ["# cwsgeo city profile: what this city has (README.md > Any city).", "[city]"]
+        lines += _toml_lines(self, exclude=("population",))
+        lines += ["", "[population]"]
+        lines += _toml_lines(self.population)
+        return "\n".join(lines) + "\n"
 
-        lines = ["# cwsgeo city profile: what this city has. Every key is optional but name,",
-                 "# place and slug. See README.md > Any city.", "[city]"]
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if f.name == "population" or v is None:
-                lines.append(f"# {f.name} = ...  (none)" if v is None else "")
-                continue
-            lines.append(f"{f.name} = {value(v)}")
-        lines += ["", "[population]  # opendata_bcn | ghsl | polygons | none"]
-        for f in dataclasses.fields(self.population):
-            v = getattr(self.population, f.name)
-            if v is not None:
-                lines.append(f"{f.name} = {value(v)}")
-        return "\n".join(line for line in lines if line != "") + "\n"
+
+#: The comment written after each key of a profile (``cwsgeo init``'s ``city.toml``).
+_KEY_HELP: dict[str, str] = {
+    "name": "shown in map and report titles",
+    "place": "Nominatim query of the city boundary",
+    "slug": "folder-safe id (cities/<slug>/ in a batch)",
+    "country": "ISO 3166-1 alpha-2",
+    "crs": '"auto": the UTM zone of the boundary; or e.g. "EPSG:3003"',
+    "languages": "of addresses and listing texts",
+    "district_level": "OSM admin_level of districts (comment out: none)",
+    "neighbourhood_level": "OSM admin_level of neighbourhoods (comment out: none)",
+    "gazetteer": "address points file; \"\": addresses through Nominatim",
+    "gtfs": "GTFS feeds (zip files or URLs)",
+    "bbox": "[west, south, east, north] in degrees; default: the boundary's",
+    "lexicon": "TOML of the city's names, landmarks, area aliases (optional)",
+    "literature": "TOML of published figures the report compares with (optional)",
+    "kind": "ghsl | polygons | opendata_bcn | none",
+    "path": ("GeoTIFF (ghsl: a downloaded GHS-POP tile or file; the global zip is read from "
+             "its start) or polygons file"),
+    "column": "population column of a polygons file",
+    "epoch": "year the population refers to",
+}
+
+
+def _toml_lines(obj: Any, exclude: tuple[str, ...] = ()) -> list[str]:
+    """``key = value  # help`` lines of a profile dataclass (``None`` values commented out)."""
+    def value(v: Any) -> str:
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, (tuple, list)):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return str(v)
+
+    lines = []
+    for f in dataclasses.fields(obj):
+        if f.name in exclude:
+            continue
+        v = getattr(obj, f.name)
+        text = f"# {f.name} = ..." if v is None else f"{f.name} = {value(v)}"
+        note = _KEY_HELP.get(f.name)
+        lines.append(f"{text}  # {note}" if note and len(text) < 60 else text)
+    return lines
 
 
 def slugify(text: str) -> str:
@@ -325,7 +352,8 @@ def city_lexicon(profile: CityProfile) -> CityLexicon:
             landmarks=tuple((str(n), tuple(map(str, a)), str(ad))
                             for n, a, ad in raw.pop("landmarks", ())),
             area_aliases=tuple((str(n), tuple(map(str, c)))
-                               for n, c in raw.pop("area_aliases", ())))
+                               for n, c in raw.pop("area_aliases", ())),
+            spellings=tuple((str(a), str(b)) for a, b in raw.pop("spellings", {}).items()))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"lexicon {path}: malformed entry: {exc}") from None
     if raw:

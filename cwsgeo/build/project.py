@@ -45,6 +45,9 @@ def _project_toml(profile_name: str, place: str | None, live: bool, inventory: s
     lines += ["", "[inventory]", f"path = {_quoted(inventory)}",
               "listings = []  # listing texts (CSV/XLSX) joined to the spaces by source_id"]
     if not gazetteer:
+        lines += ["", "[geocoding]",
+                  "# no address gazetteer: addresses through Nominatim (cached, 1 request/s)",
+                  "online = true"]
         lines += ["", "[statistics]",
                   '# no address gazetteer: the Kd counterfactual sites are the OSM places',
                   'reference = "places"']

@@ -34,6 +34,7 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import geopandas as gpd
 import pandas as pd
@@ -206,13 +207,22 @@ _HEADINGS = {
     "kd_verdict": "Kd verdict", "fetch_s": "Fetch (s)", "build_s": "Build (s)",
     "peak_mib": "Peak memory (MiB)", "error": "Error"}
 
-_TEXT_COLUMNS = ("name", "status", "kd_verdict", "error")
+_TEXT_COLUMNS = ("name", "status", "kd_verdict", "error")  # left-aligned
 
 _STYLE = ("body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}"
           "table{border-collapse:collapse}th,td{padding:.3em .6em;border-bottom:1px solid #ddd}"
           "th{text-align:left;background:#f4f4f4}td.n{text-align:right;"
           "font-variant-numeric:tabular-nums}tr.failed td{color:#a00}"
           "p.note{color:#555;max-width:60em}")
+
+
+def _linked(row: pd.Series) -> str:
+    """Return the city's name, linked to its map when it was built (``<slug>/maps/``)."""
+    name = html.escape(_cell(row["name"], "name") or str(row.get("slug", "")))
+    if row.get("status") != "ok" or not row.get("slug"):
+        return name
+    href = html.escape(f"{quote(str(row['slug']))}/maps/innovation_types.html", quote=True)
+    return f'<a href="{href}">{name}</a>'
 
 
 def comparison_html(table: pd.DataFrame, *, title: str = "Coworking spaces: cities compared"
@@ -237,13 +247,15 @@ def comparison_html(table: pd.DataFrame, *, title: str = "Coworking spaces: citi
     body = []
     for _, row in table.iterrows():
         cells = "".join(f"<td{'' if c in _TEXT_COLUMNS else ' class=n'}>"
-                        f"{html.escape(_cell(row[c], c))}</td>" for c in columns)
+                        f"{_linked(row) if c == 'name' else html.escape(_cell(row[c], c))}</td>"
+                        for c in columns)
         css = ' class="failed"' if row.get("status") == "failed" else ""
         body.append(f"<tr{css}>{cells}</tr>")
     failed = int((table["status"] == "failed").sum()) if "status" in table else 0
     note = (f"{len(table)} cities, {failed} failed. Rail: every transit mode but bus. "
             "Located: spaces placed at an exact or approximate point inside the city. "
-            "Peak memory: the build task's worker process. The same table is in "
+            "Peak memory: the build task's worker process. Each city's name links to its "
+            "map. The same table is in "
             "comparison.csv and comparison.parquet (one point per city).")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"

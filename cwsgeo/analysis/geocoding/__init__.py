@@ -77,12 +77,14 @@ from .normalize import (
     HONORIFICS,
     PARTICLES,
     SPANISH_WORDS,
+    STREET_TYPES,
     TYPE_WORDS,
     ParsedAddress,
     fold,
     normalize_street,
     parse_address,
     street_key,
+    type_words,
 )
 from .precision import (
     PRECISIONS,
@@ -108,6 +110,7 @@ __all__ = [
     "PARTICLES",
     "PRECISIONS",
     "SPANISH_WORDS",
+    "STREET_TYPES",
     "TEXT_LOCATION_COLUMNS",
     "TYPE_WORDS",
     "UNLOCATED_REASONS",
@@ -136,5 +139,6 @@ __all__ = [
     "point_mask",
     "street_key",
     "street_radius_m",
+    "type_words",
     "unlocated_reasons",
 ]

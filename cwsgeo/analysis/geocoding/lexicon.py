@@ -43,6 +43,9 @@ class CityLexicon:
     outside_places
         Municipalities around the city as written in listings: a space said to be *in* one of
         them is flagged ``outside_city`` and never placed inside the city.
+    spellings
+        ``(written, canonical)`` folded words: other spellings of the city's place names in
+        listings (a Spanish "ciudadela" for the Catalan "ciutadella").
     """
 
     names: tuple[str, ...] = ()
@@ -50,6 +53,7 @@ class CityLexicon:
     landmarks: tuple[Landmark, ...] = ()
     area_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
     outside_places: tuple[str, ...] = ()
+    spellings: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def city_words(self) -> frozenset[str]:

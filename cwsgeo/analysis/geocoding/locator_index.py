@@ -23,7 +23,7 @@ from ... import settings
 from ..admin import AdminAreas
 from .lexicon import NO_LEXICON, CityLexicon
 from .matcher import OfflineGeocoder
-from .named_places import canonical_key, named_points
+from .named_places import canonical_key, named_points, text_words
 
 __all__ = [
     "AREA_RADIUS_FACTOR",
@@ -106,6 +106,7 @@ class TextLocator:
     street_memo: dict[str, tuple[float, str] | None] = field(default_factory=dict, repr=False)
     max_words: int = 6
     type_words: frozenset[str] = field(init=False, repr=False)
+    words_table: dict[str, str] = field(init=False, repr=False)
     area_records: list[dict[str, Any]] = field(init=False, repr=False)
     kinds: list[str] = field(init=False, repr=False)
     xs: np.ndarray = field(init=False, repr=False)
@@ -115,6 +116,7 @@ class TextLocator:
     lines: list[set[str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.words_table = text_words(self.lexicon.spellings)
         for i, key in enumerate(self.points["key"].tolist()):
             self.point_keys.setdefault(key, []).append(i)
         self.area_keys = {key: i for i, key in enumerate(self.areas["key"].tolist())}
@@ -137,7 +139,7 @@ class TextLocator:
                     del self.point_keys[key]
         types = self.geocoder.index.types
         for place in self.lexicon.outside_places:
-            self.outside_keys.setdefault(canonical_key(place, types), place)
+            self.outside_keys.setdefault(canonical_key(place, types, self.words_table), place)
         self.outside_keys.pop("", None)
         keys = [*self.point_keys, *self.area_keys, *by_core, *self.outside_keys]
         self.max_words = max((len(k.split()) for k in keys), default=1)
@@ -180,8 +182,7 @@ def _area_point(poly: BaseGeometry, xy: tuple[np.ndarray, np.ndarray]
 
 
 def _area_table(admin: AdminAreas, crs: str, types: Mapping[tuple[str, ...], str],
-                xy: tuple[np.ndarray, np.ndarray],
-                aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> gpd.GeoDataFrame:
+                xy: tuple[np.ndarray, np.ndarray], lexicon: CityLexicon) -> gpd.GeoDataFrame:
     barris = admin.barris.to_crs(crs)
     districts = admin.districts.to_crs(crs)
     geom: dict[str, BaseGeometry] = {}
@@ -196,10 +197,11 @@ def _area_table(admin: AdminAreas, crs: str, types: Mapping[tuple[str, ...], str
                                     barris["district_code"], barris.geometry, strict=True):
         geom[f"B{code}"], dist_of[f"B{code}"] = g, frozenset({str(dcode)})
         names.append((str(name), (f"B{code}",)))
-    names += [(a, codes) for a, codes in aliases if all(c in geom for c in codes)]
+    names += [(a, codes) for a, codes in lexicon.area_aliases if all(c in geom for c in codes)]
+    table = text_words(lexicon.spellings)
     rows: dict[str, dict[str, Any]] = {}
     for name, codes in names:  # later entries (barris, then aliases) win
-        key = canonical_key(name, types)
+        key = canonical_key(name, types, table)
         if not key:
             continue
         poly = shapely.union_all([geom[c] for c in codes])
@@ -248,7 +250,8 @@ def build_text_locator(geocoder: OfflineGeocoder, admin: AdminAreas,
     xy = (np.asarray(px, dtype=float), np.asarray(py, dtype=float))
     pts = named_points(geocoder, None if transit is None else transit.to_crs(crs),
                        None if places is None else places.to_crs(crs), crs=crs, point_xy=xy,
-                       landmarks=lexicon.landmarks, city_words=lexicon.city_words)
+                       landmarks=lexicon.landmarks, city_words=lexicon.city_words,
+                       words_table=text_words(lexicon.spellings))
     districts = admin.districts.to_crs(crs)
     polys = {str(c): g for c, g in zip(districts["district_code"], districts.geometry,
                                        strict=True)}
@@ -256,7 +259,7 @@ def build_text_locator(geocoder: OfflineGeocoder, admin: AdminAreas,
         shapely.prepare(poly)
     return TextLocator(geocoder=geocoder, points=pts,
                        areas=_area_table(admin, crs, index.types, (xy[0][::3], xy[1][::3]),
-                                         lexicon.area_aliases),
+                                         lexicon),
                        districts=polys, crs=crs, point_xy=xy, lexicon=lexicon)
 
 

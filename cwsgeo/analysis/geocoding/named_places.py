@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +37,7 @@ __all__ = [
     "Token",
     "canonical_key",
     "named_points",
+    "text_words",
     "tokenize",
     "tokenize_lists",
 ]
@@ -51,13 +52,13 @@ NAMED_POINT_COLUMNS: tuple[str, ...] = ("key", "name", "kind", "x", "y", "extent
                                         "mode", "lines")
 
 _WORD = re.compile(r"22\s*@|@\s*22\b|[^\W_]+(?:[·•‧][^\W_]+)*")
-#: Words written in listings -> canonical words (beyond :data:`SPANISH_WORDS`).
+#: Words written in listings -> canonical words (beyond :data:`SPANISH_WORDS`); a city's own
+#: spellings of its places come from its lexicon (:func:`text_words`).
 _TEXT_WORDS: Mapping[str, str] = {
     "barrio": "barri", "barris": "barri", "barrios": "barri", "neighbourhood": "barri",
     "neighborhood": "barri", "distrito": "districte", "district": "districte",
     "granvia": "gran via", "passeig": "passeig", "placa": "placa", "placas": "placa",
     "plazas": "placa", "squares": "placa", "estacion": "estacio", "station": "estacio",
-    "ciudadela": "ciutadella", "gotico": "gotic", "triunfo": "triomf", "entenza": "entenca",
 }
 _PLACE_SKIP = frozenset({"cafe", "bar", "restaurant", "terrace", "nightclub"})
 _GENERIC_PLACE = frozenset({"biblioteca", "sala", "casal", "centre civic", "espai", "jardi",
@@ -85,12 +86,26 @@ class Token:
     particle: bool
 
 
+def text_words(spellings: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
+    """Return the listing words -> canonical words table, with a city's spellings.
+
+    Parameters
+    ----------
+    spellings
+        ``(written, canonical)`` folded words of the city's places
+        (:attr:`~cwsgeo.analysis.geocoding.CityLexicon.spellings`), e.g. a Spanish
+        spelling of a Catalan place name.
+    """
+    return {**_TEXT_WORDS, **dict(spellings)}
+
+
 def _type_words(types: Mapping[tuple[str, ...], str]) -> dict[str, str]:
     return {k[0]: v for k, v in types.items() if len(k) == 1}
 
 
 def tokenize_lists(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS,
-                   memo: dict[str, list[str]] | None = None
+                   memo: dict[str, list[str]] | None = None,
+                   words_table: Mapping[str, str] = _TEXT_WORDS
                    ) -> tuple[list[str], list[int], list[int]]:
     """Return the canonical words of a text and their start and end characters.
 
@@ -103,7 +118,10 @@ def tokenize_lists(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS,
     types
         Street-type vocabulary (default :data:`~cwsgeo.analysis.geocoding.TYPE_WORDS`).
     memo
-        Raw word -> canonical words, filled as words are seen (speeds up many texts).
+        Raw word -> canonical words, filled as words are seen (speeds up many texts; one
+        memo per ``types`` and ``words_table``).
+    words_table
+        Listing words -> canonical words (:func:`text_words`).
     """
     single: dict[str, str] | None = None
     memo = {} if memo is None else memo
@@ -118,7 +136,7 @@ def tokenize_lists(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS,
             single = _type_words(types) if single is None else single
             canon = ["22arroba"] if "@" in raw else [
                 single.get(w, w) for w in (SPANISH_WORDS.get(w, w) for w in (
-                    _TEXT_WORDS.get(w, w) for w in fold(raw).split()))]
+                    words_table.get(w, w) for w in fold(raw).split()))]
             memo[raw] = canon
         start, end = m.span()
         for w in canon:
@@ -132,7 +150,8 @@ def tokenize_lists(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS,
 
 
 def tokenize(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS,
-             memo: dict[str, list[str]] | None = None) -> list[Token]:
+             memo: dict[str, list[str]] | None = None,
+             words_table: Mapping[str, str] = _TEXT_WORDS) -> list[Token]:
     """Split text into canonical words with their character spans.
 
     Parameters
@@ -143,6 +162,8 @@ def tokenize(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS,
         Street-type vocabulary (default :data:`~cwsgeo.analysis.geocoding.TYPE_WORDS`).
     memo
         Raw word -> canonical words, filled as words are seen (speeds up many texts).
+    words_table
+        Listing words -> canonical words (:func:`text_words`).
 
     Returns
     -------
@@ -155,11 +176,12 @@ def tokenize(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS,
     >>> [t.word for t in tokenize("C/ Girona-Granvia")]
     ['carrer', 'girona', 'gran via']
     """
-    words, starts, ends = tokenize_lists(text, types, memo)
+    words, starts, ends = tokenize_lists(text, types, memo, words_table)
     return [Token(w, s, e, w in PARTICLES) for w, s, e in zip(words, starts, ends, strict=True)]
 
 
-def canonical_key(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS) -> str:
+def canonical_key(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS,
+                  words_table: Mapping[str, str] = _TEXT_WORDS) -> str:
     """Return the canonical key of a name: canonical words without particles.
 
     Parameters
@@ -168,6 +190,8 @@ def canonical_key(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS) 
         A name.
     types
         Street-type vocabulary.
+    words_table
+        Listing words -> canonical words (:func:`text_words`).
 
     Returns
     -------
@@ -180,7 +204,8 @@ def canonical_key(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS) 
     >>> canonical_key("el Barri Gòtic")
     'barri gotic'
     """
-    return " ".join(t.word for t in tokenize(text, types) if not t.particle)
+    return " ".join(t.word for t in tokenize(text, types, None, words_table)
+                    if not t.particle)
 
 
 def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
@@ -189,7 +214,8 @@ def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
 
 
 def _station_rows(transit: pd.DataFrame, types: Mapping[tuple[str, ...], str],
-                  city_words: frozenset[str] = frozenset()) -> list[dict[str, object]]:
+                  city_words: frozenset[str], table: Mapping[str, str]
+                  ) -> list[dict[str, object]]:
     """Stations by name; "<city> - Sants" is also "Sants", and the city's name alone is no key."""
     rows: list[dict[str, object]] = []
     stations = transit[transit["mode"] != "bus"]
@@ -201,7 +227,7 @@ def _station_rows(transit: pd.DataFrame, types: Mapping[tuple[str, ...], str],
             full = full[head.end():]
         parts = {full, *re.split(r"\s*[|/]\s*|\s+[-–]\s+", full)}
         for part in parts:
-            key = canonical_key(part, types)
+            key = canonical_key(part, types, table)
             if len(key) >= 4 and key not in city_words:
                 rows.append({"key": key, "name": str(name), "kind": "station", "x": geom.x,
                              "y": geom.y, "extent_m": 0.0, "source": f"transit: {name} ({mode})",
@@ -209,15 +235,15 @@ def _station_rows(transit: pd.DataFrame, types: Mapping[tuple[str, ...], str],
     return rows
 
 
-def _facility_rows(places: pd.DataFrame, types: Mapping[tuple[str, ...], str]
-                   ) -> list[dict[str, object]]:
+def _facility_rows(places: pd.DataFrame, types: Mapping[tuple[str, ...], str],
+                   table: Mapping[str, str]) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     kinds = set(types.values())
     keep = places[~places["category"].isin(_PLACE_SKIP)]
     for pid, name, geom in zip(keep["place_id"], keep["name"], keep.geometry, strict=True):
         parts = {str(name), *re.split(r"\s*[|(]\s*|\s+[-–]\s+|\.\s+", str(name))}
         for part in parts:
-            key = canonical_key(part, types)
+            key = canonical_key(part, types, table)
             words = key.split()
             if len(key) >= 10 and len(words) > 1 and key not in _GENERIC_PLACE \
                     and words[0] not in kinds:
@@ -249,8 +275,8 @@ def _square_rows(index: GazetteerIndex, xy: tuple[np.ndarray, np.ndarray]
 
 
 def _landmark_rows(geocoder: OfflineGeocoder, transform: Transformer,
-                   types: Mapping[tuple[str, ...], str],
-                   landmarks: tuple[Landmark, ...]) -> list[dict[str, object]]:
+                   types: Mapping[tuple[str, ...], str], landmarks: tuple[Landmark, ...],
+                   table: Mapping[str, str]) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     missing: list[str] = []
     for name, aliases, address in landmarks:
@@ -260,7 +286,8 @@ def _landmark_rows(geocoder: OfflineGeocoder, transform: Transformer,
             continue
         px, py = transform.transform(res.lon, res.lat)
         for alias in (name, *aliases):
-            rows.append({"key": canonical_key(alias, types), "name": name, "kind": "landmark",
+            rows.append({"key": canonical_key(alias, types, table), "name": name,
+                         "kind": "landmark",
                          "x": float(px), "y": float(py), "extent_m": 0.0,
                          "source": f"gazetteer: {res.matched_address}", "mode": "",
                          "lines": ""})
@@ -275,7 +302,8 @@ def named_points(geocoder: OfflineGeocoder, transit: pd.DataFrame | None = None,
                  places: pd.DataFrame | None = None, *, crs: str | None = None,
                  point_xy: tuple[np.ndarray, np.ndarray] | None = None,
                  landmarks: tuple[Landmark, ...] = (),
-                 city_words: frozenset[str] = frozenset()) -> pd.DataFrame:
+                 city_words: frozenset[str] = frozenset(),
+                 words_table: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Build the table of named points the text locator looks up.
 
     Parameters
@@ -298,6 +326,9 @@ def named_points(geocoder: OfflineGeocoder, transit: pd.DataFrame | None = None,
     city_words
         Folded names of the city: a station named "<city> - X" is also "X", and the city's
         name alone names no station.
+    words_table
+        Listing words -> canonical words (:func:`text_words` with the city's spellings;
+        default: without any city's).
 
     Returns
     -------
@@ -313,11 +344,12 @@ def named_points(geocoder: OfflineGeocoder, transit: pd.DataFrame | None = None,
     if point_xy is None:
         px, py = transform.transform(index.lon, index.lat)
         point_xy = (np.asarray(px), np.asarray(py))
-    rows = (_landmark_rows(geocoder, transform, index.types, landmarks)
+    table = text_words() if words_table is None else words_table
+    rows = (_landmark_rows(geocoder, transform, index.types, landmarks, table)
             + _square_rows(index, point_xy))
     if transit is not None and len(transit):
-        rows += _station_rows(transit, index.types, city_words)
+        rows += _station_rows(transit, index.types, city_words, table)
     if places is not None and len(places):
-        rows += _facility_rows(places, index.types)
+        rows += _facility_rows(places, index.types, table)
     return _frame(rows)
 

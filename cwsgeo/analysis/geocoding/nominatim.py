@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from ... import settings
 from ..._errors import DataSourceError
-from .normalize import ParsedAddress, _clean_postcode, normalize_street, parse_address, street_key
+from .normalize import (
+    TYPE_WORDS,
+    ParsedAddress,
+    _clean_postcode,
+    normalize_street,
+    parse_address,
+    street_key,
+)
 from .result import GeocodeResult, Status, _unmatched
 
 __all__ = ["NominatimGeocoder"]
@@ -44,18 +52,27 @@ class NominatimGeocoder:
     stop_words
         Folded words of the city and its region dropped from addresses (see
         :func:`~cwsgeo.analysis.geocoding.parse_address`; default: none).
+    types
+        Street-type vocabulary of the city's languages used to compare the street asked for
+        with the road returned (:func:`~cwsgeo.analysis.geocoding.type_words`; default
+        :data:`~cwsgeo.analysis.geocoding.TYPE_WORDS`).
     """
 
     provider = "nominatim"
 
     def __init__(self, cache_dir: str | os.PathLike[str] | None = None, *,
                  city: str = "", min_score: float = 85.0, region: str = "",
-                 country: str = "", stop_words: frozenset[str] = frozenset()) -> None:
+                 country: str = "", stop_words: frozenset[str] = frozenset(),
+                 types: Mapping[tuple[str, ...], str] = TYPE_WORDS) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.city = city
         self.region = region
         self.country = country.lower()
         self.stop_words = stop_words
+        self.types = types
+        #: Part of the cache keys naming another type vocabulary than the default's.
+        self.types_key = "" if types == TYPE_WORDS else hashlib.sha256(
+            repr(sorted(types.items())).encode()).hexdigest()[:8]
         self.min_score = float(min_score)
 
     def query_for(self, parsed: ParsedAddress) -> dict[str, Any]:
@@ -133,12 +150,12 @@ class NominatimGeocoder:
         address = hit.get("address") or {}
         road = address.get("road") or address.get("pedestrian") or address.get("square") or ""
         if road:
-            ours = normalize_street(parsed.street)
-            theirs = normalize_street(road)
+            ours = normalize_street(parsed.street, self.types)
+            theirs = normalize_street(road, self.types)
             score = max(float(fuzz.ratio(ours, theirs)),
-                        max((float(fuzz.ratio(a, b))
-                             for _, a in street_key(parsed.street) for _, b in street_key(road)),
-                            default=0.0))
+                        max((float(fuzz.ratio(a, b)) for _, a in street_key(parsed.street,
+                                                                            self.types)
+                             for _, b in street_key(road, self.types)), default=0.0))
         else:
             score = float("nan")
         if road and score < self.min_score:
@@ -157,3 +174,4 @@ class NominatimGeocoder:
                              matched_address=matched, postcode=str(address.get("postcode", "")),
                              note=f"Nominatim {hit.get('class', hit.get('category', ''))}/"
                                   f"{hit.get('type', '')}")
+

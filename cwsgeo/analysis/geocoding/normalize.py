@@ -21,48 +21,87 @@ __all__ = [
     "HONORIFICS",
     "PARTICLES",
     "SPANISH_WORDS",
+    "STREET_TYPES",
     "TYPE_WORDS",
     "ParsedAddress",
     "fold",
     "normalize_street",
     "parse_address",
     "street_key",
+    "type_words",
 ]
 
 
-#: Street-type words and abbreviations (folded, as token tuples) -> Catalan type (folded).
-#: The Ajuntament's own abbreviations from ``bcn_street_types.csv`` are added at load time.
-TYPE_WORDS: dict[tuple[str, ...], str] = {
-    **dict.fromkeys([("carrer",), ("calle",), ("c",), ("cl",), ("cll",), ("cr",), ("carr",),
-                     ("street",)], "carrer"),
-    **dict.fromkeys([("avinguda",), ("avenida",), ("avda",), ("avd",), ("av",), ("avgda",),
-                     ("avenue",)], "avinguda"),
-    **dict.fromkeys([("passeig",), ("paseo",), ("pg",), ("pso",), ("ps",), ("psg",)],
-                    "passeig"),
-    **dict.fromkeys([("placa",), ("plaza",), ("pza",), ("plza",), ("pl",), ("plc",), ("pca",),
-                     ("square",), ("sq",)], "placa"),
-    **dict.fromkeys([("passatge",), ("pasaje",), ("psje",), ("pje",), ("ptge",), ("pge",)],
-                    "passatge"),
-    **dict.fromkeys([("travessera",), ("travesera",), ("trav",), ("trv",)], "travessera"),
-    **dict.fromkeys([("travessia",), ("travesia",), ("trvs",)], "travessia"),
-    **dict.fromkeys([("ronda",), ("rda",)], "ronda"),
-    **dict.fromkeys([("rambla",), ("ramblas",), ("rbla",), ("rb",)], "rambla"),
-    **dict.fromkeys([("gran", "via"), ("g", "v"), ("gv",), ("gran", "v")], "gran via"),
-    **dict.fromkeys([("carretera",), ("ctra",), ("crta",), ("cra",)], "carretera"),
-    **dict.fromkeys([("cami",), ("camino",)], "cami"),
-    **dict.fromkeys([("baixada",), ("bajada",), ("bda",)], "baixada"),
-    **dict.fromkeys([("carrero",), ("callejon",)], "carrero"),
-    **dict.fromkeys([("jardins",), ("jardines",)], "jardins"),
-    **dict.fromkeys([("placeta",), ("plazoleta",), ("plta",)], "placeta"),
-    **dict.fromkeys([("parc",), ("parque",)], "parc"),
-    **dict.fromkeys([("moll",), ("muelle",)], "moll"),
-    **dict.fromkeys([("platja",), ("playa",)], "platja"),
-    **dict.fromkeys([("torrent",), ("torrente",)], "torrent"),
-    **dict.fromkeys([("riera",)], "riera"),
-    **dict.fromkeys([("via",)], "via"),
-    **dict.fromkeys([("costa",)], "costa"),
-    **dict.fromkeys([("escales",), ("escalinata",)], "escales"),
+def _types(**groups: list[str]) -> dict[tuple[str, ...], str]:
+    """``canonical=["word", "two words", ...]`` -> {("word",): canonical, ("two", "words"): ...}."""
+    return {tuple(w.split()): kind for kind, words in groups.items() for w in words}
+
+
+#: Street-type words and abbreviations by language (folded, as token tuples) -> canonical
+#: type. Canonical types are the folded Catalan words for the kinds Catalan has (so Spanish,
+#: English, Italian, French and German "square" all become ``placa``), and the language's
+#: own word otherwise; one type per street kind is all that matters, since a query and the
+#: names it is compared with go through the same table.
+STREET_TYPES: Mapping[str, dict[tuple[str, ...], str]] = {
+    "ca": _types(
+        carrer=["carrer", "c", "cl", "cll", "cr", "carr"],
+        avinguda=["avinguda", "avda", "avd", "av", "avgda"],
+        passeig=["passeig", "pg", "pso", "ps", "psg"],
+        placa=["placa", "pza", "plza", "pl", "plc", "pca"],
+        passatge=["passatge", "psje", "pje", "ptge", "pge"],
+        travessera=["travessera", "trav", "trv"], travessia=["travessia", "trvs"],
+        ronda=["ronda", "rda"], rambla=["rambla", "rbla", "rb"],
+        **{"gran via": ["gran via", "g v", "gv", "gran v"]},
+        carretera=["carretera", "ctra", "crta", "cra"], cami=["cami"],
+        baixada=["baixada", "bda"], carrero=["carrero"], jardins=["jardins"],
+        placeta=["placeta", "plta"], parc=["parc"], moll=["moll"], platja=["platja"],
+        torrent=["torrent"], riera=["riera"], via=["via"], costa=["costa"],
+        escales=["escales"]),
+    "es": _types(
+        carrer=["calle"], avinguda=["avenida"], passeig=["paseo"], placa=["plaza"],
+        passatge=["pasaje"], travessera=["travesera"], travessia=["travesia"],
+        rambla=["ramblas"], cami=["camino"], baixada=["bajada"], carrero=["callejon"],
+        jardins=["jardines"], placeta=["plazoleta"], parc=["parque"], moll=["muelle"],
+        platja=["playa"], torrent=["torrente"], escales=["escalinata"]),
+    "en": _types(carrer=["street"], avinguda=["avenue"], placa=["square", "sq"]),
+    "it": _types(carrer=["via", "v"], viale=["viale", "v le", "vle"], corso=["corso", "c so"],
+                 placa=["piazza", "p za", "p zza", "pzza", "piazzale", "p le"],
+                 carrero=["vicolo", "vic"], passatge=["galleria"], carretera=["strada", "str"],
+                 passeig=["lungomare", "lungarno"], parc=["parco"]),
+    "fr": _types(carrer=["rue", "r"], avinguda=["avenue", "av", "ave"], passeig=["boulevard",
+                 "bd", "bld", "cours", "quai"], placa=["place", "pl"], passatge=["passage"],
+                 carrero=["impasse", "imp"], carretera=["route", "rte"], cami=["chemin", "ch"],
+                 parc=["parc"], jardins=["jardin", "jardins"]),
+    "de": _types(carrer=["strasse", "str", "gasse"], avinguda=["allee"], placa=["platz", "pl"],
+                 passeig=["ring", "damm", "ufer"], cami=["weg"], parc=["park"],
+                 carrero=["steig"], passatge=["passage"], carretera=["chaussee"]),
 }
+
+
+def type_words(languages: Sequence[str]) -> dict[tuple[str, ...], str]:
+    """Return the street-type vocabulary of some languages (the first language wins a clash).
+
+    Parameters
+    ----------
+    languages
+        Language codes of the city (a city profile's ``languages``), e.g. ``("it", "en")``;
+        codes without a table are ignored.
+
+    Examples
+    --------
+    >>> type_words(("it", "en"))[("via",)], type_words(("ca", "es", "en"))[("via",)]
+    ('carrer', 'via')
+    """
+    out: dict[tuple[str, ...], str] = {}
+    for lang in reversed(tuple(languages)):
+        out.update(STREET_TYPES.get(lang, {}))
+    return out
+
+
+#: The street-type vocabulary of Catalan, Spanish and English (the default of the matching
+#: functions; :func:`type_words` gives another city's). The Ajuntament's own abbreviations
+#: from ``bcn_street_types.csv`` are added when a gazetteer that has them is loaded.
+TYPE_WORDS: dict[tuple[str, ...], str] = type_words(("ca", "es", "en"))
 
 #: Common Spanish words in Barcelona street names -> Catalan (folded). Most Spanish forms need
 #: no entry: folding (accents, ``ñ`` -> ``ny``) and fuzzy matching cover "Cataluña",
@@ -204,13 +243,15 @@ def street_key(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS
     return list(dict.fromkeys(readings))
 
 
-def normalize_street(text: str) -> str:
-    """Return the canonical key of a street: Catalan type (if any) + name, no particles.
+def normalize_street(text: str, types: Mapping[tuple[str, ...], str] = TYPE_WORDS) -> str:
+    """Return the canonical key of a street: canonical type (if any) + name, no particles.
 
     Parameters
     ----------
     text
-        Street as written, in Catalan, Spanish or abbreviated form.
+        Street as written, in full or abbreviated form.
+    types
+        Type vocabulary (default :data:`TYPE_WORDS`; :func:`type_words` for other languages).
 
     Returns
     -------
@@ -233,8 +274,10 @@ def normalize_street(text: str) -> str:
     'travessera gracia'
     >>> normalize_street("Placa Gal-la Placidia")
     'placa galla placidia'
+    >>> normalize_street("P.za del Duomo", type_words(("it",)))
+    'placa duomo'
     """
-    readings = street_key(text)
+    readings = street_key(text, types)
     if not readings:
         return ""
     kind, name = readings[0]

@@ -135,7 +135,8 @@ class Geocoder:
         nom = self.nominatim
         return (f"nominatim|v{ALGORITHM_VERSION}|{settings.nominatim_url}|ms{nom.min_score:g}|"
                 f"{fold(nom.city)}{'|' + fold(nom.region) if nom.region else ''}"
-                f"{'|' + nom.country if nom.country else ''}|{fold(address)}|{postcode}")
+                f"{'|' + nom.country if nom.country else ''}"
+                f"{'|t' + nom.types_key if nom.types_key else ''}|{fold(address)}|{postcode}")
 
     # -- geocoding -------------------------------------------------------------------------
     def geocode(self, address: str, postcode: str | None = None, *, name: str | None = None,

@@ -126,7 +126,8 @@ class _Text:
 
     @classmethod
     def of(cls, text: str, source: int, loc: TextLocator) -> _Text:
-        words, starts, ends = tokenize_lists(text, loc.geocoder.index.types, loc.fold_memo)
+        words, starts, ends = tokenize_lists(text, loc.geocoder.index.types, loc.fold_memo,
+                                             loc.words_table)
         content = [i for i, w in enumerate(words) if w not in PARTICLES]
         return cls(text, source, words, starts, ends, content, [words[i] for i in content])
 
