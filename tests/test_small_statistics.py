@@ -246,3 +246,20 @@ def test_spaces_without_listing_texts(town: SimpleNamespace) -> None:
     stats, _ = check(run(town, make_spaces(12).drop(columns="screen_evidence")))
     assert stats["middleground"].get("skipped") is None
     assert "comparisons" in stats
+
+
+def test_addresses_reference_without_a_gazetteer(town: SimpleNamespace,
+                                                 tmp_path: Path) -> None:
+    """``reference = "addresses"`` in a city with no gazetteer: Kd says so, the rest runs."""
+    scfg = StatisticsConfig(enabled=True, n_sims=20, reference="addresses",
+                            max_distance_m=1000.0).resolved()
+    ctx: Any = SimpleNamespace(cfg=SimpleNamespace(statistics=scfg, cache_dir=tmp_path),
+                               cache=SimpleNamespace(read_only=True), progress=False)
+    raw: Any = SimpleNamespace(folder=lambda name: tmp_path / "no" / name)
+    spaces = make_spaces(12)
+    stats, skipped = check(_Statistics(ctx, raw, town.admin, spaces, town.places,
+                                       town.transit, densities(spaces, town.admin.city),
+                                       town.network).run())
+    assert skipped["agglomeration"].startswith("no address points for Kd's reference")
+    assert skipped["agglomeration"].endswith('set [statistics] reference = "places"')
+    assert "clq_spaces_places" in {t["name"] for t in stats["tests"]}

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__, settings
-from .._errors import CwsgeoError
+from .._errors import CwsgeoError, MissingDataError
 from ..analysis.stats.minimums import (
     LOCAL_CLQ_K,
     MIN_KD_SIMS,
@@ -286,7 +286,14 @@ class _Statistics:
         from ..analysis.stats.kd import kd_cross_test, kd_test
 
         sites = self._xy(self.points)
-        reference, weights = self._reference()
+        try:
+            reference, weights = self._reference()
+        except MissingDataError as exc:  # no gazetteer: a new city's project uses the places
+            self.findings.statistics["agglomeration"] = {
+                "reference": self.cfg.reference, **_skipped(
+                    f"no address points for Kd's reference ({exc}); set [statistics] "
+                    'reference = "places"', len(sites))}
+            return
         out: dict[str, Any] = {"reference": self.cfg.reference,
                                "reference_points": len(reference)}
         skipped = self._kd_skipped(len(sites), reference, weights)
