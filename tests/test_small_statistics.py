@@ -126,8 +126,7 @@ def check(findings: Findings) -> tuple[dict[str, Any], dict[str, str]]:
 @pytest.mark.parametrize("n", [0, 1, 2, 5, 9])
 def test_too_few_spaces_are_skipped_with_reasons(town: SimpleNamespace, n: int) -> None:
     stats, skipped = check(run(town, make_spaces(n)))
-    assert skipped["agglomeration"] == (f"too few spaces for Kd: {n} < 10 (spaces with a "
-                                        "precise point)")
+    assert skipped["agglomeration"] == f"too few spaces for Kd: {n} < 10"
     assert skipped["colocation"] == f"too few spaces for co-location quotients: {n} < 10"
     assert skipped["hotspots › hexes"] == f"too few spaces for hot spots: {n} < 10"
     assert not [t for t in stats["tests"] if t["name"].startswith(("kd", "clq", "local"))]
@@ -208,6 +207,9 @@ def test_report_and_summary_say_what_was_not_run(town: SimpleNamespace,
                          sources=["test"], report=True, pdf=False, city="Testville")
     page = out["report_html"].read_text(encoding="utf-8")
     assert "Tests not run" in page and "too few spaces for Kd: 3 &lt; 10" in page
+    assert "Co-location quotients: not tested" in page
+    assert "Kd verdicts" not in page  # no empty table
+    assert "drawn from the OpenStreetMap places" in page
     result = BuildResult.__new__(BuildResult)
     result.extra = {"statistics": findings.statistics}
     line = result._findings_lines()[0]

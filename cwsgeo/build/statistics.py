@@ -272,7 +272,7 @@ class _Statistics:
     def _kd_skipped(self, n: int, reference: np.ndarray, weights: np.ndarray | None) -> str:
         """Return why Kd cannot run on ``n`` spaces (``""``: it can)."""
         if n < MIN_POINTS:
-            return f"too few spaces for Kd: {n} < {MIN_POINTS} (spaces with a precise point)"
+            return f"too few spaces for Kd: {n} < {MIN_POINTS}"
         if self.n_sims < MIN_KD_SIMS:
             return (f"too few simulations for Kd: n_sims = {self.n_sims} < {MIN_KD_SIMS} "
                     "(its 95 % band)")

@@ -183,7 +183,7 @@ def report_sections(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataF
         "the global band that contains 95 % of the simulated curves entirely. Spaces are "
         "localized where their curve leaves the global band above."],
         figures=[figures[k] for k in figures if k.startswith("kd")],
-        tables=[(_kd_table(statistics), "Kd verdicts (distances in metres)")]))
+        tables=_shown(_kd_table(statistics), "Kd verdicts (distances in metres)")))
     sections.append(Section("Co-location quotients", [
         "CLQ A→B: the share of A's nearest neighbours that are B, over B's share of all "
         "points (Leslie & Kronenfeld 2011); 1 = no attraction, > 1 = A's nearest neighbours "
@@ -192,7 +192,7 @@ def report_sections(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataF
                                      "Global co-location quotients")] if t is not None]))
     sections.append(_hotspot_section(statistics, figures))
     sections.append(_types_section(statistics, tables, figures))
-    sections.append(_methods_section(related_work))
+    sections.append(_methods_section(related_work, str(meta.get("reference", "addresses"))))
     sections.append(Section("Data sources", list(sources)))
     return sections
 
@@ -222,6 +222,8 @@ def _key_section(statistics: Mapping[str, Any]) -> Section:
         lines.append("Co-agglomeration with " + "; ".join(
             f"{group}: {_verdict(r)}" for group, r in cross.items()) + ".")
     clq = statistics.get("colocation", {})
+    if clq.get("skipped"):
+        lines.append(f"Co-location quotients: {_verdict(clq)}.")
     strong = [f"{row['b']} {row['clq']:.2f} (p = {row['p_high']:.3f}, n = {row['n_a']}/"
               f"{row['n_b']})" for pop in ("places", "transit")
               for row in clq.get(pop, {}).get("pairs", [])
@@ -240,7 +242,9 @@ def _key_section(statistics: Mapping[str, Any]) -> Section:
                      f"{_num(res.get('p_value'))}, n = {res.get('n')}); significant "
                      f"units: {counts}.")
     comp = statistics.get("comparisons", {})
-    if comp and not comp.get("skipped"):
+    if comp.get("skipped"):
+        lines.append(f"Comparisons by type: {_verdict(comp)}.")
+    elif comp:
         lines.append(f"Types compared: {comp.get('type_column')} — "
                      + _type_counts(inputs) + ". "
                      + ("These types are estimates from listing texts, to be confirmed; "
@@ -307,6 +311,11 @@ def _kd_table(statistics: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _shown(table: pd.DataFrame, caption: str) -> list[tuple[pd.DataFrame, str]]:
+    """Return the table with its caption, or nothing when it has no row (tests not run)."""
+    return [(table, caption)] if len(table) else []
+
+
 def _clq_table(table: pd.DataFrame | None) -> pd.DataFrame | None:
     if table is None or table.empty:
         return None
@@ -330,7 +339,7 @@ def _hotspot_section(statistics: Mapping[str, Any],
         "permutation p-values: HH = many spaces among neighbours with many (a hot spot), "
         "LH = few among many. Only significant units are coloured."],
         figures=[figures[k] for k in figures if k.startswith("hotspots")],
-        tables=[(pd.DataFrame(rows), "Global and local Moran's I")])
+        tables=_shown(pd.DataFrame(rows), "Global and local Moran's I"))
 
 
 def _types_section(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
@@ -358,14 +367,21 @@ def _types_section(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataFr
         figures=[figures[k] for k in figures if k.startswith("by_type")], tables=shown)
 
 
-def _methods_section(related_work: Sequence[str] = ()) -> Section:
+#: How the methods word each ``[statistics] reference`` (Kd's counterfactual sites).
+_REFERENCES = {"addresses": "the address points (the built fabric)",
+               "residents": "the address points weighted by residents",
+               "places": "the OpenStreetMap places (no address gazetteer)"}
+
+
+def _methods_section(related_work: Sequence[str] = (), reference: str = "addresses"
+                     ) -> Section:
     return Section("Methods and references", [
         "Kd (Duranton & Overman 2005, Review of Economic Studies 72:1077–1106): "
         "K(d) = 1/(n(n−1)/2 · h) Σ_i<j f((d − d_ij)/h), Gaussian kernel f, Silverman's "
-        "bandwidth h, reflection at 0; counterfactual sites drawn from the address points "
-        "(the built fabric); local 5 %/95 % bands and the global band containing 95 % of "
-        "the simulated curves entirely. Co-agglomeration keeps the partner set fixed "
-        "(Duranton & Overman 2008).",
+        "bandwidth h, reflection at 0; counterfactual sites drawn from "
+        f"{_REFERENCES.get(reference, reference)}; local 5 %/95 % bands and the global band "
+        "containing 95 % of the simulated curves entirely. Co-agglomeration keeps the "
+        "partner set fixed (Duranton & Overman 2008).",
         "Co-location quotient (Leslie & Kronenfeld 2011, Geographical Analysis 43:306–326): "
         "CLQ_A→B = (C_A→B / N_A) / (N_B / (N − 1)), ties shared; local CLQ with an adaptive "
         "Gaussian kernel over 8 nearest neighbours (Cromley et al. 2014; Wang et al. 2017).",
