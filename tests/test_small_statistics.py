@@ -265,3 +265,21 @@ def test_addresses_reference_without_a_gazetteer(town: SimpleNamespace,
     assert skipped["agglomeration"].startswith("no address points for Kd's reference")
     assert skipped["agglomeration"].endswith('set [statistics] reference = "places"')
     assert "clq_spaces_places" in {t["name"] for t in stats["tests"]}
+
+
+def test_no_transit_and_no_barris(town: SimpleNamespace) -> None:
+    spaces = make_spaces(12)
+    scfg = StatisticsConfig(enabled=True, n_sims=20, reference="places",
+                            max_distance_m=1000.0).resolved()
+    ctx: Any = SimpleNamespace(cfg=SimpleNamespace(statistics=scfg), cache=None,
+                               progress=False)
+    dens = densities(spaces, town.admin.city)
+    dens.barris = dens.barris.iloc[:0]
+    raw: Any = None
+    stats, skipped = check(_Statistics(ctx, raw, town.admin, spaces, town.places,
+                                       town.transit.iloc[:0], dens, town.network).run())
+    assert skipped["colocation › transit"] == ("too few transit stops for co-location "
+                                               "quotients: 0 < 10")
+    assert skipped["hotspots › barris"] == "no barris for hot spots"
+    assert skipped["agglomeration › co_agglomeration › rail stations"].endswith("0 < 10")
+    assert "local_moran_hexes" in {t["name"] for t in stats["tests"]}

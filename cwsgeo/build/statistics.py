@@ -374,7 +374,8 @@ class _Statistics:
         tables: list[pd.DataFrame] = []
         for population, layer in (("places", self.places), ("transit", self.transit)):
             if len(layer) < MIN_POINTS:
-                out[population] = _skipped(f"too few {population} for co-location quotients: "
+                what = "transit stops" if population == "transit" else population
+                out[population] = _skipped(f"too few {what} for co-location quotients: "
                                            f"{len(layer)} < {MIN_POINTS}", n)
                 continue
             out.update(self._global_clq(population, {population: layer}, tables))
@@ -437,9 +438,12 @@ class _Statistics:
         for name, table, run in (("hexes", self.densities.hexes, hex_hotspots),
                                  ("barris", self.densities.barris, area_hotspots)):
             skipped = _hotspots_skipped(name, table)
-            out[name] = (_skipped(skipped, len(table)) if skipped else self._guarded(
+            if skipped:
+                out[name] = _skipped(skipped, 0 if table is None else len(table))
+                continue
+            out[name] = self._guarded(
                 f"hot spots per {'H3 cell' if name == 'hexes' else 'barri'}", len(table),
-                partial(self._hotspot, name, table, run)))
+                partial(self._hotspot, name, table, run))
         self.findings.statistics["hotspots"] = out
 
     def _hotspot(self, name: str, table: gpd.GeoDataFrame, run: Any) -> dict[str, Any]:
@@ -509,9 +513,11 @@ def _skipped(reason: str, n: int) -> dict[str, Any]:
     return {"skipped": reason, "n": int(n)}
 
 
-def _hotspots_skipped(name: str, table: pd.DataFrame) -> str:
+def _hotspots_skipped(name: str, table: pd.DataFrame | None) -> str:
     """Return why the hot spots per ``name`` are not tested (``""``: they are)."""
     unit = "H3 cells" if name == "hexes" else "barris"
+    if table is None or not len(table):
+        return f"no {unit} for hot spots"
     spaces = pd.to_numeric(table.get("spaces", pd.Series(dtype=float)), errors="coerce")
     total = int(spaces.fillna(0).sum())
     if total < MIN_POINTS:
