@@ -363,8 +363,6 @@ def test_a_live_source_answering_500_fails_its_city_only(
 
 @test_any_city.pytestmark
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the statistics stage fails on a two-space town "
-                   "(k=8 neighbours); removed when it skips such tests with a reason")
 def test_a_new_city_from_its_place(town: tuple[Path, Any, float], canned_server: Any,
                                    tmp_path: Path, cluster: Any) -> None:
     """A ``place`` entry: `cwsgeo init`'s project made in the worker, then fetched live."""
