@@ -337,3 +337,26 @@ def test_bundle_calibration(bundle_dir: Path, bcn: TextLocator) -> None:
     assert len(rows) >= 40
     assert (err <= 500).sum() / len(rows) >= 0.70
     assert (err <= got["location_radius_m"].to_numpy()).mean() >= 0.80
+
+
+def test_operator_words_come_from_the_lexicon(data_dir: Path) -> None:
+    """Issue 14: a city's operator words (``transit_words``) name its stations' modes; the
+    analysis knows no operator of its own."""
+    from cwsgeo.analysis.geocoding import CityLexicon
+
+    stations = gpd.GeoDataFrame(
+        {"stop_id": ["m:1", "r:1"], "name": ["Verdaguer", "Verdaguer"],
+         "mode": ["metro", "rail"], "lines": ["L4", "R9"], "source": ["m", "r"],
+         "date": ["2026-01-01"] * 2},
+        geometry=[Point(_xy(2.2000, 41.4330)), Point(_xy(2.1500, 41.3600))],
+        crs=settings.crs_work)
+    geocoder = OfflineGeocoder.from_dir(data_dir / "geocoding" / "addresses")
+    words = CityLexicon(transit_words=(("Cercanías", "rail"),))
+    city = build_text_locator(geocoder, _admin(), stations, lexicon=words)
+    neutral = build_text_locator(geocoder, _admin(), stations)
+    text = "A minute from Verdaguer cercanias."
+    r = _one(city, "X", text)
+    assert r["location_method"] == "text_station" and _dist(r, 2.1500, 41.3600) < 50
+    assert _one(neutral, "X", text)["location_method"] == "none"
+    r = _one(city, "X", "A minute from Verdaguer metro.")
+    assert r["location_method"] == "text_station" and _dist(r, 2.2000, 41.4330) < 50
