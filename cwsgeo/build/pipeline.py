@@ -27,6 +27,7 @@ from .. import __version__, settings
 from .._io import read_json, write_csv, write_gpkg, write_json, write_text
 from ..analysis.inventory import read_inventory
 from ..analysis.inventory.model import Problem
+from ..outputs.labels import AreaLabels
 from ..schema import INNOVATION_LABELS
 from .cache import OutputLedger, StageCache, digest, frame_digest, project_lock
 from .changes import compare, snapshot
@@ -478,8 +479,9 @@ class _Build:
             # the tables and maps below
             ledger, folder = self.ledger, self.processed
             credits = attributions(self.raw.manifest, ("admin", "inventory"))
+            words = self.cfg.profile.area_labels()
             self.figure_task = background(lambda: _write_figures(
-                densities, folder / "figures", ledger, credits), "density figures")
+                densities, folder / "figures", ledger, credits, words), "density figures")
             # the density page needs nothing the later steps make: it is drawn meanwhile too
             ctx, raw, admin, spaces, prox = self.ctx, self.raw, self.admin, self.spaces, self.prox
             self.pending.append(self.figure_task)
@@ -652,6 +654,7 @@ def _write_density_map(ctx: StageContext, raw: RawData, admin: AdminAreas,
     return density_map(
         densities, admin, maps_dir / "density.html", spaces=spaces, hotspots=hotspots,
         kde_bands=densities.contours, **_map_options(ctx, prox),
+        labels=ctx.cfg.profile.area_labels(),
         attributions=attributions(raw.manifest, ("admin", "places", "transit", "inventory")))
 
 
@@ -667,22 +670,26 @@ def _write_innovation_map(ctx: StageContext, raw: RawData, admin: AdminAreas,
         places=places, places_density=densities.kde_places.get("all"),
         places_bands=densities.contours.get("places"), walk_areas=prox.areas,
         **_map_options(ctx, prox), city=ctx.cfg.profile.name,
+        labels=ctx.cfg.profile.area_labels(),
         attributions=attributions(raw.manifest, ("admin", "places", "transit", "network",
                                                  "inventory")))
 
 
 def _write_figures(densities: DensityResult, folder: Path, ledger: OutputLedger,
-                   credits: Sequence[str] = ()) -> tuple[dict[str, Path], dict[str, Any]]:
+                   credits: Sequence[str] = (), labels: AreaLabels | None = None
+                   ) -> tuple[dict[str, Path], dict[str, Any]]:
     """Write the density figures; return them and their ledger entries.
 
     Runs in a forked child (:func:`cwsgeo.build.parallel.background`): the entries let the parent
-    record what the child wrote. ``credits``: the data's attribution lines (figure footers).
+    record what the child wrote. ``credits``: the data's attribution lines (figure footers);
+    ``labels``: the city's words for its areas (figure titles).
     """
     from ..outputs.figures import credit_line, density_figures
 
     paths = {f"figure_{fig.name}": ledger.write_if_changed(folder / fig.name,
                                                            _content_key(fig.data), fig.write)
-             for fig in density_figures(densities, source=credit_line(credits))}
+             for fig in density_figures(densities, source=credit_line(credits),
+                                        labels=labels or AreaLabels())}
     return paths, _entries_of(ledger, paths.values())
 
 
