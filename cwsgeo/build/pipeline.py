@@ -499,10 +499,12 @@ class _Build:
 
         with self.ctx.timed("tables"):
             with self.ctx.timed("inventory_report"):
-                accounts = inventory_accounts(self.spaces)
+                words = self.cfg.profile.area_labels()
+                accounts = inventory_accounts(self.spaces, words)
                 report = inventory_report(self.inv, self.spaces, version=__version__,
                                           duplicates=self.duplicates,
-                                          location=self.location_warnings, accounts=accounts)
+                                          location=self.location_warnings, accounts=accounts,
+                                          labels=words)
             with self.ctx.timed("change_snapshot"):
                 self.state = snapshot(self.spaces)
                 changes = compare(self._previous_state(), self.state)
@@ -526,7 +528,7 @@ class _Build:
             out["accounts"] = write_csv(accounts, folder / "inventory_accounts.csv")
             out["duplicates"] = write_csv(self.duplicates, folder / "inventory_duplicates.csv")
             out["precision"] = write_csv(
-                precision_table(self.spaces, self.cfg.geocoding.point_radius_m),
+                precision_table(self.spaces, self.cfg.geocoding.point_radius_m, words),
                 folder / "location_precision.csv")
             self._start_workbook(change_record, tabular)
 
@@ -578,7 +580,8 @@ class _Build:
             for gpkg in sorted({p for p in out.values() if p.suffix == ".gpkg"}):
                 out.update({f"parquet_{p.name}": p for p in _geoparquet(gpkg, self.ledger)})
             xml = cwsgeo_project(dens, folder, transit=self.transit, places=self.places,
-                                 title=f"cwsgeo: coworking spaces in {self.cfg.profile.name}")
+                                 title=f"cwsgeo: coworking spaces in {self.cfg.profile.name}",
+                                 labels=self.cfg.profile.area_labels())
             out["qgis"] = self.ledger.write_if_changed(folder / "cwsgeo.qgz", digest(xml),
                                                        lambda path: write_qgz(xml, path))
 
