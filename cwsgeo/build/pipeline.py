@@ -621,7 +621,8 @@ class _Build:
             self.result.outputs.update(write_findings(
                 findings, self.processed, admin=self.admin,
                 sources=attributions(self.raw.manifest), report=scfg.report, pdf=scfg.pdf,
-                city=profile.name, literature=city_literature(profile)))
+                city=profile.name, literature=city_literature(profile),
+                labels=profile.area_labels()))
 
 
 def _geoparquet(gpkg: Path, ledger: OutputLedger) -> list[Path]:

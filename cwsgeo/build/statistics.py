@@ -23,6 +23,7 @@ import pandas as pd
 
 from .. import __version__, settings
 from .._errors import CwsgeoError
+from ..outputs.labels import AreaLabels
 from .profiles import CityLiterature
 from .stages import StageContext, file_key, space_key
 
@@ -383,14 +384,16 @@ class _Statistics:
 
 def write_findings(findings: Findings, folder: Path, *, admin: AdminAreas,
                    sources: list[str], report: bool, pdf: bool, city: str = "",
-                   literature: CityLiterature | None = None) -> dict[str, Path]:
+                   literature: CityLiterature | None = None,
+                   labels: AreaLabels | None = None) -> dict[str, Path]:
     """Write ``statistics.json``, the curves and tables, the figures and the report.
 
     Everything lands in ``folder`` (``data/processed``): ``statistics.json``,
     ``statistics/*.csv`` (every Kd curve and result table), ``figures/stats_*.png`` and, with
     ``report``, ``report.html`` (self-contained) and ``report.pdf`` (headless Chromium; a
     warning, not an error, when no Chromium is found). ``city`` names the report; the
-    city's ``literature`` (published figures, related work) is compared with and cited.
+    city's ``literature`` (published figures, related work) is compared with and cited;
+    ``labels`` are the city's words for its areas (default: the English words).
     """
     from .._io import write_csv, write_text
     from ..outputs.figures import credit_line, save_figure
@@ -413,7 +416,7 @@ def write_findings(findings: Findings, folder: Path, *, admin: AdminAreas,
     boundary = admin.city.to_crs(settings.crs_work)
     drawn = findings_figures(stats, findings.curves, findings.hotspot_units,
                              findings.tables.get("by_type_values"), boundary=boundary,
-                             source=credit_line(sources))
+                             source=credit_line(sources), labels=labels or AreaLabels())
     pngs = {}
     for name, (fig, caption) in drawn.items():
         out[f"figure_{name}"] = save_figure(fig, folder / "figures" / f"stats_{name}.png")
@@ -424,7 +427,7 @@ def write_findings(findings: Findings, folder: Path, *, admin: AdminAreas,
     published = [(what, value, source) for what, value, source, _ in lit.published]
     sections = report_sections(stats, findings.tables, pngs, published=published,
                                published_here=_published_here(stats, lit), sources=sources,
-                               related_work=lit.related_work)
+                               related_work=lit.related_work, labels=labels or AreaLabels())
     title = f"Coworking spaces in {city}: findings" if city else "Coworking spaces: findings"
     page = render_report(title, sections,
                          subtitle="Agglomeration, co-location, hot spots and the middleground "
