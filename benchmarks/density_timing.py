@@ -95,7 +95,8 @@ def main() -> None:
     timings: list[tuple[str, float]] = []
     data = timed("load bundle", lambda: load_bundle(args.mirror.resolve()), timings)
     spaces = stand_in_spaces(data["city_boundary"], args.spaces)
-    common = {"places": data["places"], "transit": data["transit"]}
+    common = {"places": data["places"], "transit": data["transit"],
+              "transit_modes": tuple(dict.fromkeys(TRANSIT_FILES.values()))}
     d = timed("area_densities districts", lambda: density.area_densities(
         data["districts"], spaces, key="district_code", **common), timings)
     b = timed("area_densities barris", lambda: density.area_densities(

@@ -130,13 +130,15 @@ def bundle(net: nw.WalkNetwork, ref: np.ndarray, data: Path, processed: Path,
     import geopandas as gpd
 
     import cwsgeo
+    from cwsgeo.build.profiles import load_profile
 
     spaces = gpd.read_file(processed / "coworking_spaces.gpkg", layer="coworking_spaces")
     spaces = spaces[spaces["location_precision"].isin(["exact", "approximate"])]
     spaces = spaces.to_crs("EPSG:25831")
     xy = np.column_stack([spaces.geometry.x, spaces.geometry.y])
     places = cwsgeo.read_places(sorted((data / "places").glob("*.geojson")))
-    transit = cwsgeo.read_transit(sorted((data / "transit").glob("*.geojson")))
+    transit = cwsgeo.read_transit(sorted((data / "transit").glob("*.geojson")),
+                                  rules=load_profile("barcelona").transit)
     sets = {"cafes and bars": places[places["category"].isin(["cafe", "bar"])],
             "restaurants": places[places["category"] == "restaurant"],
             "cultural venues": places[places["category"] == "culture_venue"],

@@ -86,7 +86,8 @@ def load_project(project: Path, processed: Path | None = None,
     admin = load_admin(raw / "admin")
     city = admin.city.geometry.union_all()
     places = read_places(sorted((raw / "places").glob("*")), clip=city)
-    transit = read_transit(sorted((raw / "transit").glob("*")), clip=city)
+    transit = read_transit(sorted((raw / "transit").glob("*")), clip=city,
+                           rules=cfg.profile.transit)
     spaces = gpd.read_file(spaces_path, layer="coworking_spaces")
     kept = "walk_areas_10min" in pyogrio.list_layers(spaces_path)[:, 0]
     areas, streets, how = network_layers(spaces.iloc[:0] if kept else spaces, raw,
@@ -96,7 +97,8 @@ def load_project(project: Path, processed: Path | None = None,
     if inventory:
         spaces, areas = grow_inventory(spaces, areas, inventory)
     result = compute_densities(admin.districts, admin.barris, admin.sections, admin.city,
-                               spaces, places, transit, **dataclasses.asdict(cfg.density))
+                               spaces, places, transit, transit_modes=cfg.profile.transit.modes,
+                               **dataclasses.asdict(cfg.density))
     print(f"data loaded in {time.perf_counter() - t0:.1f} s: {len(spaces)} spaces "
           f"({int((~spaces.geometry.is_empty & spaces.geometry.notna()).sum())} located), "
           f"{len(places):,} places, {len(transit):,} stops, {len(result.hexes):,} hexagons, "

@@ -67,7 +67,8 @@ def load(mirror: Path) -> tuple[OfflineGeocoder, TextLocator, pd.DataFrame, floa
     geocoder = OfflineGeocoder.from_dir(mirror / "addresses", lexicon=lexicon)
     geocoder.index  # noqa: B018 - load now, not inside the timings
     admin = cwsgeo.load_admin(mirror / "admin")
-    transit = cwsgeo.read_transit(mirror / "osm" / "transit_gtfs")
+    transit = cwsgeo.read_transit(mirror / "osm" / "transit_gtfs",
+                                  rules=load_profile("barcelona").transit)
     places = cwsgeo.read_places(mirror / "places", categories=None,
                                 city_words=lexicon.city_words)
     t1 = time.perf_counter()

@@ -56,8 +56,10 @@ PLACE_CATEGORIES: tuple[str, ...] = (
 ALL_PLACE_CATEGORIES: tuple[str, ...] = (*PLACE_CATEGORIES, "park", "playground", "sports",
                                          "other")
 
-#: Transit modes, from the heaviest rail to the bus.
-TRANSIT_MODES: tuple[str, ...] = ("metro", "tram", "fgc", "rodalies", "bus", "funicular")
+#: Generic transit modes, from the heaviest rail to the ferry: any city's default. ``rail`` is
+#: the suburban or regional train. A city profile may name its own modes (Barcelona's ``fgc``
+#: and ``rodalies``), see :class:`cwsgeo.analysis.layers.TransitModes`.
+TRANSIT_MODES: tuple[str, ...] = ("metro", "tram", "rail", "bus", "funicular", "ferry")
 
 #: Columns of a places layer, in order.
 PLACES_COLUMNS: tuple[str, ...] = (

@@ -319,7 +319,7 @@ TOWN_INVENTORY = ("id,name,address,postcode,lat,lon,innovation_type\n"
 
 def write_town_project(project: Path, grid_url: str) -> None:
     """Make the town's project as a user would: `cwsgeo init`, then point city.toml at the
-    grid, add the inventory (and, the town being tiny, no statistics)."""
+    grid, add the inventory (the statistics of a tiny town: run, or skipped with a reason)."""
     assert main(["--quiet", "init", "--place", "Testville, Italia", str(project)]) == 0
     city = project / "city.toml"
     city.write_text(re.sub(r'(?m)^path = ".*"$', f'path = "{grid_url}"',
@@ -328,7 +328,8 @@ def write_town_project(project: Path, grid_url: str) -> None:
     text = toml.read_text("utf-8")
     # no gazetteer: addresses through Nominatim, Kd against the places
     assert 'reference = "places"' in text and "online = true" in text
-    toml.write_text(text.replace("[statistics]\n", "[statistics]\nenabled = false\n")
+    toml.write_text(text.replace("[statistics]\n",
+                                 "[statistics]\nenabled = true\nn_sims = 99\npdf = false\n")
                     + "\n[density]\nkde_cell_m = 25.0\nkde_bandwidth_m = 200.0\n",
                     encoding="utf-8")
     (project / "inventory" / "coworking_spaces.csv").write_text(TOWN_INVENTORY,
@@ -390,8 +391,14 @@ def test_init_then_build_live(town: tuple[Path, RangeServer, float]) -> None:
     assert (table["residents_10min"] > 0).all()  # residents from the grid, on the streets
     assert table["residents_15min"].max() <= inside + 1e-6
     assert (project / "maps" / "innovation_types.html").exists()
+    stats = json.loads((processed / "statistics.json").read_text(encoding="utf-8"))
+    assert stats["agglomeration"]["skipped"].startswith("too few spaces for Kd: 3 < 10")
     stops = gpd.read_file(project / "data" / "raw" / "transit" / "osm_transit.gpkg")
     assert len(stops) == 2
+    # generic transit modes (issue 14): the railway station is "rail", no Barcelona operator
+    assert sorted(stops["mode"]) == ["bus", "rail"]
+    assert "rail_walk_min" in table.columns and "ferry_walk_min" in table.columns
+    assert not {"fgc_walk_min", "rodalies_walk_min"} & set(table.columns)
     # no Barcelona data anywhere
     assert not (project / "data" / "raw" / "addresses").exists()
 

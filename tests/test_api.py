@@ -170,5 +170,10 @@ def test_readme_example_runs_on_the_bundle(example: dict[str, Any]) -> None:
     np.testing.assert_allclose(out.spaces["residents_10min"].to_numpy(float)[located],
                                metrics["residents_10min"].to_numpy(float)[located],
                                rtol=1e-9)
+    # Barcelona's transit modes (its profile's), in the build's order and with its values
+    modes = [c.removesuffix("_walk_m") for c in metrics.columns if c.endswith("_walk_m")]
+    assert modes == ["metro", "tram", "fgc", "rodalies", "bus", "funicular", "transit_any"]
+    np.testing.assert_allclose(out.spaces["rodalies_walk_m"].to_numpy(float)[located],
+                               metrics["rodalies_walk_m"].to_numpy(float)[located], rtol=1e-9)
     here = spaces.set_index("id")["district_name"][located]
     assert out.spaces["district_name"][located].equals(here)

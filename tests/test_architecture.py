@@ -195,7 +195,8 @@ def _docstring_lines(tree: ast.Module) -> set[int]:
     return lines
 
 
-def city_specific_code(source: str) -> list[tuple[int, str]]:
+def city_specific_code(source: str, words: re.Pattern[str] = CITY_SPECIFIC
+                       ) -> list[tuple[int, str]]:
     """Return ``(line, text)`` of code tokens naming one city (comments and docstrings and the
     doctests in them are skipped)."""
     docs = _docstring_lines(ast.parse(source))
@@ -204,7 +205,7 @@ def city_specific_code(source: str) -> list[tuple[int, str]]:
         if tok.type == tokenize.COMMENT or (tok.type == tokenize.STRING
                                             and tok.start[0] in docs):
             continue
-        for m in CITY_SPECIFIC.finditer(tok.string):
+        for m in words.finditer(tok.string):
             named = re.search(r"open data bcn", tok.string, re.IGNORECASE)
             found.append((tok.start[0], named.group() if named and m.group().lower() == "bcn"
                           else m.group()))
@@ -230,5 +231,29 @@ def test_no_city_specific_names_in_analysis_or_outputs() -> None:
             if key.startswith("catalu"):
                 key = "cataluna"
             if (module, key) not in CITY_SPECIFIC_ALLOWED:
+                offenders.append(f"{module}:{line}: {word}")
+    assert offenders == []
+
+
+#: One city's transit operators (issue 14): the analysis layer's modes are generic (metro,
+#: tram, rail, bus, funicular, ferry); a city's operator modes and the rules that find them
+#: come from its profile's ``[transit]`` table.
+CITY_OPERATORS = re.compile(r"\bfgc\b|rodalies|renfe|\btmb\b|ferrocarrils de la generalitat",
+                            re.IGNORECASE)
+
+#: Known exceptions: (module, word) -> why the word is not a transit rule.
+CITY_OPERATORS_ALLOWED: dict[tuple[str, str], str] = {
+    ("cwsgeo.analysis.layers.readers", "rodalies"): "edition date of the mirror's "
+    "rodalies_stations.geojson (a file name; its mode comes from the profile)",
+}
+
+
+def test_no_transit_operators_in_the_analysis_layer() -> None:
+    offenders = []
+    for module, path in MODULES.items():
+        if _layer(module) != "analysis":
+            continue
+        for line, word in city_specific_code(path.read_text(encoding="utf-8"), CITY_OPERATORS):
+            if (module, word.lower()) not in CITY_OPERATORS_ALLOWED:
                 offenders.append(f"{module}:{line}: {word}")
     assert offenders == []

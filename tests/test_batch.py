@@ -118,7 +118,7 @@ def test_city_summary_numbers() -> None:
         "proximity_method": ["network", "straight_line", None, "network", None],
         "metro_walk_min": [4.0, 9.0, None, 1.0, None],
         "bus_walk_min": [1.0, 1.0, None, 1.0, None],
-        "rodalies_walk_min": [None, 4.5, None, None, None],
+        "rail_walk_min": [None, 4.5, None, None, None],
     })
     coverage = pd.DataFrame({"group": ["all", "all", "type 1"], "minutes": [10, 15, 10],
                              "share": [0.25, 0.5, 0.1], "residents_total": [40_000.0] * 3})
@@ -132,8 +132,12 @@ def test_city_summary_numbers() -> None:
     assert got["rail_5min_share"] == 1.0 and got["residents_10min_share"] == 0.25
     assert got["kd_verdict"] == "localized" and got["population"] == 40_000
     assert got["lon"] == pytest.approx(2.15, abs=1e-3)
-    bus_only = spaces.assign(metro_walk_min=9.0, rodalies_walk_min=None)
+    bus_only = spaces.assign(metro_walk_min=9.0, rail_walk_min=None)
     assert city_summary(bus_only)["rail_5min_share"] == 0.0
+    # a city's own rail modes (its profile's): Barcelona's Rodalies
+    own = spaces.assign(metro_walk_min=9.0).rename(columns={"rail_walk_min": "rodalies_walk_min"})
+    assert city_summary(own)["rail_5min_share"] == 0.0
+    assert city_summary(own, rail_modes=("metro", "rodalies"))["rail_5min_share"] == 0.5
     assert pd.isna(city_summary(spaces)["population"])
 
 
@@ -359,8 +363,6 @@ def test_a_live_source_answering_500_fails_its_city_only(
 
 @test_any_city.pytestmark
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the statistics stage fails on a two-space town "
-                   "(k=8 neighbours); removed when it skips such tests with a reason")
 def test_a_new_city_from_its_place(town: tuple[Path, Any, float], canned_server: Any,
                                    tmp_path: Path, cluster: Any) -> None:
     """A ``place`` entry: `cwsgeo init`'s project made in the worker, then fetched live."""

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import geopandas as gpd
@@ -16,6 +17,7 @@ import shapely
 from cwsgeo import ConfigError, DataSourceError, MissingDataError, settings
 from cwsgeo._io import write_gpkg
 from cwsgeo.analysis import layers
+from cwsgeo.build.profiles import load_profile
 from cwsgeo.schema import (
     ALL_PLACE_CATEGORIES,
     PLACE_CATEGORIES,
@@ -26,10 +28,22 @@ from cwsgeo.schema import (
 from tests._server import CannedServer
 
 M = 1 / 111_320  # degrees of latitude per metre
+#: Barcelona's transit modes and rules (its profile): the test data are Barcelona's.
+BCN = load_profile("barcelona").transit
 #: What Overpass's /api/status says when a slot is free (osmnx reads the 5th line).
 STATUS = ("Connected as: 2130706433\nCurrent time: 2026-02-01T10:00:00Z\n"
           "Announced endpoint: none\nRate limit: 2\n2 slots available now.\n"
           "Currently running queries (pid, space limit, time limit, start time):\n")
+
+
+def read_transit(*args: Any, **kwargs: Any) -> gpd.GeoDataFrame:
+    """:func:`cwsgeo.analysis.layers.read_transit` with Barcelona's modes."""
+    return layers.read_transit(*args, rules=BCN, **kwargs)
+
+
+def fetch_transit_live(*args: Any, **kwargs: Any) -> gpd.GeoDataFrame:
+    """:func:`cwsgeo.analysis.layers.fetch_transit_live` with Barcelona's modes."""
+    return layers.fetch_transit_live(*args, rules=BCN, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +58,7 @@ def city_places(ldir: Path) -> gpd.GeoDataFrame:
 
 @pytest.fixture(scope="module")
 def gtfs_transit(ldir: Path) -> gpd.GeoDataFrame:
-    return layers.read_transit(ldir / "transit")
+    return read_transit(ldir / "transit")
 
 
 def by_id(gdf: gpd.GeoDataFrame, column: str = "place_id") -> pd.DataFrame:
@@ -280,7 +294,7 @@ def test_gtfs_schema_and_collapse(gtfs_transit: gpd.GeoDataFrame) -> None:
     assert {"fgc:AB1", "tmb_metro:1.901"}.isdisjoint(rows.index)
     assert rows.loc["rodalies:71801", ["mode", "lines"]].tolist() == ["rodalies", "R2;R4"]
     assert rows.loc["tmb_funicular:1.9901", "mode"] == "funicular"
-    assert set(gtfs_transit["mode"]) == set(TRANSIT_MODES)
+    assert set(gtfs_transit["mode"]) == set(BCN.modes)
 
 
 def test_gtfs_metro_position_is_mean_of_rows(gtfs_transit: gpd.GeoDataFrame) -> None:
@@ -292,17 +306,17 @@ def test_gtfs_metro_position_is_mean_of_rows(gtfs_transit: gpd.GeoDataFrame) -> 
 
 def test_transit_clip_with_buffer(ldir: Path) -> None:
     box = shapely.box(2.10, 41.35, 2.20, 41.42)  # "Just Outside" lies ~330 m east of it
-    kept = layers.read_transit(ldir / "transit" / "fgc_stations.geojson", clip=box)
+    kept = read_transit(ldir / "transit" / "fgc_stations.geojson", clip=box)
     assert sorted(kept["stop_id"]) == ["fgc:EX1", "fgc:PR1"]
-    strict = layers.read_transit(ldir / "transit" / "fgc_stations.geojson", clip=box,
+    strict = read_transit(ldir / "transit" / "fgc_stations.geojson", clip=box,
                                  clip_buffer_m=0)
     assert list(strict["stop_id"]) == ["fgc:PR1"]
     as_frame = gpd.GeoDataFrame(geometry=[box], crs=settings.crs_store).to_crs(
         settings.crs_work)
-    same = layers.read_transit(ldir / "transit" / "fgc_stations.geojson", clip=as_frame)
+    same = read_transit(ldir / "transit" / "fgc_stations.geojson", clip=as_frame)
     assert sorted(same["stop_id"]) == sorted(kept["stop_id"])
     in_work_crs = as_frame.geometry.iloc[0]  # a bare geometry in EPSG:25831 (the pipeline's)
-    same = layers.read_transit(ldir / "transit" / "fgc_stations.geojson", clip=in_work_crs)
+    same = read_transit(ldir / "transit" / "fgc_stations.geojson", clip=in_work_crs)
     assert sorted(same["stop_id"]) == sorted(kept["stop_id"])
 
 
@@ -316,7 +330,7 @@ def test_places_clip(ldir: Path) -> None:
 
 
 def test_collapse_stations_merge_distance(ldir: Path) -> None:
-    raw = layers.read_transit(ldir / "transit", collapse=False)
+    raw = read_transit(ldir / "transit", collapse=False)
     assert (raw["mode"] == "bus").sum() == 4
     default = layers.collapse_stations(raw)
     assert (default["mode"] == "bus").sum() == 3
@@ -326,11 +340,11 @@ def test_collapse_stations_merge_distance(ldir: Path) -> None:
 
 
 def test_transit_modes_and_no_collapse(ldir: Path) -> None:
-    metro = layers.read_transit(ldir / "transit", modes=["metro"], collapse=False)
+    metro = read_transit(ldir / "transit", modes=["metro"], collapse=False)
     assert set(metro["mode"]) == {"metro"}
     assert (metro["name"] == "Diagonal").sum() == 2
     with pytest.raises(ConfigError, match="unknown mode"):
-        layers.read_transit(ldir / "transit", modes=["ferry"])
+        read_transit(ldir / "transit", modes=["ferry"])
 
 
 @pytest.mark.parametrize(("tags", "expected"), [
@@ -352,11 +366,60 @@ def test_transit_modes_and_no_collapse(ldir: Path) -> None:
     ({"amenity": "taxi"}, None),
 ])
 def test_osm_transit_mode(tags: dict[str, str], expected: str | None) -> None:
+    assert layers.osm_transit_mode(tags, BCN) == expected
+
+
+@pytest.mark.parametrize(("tags", "expected"), [
+    ({"public_transport": "station", "train": "yes"}, "rail"),
+    ({"railway": "station", "station": "train", "operator": "Renfe"}, "rail"),
+    ({"railway": "halt", "train": "yes", "network": "Rodalies de Catalunya"}, "rail"),
+    ({"railway": "station", "station": "subway"}, "metro"),
+    ({"railway": "station", "station": "subway", "operator": "FGC"}, "metro"),
+    ({"railway": "station", "network": "Metro de Milano"}, "metro"),
+    ({"railway": "station", "operator": "TMB"}, None),
+    ({"amenity": "ferry_terminal", "name": "Pier 1"}, "ferry"),
+    ({"type": "route", "route": "ferry"}, "ferry"),
+    ({"railway": "tram_stop"}, "tram"),
+    ({"highway": "bus_stop"}, "bus"),
+])
+def test_osm_transit_mode_generic(tags: dict[str, str], expected: str | None) -> None:
+    """Issue 14: any city's modes; no operator of one city (FGC, Rodalies, TMB) is known."""
     assert layers.osm_transit_mode(tags) == expected
+    assert TRANSIT_MODES == ("metro", "tram", "rail", "bus", "funicular", "ferry")
+
+
+def test_city_transit_rules() -> None:
+    city = layers.TransitModes(modes=("metro", "s-bahn", "bus"), rail="s-bahn",
+                               operators=(("metro", r"\bu-bahn\b"),))
+    assert layers.osm_transit_mode({"railway": "station", "train": "yes"}, city) == "s-bahn"
+    assert layers.osm_transit_mode({"railway": "station", "network": "U-Bahn"}, city) == "metro"
+    assert city.rail_modes == ("metro", "s-bahn")
+    assert city.merge_distances["s-bahn"] == layers.STATION_MERGE_M["rail"]
+    with pytest.raises(ValueError, match="tram"):
+        layers.TransitModes(modes=("metro", "bus"), rail="tram2")
+    assert BCN.rail_modes == ("metro", "tram", "fgc", "rodalies", "funicular")
+
+
+def test_read_transit_generic_modes(ldir: Path, tmp_path: Path) -> None:
+    """Any other city: Barcelona's operator files tell no mode; a rail file is rail; in OSM
+    the FGC's subway routes are metro."""
+    xml = layers.read_transit(ldir / "osm" / "eixample_tiny.osm")
+    assert set(xml["mode"]) <= set(TRANSIT_MODES)
+    rows = xml.set_index("stop_id")
+    assert rows.loc["osm:node/20", ["mode", "lines"]].tolist() == ["metro", "L1;L8"]
+    rail = tmp_path / "rail_stations.geojson"
+    shutil.copy(ldir / "transit" / "rodalies_stations.geojson", rail)
+    trains = layers.read_transit(rail, clip=shapely.box(2.0, 41.2, 2.4, 41.6))
+    assert len(trains) and set(trains["mode"]) == {"rail"}
+    assert set(trains["source"]) == {"rail"}
+    with pytest.raises(ConfigError, match="not a transit file"):
+        layers.read_transit(ldir / "transit" / "fgc_stations.geojson")
+    with pytest.raises(ConfigError, match="unknown mode"):
+        layers.read_transit(rail, modes=["rodalies"])
 
 
 def test_read_transit_osm_xml(ldir: Path) -> None:
-    transit = layers.read_transit(ldir / "osm" / "eixample_tiny.osm")
+    transit = read_transit(ldir / "osm" / "eixample_tiny.osm")
     assert_schema(transit, TRANSIT_COLUMNS)
     rows = transit.set_index("stop_id")
     assert set(rows["date"]) == {"2012-01-18"}
@@ -384,7 +447,7 @@ def test_own_schema_round_trip(tmp_path: Path, city_places: gpd.GeoDataFrame,
                                gtfs_transit: gpd.GeoDataFrame) -> None:
     gpkg = write_gpkg({"places": city_places, "transit": gtfs_transit}, tmp_path / "live.gpkg")
     places = layers.read_places(gpkg)
-    transit = layers.read_transit(gpkg)
+    transit = read_transit(gpkg)
     pd.testing.assert_frame_equal(places.drop(columns="geometry"),
                                   city_places.drop(columns="geometry"))
     assert places.geometry.geom_equals_exact(city_places.geometry, 0.01).all()
@@ -408,7 +471,7 @@ def test_mixed_inputs_one_call(ldir: Path, tmp_path: Path) -> None:
                                      "bcn_terrasses", "osm"}
     same = layers.read_places([ldir / "places", ldir / "osm" / "eixample_tiny.osm"])
     assert sorted(same["place_id"]) == sorted(places["place_id"])
-    transit = layers.read_transit(folder)  # the .osm and the metro file
+    transit = read_transit(folder)  # the .osm and the metro file
     assert set(transit["source"]) == {"osm", "tmb_metro"}
 
 
@@ -425,7 +488,7 @@ def test_input_errors(ldir: Path, tmp_path: Path) -> None:
     with pytest.raises(MissingDataError, match="no places file"):
         layers.read_places(ldir / "transit")
     with pytest.raises(ConfigError, match="not a transit file"):
-        layers.read_transit(ldir / "places" / "bcn_terrasses_2023_2s.geojson")
+        read_transit(ldir / "places" / "bcn_terrasses_2023_2s.geojson")
     notes = tmp_path / "notes.geojson"
     notes.write_text(json.dumps({"type": "FeatureCollection", "features": []}), encoding="utf-8")
     with pytest.raises(ConfigError, match="not a places file"):
@@ -437,7 +500,7 @@ def test_counts(city_places: gpd.GeoDataFrame, gtfs_transit: gpd.GeoDataFrame) -
     assert table.loc["total", "total"] == len(city_places)
     assert table.loc["terrace", "bcn_terrasses"] == 5
     assert list(table.index)[:2] == ["cafe", "bar"]  # the scheme's order
-    modes = layers.count_transit(gtfs_transit)
+    modes = layers.count_transit(gtfs_transit, modes=BCN.modes)
     assert modes.loc["metro", "tmb_metro"] == 2
     assert modes.loc["total", "total"] == len(gtfs_transit)
 
@@ -514,7 +577,7 @@ def test_fetch_places_live(overpass: CannedServer, tmp_path: Path) -> None:
 def test_fetch_transit_live(overpass: CannedServer, tmp_path: Path) -> None:
     overpass.add("POST", "/api/interpreter", json_body=overpass_answer(TRANSIT_ELEMENTS))
     area = gpd.GeoSeries([AREA], crs=settings.crs_store).to_crs(settings.crs_work)
-    transit = layers.fetch_transit_live(area, tmp_path)
+    transit = fetch_transit_live(area, tmp_path)
     assert_schema(transit, TRANSIT_COLUMNS)
     rows = transit.set_index("stop_id")
     assert rows.loc["osm:node/201", ["name", "mode"]].tolist() == ["Diagonal", "metro"]
@@ -533,7 +596,7 @@ def test_live_and_file_schemas_match(overpass: CannedServer, tmp_path: Path, ldi
     xml = layers.read_places(ldir / "osm" / "eixample_tiny.osm")
     for frame in (live, xml):
         pd.testing.assert_series_equal(frame.dtypes, city_places.dtypes)
-    xml_transit = layers.read_transit(ldir / "osm" / "eixample_tiny.osm")
+    xml_transit = read_transit(ldir / "osm" / "eixample_tiny.osm")
     pd.testing.assert_series_equal(xml_transit.dtypes, gtfs_transit.dtypes)
 
 
@@ -551,7 +614,7 @@ def test_live_remark_is_an_error_and_not_cached(overpass: CannedServer, tmp_path
     bad["remark"] = "runtime error: Query timed out in \"query\" at line 1 after 180 seconds."
     overpass.add("POST", "/api/interpreter", json_body=bad)
     with pytest.raises(DataSourceError, match="Overpass"):
-        layers.fetch_transit_live(AREA, tmp_path)
+        fetch_transit_live(AREA, tmp_path)
     cache = tmp_path / "osmnx"
     assert not cache.exists() or not any(cache.iterdir())
 
@@ -581,10 +644,10 @@ def test_bundle_places(bundle_dir: Path) -> None:
 def test_bundle_transit(bundle_dir: Path) -> None:
     boundary = gpd.read_file(bundle_dir / "admin" / "city_boundary.geojson")
     gtfs = bundle_dir / "osm" / "transit_gtfs"
-    network = layers.read_transit(gtfs / "tmb_metro_stations.geojson",
+    network = read_transit(gtfs / "tmb_metro_stations.geojson",
                                   clip=shapely.box(1.5, 41.0, 2.6, 41.8))
     assert 130 <= len(network) <= 140  # 165 line-station rows, 139 stations
-    transit = layers.read_transit(gtfs, clip=boundary)
+    transit = read_transit(gtfs, clip=boundary)
     assert_schema(transit, TRANSIT_COLUMNS)
     counts = transit["mode"].value_counts()
     assert 95 <= counts["metro"] <= 115
@@ -603,7 +666,7 @@ def test_bundle_osm_xml(bundle_dir: Path) -> None:
     places = layers.read_places(osm)
     assert set(places["date"]) == {"2012-01-18"}
     assert 110 <= len(places) <= 125  # 102 food and drink + 20 culture features
-    transit = layers.read_transit(osm, clip=shapely.box(1.5, 41.0, 2.6, 41.8))
+    transit = read_transit(osm, clip=shapely.box(1.5, 41.0, 2.6, 41.8))
     counts = transit["mode"].value_counts()
     assert counts["metro"] >= 50
     assert counts["bus"] >= 10

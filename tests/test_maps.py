@@ -22,6 +22,7 @@ from shapely.geometry import Point, box
 
 from cwsgeo.analysis.admin import AdminAreas
 from cwsgeo.analysis.density import DensityResult, compute_densities
+from cwsgeo.build.profiles import load_profile
 from cwsgeo.outputs import maps
 from cwsgeo.schema import PLACE_CATEGORIES
 from tests._browser import PageWatch, launch, open_map, watched_page
@@ -606,7 +607,8 @@ def test_bundle_maps_meet_size_and_speed_targets(bundle_dir: Path, tmp_path: Pat
     admin = load_admin(bundle_dir / "admin")
     city = admin.city.geometry.union_all()
     places = read_places(sorted((bundle_dir / "places").glob("bcn_*.geojson")), clip=city)
-    transit = read_transit(bundle_dir / "osm" / "transit_gtfs", clip=city)
+    bcn = load_profile("barcelona").transit
+    transit = read_transit(bundle_dir / "osm" / "transit_gtfs", clip=city, rules=bcn)
     rng = np.random.default_rng(0)
     sections = admin.sections
     assert sections is not None
@@ -619,7 +621,7 @@ def test_bundle_maps_meet_size_and_speed_targets(bundle_dir: Path, tmp_path: Pat
     areas = gpd.GeoDataFrame({"id": spaces["id"], "minutes": 10},
                              geometry=spaces.geometry.buffer(800), crs=spaces.crs)
     result = compute_densities(admin.districts, admin.barris, admin.sections, admin.city,
-                               spaces, places, transit)
+                               spaces, places, transit, transit_modes=bcn.modes)
     paths = [maps.innovation_map(spaces, admin, tmp_path / "inno.html", transit=transit,
                                  places=places, places_density=result.kde_places["all"],
                                  walk_areas=areas),

@@ -68,6 +68,11 @@ def _written(folder: Path, prof: CityProfile) -> Path:
     ("[city]\nname='x'\n", "missing"),
     ("[town]\nname='x'\n", r"\[city\] table"),
     ("[city\n", "not valid TOML"),
+    ("[city]\nname='x'\nplace='x'\nslug='x'\n[transit]\nrail='s-bahn'\n", "s-bahn"),
+    ("[city]\nname='x'\nplace='x'\nslug='x'\n[transit]\nmodes=['bus','bus']\n", "distinct"),
+    ("[city]\nname='x'\nplace='x'\nslug='x'\n[transit]\noperators=[['metro','(']]\n",
+     r"\[transit\]"),
+    ("[city]\nname='x'\nplace='x'\nslug='x'\n[transit]\ncolours=1\n", "unknown key"),
 ])
 def test_bad_profiles_name_the_file(tmp_path: Path, text: str, match: str) -> None:
     path = tmp_path / "bad.toml"
@@ -175,3 +180,22 @@ def test_area_words_of_a_profile(tmp_path: Path) -> None:
         path.write_text(base + f"neighbourhood_label={bad}\n", encoding="utf-8")
         with pytest.raises(ConfigError, match="neighbourhood_label must be"):
             load_profile(path)
+
+
+def test_transit_modes_come_from_the_profile(tmp_path: Path) -> None:
+    """Issue 14: Barcelona's operator modes are its profile's; any other city's are generic."""
+    bcn = load_profile("barcelona").transit
+    assert bcn.modes == ("metro", "tram", "fgc", "rodalies", "bus", "funicular")
+    assert bcn.rail == "rodalies" and bcn.operator_mode("ferrocarrils de la generalitat") == "fgc"
+    milan = profile_for_place("Milano, Italia")
+    assert milan.transit.modes == ("metro", "tram", "rail", "bus", "funicular", "ferry")
+    assert milan.transit.operators == ()
+    text = milan.to_toml().replace('rail = "rail"', 'rail = "s-bahn"').replace(
+        '"rail", "bus"', '"s-bahn", "bus"')
+    text += "operators = [['metro', '\\bu-bahn\\b']]\nmerge_m = { s-bahn = 300.0 }\n"
+    (tmp_path / "city.toml").write_text(text, encoding="utf-8")
+    own = load_profile(tmp_path / "city.toml").transit
+    assert own.modes == ("metro", "tram", "s-bahn", "bus", "funicular", "ferry")
+    assert own.operator_mode("u-bahn berlin") == "metro"
+    assert own.merge_distances["s-bahn"] == 300.0
+    assert load_profile(tmp_path / "city.toml").to_toml().count("[transit]") == 1

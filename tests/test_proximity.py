@@ -55,7 +55,7 @@ def spaces() -> gpd.GeoDataFrame:
 def stops() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {"name": ["M1", "M2", "B1", "B2", "R1"],
-         "mode": ["metro", "metro", "bus", "Bus ", "rodalies"]},
+         "mode": ["metro", "metro", "bus", "Bus ", "rail"]},
         geometry=[P(200, 200), P(600, 0), P(150, 5), P(80, -3), P(200, 700)],
         crs="EPSG:25831")
 
@@ -140,9 +140,9 @@ def test_transit_metrics_by_hand(grid, spaces, stops):
     assert a.bus_line_m == pytest.approx(math.hypot(60, 7))
     assert a.bus_nearest_stop == "B2"
     assert (a.bus_stops_5min, a.bus_stops_10min) == (2, 2)
-    # rodalies: R1 is 500 m from any street: straight line even for a network space
-    assert a.rodalies_walk_m == pytest.approx(math.hypot(180, 710))
-    assert (a.rodalies_stops_5min, a.rodalies_stops_10min) == (0, 1)
+    # rail: R1 is 500 m from any street: straight line even for a network space
+    assert a.rail_walk_m == pytest.approx(math.hypot(180, 710))
+    assert (a.rail_stops_5min, a.rail_stops_10min) == (0, 1)
     # modes without stops: no distance, no stops, columns still there
     assert np.isnan(a.tram_walk_m) and a.tram_stops_10min == 0 and pd.isna(a.tram_nearest_stop)
     assert a.transit_any_walk_m == pytest.approx(73.0)
@@ -153,7 +153,7 @@ def test_transit_metrics_by_hand(grid, spaces, stops):
     assert f.metro_line_m == pytest.approx(f.metro_walk_m)
     assert (f.metro_stops_5min, f.metro_stops_10min) == (1, 2)
     assert (f.bus_stops_5min, f.bus_stops_10min) == (0, 2)
-    assert f.rodalies_walk_m == pytest.approx(math.hypot(100, 100))
+    assert f.rail_walk_m == pytest.approx(math.hypot(100, 100))
     # the space without a location: NA everywhere
     assert m.loc["N"].drop("proximity_method").isna().all()
     expected = []

@@ -244,7 +244,8 @@ def bcn(bundle_dir: Path) -> TextLocator:
 
     geocoder = OfflineGeocoder.from_dir(bundle_dir / "addresses", lexicon=LEXICON)
     return build_text_locator(geocoder, cwsgeo.load_admin(bundle_dir / "admin"),
-                              cwsgeo.read_transit(bundle_dir / "osm" / "transit_gtfs"),
+                              cwsgeo.read_transit(bundle_dir / "osm" / "transit_gtfs",
+                                                  rules=load_profile("barcelona").transit),
                               cwsgeo.read_places(bundle_dir / "places", categories=None),
                               lexicon=LEXICON)
 

@@ -459,11 +459,13 @@ def read_city_summary(city: City, out: str | Path, built: dict[str, Any]) -> dic
         coverage = folder / "coverage.csv"
         statistics = folder / "statistics.json"
         districts = folder / "districts.gpkg"
+        profile = city.config().profile
         numbers = city_summary(
             spaces, coverage=pd.read_csv(coverage) if coverage.is_file() else None,
             statistics=read_json(statistics) if statistics.is_file() else None,
-            areas=gpd.read_file(districts) if districts.is_file() else None)
-        name = city.name or city.config().profile.name
+            areas=gpd.read_file(districts) if districts.is_file() else None,
+            rail_modes=profile.transit.rail_modes)
+        name = city.name or profile.name
     return {"slug": city.slug, "name": name, "status": "ok", **numbers, **built}
 
 

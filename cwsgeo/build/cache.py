@@ -50,7 +50,7 @@ STAGE_VERSIONS: dict[str, int] = {
     "streets": 2,        # street lines of the offline basemap (2: street names)
     "density_base": 2,   # densities that do not depend on the spaces
     "density": 2,        # densities of the spaces
-    "statistics": 1,     # the findings: Kd, co-location, hot spots, comparisons by type
+    "statistics": 2,     # the findings (2: small cities: tests under their minimums skipped)
 }
 
 

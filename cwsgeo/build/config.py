@@ -32,6 +32,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -325,19 +326,41 @@ class StatisticsConfig:
                         else self.max_points))
 
     def validate(self) -> None:
-        """Raise :class:`~cwsgeo.ConfigError` on a value out of range."""
-        if self.n_sims is not None and not 19 <= self.n_sims <= 99_999:
-            raise ConfigError("[statistics] n_sims must be between 19 and 99999")
-        if self.max_points is not None and self.max_points < 10:
-            raise ConfigError("[statistics] max_points must be at least 10")
+        """Raise :class:`~cwsgeo.ConfigError` on a value out of range.
+
+        The message names the key, the allowed range and the value given; the floor of
+        ``n_sims`` is what Kd's band needs (:mod:`cwsgeo.analysis.stats.minimums`), and with
+        it the smallest permutation p-value, ``1 / (n_sims + 1)``, must reach ``alpha``.
+        """
+        from ..analysis.stats.minimums import MAX_SIMS, MIN_KD_SIMS, MIN_POINTS
+
+        if self.n_sims is not None and not MIN_KD_SIMS <= self.n_sims <= MAX_SIMS:
+            raise ConfigError(f"[statistics] n_sims must be between {MIN_KD_SIMS} and "
+                              f"{MAX_SIMS} (Kd's 95 % band needs {MIN_KD_SIMS} simulations), "
+                              f"got {self.n_sims}")
+        if self.max_points is not None and self.max_points < MIN_POINTS:
+            raise ConfigError(f"[statistics] max_points must be at least {MIN_POINTS}, "
+                              f"got {self.max_points}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"[statistics] seed must be between 0 and {2**32 - 1}, "
+                              f"got {self.seed}")
         if not 100 <= self.max_distance_m <= 50_000:
-            raise ConfigError("[statistics] max_distance_m must be between 100 and 50000")
+            raise ConfigError("[statistics] max_distance_m must be between 100 and 50000 "
+                              f"metres, got {self.max_distance_m:g}")
         if not 0 < self.alpha < 0.5:
-            raise ConfigError("[statistics] alpha must be between 0 and 0.5")
+            raise ConfigError(f"[statistics] alpha must be between 0 and 0.5 (exclusive), "
+                              f"got {self.alpha:g}")
+        if self.n_sims is not None and (self.n_sims + 1) * self.alpha < 1 - 1e-9:
+            raise ConfigError(f"[statistics] n_sims = {self.n_sims} cannot reach alpha = "
+                              f"{self.alpha:g}: the smallest permutation p-value is "
+                              f"1 / (n_sims + 1); set n_sims to at least "
+                              f"{math.ceil(1 / self.alpha - 1)}")
         if self.reference not in ("addresses", "residents", "places"):
-            raise ConfigError("[statistics] reference must be addresses, residents or places")
+            raise ConfigError("[statistics] reference must be addresses, residents or places, "
+                              f"got {self.reference!r}")
         if self.types not in ("auto", "confirmed", "estimated"):
-            raise ConfigError("[statistics] types must be auto, confirmed or estimated")
+            raise ConfigError("[statistics] types must be auto, confirmed or estimated, "
+                              f"got {self.types!r}")
 
 
 @dataclass

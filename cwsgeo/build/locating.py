@@ -85,7 +85,7 @@ def stage_text_locations(ctx: StageContext, spaces: pd.DataFrame, texts: pd.Data
     key = [*file_key(raw.paths("addresses"), raw), *file_key(raw.paths("admin"), raw),
            *file_key(raw.paths("places"), raw), *file_key(raw.paths("transit"), raw),
            frame_digest(frame), frame_digest(streets.to_frame("street")),
-           repr(city_lexicon(ctx.cfg.profile))]
+           repr(city_lexicon(ctx.cfg.profile)), repr(ctx.cfg.profile.transit)]
     return ctx.cache.cached("text_locations", key,
                             lambda: _locate(ctx, frame, streets, raw, admin))
 
@@ -106,8 +106,9 @@ def _locate(ctx: StageContext, frame: pd.DataFrame, streets: pd.Series, raw: Raw
                          index=streets.index)
     if frame.empty:
         return radii
-    transit = read_transit(raw.paths("transit"), clip=admin.city) if raw.paths("transit") \
-        else None
+    transit = (read_transit(raw.paths("transit"), clip=admin.city,
+                            rules=ctx.cfg.profile.transit)
+               if raw.paths("transit") else None)
     places = (read_places(raw.paths("places"), clip=admin.city, categories=None,
                           city_words=lexicon.city_words)
               if raw.paths("places") else None)

@@ -126,20 +126,32 @@ class BuildResult:
 
     def _findings_lines(self) -> list[str]:
         stats: dict[str, Any] = self.extra.get("statistics") or {}
-        spaces = stats.get("agglomeration", {}).get("spaces")
-        if not spaces:
+        if not stats:
             return []
+        from ..outputs.findings import skipped_tests
         from ..outputs.stat_figures import band_text
 
+        skipped = skipped_tests(stats)
+        tail = (f"; not run: {len(skipped)} ("
+                + "; ".join(f"{test}: {reason}" for test, reason in skipped[:3])
+                + ("; …" if len(skipped) > 3 else "") + ")" if skipped else "")
+        spaces = stats.get("agglomeration", {}).get("spaces")
+        if not spaces or spaces.get("skipped"):
+            return [f"findings: {len(stats.get('tests', []))} tests in statistics.json and "
+                    f"report.html{tail}"]
         ranges = spaces.get("localized_distances_m") or []
         verdict = (f"localized at {band_text(ranges)}" if spaces.get("localized")
                    else "dispersed" if spaces.get("dispersed")
                    else "neither localized nor dispersed")
         sample = stats.get("meta", {}).get("sample")
-        return [f"findings: the spaces are {verdict} (Kd against the address points, "
+        reference = stats.get("meta", {}).get("reference", "addresses")
+        against = "the address points" if reference in ("addresses", "residents") \
+            else f"the {reference}"
+        return [f"findings: the spaces are {verdict} (Kd against {against}, "
                 f"n = {spaces.get('n')}, {spaces.get('n_sims')} simulations"
                 + (f"; {sample['text']}" if sample else "") + "); "
-                f"{len(stats.get('tests', []))} tests in statistics.json and report.html"]
+                f"{len(stats.get('tests', []))} tests in statistics.json and report.html"
+                + tail]
 
     def _precision_lines(self) -> list[str]:
         lines = []

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import settings
 from .._errors import ConfigError
+from ..analysis.layers.modes import TransitModes
 
 if TYPE_CHECKING:
     from ..analysis.geocoding.lexicon import CityLexicon
@@ -160,6 +161,10 @@ class CityProfile:
         reads (map layers, legends, tooltips, figure titles, reports, QGIS layer names);
         the tables keep their names (``districts``, ``barris``, ``barri_code``). In TOML a
         word (plural: an ``s`` added) or a ``[singular, plural]`` pair.
+    transit
+        The city's transit modes and the rules that give a station its mode (the profile's
+        ``[transit]`` table; default: the generic modes metro, tram, rail, bus, funicular,
+        ferry).
     """
 
     name: str
@@ -178,6 +183,7 @@ class CityProfile:
     literature: str = ""
     district_label: tuple[str, str] = ("district", "districts")
     neighbourhood_label: tuple[str, str] = ("neighbourhood", "neighbourhoods")
+    transit: TransitModes = field(default_factory=TransitModes)
 
     def area_labels(self) -> AreaLabels:
         """Return the words of the two levels for the output functions."""
@@ -207,9 +213,14 @@ class CityProfile:
     def to_toml(self) -> str:
         """Return the profile as commented TOML (what ``cwsgeo init`` writes)."""
         lines = ["# cwsgeo city profile: what this city has (README.md > Any city).", "[city]"]
-        lines += _toml_lines(self, exclude=("population",))
+        lines += _toml_lines(self, exclude=("population", "transit"))
         lines += ["", "[population]"]
         lines += _toml_lines(self.population)
+        generic = TransitModes()
+        lines += ["", "[transit]"]
+        lines += _toml_lines(self.transit, exclude=tuple(
+            f.name for f in dataclasses.fields(generic) if f.name not in ("modes", "rail")
+            and getattr(self.transit, f.name) == getattr(generic, f.name)))
         return "\n".join(lines) + "\n"
 
 
@@ -235,6 +246,8 @@ _KEY_HELP: dict[str, str] = {
              "its start) or polygons file"),
     "column": "population column of a polygons file",
     "epoch": "year the population refers to",
+    "modes": "transit modes, heaviest rail first",
+    "rail": "mode of suburban/regional trains",
 }
 
 
@@ -325,10 +338,10 @@ def _from_toml(text: str, where: str, base: Path) -> CityProfile:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
-    unknown = set(raw) - {"city", "population"}
+    unknown = set(raw) - {"city", "population", "transit"}
     if unknown or "city" not in raw:
-        raise ConfigError(f"{where}: a profile has a [city] table and an optional "
-                          f"[population] table (found: {', '.join(sorted(raw)) or 'nothing'})")
+        raise ConfigError(f"{where}: a profile has a [city] table and optional [population] "
+                          f"and [transit] tables (found: {', '.join(sorted(raw)) or 'nothing'})")
     city = dict(raw["city"])
     pop = _checked(PopulationSource, raw.get("population", {}), f"{where} [population]")
     if pop.kind not in POPULATION_KINDS:
@@ -343,7 +356,9 @@ def _from_toml(text: str, where: str, base: Path) -> CityProfile:
     for key in ("district_label", "neighbourhood_label"):
         if key in city:
             city[key] = _label_pair(city[key], f"{where} [city] {key}")
-    profile = _checked(CityProfile, {**city, "population": pop}, f"{where} [city]")
+    transit = _transit_modes(raw.get("transit", {}), f"{where} [transit]")
+    profile = _checked(CityProfile, {**city, "population": pop, "transit": transit},
+                       f"{where} [city]")
     if profile.bbox is not None and len(profile.bbox) != 4:
         raise ConfigError(f"{where} [city] bbox must be [west, south, east, north]")
     if profile.crs != "auto":
@@ -359,6 +374,28 @@ def _label_pair(value: Any, where: str) -> tuple[str, str]:
         raise ConfigError(f"{where} must be a word or a [singular, plural] pair, got {value!r}")
     singular = words[0].strip()
     return singular, (words[1].strip() if len(words) == 2 else singular + "s")
+
+
+def _transit_modes(raw: dict[str, Any], where: str) -> TransitModes:
+    """Read the ``[transit]`` table into :class:`~cwsgeo.analysis.layers.TransitModes`."""
+    values = dict(raw)
+    try:
+        for key in ("modes", "source_priority"):
+            if key in values:
+                values[key] = tuple(map(str, values[key]))
+        if "operators" in values:
+            values["operators"] = tuple((str(m), str(p)) for m, p in values["operators"])
+        if "station_files" in values:
+            values["station_files"] = tuple((str(w), str(m), str(s))
+                                            for w, m, s in values["station_files"])
+        if "merge_m" in values:
+            pairs = values["merge_m"]  # a table {mode = metres} or [[mode, metres], ...]
+            pairs = pairs.items() if isinstance(pairs, dict) else pairs
+            values["merge_m"] = tuple((str(m), float(d)) for m, d in pairs)
+        modes: TransitModes = _checked(TransitModes, values, where)
+        return modes
+    except (TypeError, ValueError, re.error) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def city_lexicon(profile: CityProfile) -> CityLexicon:
@@ -389,6 +426,7 @@ def city_lexicon(profile: CityProfile) -> CityLexicon:
                             for n, a, ad in raw.pop("landmarks", ())),
             area_aliases=tuple((str(n), tuple(map(str, c)))
                                for n, c in raw.pop("area_aliases", ())),
+            transit_words=tuple((str(w), str(m)) for w, m in raw.pop("transit_words", ())),
             spellings=tuple((str(a), str(b)) for a, b in raw.pop("spellings", {}).items()))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"lexicon {path}: malformed entry: {exc}") from None

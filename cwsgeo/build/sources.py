@@ -288,8 +288,8 @@ def _fetch_live(ds: Dataset, cfg: Config, raw_dir: Path, polygon: Any,
         dest = save_network(net, folder / "osm_walk_network.npz")
         return [_entry(ds, raw_dir, dest, "Overpass (osmnx network_type='walk')", **osm_kw)]
     if ds.key in ("places", "transit"):
-        fetcher = layers.fetch_places_live if ds.key == "places" else layers.fetch_transit_live
-        gdf = fetcher(polygon, cache)
+        gdf = (layers.fetch_places_live(polygon, cache) if ds.key == "places" else
+               layers.fetch_transit_live(polygon, cache, rules=cfg.profile.transit))
         dest = folder / f"osm_{ds.key}.gpkg"
         with atomic_path(dest) as tmp:
             gdf.to_crs("EPSG:4326").to_file(tmp, layer=ds.key, driver="GPKG", engine="pyogrio")

@@ -152,17 +152,18 @@ def stage_layers(ctx: StageContext, raw: RawData, admin: AdminAreas
     from .profiles import city_lexicon
 
     city_words = sorted(city_lexicon(ctx.cfg.profile).city_words)
+    rules = ctx.cfg.profile.transit
 
     def read(layer: str) -> gpd.GeoDataFrame:
         from ..analysis import layers  # imported on a cache miss only
 
         if layer == "places":
             return layers.read_places(raw.paths(layer), clip=admin.city, city_words=city_words)
-        return layers.read_transit(raw.paths(layer), clip=admin.city)
+        return layers.read_transit(raw.paths(layer), clip=admin.city, rules=rules)
 
     admin_key = file_key(raw.paths("admin"), raw)
     places_key = [*file_key(raw.paths("places"), raw), *admin_key, city_words]
-    transit_key = [*file_key(raw.paths("transit"), raw), *admin_key]
+    transit_key = [*file_key(raw.paths("transit"), raw), *admin_key, dataclasses.asdict(rules)]
     places = ctx.cache.cached("places", places_key, lambda: read("places"), memo=True)
     transit = ctx.cache.cached("transit", transit_key, lambda: read("transit"), memo=True)
     return places, transit, [digest(places_key), digest(transit_key)]
@@ -209,7 +210,9 @@ class ProximityStage:
         self.places, self.transit, self.layer_keys = places, transit, layer_keys
         self.pcfg = ctx.cfg.proximity  # resolved by build(): no value is left to settings
         self.minutes = list(self.pcfg.minutes or settings.walk_minutes)
-        self.params = [self.pcfg.walk_speed_kmh, self.minutes, self.pcfg.snap_max_m]
+        self.modes = list(ctx.cfg.profile.transit.modes)
+        self.params = [self.pcfg.walk_speed_kmh, self.minutes, self.pcfg.snap_max_m,
+                       self.modes]
         self.net_path = (ctx.cfg.resolve(self.pcfg.network) if self.pcfg.network
                          else raw.one("network"))
         self.net_key = file_key([self.net_path], raw)
@@ -234,12 +237,17 @@ class ProximityStage:
         """Places or stops snapped to the network once, and kept for the next rebuild."""
         from ..analysis.proximity import snap_places, snap_stops
 
-        layer, snap, key = ((self.places, snap_places, self.layer_keys[0]) if kind == "places"
-                            else (self.transit, snap_stops, self.layer_keys[1]))
         snap_max_m = self.pcfg.snap_max_m
+        key = self.layer_keys[0] if kind == "places" else self.layer_keys[1]
+
+        def compute() -> Any:
+            if kind == "places":
+                return snap_places(self.network, self.places, snap_max_m=snap_max_m)
+            return snap_stops(self.network, self.transit, modes=self.modes,
+                              snap_max_m=snap_max_m)
+
         return MEMOS.memo("snapped_targets", 4).get_or_compute(
-            (kind, self.net_key[0], key, snap_max_m, settings.crs_work),
-            lambda: snap(self.network, layer, snap_max_m=snap_max_m))
+            (kind, self.net_key[0], key, snap_max_m, settings.crs_work), compute)
 
     def residents(self) -> Residents:
         """Residents allocated to the network (cached by network, sections and addresses)."""
@@ -318,7 +326,8 @@ class ProximityStage:
         metrics = space_metrics(sub, self.network, stops=self.snapped("stops"),
                                 places=self.snapped("places"), residents=residents,
                                 minutes=self.minutes, walk_speed_kmh=pcfg.walk_speed_kmh,
-                                snap_max_m=pcfg.snap_max_m, progress=self.ctx.progress)
+                                snap_max_m=pcfg.snap_max_m, modes=self.modes,
+                                progress=self.ctx.progress)
         areas = walk_areas(sub, self.network, minutes=10, walk_speed_kmh=pcfg.walk_speed_kmh,
                            snap_max_m=pcfg.snap_max_m)
         shapes = areas.geometry.reindex(todo).to_numpy()
@@ -391,15 +400,16 @@ def stage_density(ctx: StageContext, admin: AdminAreas, spaces: gpd.GeoDataFrame
                   ) -> DensityResult:
     """Densities: the spaces-independent base is cached by its inputs, the rest by spaces."""
     dcfg = dataclasses.asdict(ctx.cfg.density)
+    modes = list(ctx.cfg.profile.transit.modes)
 
     def base_fn() -> Any:
         from ..analysis.density import density_base
 
         return density_base(admin.districts, admin.barris, admin.sections, admin.city,
-                            places, transit, **dcfg)
+                            places, transit, transit_modes=modes, **dcfg)
 
     def base() -> Any:
-        return ctx.cache.cached("density_base", [*base_key, dcfg], base_fn, memo=True)
+        return ctx.cache.cached("density_base", [*base_key, dcfg, modes], base_fn, memo=True)
 
     def result_fn() -> Any:
         from ..analysis.density import add_spaces
@@ -412,7 +422,8 @@ def stage_density(ctx: StageContext, admin: AdminAreas, spaces: gpd.GeoDataFrame
 
     keys = [space_key(g) for g in spaces.to_crs(settings.crs_work).geometry]
     signature = space_signature(spaces, keys)
-    slim = ctx.cache.cached("density", [*base_key, dcfg, signature], result_fn, memo=True)
+    slim = ctx.cache.cached("density", [*base_key, dcfg, modes, signature], result_fn,
+                            memo=True)
     whole = base()
     return dataclasses.replace(slim, kde_places=whole.kde_places,
                                contours={**slim.contours, **whole.contours})

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +24,14 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__, settings
-from .._errors import CwsgeoError
+from .._errors import CwsgeoError, MissingDataError
+from ..analysis.stats.minimums import (
+    LOCAL_CLQ_K,
+    MIN_KD_SIMS,
+    MIN_POINTS,
+    MIN_TYPE_N,
+    MIN_UNITS,
+)
 from ..outputs.labels import AreaLabels
 from .profiles import CityLiterature
 from .stages import StageContext, file_key, space_key
@@ -38,12 +47,13 @@ logger = logging.getLogger(__name__)
 __all__ = ["CROSS_GROUPS", "NETWORK_KD_MAX", "Findings", "sample_note", "sample_rows",
            "stage_statistics", "type_column", "write_findings"]
 
-#: Co-agglomeration partners of the spaces: name -> (layer, categories or modes).
+#: Co-agglomeration partners of the spaces: name -> (layer, categories or modes); no modes:
+#: the rail stations of the city's profile (its rail modes but the funicular's few stations).
 CROSS_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "cafes and bars": ("places", ("cafe", "bar")),
     "restaurants": ("places", ("restaurant",)),
     "cultural venues": ("places", ("culture_venue",)),
-    "rail stations": ("transit", ("metro", "tram", "fgc", "rodalies")),
+    "rail stations": ("transit", ()),
 }
 
 #: Metrics compared by innovation type (when the spaces have them).
@@ -55,8 +65,8 @@ COMPARED_METRICS = ("middleground_index", "middleground_index_spatial", "mg_plac
 #: Most spaces of the network Kd (its cost grows with the square of the spaces).
 NETWORK_KD_MAX = 600
 
-#: Smallest number of spaces of a type tested on its own.
-MIN_TYPE_N = 5
+#: Place categories of the local co-location quotient, in order.
+LOCAL_CLQ_CATEGORIES = ("cafe", "bar", "restaurant", "culture_venue")
 
 
 @dataclass
@@ -112,7 +122,8 @@ def stage_statistics(ctx: StageContext, raw: RawData, admin: AdminAreas,
         strict=True)]
     key = [*file_key(raw.paths("addresses"), raw), *file_key(raw.paths("admin"), raw),
            *file_key(raw.paths("places"), raw), *file_key(raw.paths("transit"), raw),
-           repr(scfg), signature, __version__]
+           repr(scfg), repr(ctx.cfg.profile.transit), repr(ctx.cfg.profile.area_labels()),
+           signature, __version__]
     return ctx.cache.cached("statistics", key, lambda: _Statistics(
         ctx, raw, admin, work, places, transit, densities, network).run())
 
@@ -146,9 +157,13 @@ class _Statistics:
                  network: WalkNetwork | None) -> None:
         self.ctx, self.raw, self.admin, self.densities = ctx, raw, admin, densities
         self.cfg = ctx.cfg.statistics
+        self.words = ctx.cfg.profile.area_labels()  # the city's words in skip reasons
         self.places = places.to_crs(settings.crs_work)
         self.transit = transit.to_crs(settings.crs_work)
         self.network = network
+        self.types = type_column(spaces, self.cfg.types)
+        if self.types not in spaces.columns:  # no types at all: every space untyped
+            spaces = spaces.assign(**{self.types: np.nan})
         self.spaces = spaces
         precise = spaces["location_precision"].isin(["exact", "approximate"]) \
             if "location_precision" in spaces.columns else spaces.geometry.notna()
@@ -159,7 +174,6 @@ class _Statistics:
         # above max_points, Kd, co-location and the comparisons run on one seeded sample
         self.points = self.all_points.iloc[sample_rows(len(self.all_points), max_points,
                                                        self.seed)]
-        self.types = type_column(spaces, self.cfg.types)
         self.findings = Findings(statistics={})
         self.tests: list[dict[str, Any]] = []
 
@@ -236,37 +250,77 @@ class _Statistics:
         self.tests.append({**result, "name": name, "kind": result.get("name")})
         return result
 
+    def _guarded(self, what: str, n: int, run: Callable[[], dict[str, Any]]
+                 ) -> dict[str, Any]:
+        """Run one test; a ValueError on its inputs becomes a skip with the reason.
+
+        The analysis layer raises ValueError on data it cannot test (e.g. every point at
+        one spot, a single neighbourhood of equal counts): a reason, not a crash.
+        """
+        try:
+            return run()
+        except ValueError as exc:
+            logger.warning("statistics: %s not tested: %s", what, exc)
+            return _skipped(f"{what} not computable on these data: {exc}", n)
+
     # -- agglomeration (Kd) ------------------------------------------------------------------
     def _kd(self, name: str, test: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        result = test(*args, max_distance_m=self.cfg.max_distance_m, n_sims=self.n_sims,
-                      seed=self.seed, **kwargs)
-        self.findings.curves[name] = result.curve_frame()
-        return self._record(name, result.to_dict())
+        def run() -> dict[str, Any]:
+            result = test(*args, max_distance_m=self.cfg.max_distance_m, n_sims=self.n_sims,
+                          seed=self.seed, **kwargs)
+            self.findings.curves[name] = result.curve_frame()
+            return self._record(name, result.to_dict())
+
+        return self._guarded(name, len(args[0]), run)
+
+    def _kd_skipped(self, n: int, reference: np.ndarray, weights: np.ndarray | None) -> str:
+        """Return why Kd cannot run on ``n`` spaces (``""``: it can)."""
+        if n < MIN_POINTS:
+            return f"too few spaces for Kd: {n} < {MIN_POINTS}"
+        if self.n_sims < MIN_KD_SIMS:
+            return (f"too few simulations for Kd: n_sims = {self.n_sims} < {MIN_KD_SIMS} "
+                    "(its 95 % band)")
+        usable = len(reference) if weights is None else int((weights > 0).sum())
+        if usable <= n:
+            return (f"too few reference points for Kd: {usable} {self.cfg.reference} "
+                    f"points, not more than the {n} spaces each simulation draws")
+        return ""
 
     def _agglomeration(self) -> None:
         from ..analysis.stats.kd import kd_cross_test, kd_test
 
         sites = self._xy(self.points)
-        reference, weights = self._reference()
+        try:
+            reference, weights = self._reference()
+        except MissingDataError as exc:  # no gazetteer: a new city's project uses the places
+            self.findings.statistics["agglomeration"] = {
+                "reference": self.cfg.reference, **_skipped(
+                    f"no address points for Kd's reference ({exc}); set [statistics] "
+                    'reference = "places"', len(sites))}
+            return
         out: dict[str, Any] = {"reference": self.cfg.reference,
                                "reference_points": len(reference)}
-        if len(sites) < 3:
-            out["skipped"] = f"{len(sites)} spaces with a precise point: too few for Kd"
+        skipped = self._kd_skipped(len(sites), reference, weights)
+        if skipped:
+            out.update(_skipped(skipped, len(sites)))
             self.findings.statistics["agglomeration"] = out
             return
         spaces = self._kd("kd_spaces_euclidean", kd_test, sites, reference, weights=weights)
-        if self.cfg.network and self.network is not None:
+        if self.cfg.network and self.network is not None and not spaces.get("skipped"):
             skipped = self._network_kd_skipped(sites)
-            network = ({"skipped": skipped, "n": len(sites)} if skipped else
+            network = (_skipped(skipped, len(sites)) if skipped else
                        self._kd("kd_spaces_network", kd_test, sites, reference,
                                 distance=self.network, weights=weights))
             spaces = {**spaces, "euclidean": dict(spaces), "network": network}
         out["spaces"] = spaces
         out["by_type"] = self._kd_by_type(kd_test, sites, reference, weights)
         out["co_agglomeration"] = {
-            group: self._kd(f"kd_cross_{group.replace(' ', '_')}", kd_cross_test, sites,
-                            self._xy(partners), reference, weights=weights)
-            for group, partners in self._partners().items() if len(partners)}
+            group: (self._kd(f"kd_cross_{group.replace(' ', '_')}", kd_cross_test, sites,
+                             self._xy(partners), reference, weights=weights)
+                    if len(partners) >= MIN_POINTS else
+                    _skipped(f"too few {group} for co-agglomeration: {len(partners)} < "
+                             f"{MIN_POINTS}", len(sites)))
+            for group, partners in self._partners().items()}
         self.findings.statistics["agglomeration"] = out
 
     def _network_kd_skipped(self, sites: np.ndarray) -> str:
@@ -293,51 +347,94 @@ class _Statistics:
         for kind in (1, 2, 3):
             mine = sites[types == kind]
             if len(mine) < MIN_TYPE_N:
-                out[f"type {kind}"] = {"skipped": f"n = {len(mine)} < {MIN_TYPE_N}",
-                                       "n": len(mine)}
+                out[f"type {kind}"] = _skipped(f"n = {len(mine)} < {MIN_TYPE_N}", len(mine))
                 continue
             out[f"type {kind}"] = self._kd(f"kd_type{kind}", kd_test, mine, reference,
                                            weights=weights)
-            out[f"type {kind} vs all spaces"] = self._kd(f"kd_type{kind}_vs_spaces",
-                                                         kd_test, mine, sites)
+            out[f"type {kind} vs all spaces"] = (
+                self._kd(f"kd_type{kind}_vs_spaces", kd_test, mine, sites)
+                if len(mine) < len(sites) else
+                _skipped(f"all {len(sites)} spaces are of type {kind}: no others to draw "
+                         "from", len(mine)))
         return out
 
     def _partners(self) -> dict[str, gpd.GeoDataFrame]:
         layers = {"places": (self.places, "category"), "transit": (self.transit, "mode")}
         out = {}
+        rail = [m for m in self.ctx.cfg.profile.transit.rail_modes if m != "funicular"]
         for group, (layer, values) in CROSS_GROUPS.items():
             frame, column = layers[layer]
-            out[group] = frame[frame[column].isin(values)]
+            values = values or tuple(rail)
+            out[group] = (frame[frame[column].isin(values)] if column in frame.columns
+                          else frame.iloc[:0])
         return out
 
     # -- co-location quotients ---------------------------------------------------------------
     def _colocation(self) -> None:
-        from ..analysis.stats.colocation import colocation_points, global_clq, local_clq
-
-        n_sims, seed = self.n_sims, self.seed
+        n = len(self.points)
+        if n < MIN_POINTS:
+            self.findings.statistics["colocation"] = _skipped(
+                f"too few spaces for co-location quotients: {n} < {MIN_POINTS}", n)
+            return
         out: dict[str, Any] = {}
-        tables = []
-        for population, layers in (("places", {"places": self.places}),
-                                   ("transit", {"transit": self.transit})):
+        tables: list[pd.DataFrame] = []
+        for population, layer in (("places", self.places), ("transit", self.transit)):
+            if len(layer) < MIN_POINTS:
+                what = "transit stops" if population == "transit" else population
+                out[population] = _skipped(f"too few {what} for co-location quotients: "
+                                           f"{len(layer)} < {MIN_POINTS}", n)
+                continue
+            out.update(self._global_clq(population, {population: layer}, tables))
+        out["local"] = self._guarded("local co-location quotient", n, self._local_clq)
+        if tables:
+            self.findings.tables["clq"] = pd.concat(tables, ignore_index=True)
+        self.findings.statistics["colocation"] = out
+
+    def _global_clq(self, population: str, layers: dict[str, gpd.GeoDataFrame],
+                    tables: list[pd.DataFrame]) -> dict[str, Any]:
+        """Test the spaces, then each type of space, against one layer: results by key."""
+        from ..analysis.stats.colocation import colocation_points, global_clq
+
+        n_sims, seed, n = self.n_sims, self.seed, len(self.points)
+        out: dict[str, Any] = {}
+
+        def spaces() -> dict[str, Any]:
             pts = colocation_points(self.points, type_column=None, **layers)
             res = global_clq(pts, a="spaces", n_sims=n_sims, seed=seed)
             tables.append(res.table.assign(population=f"spaces + {population}"))
-            out[population] = self._record(f"clq_spaces_{population}", res.to_dict())
-            typed = colocation_points(self.points, type_column=self.types, **layers)
-            labels = [f"spaces_type{k}" for k in (1, 2, 3)
-                      if (typed["label"] == f"spaces_type{k}").sum() >= MIN_TYPE_N]
-            if labels:
-                by_type = global_clq(typed, a=labels, n_sims=n_sims, seed=seed)
-                tables.append(by_type.table.assign(population=f"spaces by type + {population}"))
-                out[f"{population}_by_type"] = self._record(f"clq_types_{population}",
-                                                            by_type.to_dict())
+            return self._record(f"clq_spaces_{population}", res.to_dict())
+
+        out[population] = self._guarded(f"co-location quotients with {population}", n, spaces)
+        typed = colocation_points(self.points, type_column=self.types, **layers)
+        labels = [f"spaces_type{k}" for k in (1, 2, 3)
+                  if (typed["label"] == f"spaces_type{k}").sum() >= MIN_TYPE_N]
+        if labels:
+            def by_type() -> dict[str, Any]:
+                res = global_clq(typed, a=labels, n_sims=n_sims, seed=seed)
+                tables.append(res.table.assign(population=f"spaces by type + {population}"))
+                return self._record(f"clq_types_{population}", res.to_dict())
+
+            out[f"{population}_by_type"] = self._guarded(
+                f"co-location quotients of the types with {population}", n, by_type)
+        return out
+
+    def _local_clq(self) -> dict[str, Any]:
+        from ..analysis.stats.colocation import colocation_points, local_clq
+
         places = colocation_points(self.points, places=self.places)
-        local = local_clq(places, a="spaces", b=["cafe", "bar", "restaurant", "culture_venue"],
-                          n_sims=n_sims, seed=seed)
-        out["local"] = local.to_dict(self.cfg.alpha)
-        self.findings.tables["clq"] = pd.concat(tables, ignore_index=True)
+        present = set(places["label"])
+        targets = [c for c in LOCAL_CLQ_CATEGORIES if c in present]
+        if not targets:
+            return _skipped("no cafes, bars, restaurants or cultural venues among the places "
+                            "for the local co-location quotient", len(self.points))
+        if len(places) <= LOCAL_CLQ_K:
+            return _skipped(f"too few points for the local co-location quotient: "
+                            f"{len(places)} spaces and places, not more than its "
+                            f"k = {LOCAL_CLQ_K} neighbours", len(self.points))
+        local = local_clq(places, a="spaces", b=targets, k=LOCAL_CLQ_K, n_sims=self.n_sims,
+                          seed=self.seed)
         self.findings.tables["local_clq"] = local.table
-        self.findings.statistics["colocation"] = out
+        return local.to_dict(self.cfg.alpha)
 
     # -- hot spots ---------------------------------------------------------------------------
     def _hotspots(self) -> None:
@@ -346,21 +443,47 @@ class _Statistics:
         out = {}
         for name, table, run in (("hexes", self.densities.hexes, hex_hotspots),
                                  ("barris", self.densities.barris, area_hotspots)):
-            res = run(table, "spaces", alpha=self.cfg.alpha, permutations=self.n_sims,
-                      seed=self.seed)
-            out[name] = self._record(f"local_moran_{name}", res.to_dict())
-            units = table.copy()
-            joined = res.table.reindex(units["hex_id" if name == "hexes" else "barri_code"]
-                                       .to_numpy())
-            for column in ("I", "p_value", "cluster", "significant"):
-                units[f"lisa_{column}"] = joined[column].to_numpy()
-            self.findings.hotspot_units[name] = gpd.GeoDataFrame(
-                units, geometry=table.geometry.name, crs=table.crs).to_crs(settings.crs_work)
-            self.findings.tables[f"hotspots_{name}"] = res.table
+            skipped = _hotspots_skipped(name, table, self.words)
+            if skipped:
+                out[name] = _skipped(skipped, 0 if table is None else len(table))
+                continue
+            out[name] = self._guarded(
+                f"hot spots per {'H3 cell' if name == 'hexes' else self.words.singular(name)}",
+                len(table),
+                partial(self._hotspot, name, table, run))
         self.findings.statistics["hotspots"] = out
+
+    def _hotspot(self, name: str, table: gpd.GeoDataFrame, run: Any) -> dict[str, Any]:
+        res = run(table, "spaces", alpha=self.cfg.alpha, permutations=self.n_sims,
+                  seed=self.seed)
+        units = table.copy()
+        joined = res.table.reindex(units["hex_id" if name == "hexes" else "barri_code"]
+                                   .to_numpy())
+        for column in ("I", "p_value", "cluster", "significant"):
+            units[f"lisa_{column}"] = joined[column].to_numpy()
+        self.findings.hotspot_units[name] = gpd.GeoDataFrame(
+            units, geometry=table.geometry.name, crs=table.crs).to_crs(settings.crs_work)
+        self.findings.tables[f"hotspots_{name}"] = res.table
+        return self._record(f"local_moran_{name}", res.to_dict())
 
     # -- middleground and comparisons by type ---------------------------------------------------
     def _middleground(self) -> None:
+        n = len(self.points)
+        stats = self.findings.statistics
+        if n < 2:
+            stats["middleground"] = _skipped(
+                f"too few spaces for the middleground indicators: {n} < 2", n)
+            stats["comparisons"] = _skipped(f"too few spaces to compare by type: {n}", n)
+            return
+        done = self._guarded("middleground indicators and comparisons by type", n,
+                             self._middleground_run)
+        if done.get("skipped"):
+            if "middleground" not in stats:
+                stats["middleground"] = done
+                done = _skipped("no middleground indicators to compare by type", n)
+            stats.setdefault("comparisons", done)
+
+    def _middleground_run(self) -> dict[str, Any]:
         from ..analysis.stats.compare import compare_by_type
         from ..analysis.stats.middleground import middleground_indicators, middleground_summary
 
@@ -368,18 +491,48 @@ class _Statistics:
         spaces = spaces.set_index(spaces["id"].astype(str))
         indicators = middleground_indicators(spaces, net=self.network)
         self.findings.tables["middleground"] = indicators
+        self.findings.statistics["middleground"] = middleground_summary(indicators)
         frame = spaces.drop(columns=[c for c in indicators.columns if c in spaces.columns])
         frame = frame.join(indicators)
         metrics = [m for m in COMPARED_METRICS if m in frame.columns]
+        kinds = pd.to_numeric(frame[self.types], errors="coerce")
+        counts = {k: int((kinds == k).sum()) for k in (1, 2, 3)}
+        if sum(n >= MIN_TYPE_N for n in counts.values()) < 2:
+            self.findings.statistics["comparisons"] = _skipped(
+                f"too few innovation types to compare: fewer than two with {MIN_TYPE_N} "
+                f"spaces or more ({self.types}: " + ", ".join(
+                    f"type {k} n = {n}" for k, n in counts.items()) + ")",
+                sum(counts.values()))
+            return {}
         comparison = compare_by_type(frame, metrics, type_col=self.types, seed=self.seed)
         for name in ("groups", "kruskal", "pairwise", "spearman"):
             self.findings.tables[f"by_type_{name}"] = getattr(comparison, name)
         result = comparison.to_dict()
         for kind in ("kruskal", "pairwise", "spearman"):
             self.tests += result[kind]
-        self.findings.statistics["middleground"] = middleground_summary(indicators)
         self.findings.statistics["comparisons"] = result
         self.findings.tables["by_type_values"] = frame[[self.types, *metrics]].reset_index()
+        return {}
+
+
+def _skipped(reason: str, n: int) -> dict[str, Any]:
+    """Return the record of a test not run: the reason, and the n it would have had."""
+    return {"skipped": reason, "n": int(n)}
+
+
+def _hotspots_skipped(name: str, table: pd.DataFrame | None,
+                      labels: AreaLabels | None = None) -> str:
+    """Return why the hot spots per ``name`` are not tested (``""``: they are)."""
+    unit = "H3 cells" if name == "hexes" else (labels or AreaLabels()).plural(name)
+    if table is None or not len(table):
+        return f"no {unit} for hot spots"
+    spaces = pd.to_numeric(table.get("spaces", pd.Series(dtype=float)), errors="coerce")
+    total = int(spaces.fillna(0).sum())
+    if total < MIN_POINTS:
+        return f"too few spaces for hot spots: {total} < {MIN_POINTS}"
+    if len(table) < MIN_UNITS:
+        return f"too few {unit} for hot spots: {len(table)} < {MIN_UNITS}"
+    return ""
 
 
 def write_findings(findings: Findings, folder: Path, *, admin: AdminAreas,

@@ -15,7 +15,7 @@ Columns of the table:
 ``spaces_located``         spaces located to a point (exact or approximate) in the city
 ``spaces_per_10k``         located spaces per 10,000 residents
 ``rail_5min_share``        share of the located spaces with a walking value whose nearest
-                           rail stop (any transit mode but bus) is within 5 walking minutes
+                           rail stop (any transit mode but bus and ferry) is within 5 minutes
 ``residents_10min_share``  share of the residents within 10 walking minutes of a space
                            (``coverage.csv``, group ``all``)
 ``kd_verdict``             Kd verdict of the spaces against the address points
@@ -41,13 +41,14 @@ import pandas as pd
 
 from .. import __version__, settings
 from .._io import write_csv, write_geoparquet, write_text
-from ..schema import TRANSIT_MODES
+from ..analysis.layers.modes import TransitModes
 
 __all__ = ["COMPARISON_COLUMNS", "RAIL_MODES", "city_summary", "comparison_html",
            "comparison_table", "write_comparison"]
 
-#: Transit modes counted as rail: every mode but bus.
-RAIL_MODES: tuple[str, ...] = tuple(m for m in TRANSIT_MODES if m != "bus")
+#: Transit modes counted as rail by default: every generic mode but bus and ferry (a city's
+#: own are its profile's :attr:`~cwsgeo.analysis.layers.TransitModes.rail_modes`).
+RAIL_MODES: tuple[str, ...] = TransitModes().rail_modes
 
 #: Columns of the comparison table, in order (``geometry`` last).
 COMPARISON_COLUMNS: tuple[str, ...] = (
@@ -73,13 +74,13 @@ def _population(coverage: pd.DataFrame | None, areas: pd.DataFrame | None) -> fl
     return math.nan
 
 
-def _rail_share(located: pd.DataFrame, minutes: float) -> float:
+def _rail_share(located: pd.DataFrame, minutes: float, rail_modes: Sequence[str]) -> float:
     """Share of ``located`` (those with walking values) within ``minutes`` of a rail stop."""
     with_values = (located[located["proximity_method"].notna()]
                    if "proximity_method" in located else located)
     if with_values.empty:
         return math.nan
-    columns = [f"{m}_walk_min" for m in RAIL_MODES if f"{m}_walk_min" in with_values]
+    columns = [f"{m}_walk_min" for m in rail_modes if f"{m}_walk_min" in with_values]
     if not columns:
         return 0.0
     nearest = with_values[columns].apply(pd.to_numeric, errors="coerce").min(axis=1)
@@ -106,7 +107,8 @@ def _centroid(areas: gpd.GeoDataFrame | None) -> tuple[float, float]:
 def city_summary(spaces: pd.DataFrame, *, coverage: pd.DataFrame | None = None,
                  statistics: Mapping[str, Any] | None = None,
                  areas: gpd.GeoDataFrame | None = None, rail_minutes: float = 5.0,
-                 coverage_minutes: int = 10) -> dict[str, Any]:
+                 coverage_minutes: int = 10,
+                 rail_modes: Sequence[str] = RAIL_MODES) -> dict[str, Any]:
     """Reduce one city's build outputs to the comparison's numbers.
 
     Parameters
@@ -125,6 +127,9 @@ def city_summary(spaces: pd.DataFrame, *, coverage: pd.DataFrame | None = None,
         Walking minutes to the nearest rail stop counted as "near rail".
     coverage_minutes
         Walking minutes of the residents' coverage share.
+    rail_modes
+        The city's rail modes (its profile's
+        :attr:`~cwsgeo.analysis.layers.TransitModes.rail_modes`; default :data:`RAIL_MODES`).
 
     Returns
     -------
@@ -145,7 +150,7 @@ def city_summary(spaces: pd.DataFrame, *, coverage: pd.DataFrame | None = None,
     lon, lat = _centroid(areas)
     return {"population": population, "spaces_listed": len(spaces),
             "spaces_located": len(located), "spaces_per_10k": per_10k,
-            "rail_5min_share": _rail_share(located, rail_minutes),
+            "rail_5min_share": _rail_share(located, rail_minutes, rail_modes),
             "residents_10min_share": _coverage_share(coverage, coverage_minutes),
             "kd_verdict": str(kd.get("verdict") or ""), "lon": lon, "lat": lat}
 

@@ -17,6 +17,13 @@ import geopandas as gpd
 import pandas as pd
 
 from ..analysis.stats._json import json_ready
+from ..analysis.stats.minimums import (
+    LOCAL_CLQ_K,
+    MIN_KD_SIMS,
+    MIN_POINTS,
+    MIN_TYPE_N,
+    MIN_UNITS,
+)
 from .labels import DEFAULT_LABELS, AreaLabels
 from .report_page import Section
 from .stat_figures import band_text, cluster_figure, kd_figure, type_comparison_figure
@@ -25,7 +32,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["Published", "figure_png", "findings_figures", "report_sections",
-           "sample_sentence", "statistics_json"]
+           "sample_sentence", "skipped_tests", "statistics_json"]
 
 #: A published figure the report compares with: (what, value, source); the build passes the
 #: city's (:func:`cwsgeo.build.profiles.city_literature`).
@@ -38,6 +45,29 @@ _TYPE_NAMES = {1: "type 1 (no innovative community)", 2: "type 2 (innovative com
 def statistics_json(statistics: Mapping[str, Any]) -> str:
     """Return ``statistics.json``'s text (NaN and infinities as ``null``)."""
     return json.dumps(json_ready(statistics), indent=1, ensure_ascii=False) + "\n"
+
+
+def skipped_tests(statistics: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Return ``(test, reason)`` for every test of ``statistics.json`` that was not run.
+
+    A test not run holds a ``skipped`` reason where its result would be (e.g.
+    ``agglomeration › by_type › type 3``).
+    """
+    out: list[tuple[str, str]] = []
+
+    def walk(node: Any, path: list[str]) -> None:
+        if not isinstance(node, Mapping):
+            return
+        reason = node.get("skipped")
+        if isinstance(reason, str) and reason:
+            out.append((" › ".join(path), reason))
+            return
+        for key, value in node.items():
+            walk(value, [*path, str(key)])
+
+    for section in ("agglomeration", "colocation", "hotspots", "middleground", "comparisons"):
+        walk(statistics.get(section), [section])
+    return out
 
 
 def figure_png(fig: Figure, dpi: int = 130) -> bytes:
@@ -144,8 +174,14 @@ def report_sections(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataF
     """
     inputs = statistics.get("inputs", {})
     meta = statistics.get("meta", {})
-    sections = [_key_section(statistics, labels),
-                _data_section(inputs, meta, published, published_here)]
+    sections = [_key_section(statistics, labels)]
+    skipped = skipped_tests(statistics)
+    if skipped:
+        sections.append(Section("Tests not run", [
+            "A test needs enough points, units and simulations to mean anything (minimums in "
+            "the methods); these were skipped, each for the reason given."],
+            tables=[(pd.DataFrame(skipped, columns=["test", "reason"]), "Tests not run")]))
+    sections.append(_data_section(inputs, meta, published, published_here))
     sections.append(Section("Agglomeration: Duranton–Overman K-density", [
         "Kd is the kernel density of the distances between every pair of spaces. The same "
         f"number of sites drawn {meta.get('n_sims')} times from the {meta.get('reference')} "
@@ -153,7 +189,7 @@ def report_sections(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataF
         "the global band that contains 95 % of the simulated curves entirely. Spaces are "
         "localized where their curve leaves the global band above."],
         figures=[figures[k] for k in figures if k.startswith("kd")],
-        tables=[(_kd_table(statistics), "Kd verdicts (distances in metres)")]))
+        tables=_shown(_kd_table(statistics), "Kd verdicts (distances in metres)")))
     sections.append(Section("Co-location quotients", [
         "CLQ A→B: the share of A's nearest neighbours that are B, over B's share of all "
         "points (Leslie & Kronenfeld 2011); 1 = no attraction, > 1 = A's nearest neighbours "
@@ -162,7 +198,8 @@ def report_sections(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataF
                                      "Global co-location quotients")] if t is not None]))
     sections.append(_hotspot_section(statistics, figures, labels))
     sections.append(_types_section(statistics, tables, figures))
-    sections.append(_methods_section(related_work, labels))
+    sections.append(_methods_section(related_work, str(meta.get("reference", "addresses")),
+                                     labels))
     sections.append(Section("Data sources", list(sources)))
     return sections
 
@@ -178,6 +215,8 @@ def _key_section(statistics: Mapping[str, Any], labels: AreaLabels) -> Section:
     if meta.get("sample"):
         lines.append(sample_sentence(meta["sample"]))
     agg = statistics.get("agglomeration", {})
+    if agg.get("skipped"):
+        lines.append(f"Agglomeration: {_verdict(agg)}.")
     spaces = agg.get("spaces", {})
     for kind in ("euclidean", "network"):
         result = spaces.get(kind) or (spaces if kind == "euclidean" and spaces else None)
@@ -190,6 +229,8 @@ def _key_section(statistics: Mapping[str, Any], labels: AreaLabels) -> Section:
         lines.append("Co-agglomeration with " + "; ".join(
             f"{group}: {_verdict(r)}" for group, r in cross.items()) + ".")
     clq = statistics.get("colocation", {})
+    if clq.get("skipped"):
+        lines.append(f"Co-location quotients: {_verdict(clq)}.")
     strong = [f"{row['b']} {row['clq']:.2f} (p = {row['p_high']:.3f}, n = {row['n_a']}/"
               f"{row['n_b']})" for pop in ("places", "transit")
               for row in clq.get(pop, {}).get("pairs", [])
@@ -199,13 +240,18 @@ def _key_section(statistics: Mapping[str, Any], labels: AreaLabels) -> Section:
                      + ", ".join(strong) + ".")
     hot = statistics.get("hotspots", {})
     for level, res in hot.items():
+        if res.get("skipped"):
+            lines.append(f"Hot spots per {_unit(level, labels)}: {_verdict(res)}.")
+            continue
         counts = res.get("significant", {})
         lines.append(f"Hot spots per {_unit(level, labels)}: global Moran's I "
                      f"{_num(res.get('moran_I', res.get('I')))} (p = "
                      f"{_num(res.get('p_value'))}, n = {res.get('n')}); significant "
                      f"units: {counts}.")
     comp = statistics.get("comparisons", {})
-    if comp:
+    if comp.get("skipped"):
+        lines.append(f"Comparisons by type: {_verdict(comp)}.")
+    elif comp:
         lines.append(f"Types compared: {comp.get('type_column')} — "
                      + _type_counts(inputs) + ". "
                      + ("These types are estimates from listing texts, to be confirmed; "
@@ -272,6 +318,11 @@ def _kd_table(statistics: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _shown(table: pd.DataFrame, caption: str) -> list[tuple[pd.DataFrame, str]]:
+    """Return the table with its caption, or nothing when it has no row (tests not run)."""
+    return [(table, caption)] if len(table) else []
+
+
 def _clq_table(table: pd.DataFrame | None) -> pd.DataFrame | None:
     if table is None or table.empty:
         return None
@@ -284,6 +335,8 @@ def _hotspot_section(statistics: Mapping[str, Any], figures: Mapping[str, tuple[
                      labels: AreaLabels) -> Section:
     rows = []
     for level, res in statistics.get("hotspots", {}).items():
+        if res.get("skipped"):
+            continue
         rows.append({"unit": _unit(level, labels), "n": res.get("n"),
                      "Moran's I": res.get("moran_i"),
                      "p": res.get("p_value"),
@@ -294,7 +347,7 @@ def _hotspot_section(statistics: Mapping[str, Any], figures: Mapping[str, tuple[
         "permutation p-values: HH = many spaces among neighbours with many (a hot spot), "
         "LH = few among many. Only significant units are coloured."],
         figures=[figures[k] for k in figures if k.startswith("hotspots")],
-        tables=[(pd.DataFrame(rows), "Global and local Moran's I")])
+        tables=_shown(pd.DataFrame(rows), "Global and local Moran's I"))
 
 
 def _types_section(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataFrame],
@@ -322,15 +375,21 @@ def _types_section(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataFr
         figures=[figures[k] for k in figures if k.startswith("by_type")], tables=shown)
 
 
-def _methods_section(related_work: Sequence[str] = (),
+#: How the methods word each ``[statistics] reference`` (Kd's counterfactual sites).
+_REFERENCES = {"addresses": "the address points (the built fabric)",
+               "residents": "the address points weighted by residents",
+               "places": "the OpenStreetMap places (no address gazetteer)"}
+
+
+def _methods_section(related_work: Sequence[str] = (), reference: str = "addresses",
                      labels: AreaLabels = DEFAULT_LABELS) -> Section:
     return Section("Methods and references", [
         "Kd (Duranton & Overman 2005, Review of Economic Studies 72:1077–1106): "
         "K(d) = 1/(n(n−1)/2 · h) Σ_i<j f((d − d_ij)/h), Gaussian kernel f, Silverman's "
-        "bandwidth h, reflection at 0; counterfactual sites drawn from the address points "
-        "(the built fabric); local 5 %/95 % bands and the global band containing 95 % of "
-        "the simulated curves entirely. Co-agglomeration keeps the partner set fixed "
-        "(Duranton & Overman 2008).",
+        "bandwidth h, reflection at 0; counterfactual sites drawn from "
+        f"{_REFERENCES.get(reference, reference)}; local 5 %/95 % bands and the global band "
+        "containing 95 % of the simulated curves entirely. Co-agglomeration keeps the "
+        "partner set fixed (Duranton & Overman 2008).",
         "Co-location quotient (Leslie & Kronenfeld 2011, Geographical Analysis 43:306–326): "
         "CLQ_A→B = (C_A→B / N_A) / (N_B / (N − 1)), ties shared; local CLQ with an adaptive "
         "Gaussian kernel over 8 nearest neighbours (Cromley et al. 2014; Wang et al. 2017).",
@@ -339,4 +398,10 @@ def _methods_section(related_work: Sequence[str] = (),
         "permutations.",
         "Comparisons by type: medians with percentile bootstrap 95 % intervals, "
         "Kruskal–Wallis, permutation tests of median differences with Holm's correction, "
-        "Cliff's delta; Spearman correlation with the ordinal type.", *related_work])
+        "Cliff's delta; Spearman correlation with the ordinal type.",
+        f"Minimums (below them a test is not run, and says why): {MIN_POINTS} spaces or "
+        f"partner points for Kd, the co-location quotients and the hot spots (Duranton & "
+        f"Overman 2005 test industries of ten establishments or more); {MIN_TYPE_N} spaces "
+        f"for a type tested on its own; {MIN_UNITS} units for local Moran's I; "
+        f"{MIN_KD_SIMS} simulations for Kd's band; more spaces and places than the local "
+        f"co-location quotient's {LOCAL_CLQ_K} neighbours.", *related_work])

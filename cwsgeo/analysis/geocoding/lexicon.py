@@ -43,6 +43,10 @@ class CityLexicon:
     outside_places
         Municipalities around the city as written in listings: a space said to be *in* one of
         them is flagged ``outside_city`` and never placed inside the city.
+    transit_words
+        ``(word, mode)``: words of listings that name one of the city's transit operators or
+        modes (an operator's initials, say); near a station name they tell it is a station
+        and of which mode.
     spellings
         ``(written, canonical)`` folded words: other spellings of the city's place names in
         listings (a Spanish "ciudadela" for the Catalan "ciutadella").
@@ -53,12 +57,18 @@ class CityLexicon:
     landmarks: tuple[Landmark, ...] = ()
     area_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
     outside_places: tuple[str, ...] = ()
+    transit_words: tuple[tuple[str, str], ...] = ()
     spellings: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def city_words(self) -> frozenset[str]:
         """Folded words of :attr:`names` ("barcelona", "bcn" ...)."""
         return _words(self.names)
+
+    @cached_property
+    def transit_word_modes(self) -> dict[str, str]:
+        """Folded :attr:`transit_words` -> the mode each names."""
+        return {fold(w): m for w, m in self.transit_words}
 
     @cached_property
     def address_stop_words(self) -> frozenset[str]:

@@ -26,9 +26,12 @@ __all__: list[str] = []
 _RANK = {"text_address": 0, "text_intersection": 1, "text_station": 2, "text_landmark": 2,
          "text_area": 3}
 _TRANSIT_WORDS = frozenset({
-    "metro", "estacio", "parada", "subway", "underground", "fgc", "ferrocarrils",
-    "ferrocarril", "ferrocarriles", "tram", "tranvia", "rodalies", "renfe", "linea", "linia",
+    "metro", "estacio", "parada", "subway", "underground", "ferrocarrils",
+    "ferrocarril", "ferrocarriles", "tram", "tranvia", "linea", "linia",
     "line", "lines", "lineas", "linies", "tube", "stop"})
+#: Words naming a generic transit mode near a station name (a city adds its operators' words:
+#: :attr:`CityLexicon.transit_words <cwsgeo.analysis.geocoding.CityLexicon.transit_words>`).
+_MODE_WORDS: Mapping[str, str] = {"metro": "metro", "tram": "tram", "train": "rail"}
 _AREA_WORDS = frozenset({"barri", "districte", "zona", "area", "quarter", "metro", "estacio"})
 _MINUTE_WORDS = frozenset({"minuto", "minutos", "minute", "minutes", "minut", "minuts", "min",
                            "mins"})
@@ -396,11 +399,14 @@ def _name_matches(tx: _Text, loc: TextLocator) -> list[tuple[int, int, str, list
     return out
 
 
-def _transit_context(tx: _Text, j0: int, j1: int) -> tuple[bool, set[str], set[str]]:
+def _transit_context(tx: _Text, j0: int, j1: int, city: Mapping[str, str]
+                     ) -> tuple[bool, set[str], set[str]]:
+    """Whether a name is near transit words, the line refs and the modes named near it."""
     around = tx.near(j0, j1, 4, 4) + [tx.words(j, j + 1) for j in range(j0, j1)]
     lines = {w.upper() for w in around if _LINE.match(w)}
-    modes = {w for w in around if w in ("fgc", "tram", "rodalies", "renfe", "metro")}
-    return bool(lines) or any(w in _TRANSIT_WORDS for w in around), lines, modes
+    modes = {city.get(w) or _MODE_WORDS[w] for w in around if w in city or w in _MODE_WORDS}
+    transit = any(w in _TRANSIT_WORDS or w in city for w in around)
+    return bool(lines) or transit, lines, modes
 
 
 def _station_rows(loc: TextLocator, rows: list[int], lines: set[str], modes: set[str]
@@ -408,8 +414,7 @@ def _station_rows(loc: TextLocator, rows: list[int], lines: set[str], modes: set
     if lines:
         rows = [r for r in rows if lines & loc.lines[r]] or rows
     if modes:
-        want = {"rodalies" if m == "renfe" else m for m in modes}
-        rows = [r for r in rows if loc.modes[r] in want] or rows
+        rows = [r for r in rows if loc.modes[r] in modes] or rows
     return rows
 
 
@@ -417,7 +422,9 @@ def _point_hints(tx: _Text, loc: TextLocator, mentions: Sequence[_Mention]) -> l
     """Station, landmark, square and area hints; areas inside a typed street name skipped."""
     out: list[_Hint] = []
     typed_spans = [(m.j0, m.j1) for m in mentions if m.typed]
-    name_transit = tx.source == 0 and any(w in _TRANSIT_WORDS for w in tx.all_words)
+    city = loc.lexicon.transit_word_modes
+    name_transit = tx.source == 0 and any(w in _TRANSIT_WORDS or w in city
+                                          for w in tx.all_words)
     for j0, j1, what, rows in _name_matches(tx, loc):
         s, e = tx.span(j0, j1)
         hints: list[_Hint] = []
@@ -428,7 +435,7 @@ def _point_hints(tx: _Text, loc: TextLocator, mentions: Sequence[_Mention]) -> l
             hints.append(_Hint("text_area", ar["x"], ar["y"], ar["radius_m"], tx.source, s, e,
                                areas=ar["codes"], polygon=ar["geometry"],
                                districts=ar["districts"]))
-        transit, lines, modes = _transit_context(tx, j0, j1)
+        transit, lines, modes = _transit_context(tx, j0, j1, city)
         stations = [r for r in rows if loc.kinds[r] == "station"]
         others = [r for r in rows if loc.kinds[r] != "station"]
         # in a name, a station name that names nothing else ("... Fontana") needs no transit word

@@ -47,9 +47,11 @@ Examples
 >>> import cwsgeo
 >>> from cwsgeo.analysis.geocoding import OfflineGeocoder
 >>> from cwsgeo.analysis.texts.readers import join_listing_texts, read_listing_texts
+>>> from cwsgeo.build.profiles import load_profile
+>>> profile = load_profile("barcelona")  # the city's transit modes and rules
 >>> locator = build_text_locator(
 ...     OfflineGeocoder.from_dir("data/raw/addresses"), cwsgeo.load_admin("data/raw/admin"),
-...     cwsgeo.read_transit("data/raw/osm/transit_gtfs"),
+...     cwsgeo.read_transit("data/raw/osm/transit_gtfs", rules=profile.transit),
 ...     cwsgeo.read_places("data/raw/places", categories=None))       # doctest: +SKIP
 >>> texts = join_listing_texts(inventory, read_listing_texts(listing_files))  # doctest: +SKIP
 >>> located = locate_from_text(inventory.set_index("id").join(texts), locator,

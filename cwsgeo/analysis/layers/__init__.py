@@ -5,8 +5,9 @@ This package owns the two point layers that the proximity metrics count and meas
 * **places** of face-to-face interaction (cafés, bars, restaurants, terraces, culture venues,
   libraries, civic and community centres, nightclubs), read from the Ajuntament's facility
   lists, from an OSM XML file, from OSM-derived GeoJSON, or downloaded live from Overpass;
-* **transit** stations and stops (metro, tram, FGC, Rodalies, bus, funicular), read from the
-  operators' GTFS-derived station files, from OSM, or downloaded live.
+* **transit** stations and stops (metro, tram, rail, bus, funicular, ferry, or the modes of
+  the city's profile, :class:`TransitModes`), read from the operators' GTFS-derived station
+  files, from OSM, or downloaded live.
 
 Whatever the source, a loader returns a GeoDataFrame of points in
 :data:`cwsgeo.settings.crs_work` with exactly :data:`cwsgeo.schema.PLACES_COLUMNS` or
@@ -18,7 +19,8 @@ through one call.
 Modules: :mod:`~cwsgeo.analysis.layers.readers` (files of every kind, :func:`read_places`,
 :func:`read_transit`), :mod:`~cwsgeo.analysis.layers.osm` (tag schemes, OSM XML, live
 Overpass), :mod:`~cwsgeo.analysis.layers.dedupe` (one row per venue and per station),
-:mod:`~cwsgeo.analysis.layers.counts` (summary tables).
+:mod:`~cwsgeo.analysis.layers.counts` (summary tables), :mod:`~cwsgeo.analysis.layers.modes`
+(a city's transit modes and their rules).
 
 Places schema
 -------------
@@ -45,7 +47,8 @@ Transit schema
 --------------
 ``stop_id``
     ``"<source>:<source id>"`` (for a collapsed station, the smallest member id).
-``name``, ``mode`` (one of :data:`cwsgeo.schema.TRANSIT_MODES`), ``lines`` (``;``-joined,
+``name``, ``mode`` (one of the city's :attr:`TransitModes.modes`, by default
+:data:`cwsgeo.schema.TRANSIT_MODES`), ``lines`` (``;``-joined,
 naturally sorted, e.g. ``"L1;L3"``; empty when unknown), ``source``, ``date`` as for places.
 
 Examples
@@ -53,8 +56,9 @@ Examples
 >>> from cwsgeo.analysis import layers
 >>> places = layers.read_places("../shared/data/bcn/places")  # doctest: +SKIP
 >>> layers.count_places(places)  # doctest: +SKIP
->>> transit = layers.read_transit("../shared/data/bcn/osm/transit_gtfs",
-...                               clip=boundary)  # doctest: +SKIP
+>>> from cwsgeo.build.profiles import load_profile
+>>> transit = layers.read_transit("../shared/data/bcn/osm/transit_gtfs", clip=boundary,
+...                               rules=load_profile("barcelona").transit)  # doctest: +SKIP
 >>> layers.osm_transit_mode({"railway": "tram_stop"})
 'tram'
 """
@@ -69,7 +73,9 @@ from .dedupe import (
     collapse_stations,
     dedupe_places,
 )
+from .modes import TransitModes
 from .osm import (
+    OSM_FERRY_TAGS,
     OSM_PLACE_TAGS,
     OSM_TRANSIT_TAGS,
     fetch_places_live,
@@ -80,11 +86,13 @@ from .osm import (
 from .readers import read_places, read_transit
 
 __all__ = [
+    "OSM_FERRY_TAGS",
     "OSM_PLACE_TAGS",
     "OSM_TRANSIT_TAGS",
     "PLACE_SOURCE_PRIORITY",
     "STATION_MERGE_M",
     "TRANSIT_SOURCE_PRIORITY",
+    "TransitModes",
     "collapse_stations",
     "count_places",
     "count_transit",

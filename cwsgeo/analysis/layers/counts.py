@@ -36,7 +36,8 @@ def count_places(places: pd.DataFrame, by: str = "source") -> pd.DataFrame:
     return _crosstab(places, "category", by, ALL_PLACE_CATEGORIES)
 
 
-def count_transit(transit: pd.DataFrame, by: str = "source") -> pd.DataFrame:
+def count_transit(transit: pd.DataFrame, by: str = "source",
+                  modes: Sequence[str] = TRANSIT_MODES) -> pd.DataFrame:
     """Count transit stations and stops per mode (rows) and ``by`` (columns), with totals.
 
     Parameters
@@ -45,13 +46,15 @@ def count_transit(transit: pd.DataFrame, by: str = "source") -> pd.DataFrame:
         Transit layer.
     by
         Column to split the counts by (``"source"`` by default).
+    modes
+        Order of the rows: the city's modes (other modes follow).
 
     Returns
     -------
     pandas.DataFrame
         Counts; the last row and column are named ``total``.
     """
-    return _crosstab(transit, "mode", by, TRANSIT_MODES)
+    return _crosstab(transit, "mode", by, modes)
 
 
 def _crosstab(df: pd.DataFrame, rows: str, by: str, order: Sequence[str]) -> pd.DataFrame:

@@ -20,6 +20,7 @@ import shapely
 from rapidfuzz import fuzz
 
 from ._names import _join_lines, _norm_name, _split
+from .modes import GENERIC_MERGE_M, GENERIC_SOURCE_PRIORITY
 
 __all__ = [
     "PLACE_SOURCE_PRIORITY",
@@ -36,19 +37,19 @@ logger = logging.getLogger(__name__)
 PLACE_SOURCE_PRIORITY: tuple[str, ...] = (
     "bcn_equipaments", "icub_equipaments", "bcn_restaurants", "bcn_terrasses", "osm")
 
-#: Which source's attributes a collapsed station keeps: operators' files first, then OSM.
-TRANSIT_SOURCE_PRIORITY: tuple[str, ...] = (
-    "tmb_metro", "tmb_funicular", "tram", "fgc", "rodalies", "tmb_bus", "osm")
+#: Which source's attributes a collapsed station keeps by default: operators' files first,
+#: then OSM (a city profile names its own operators' sources, see
+#: :attr:`TransitModes.source_priority <cwsgeo.analysis.layers.TransitModes.source_priority>`).
+TRANSIT_SOURCE_PRIORITY: tuple[str, ...] = GENERIC_SOURCE_PRIORITY
 
 #: Rows of one mode with the same normalised name within this distance (m, single linkage)
-#: are one station: TMB's one-row-per-line metro stations (Passeig de Gràcia's L2/L3/L4
-#: platforms lie ~400 m apart), the two tram platforms, FGC's per-direction stops, OSM's
-#: station + platforms + stop positions + entrances. Bus stops only merge when they are
-#: practically the same pole (OSM platform + stop position, GTFS duplicates); opposite sides
-#: of a street stay two stops.
-STATION_MERGE_M: dict[str, float] = {
-    "metro": 500.0, "fgc": 500.0, "rodalies": 500.0, "funicular": 200.0, "tram": 100.0,
-    "bus": 15.0}
+#: are one station: a metro operator's one-row-per-line stations (interchange platforms can
+#: lie ~400 m apart), the two tram platforms, per-direction train stops, OSM's station +
+#: platforms + stop positions + entrances. Bus stops only merge when they are practically the
+#: same pole (OSM platform + stop position, GTFS duplicates); opposite sides of a street stay
+#: two stops. Generic modes; a city's own modes come from
+#: :attr:`TransitModes.merge_distances <cwsgeo.analysis.layers.TransitModes.merge_distances>`.
+STATION_MERGE_M: dict[str, float] = dict(GENERIC_MERGE_M)
 
 #: Dedup families: records of different categories in one family can be the same venue
 #: (a bar in one list is a restaurant in another). ``None``: never merged (terraces have no

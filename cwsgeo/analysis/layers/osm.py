@@ -31,13 +31,14 @@ from ...schema import (
     PLACE_CATEGORIES,
     PLACES_COLUMNS,
     TRANSIT_COLUMNS,
-    TRANSIT_MODES,
 )
 from ._frames import Clip, PathLike, _check_values, _empty, _finish, _points, _to_crs_geometry
 from ._names import _clean_text, _join_lines, _norm_name, _split, _tag, _text
 from .dedupe import collapse_stations
+from .modes import TransitModes
 
 __all__ = [
+    "OSM_FERRY_TAGS",
     "OSM_PLACE_TAGS",
     "OSM_TRANSIT_TAGS",
     "fetch_places_live",
@@ -80,30 +81,33 @@ OSM_PLACE_TAGS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 #: OSM tags of transit features (query for XML files and Overpass); :func:`osm_transit_mode`
-#: maps each feature to a mode.
+#: maps each feature to a mode. A city with ferries (``"ferry"`` among its modes) also asks
+#: for :data:`OSM_FERRY_TAGS`.
 OSM_TRANSIT_TAGS: dict[str, list[str]] = {
     "railway": ["halt", "station", "subway_entrance", "tram_stop"],
     "public_transport": ["platform", "station", "stop_position"],
     "highway": ["bus_stop"],
 }
+#: OSM tags of ferry terminals.
+OSM_FERRY_TAGS: dict[str, list[str]] = {"amenity": ["ferry_terminal"]}
+
+#: The generic modes and rules (:data:`cwsgeo.schema.TRANSIT_MODES`).
+_GENERIC = TransitModes()
 
 #: Pseudo-tag added to OSM XML features: operator/network of the stop areas they belong to.
 _HINT_OPERATOR = "cwsgeo:operator"
 
 #: Service route types (``route=railway`` is the track, not a service, and is ignored).
 _ROUTE_TYPES = frozenset({"subway", "train", "light_rail", "tram", "bus", "trolleybus",
-                          "funicular", "monorail"})
+                          "funicular", "monorail", "ferry"})
 
 #: Tags read from a transit feature.
 _TRANSIT_KEYS = ("railway", "station", "public_transport", "highway", "bus", "trolleybus",
                  "tram", "light_rail", "subway", "train", "funicular", "network", "operator",
-                 "name", "route_ref", _HINT_OPERATOR)
+                 "name", "route_ref", "amenity", "ferry", _HINT_OPERATOR)
 
 _CIVIC_CANDIDATES = frozenset({"community_centre", "social_centre", "arts_centre"})
 _CIVIC_RE = re.compile(r"\bcentre\s+c[ií]vic\b|\bcentro\s+c[ií]vico\b", re.IGNORECASE)
-_FGC_RE = re.compile(r"\bfgc\b|ferrocarrils")
-_RODALIES_RE = re.compile(r"rodalies|renfe|\badif\b|cercan[ií]as")
-_METRO_RE = re.compile(r"\btmb\b|\bmetro\b|transports metropolitans")
 
 #: Route modes served by OSM elements: ``{(element, id): {mode: {line ref, ...}}}``.
 _RouteModes = Mapping[tuple[str, int], Mapping[str, set[str]]]
@@ -141,40 +145,51 @@ def osm_place_category(tags: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def osm_transit_mode(tags: Mapping[str, Any]) -> str | None:
-    """Map one OSM element's tags to a transit mode (the one rule for XML and live data).
+def osm_transit_mode(tags: Mapping[str, Any], rules: TransitModes = _GENERIC) -> str | None:
+    r"""Map one OSM element's tags to a transit mode (the one rule for XML and live data).
 
     Checked in order: funicular (``railway``/``station=funicular``, ``funicular=yes``); tram
-    (``railway=tram_stop``, ``station=tram|light_rail``, ``tram=yes``); bus (``highway=bus_stop``,
-    ``bus=yes``, bus routes) unless the element is a railway station or entrance; FGC (network
-    or operator mentions FGC / Ferrocarrils); Rodalies (Rodalies, Renfe, Adif, ``station=train``,
-    ``train=yes``, train routes); metro (``station=subway``, ``subway=yes``,
-    ``railway=subway_entrance``, subway routes, TMB/Metro network).
+    (``railway=tram_stop``, ``station=tram|light_rail``, ``tram=yes``); ferry
+    (``amenity=ferry_terminal``, ``ferry=yes``, ferry routes); bus (``highway=bus_stop``,
+    ``bus=yes``, bus routes) unless the element is a railway station or entrance; the city's
+    operator rules (:attr:`TransitModes.operators`: network or operator text); train
+    (``station=train``, ``train=yes``, train routes: the city's :attr:`TransitModes.rail`
+    mode); metro (``station=subway``, ``subway=yes``, ``railway=subway_entrance``, subway
+    routes, a network or operator naming a metro).
 
-    The same rule maps the route relations of an OSM XML file (``route=subway`` +
-    ``operator=FGC`` is FGC): a station that is a stop of routes of several modes (Espanya:
-    TMB L1, L3 and FGC L8) becomes one row per mode, with each mode's line refs. Stop-area
-    relations lend their operator as the pseudo-tag ``cwsgeo:operator``.
+    The same rule maps the route relations of an OSM XML file (``route=subway`` + an
+    operator rule's operator is that operator's mode): a station that is a stop of routes of
+    several modes becomes one row per mode, with each mode's line refs. Stop-area relations
+    lend their operator as the pseudo-tag ``cwsgeo:operator``.
 
     Parameters
     ----------
     tags
         The element's tags (missing values may be ``None`` or NaN).
+    rules
+        The city's modes and rules (default: the generic ones, :class:`TransitModes`).
 
     Returns
     -------
     str or None
-        One of :data:`cwsgeo.schema.TRANSIT_MODES`, or ``None`` when nothing tells the mode
-        (e.g. a bare ``railway=station`` with no network, operator or route).
+        A mode, or ``None`` when nothing tells the mode (e.g. a bare ``railway=station`` with
+        no network, operator or route). Modes the city does not have (a ferry) are returned
+        too: the readers keep only :attr:`TransitModes.modes`.
 
     Examples
     --------
-    >>> osm_transit_mode({"railway": "station", "station": "subway", "operator": "TMB"})
+    >>> osm_transit_mode({"railway": "station", "station": "subway", "operator": "Metro"})
     'metro'
-    >>> osm_transit_mode({"highway": "bus_stop", "operator": "TMB"})
+    >>> osm_transit_mode({"highway": "bus_stop", "operator": "City Bus"})
     'bus'
-    >>> osm_transit_mode({"railway": "station", "operator": "Ferrocarrils de la Generalitat"})
-    'fgc'
+    >>> osm_transit_mode({"railway": "station", "train": "yes", "operator": "National Rail"})
+    'rail'
+    >>> city = TransitModes(modes=("metro", "citytrain", "bus"), rail="citytrain",
+    ...                     operators=(("metro", r"\bu-bahn\b"),))
+    >>> osm_transit_mode({"railway": "station", "train": "yes", "network": "U-Bahn"}, city)
+    'metro'
+    >>> osm_transit_mode({"railway": "halt", "train": "yes"}, city)
+    'citytrain'
     """
     railway, station = _tag(tags, "railway"), _tag(tags, "station")
     routes = {_tag(tags, "route")} - {""}
@@ -186,19 +201,22 @@ def osm_transit_mode(tags: Mapping[str, Any]) -> str | None:
     if (railway == "tram_stop" or station in ("tram", "light_rail") or _tag(tags, "tram") == "yes"
             or _tag(tags, "light_rail") == "yes" or routes & {"tram", "light_rail"}):
         return "tram"
+    if (_tag(tags, "amenity") == "ferry_terminal" or _tag(tags, "ferry") == "yes"
+            or "ferry" in routes):
+        return "ferry"
     is_rail = (railway in ("station", "halt", "subway_entrance", "platform", "stop")
                or bool(station) or _tag(tags, "subway") == "yes" or _tag(tags, "train") == "yes")
     is_bus = (_tag(tags, "highway") == "bus_stop" or _tag(tags, "bus") == "yes"
               or _tag(tags, "trolleybus") == "yes" or (routes and routes <= {"bus", "trolleybus"}))
     if is_bus and not is_rail:
         return "bus"
-    if _FGC_RE.search(text):
-        return "fgc"
-    if (_RODALIES_RE.search(text) or station == "train" or _tag(tags, "train") == "yes"
-            or "train" in routes):
-        return "rodalies"
+    operated = rules.operator_mode(text)
+    if operated is not None:
+        return operated
+    if station == "train" or _tag(tags, "train") == "yes" or "train" in routes:
+        return rules.rail
     if (station == "subway" or _tag(tags, "subway") == "yes" or railway == "subway_entrance"
-            or "subway" in routes or _METRO_RE.search(text)):
+            or "subway" in routes or rules.runs_metro(text)):
         return "metro"
     return None
 
@@ -253,11 +271,13 @@ def fetch_transit_live(
     *,
     modes: Iterable[str] | None = None,
     collapse: bool = True,
+    rules: TransitModes = _GENERIC,
 ) -> gpd.GeoDataFrame:
     """Download transit stations and stops inside ``polygon`` from Overpass into the schema.
 
-    The query asks for :data:`OSM_TRANSIT_TAGS`; :func:`osm_transit_mode` maps each feature
-    to a mode (features with no recognisable mode are dropped). ``date`` is today's date.
+    The query asks for :data:`OSM_TRANSIT_TAGS` (and :data:`OSM_FERRY_TAGS` when the city
+    has ferries); :func:`osm_transit_mode` maps each feature to a mode (features with no
+    recognisable mode are dropped). ``date`` is today's date.
 
     Parameters
     ----------
@@ -266,10 +286,13 @@ def fetch_transit_live(
     cache_dir
         cwsgeo's cache folder.
     modes
-        Modes to keep; ``None`` keeps all of :data:`cwsgeo.schema.TRANSIT_MODES`.
+        Modes to keep; ``None`` keeps all of the city's modes (``rules.modes``).
     collapse
         Merge the elements of one station
         (:func:`~cwsgeo.analysis.layers.collapse_stations`).
+    rules
+        The city's transit modes and rules (default: the generic ones,
+        :data:`cwsgeo.schema.TRANSIT_MODES`).
 
     Returns
     -------
@@ -281,13 +304,19 @@ def fetch_transit_live(
     cwsgeo.DataSourceError
         Overpass failed or answered badly after the retries.
     """
-    keep = _check_values(modes, TRANSIT_MODES, "mode")
-    features = _overpass(polygon, OSM_TRANSIT_TAGS, Path(cache_dir))
-    transit = _transit_from_osm(features, _today())
+    keep = _check_values(modes, rules.modes, "mode")
+    features = _overpass(polygon, _transit_tags(rules), Path(cache_dir))
+    transit = _transit_from_osm(features, _today(), rules=rules)
     transit = transit[transit["mode"].isin(keep)]
     if collapse:
-        transit = collapse_stations(transit)
+        transit = collapse_stations(transit, merge_m=rules.merge_distances,
+                                    priority=rules.source_priority)
     return _finish(transit, TRANSIT_COLUMNS)
+
+
+def _transit_tags(rules: TransitModes) -> dict[str, list[str]]:
+    """OSM tags to ask for the city's modes."""
+    return {**OSM_TRANSIT_TAGS, **(OSM_FERRY_TAGS if "ferry" in rules.modes else {})}
 
 
 def _today() -> str:
@@ -332,17 +361,18 @@ def _places_from_osm_xml(path: Path, date: str) -> gpd.GeoDataFrame:
     return _places_from_osm(_xml_features(path, _query_tags(OSM_PLACE_TAGS)), date)
 
 
-def _transit_from_osm_xml(path: Path, date: str) -> gpd.GeoDataFrame:
+def _transit_from_osm_xml(path: Path, date: str, rules: TransitModes = _GENERIC
+                          ) -> gpd.GeoDataFrame:
     """Transit of an OSM XML file, with the modes and operators its relations give."""
-    features = _xml_features(path, OSM_TRANSIT_TAGS)
+    features = _xml_features(path, _transit_tags(rules))
     route_modes: dict[tuple[str, int], dict[str, set[str]]] = {}
     if len(features):
-        route_modes, operators = _osm_xml_relations(path)
+        route_modes, operators = _osm_xml_relations(path, rules)
         if operators:
             hint = pd.Series(operators, name=_HINT_OPERATOR)
             hint.index = hint.index.set_names(["element", "id"])
             features = features.join(hint, how="left")
-    return _transit_from_osm(features, date, route_modes)
+    return _transit_from_osm(features, date, route_modes, rules)
 
 
 def _xml_features(path: Path, tags: dict[str, list[str]]) -> gpd.GeoDataFrame:
@@ -381,12 +411,14 @@ def _osm_xml_date(path: Path) -> str | None:
     return newest.decode() if newest else None
 
 
-def _osm_xml_relations(path: Path) -> tuple[dict[tuple[str, int], dict[str, set[str]]],
-                                            dict[tuple[str, int], str]]:
+def _osm_xml_relations(path: Path, rules: TransitModes = _GENERIC
+                       ) -> tuple[dict[tuple[str, int], dict[str, set[str]]],
+                                  dict[tuple[str, int], str]]:
     """Modes and line refs of the routes each element serves, and its stop areas' operators.
 
     Returns ``({(element, id): {mode: {ref, ...}}}, {(element, id): "operator network"})``;
-    a route's mode is :func:`osm_transit_mode` of the relation's own tags.
+    a route's mode is :func:`osm_transit_mode` of the relation's own tags (routes of modes
+    the city does not have are left out).
     """
     modes: dict[tuple[str, int], dict[str, set[str]]] = {}
     operators: dict[tuple[str, int], set[str]] = {}
@@ -394,7 +426,8 @@ def _osm_xml_relations(path: Path) -> tuple[dict[tuple[str, int], dict[str, set[
         if elem.tag == "relation":
             tags = {t.get("k") or "": t.get("v") or "" for t in elem.findall("tag")}
             route = tags.get("route", "") if tags.get("type") == "route" else ""
-            mode = osm_transit_mode(tags) if route in _ROUTE_TYPES else None
+            mode = osm_transit_mode(tags, rules) if route in _ROUTE_TYPES else None
+            mode = mode if mode in rules.modes else None
             stop_area = (tags.get("type") == "public_transport"
                          and tags.get("public_transport") == "stop_area")
             operator = " ".join(filter(None, (tags.get("operator"), tags.get("network"))))
@@ -449,18 +482,20 @@ def _places_from_osm(features: gpd.GeoDataFrame, date: str) -> gpd.GeoDataFrame:
 
 
 def _transit_from_osm(features: gpd.GeoDataFrame, date: str,
-                      route_modes: _RouteModes | None = None) -> gpd.GeoDataFrame:
+                      route_modes: _RouteModes | None = None,
+                      rules: TransitModes = _GENERIC) -> gpd.GeoDataFrame:
     """OSM features (osmnx layout) -> transit schema, via :func:`osm_transit_mode`.
 
     An element that serves routes (``route_modes``, from an XML file's relations) takes the
     modes and line refs of those routes, one row per mode; otherwise its own tags tell the
     mode. Named subway entrances join the station of the same name nearby, whatever its mode
-    (an FGC station's entrances are tagged like the metro's); unnamed ones are dropped.
+    (a suburban train station's entrances are often tagged like the metro's); unnamed ones
+    are dropped.
     """
     if not len(features):
         return _empty((*TRANSIT_COLUMNS, "_rank"))
     records = _records(features, _TRANSIT_KEYS)
-    rows = _transit_rows(features, records, route_modes or {})
+    rows = _transit_rows(features, records, route_modes or {}, rules)
     if not rows:
         return _empty((*TRANSIT_COLUMNS, "_rank"))
     positions = np.array([r[0] for r in rows])
@@ -475,7 +510,8 @@ def _transit_from_osm(features: gpd.GeoDataFrame, date: str,
 
 
 def _transit_rows(features: gpd.GeoDataFrame, records: list[dict[str, Any]],
-                  route_modes: _RouteModes) -> list[tuple[int, str, str, str]]:
+                  route_modes: _RouteModes, rules: TransitModes
+                  ) -> list[tuple[int, str, str, str]]:
     """``(position, stop_id, mode, lines)`` per feature and mode it serves."""
     ids = _osm_ids(features).to_numpy()
     rows: list[tuple[int, str, str, str]] = []
@@ -488,7 +524,7 @@ def _transit_rows(features: gpd.GeoDataFrame, records: list[dict[str, Any]],
                 stop_id = ids[pos] if len(served) == 1 else f"{ids[pos]}#{route_mode}"
                 rows.append((pos, stop_id, route_mode, _join_lines([*refs, *own_lines])))
             continue
-        mode = osm_transit_mode(tags)
+        mode = osm_transit_mode(tags, rules)
         if mode is None:
             unknown += 1
             continue

@@ -31,11 +31,11 @@ from ...schema import (
     PLACE_CATEGORIES,
     PLACES_COLUMNS,
     TRANSIT_COLUMNS,
-    TRANSIT_MODES,
 )
 from ._frames import Clip, PathLike, _check_values, _clip, _concat, _finish, _points, _unique_ids
 from ._names import _clean_text, _join_lines, _split
 from .dedupe import collapse_stations, dedupe_places
+from .modes import TransitModes
 from .osm import (
     _osm_layer,
     _osm_xml_date,
@@ -65,16 +65,8 @@ _EDITION_DATES: dict[str, str] = {
     "transit_osm": "2012-01-18",
 }
 
-#: Station-file name keyword -> (mode, source), checked in this order.
-_GTFS_FILES: tuple[tuple[str, str, str], ...] = (
-    ("funicular", "funicular", "tmb_funicular"),
-    ("metro", "metro", "tmb_metro"),
-    ("tram", "tram", "tram"),
-    ("fgc", "fgc", "fgc"),
-    ("rodalies", "rodalies", "rodalies"),
-    ("renfe", "rodalies", "rodalies"),
-    ("bus", "bus", "tmb_bus"),
-)
+#: The generic transit modes and rules.
+_GENERIC = TransitModes()
 
 _HAVE_ARROW = importlib.util.find_spec("pyarrow") is not None
 _VECTOR_SUFFIXES = frozenset({".geojson", ".json", ".gpkg", ".shp", ".fgb", ".parquet"})
@@ -157,17 +149,19 @@ def read_transit(
     modes: Iterable[str] | None = None,
     collapse: bool = True,
     dates: Mapping[str, str] | None = None,
+    rules: TransitModes = _GENERIC,
 ) -> gpd.GeoDataFrame:
     """Read transit stations and stops from any mix of supported files into the transit schema.
 
-    Supported kinds: the operators' station files (``tmb_metro_stations``, ``tram_stations``,
-    ``fgc_stations``, ``rodalies_stations``, ``tmb_bus_stops``, ``tmb_funicular_stations``:
-    point GeoJSON with ``id``, ``name``, ``lines``; the mode comes from the file name), OSM XML,
+    Supported kinds: the operators' station files (point GeoJSON with ``id``, ``name``,
+    ``lines``, e.g. ``metro_stations``, ``tram_stations``, ``rail_stations``,
+    ``bus_stops``; the mode and source come from the file name through
+    :attr:`TransitModes.files <cwsgeo.analysis.layers.TransitModes.files>`), OSM XML,
     OSM-derived GeoJSON and files already in the transit schema.
 
-    FGC and Rodalies cover the whole region, so stations are clipped to the city grown by
-    ``clip_buffer_m`` (500 m by default): a station just across the boundary (L'Hospitalet,
-    Esplugues, Sant Adrià) still serves the city's edge.
+    Suburban and regional trains cover the whole region, so stations are clipped to the city
+    grown by ``clip_buffer_m`` (500 m by default): a station just across the boundary still
+    serves the city's edge.
 
     Parameters
     ----------
@@ -179,12 +173,15 @@ def read_transit(
     clip_buffer_m
         Grow ``clip`` by this many metres first.
     modes
-        Modes to keep; ``None`` keeps all of :data:`cwsgeo.schema.TRANSIT_MODES`.
+        Modes to keep; ``None`` keeps all of the city's modes (``rules.modes``).
     collapse
         Merge rows of one station (:func:`collapse_stations`): metro line-stations, platform
         pairs, OSM entrances and stop positions.
     dates
         Data dates overriding the detected ones, keyed by file stem or source name.
+    rules
+        The city's transit modes and rules (:class:`~cwsgeo.analysis.layers.TransitModes`;
+        default: the generic modes of :data:`cwsgeo.schema.TRANSIT_MODES`).
 
     Returns
     -------
@@ -198,23 +195,25 @@ def read_transit(
     cwsgeo.ConfigError
         A file given explicitly is of no known transit kind.
     """
-    keep = _check_values(modes, TRANSIT_MODES, "mode")
+    keep = _check_values(modes, rules.modes, "mode")
     transit = _read_sources(paths, "transit", _TRANSIT_READERS, dates,
-                            (*TRANSIT_COLUMNS, "_rank"))
+                            (*TRANSIT_COLUMNS, "_rank"), rules)
     transit = transit[transit["mode"].isin(keep)]
     transit = _unique_ids(transit, "stop_id")
     if collapse:
-        transit = collapse_stations(transit)
+        transit = collapse_stations(transit, merge_m=rules.merge_distances,
+                                    priority=rules.source_priority)
     transit = _clip(transit, clip, clip_buffer_m)
     return _finish(transit, TRANSIT_COLUMNS)
 
 
 def _read_sources(paths: PathLike | Iterable[PathLike], layer: str,
                   readers: Mapping[str, Callable[..., pd.DataFrame]],
-                  dates: Mapping[str, str] | None, columns: Sequence[str]) -> pd.DataFrame:
+                  dates: Mapping[str, str] | None, columns: Sequence[str],
+                  rules: TransitModes = _GENERIC) -> pd.DataFrame:
     """Read every file of one layer with the reader of its kind and stack them."""
     frames = []
-    for path, sub, kind in _resolve(paths, layer):
+    for path, sub, kind in _resolve(paths, layer, rules):
         frame = readers[kind.kind](path, sub, kind, dates or {})
         logger.info("%s: %d rows from %s (%s)", layer, len(frame), path.name, kind.kind)
         frames.append(frame)
@@ -230,10 +229,11 @@ class _Kind:
     kind: str
     source: str
     mode: str = ""
+    rules: TransitModes = _GENERIC
 
 
-def _resolve(paths: PathLike | Iterable[PathLike], layer: str) -> list[tuple[Path, str | None,
-                                                                               _Kind]]:
+def _resolve(paths: PathLike | Iterable[PathLike], layer: str,
+             rules: TransitModes = _GENERIC) -> list[tuple[Path, str | None, _Kind]]:
     """Expand files/folders and detect each file's kind; keep those of ``layer``."""
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     found: list[tuple[Path, str | None, _Kind]] = []
@@ -244,12 +244,13 @@ def _resolve(paths: PathLike | Iterable[PathLike], layer: str) -> list[tuple[Pat
         if path.is_dir():
             hits = []
             for file in sorted(p for p in path.iterdir() if p.is_file()):
-                hits += [(file, lyr, k) for lyr, k in _detect(file) if k.layer in (layer, "both")]
+                hits += [(file, lyr, k) for lyr, k in _detect(file, rules)
+                         if k.layer in (layer, "both")]
             if not hits:
                 raise MissingDataError(f"no {layer} file of a known kind in folder {path}")
             found += hits
         else:
-            hits = [(path, lyr, k) for lyr, k in _detect(path) if k.layer in (layer, "both")]
+            hits = [(path, lyr, k) for lyr, k in _detect(path, rules) if k.layer in (layer, "both")]
             if not hits:
                 raise ConfigError(f"{path}: not a {layer} file of a known kind (facility list, "
                                   "station file, OSM XML, OSM GeoJSON or cwsgeo's schema)")
@@ -257,13 +258,13 @@ def _resolve(paths: PathLike | Iterable[PathLike], layer: str) -> list[tuple[Pat
     return found
 
 
-def _detect(path: Path) -> list[tuple[str | None, _Kind]]:
+def _detect(path: Path, rules: TransitModes = _GENERIC) -> list[tuple[str | None, _Kind]]:
     """Kinds of a file's layers (empty when none is known)."""
     suffix = path.suffix.lower()
     if suffix in _XML_SUFFIXES:
         with path.open("rb") as fh:
             head = fh.read(1024)
-        return [(None, _Kind("both", "osm_xml", "osm"))] if b"<osm" in head else []
+        return [(None, _Kind("both", "osm_xml", "osm", rules=rules))] if b"<osm" in head else []
     if suffix not in _VECTOR_SUFFIXES:
         return []
     try:  # GDAL parses a whole GeoJSON on every open: only multi-layer formats are listed
@@ -273,7 +274,7 @@ def _detect(path: Path) -> list[tuple[str | None, _Kind]]:
             layers = [None]
         kinds = []
         for layer in layers:
-            kind = _kind_of(path, set(_fields(path, layer)))
+            kind = _kind_of(path, set(_fields(path, layer)), rules)
             if kind is not None:
                 kinds.append((layer, kind))
     except Exception:  # unreadable files are simply not of a known kind
@@ -311,7 +312,7 @@ def _geojson_first_properties(path: Path, head_bytes: int = 1 << 20) -> tuple[st
     return tuple(properties) if isinstance(properties, dict) else None
 
 
-def _kind_of(path: Path, fields: set[str]) -> _Kind | None:
+def _kind_of(path: Path, fields: set[str], rules: TransitModes = _GENERIC) -> _Kind | None:
     stem = path.name.split(".")[0].lower()
     if {"place_id", "category", "source", "date"} <= fields:
         return _Kind("places", "places_schema", "")
@@ -325,9 +326,9 @@ def _kind_of(path: Path, fields: set[str]) -> _Kind | None:
         source = "bcn_restaurants" if "restaurant" in stem else "bcn_equipaments"
         return _Kind("places", "llista", source)
     if {"osm_id", "osm_type"} <= fields or {"element", "id"} <= fields:
-        return _Kind("both", "osm_layer", "osm")
+        return _Kind("both", "osm_layer", "osm", rules=rules)
     if {"id", "name", "lines"} <= fields:
-        for word, mode, source in _GTFS_FILES:
+        for word, mode, source in rules.files:
             if word in stem:
                 return _Kind("transit", "gtfs", source, mode)
         logger.warning("%s looks like a station file but its name tells no mode; skipped", path)
@@ -497,13 +498,14 @@ def _read_transit_schema(path: Path, layer: str | None, kind: _Kind,
 def _read_osm_xml_transit(path: Path, layer: str | None, kind: _Kind,
                           dates: Mapping[str, str]) -> gpd.GeoDataFrame:
     date = _source_date(path, kind.source, dates, _osm_xml_date(path))
-    return _transit_from_osm_xml(path, date)
+    return _transit_from_osm_xml(path, date, kind.rules)
 
 
 def _read_osm_layer_transit(path: Path, layer: str | None, kind: _Kind,
                             dates: Mapping[str, str]) -> gpd.GeoDataFrame:
     features = _osm_layer(_read_vector(path, layer))
-    return _transit_from_osm(features, _source_date(path, kind.source, dates))
+    return _transit_from_osm(features, _source_date(path, kind.source, dates),
+                             rules=kind.rules)
 
 
 _TRANSIT_READERS: dict[str, _Reader] = {

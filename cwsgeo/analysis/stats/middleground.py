@@ -241,9 +241,10 @@ def middleground_indicators(spaces: pd.DataFrame, *,
     spaces
         The build's spaces (``read_outputs(...).spaces`` or ``coworking_spaces.gpkg``): ids
         (``id`` column or index), ``places_buzz``, ``places_total_<m>min`` and
-        ``places_<category>_10min`` (proximity stage), the screen columns (texts stage),
-        ``location_precision`` (without it every space with a value counts as precise) and,
-        when ``net`` is used, point geometries.
+        ``places_<category>_10min`` (proximity stage), the screen columns (texts stage;
+        without any, the text signals and the full index are NaN), ``location_precision``
+        (without it every space with a value counts as precise) and, when ``net`` is used,
+        point geometries.
     space_distances
         Walking distances between spaces in metres (NaN/inf: unreachable): a DataFrame whose
         index and columns hold at least the ids of the precise spaces (e.g. from
@@ -288,7 +289,10 @@ def middleground_indicators(spaces: pd.DataFrame, *,
     dist = _distance_matrix(spaces, ids, is_precise, space_distances, net, snap_max_m)
     for c, values in _spaces_block(dist, ids, is_precise, minutes, speed).items():
         out[c] = values
-    texts = text_signals(spaces, cap=text_cap)
+    screened = any(c in spaces.columns for c in ("n_texts", "screen_score", "screen_evidence"))
+    # no screen columns at all (a city without listing texts): every text signal unknown
+    texts = text_signals(spaces if screened else spaces.assign(screen_evidence=None),
+                         cap=text_cap)
     for c in texts.columns:
         out[c] = texts[c].to_numpy()
     if project_places is not None:

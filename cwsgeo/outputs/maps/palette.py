@@ -36,19 +36,21 @@ SPACE_OUTLINE = "#111111"
 MANY_FEATURES = 2000
 SPACE_RADIUS: dict[str, float] = {"innovation": 8.0, "density": 4.5, "many": 3.5}
 
-#: Colour and label of each transit mode (the modes of :data:`cwsgeo.schema.TRANSIT_MODES`):
-#: small filled squares with a white outline.
+#: Colour and label of each transit mode: the generic modes of
+#: :data:`cwsgeo.schema.TRANSIT_MODES` (``rail``: suburban and regional trains) and the modes
+#: built-in city profiles add (Barcelona's ``fgc`` and ``rodalies``); any other mode is grey
+#: with its own name. Small filled squares with a white outline; the order is the legend's.
 TRANSIT_COLORS: dict[str, str] = {
-    "metro": "#1f4e9c", "tram": "#1b8a7a", "fgc": "#6d5a9e", "rodalies": "#8a6d3b",
-    "bus": "#8c9aa6", "funicular": "#5d7f3a"}
+    "metro": "#1f4e9c", "tram": "#1b8a7a", "rail": "#8a6d3b", "fgc": "#6d5a9e",
+    "rodalies": "#8a6d3b", "bus": "#8c9aa6", "funicular": "#5d7f3a", "ferry": "#2f7fa8"}
 TRANSIT_LABELS: dict[str, str] = {
-    "metro": "Metro", "tram": "Tram", "fgc": "FGC", "rodalies": "Rodalies", "bus": "Bus",
-    "funicular": "Funicular"}
+    "metro": "Metro", "tram": "Tram", "rail": "Rail", "fgc": "FGC", "rodalies": "Rodalies",
+    "bus": "Bus", "funicular": "Funicular", "ferry": "Ferry"}
 #: Half the side of a stop's square (px); bus stops are dense and drawn smaller.
 TRANSIT_RADIUS: dict[str, float] = {"bus": 2.5}
 TRANSIT_DEFAULT_RADIUS = 4.5
 #: Modes shown when the innovation map opens (bus stops are dense: off until asked for).
-TRANSIT_SHOWN = ("metro", "tram", "fgc", "rodalies", "funicular")
+TRANSIT_SHOWN = tuple(m for m in TRANSIT_COLORS if m != "bus")
 
 #: Colour and label of each place category (:data:`cwsgeo.schema.PLACE_CATEGORIES`): small
 #: dots in a muted palette (food and drink in sand tones, culture and civic places in soft
