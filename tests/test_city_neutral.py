@@ -58,8 +58,11 @@ def test_town_pages_and_qgis_project_speak_the_towns_words(
         assert BARRI_WORD.findall(page) == []
     assert "Count of quartieri per class" in pages["density.html"]
     assert '["barris","Quartieri"]' in pages["density.html"]  # the key stays, the word is theirs
-    report = (project / "data" / "processed" / "inventory_report.md").read_text("utf-8")
+    processed = project / "data" / "processed"
+    report = (processed / "inventory_report.md").read_text("utf-8")
     assert "| municipio | account |" in report and BARRI_WORD.findall(report) == []
+    findings = (processed / "report.html").read_text("utf-8")  # hot spots skipped: too few
+    assert "hotspots › quartieri" in findings and BARRI_WORD.findall(findings) == []
     with zipfile.ZipFile(project / "data" / "processed" / "cwsgeo.qgz") as qgz:
         qgs = qgz.read(next(n for n in qgz.namelist() if n.endswith(".qgs"))).decode()
     names = re.findall(r'name="([^"]*)"', qgs) + re.findall(r"<layername>([^<]*)<", qgs)

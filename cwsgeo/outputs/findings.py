@@ -175,7 +175,9 @@ def report_sections(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataF
     inputs = statistics.get("inputs", {})
     meta = statistics.get("meta", {})
     sections = [_key_section(statistics, labels)]
-    skipped = skipped_tests(statistics)
+    # the tests' paths name the levels by their keys ("hotspots › barris"): in the city's words
+    skipped = [(" › ".join(labels.plural(k) for k in test.split(" › ")), why)
+               for test, why in skipped_tests(statistics)]
     if skipped:
         sections.append(Section("Tests not run", [
             "A test needs enough points, units and simulations to mean anything (minimums in "
