@@ -131,6 +131,10 @@ def test_city_summary_numbers() -> None:
     assert got["spaces_per_10k"] == pytest.approx(3 / 40_000 * 1e4)
     assert got["rail_5min_share"] == 1.0 and got["residents_10min_share"] == 0.25
     assert got["kd_verdict"] == "localized" and got["population"] == 40_000
+    skipped = {"agglomeration": {"spaces": {"skipped": "too few spaces for Kd: 3 < 10"}}}
+    assert city_summary(spaces, coverage=coverage, statistics=skipped, areas=areas)[
+        "kd_verdict"] == "not tested: too few spaces for Kd: 3 < 10"
+    assert city_summary(spaces, coverage=coverage, areas=areas)["kd_verdict"] == ""
     assert got["lon"] == pytest.approx(2.15, abs=1e-3)
     bus_only = spaces.assign(metro_walk_min=9.0, rail_walk_min=None)
     assert city_summary(bus_only)["rail_5min_share"] == 0.0

@@ -26,15 +26,13 @@ from cwsgeo._errors import ConfigError
 from cwsgeo.analysis.network import network_from_graph
 from cwsgeo.analysis.stats.middleground import EVENT_CATEGORIES
 from cwsgeo.build.config import Config, StatisticsConfig
-from cwsgeo.build.profiles import CityProfile
+from cwsgeo.build.profiles import load_profile
 from cwsgeo.build.statistics import Findings, _Statistics, write_findings
 from cwsgeo.outputs.findings import skipped_tests, statistics_json
 
-#: The town's profile (its areas in the default words: districts and neighbourhoods).
-TOWN = CityProfile("Town", "Town", "town")
-
 X0, Y0, SIDE = 430000.0, 4580000.0, 2000.0
 SECTIONS = ("agglomeration", "colocation", "hotspots", "middleground", "comparisons")
+PROFILE = load_profile("barcelona")  # its rail modes (metro ...) name the town's rail stations
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +105,8 @@ def run(town: SimpleNamespace, spaces: gpd.GeoDataFrame, *, places: Any = None,
     """The statistics stage on the town (reference: the places, as in a new city)."""
     scfg = StatisticsConfig(**{"enabled": True, "n_sims": 20, "reference": "places",
                                "max_distance_m": 1000.0, "pdf": False, **cfg}).resolved()
-    ctx: Any = SimpleNamespace(cfg=SimpleNamespace(profile=TOWN, statistics=scfg), cache=None,
-                               progress=False)
+    ctx: Any = SimpleNamespace(cfg=SimpleNamespace(statistics=scfg, profile=PROFILE),
+                               cache=None, progress=False)
     raw: Any = None  # the places reference reads no raw file
     places = town.places if places is None else places
     return _Statistics(ctx, raw, town.admin, spaces, places, town.transit,
@@ -259,8 +257,8 @@ def test_addresses_reference_without_a_gazetteer(town: SimpleNamespace,
     """``reference = "addresses"`` in a city with no gazetteer: Kd says so, the rest runs."""
     scfg = StatisticsConfig(enabled=True, n_sims=20, reference="addresses",
                             max_distance_m=1000.0).resolved()
-    ctx: Any = SimpleNamespace(cfg=SimpleNamespace(profile=TOWN, statistics=scfg,
-                                                   cache_dir=tmp_path),
+    ctx: Any = SimpleNamespace(cfg=SimpleNamespace(statistics=scfg, cache_dir=tmp_path,
+                                                   profile=PROFILE),
                                cache=SimpleNamespace(read_only=True), progress=False)
     raw: Any = SimpleNamespace(folder=lambda name: tmp_path / "no" / name)
     spaces = make_spaces(12)
@@ -276,8 +274,8 @@ def test_no_transit_and_no_barris(town: SimpleNamespace) -> None:
     spaces = make_spaces(12)
     scfg = StatisticsConfig(enabled=True, n_sims=20, reference="places",
                             max_distance_m=1000.0).resolved()
-    ctx: Any = SimpleNamespace(cfg=SimpleNamespace(profile=TOWN, statistics=scfg), cache=None,
-                               progress=False)
+    ctx: Any = SimpleNamespace(cfg=SimpleNamespace(statistics=scfg, profile=PROFILE),
+                               cache=None, progress=False)
     dens = densities(spaces, town.admin.city)
     dens.barris = dens.barris.iloc[:0]
     raw: Any = None
@@ -285,6 +283,6 @@ def test_no_transit_and_no_barris(town: SimpleNamespace) -> None:
                                        town.transit.iloc[:0], dens, town.network).run())
     assert skipped["colocation › transit"] == ("too few transit stops for co-location "
                                                "quotients: 0 < 10")
-    assert skipped["hotspots › barris"] == "no neighbourhoods for hot spots"  # its words
+    assert skipped["hotspots › barris"] == "no barris for hot spots"
     assert skipped["agglomeration › co_agglomeration › rail stations"].endswith("0 < 10")
     assert "local_moran_hexes" in {t["name"] for t in stats["tests"]}

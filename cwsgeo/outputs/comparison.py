@@ -152,7 +152,19 @@ def city_summary(spaces: pd.DataFrame, *, coverage: pd.DataFrame | None = None,
             "spaces_located": len(located), "spaces_per_10k": per_10k,
             "rail_5min_share": _rail_share(located, rail_minutes, rail_modes),
             "residents_10min_share": _coverage_share(coverage, coverage_minutes),
-            "kd_verdict": str(kd.get("verdict") or ""), "lon": lon, "lat": lat}
+            "kd_verdict": _kd_verdict(statistics, kd), "lon": lon, "lat": lat}
+
+
+def _kd_verdict(statistics: Mapping[str, Any] | None, kd: Mapping[str, Any]) -> str:
+    """Return the spaces' Kd verdict (``"not tested: <reason>"`` when the build skipped it).
+
+    Without statistics (``None``) the cell is empty.
+    """
+    if kd.get("verdict"):
+        return str(kd["verdict"])
+    if kd.get("skipped"):
+        return f"not tested: {kd['skipped']}"
+    return "not computed" if statistics else ""
 
 
 def comparison_table(rows: Sequence[Mapping[str, Any]]) -> gpd.GeoDataFrame:
