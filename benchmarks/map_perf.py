@@ -55,6 +55,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cwsgeo.build.profiles import load_profile  # noqa: E402
 from cwsgeo.build.sources import attributions  # noqa: E402
 from cwsgeo.outputs import maps  # noqa: E402
 
@@ -179,14 +180,15 @@ def network_layers(spaces: gpd.GeoDataFrame, raw: Path, cache: Path
 def build_cwsgeo(data: dict[str, Any], out: Path,
                  assets: Literal["inline", "cdn"] = "inline") -> dict[str, Path]:
     suffix = "" if assets == "inline" else "_cdn"
+    words = load_profile("barcelona").area_labels()  # "barri", as the build writes
     inno = maps.innovation_map(
         data["spaces"], data["admin"], out / f"innovation_types{suffix}.html",
         transit=data["transit"], places=data["places"],
         places_density=data["result"].kde_places.get("all"), walk_areas=data["areas"],
-        streets=data["streets"], assets=assets, attributions=data["credits"])
+        streets=data["streets"], assets=assets, attributions=data["credits"], labels=words)
     dens = maps.density_map(data["result"], data["admin"], out / f"density{suffix}.html",
                             spaces=data["spaces"], streets=data["streets"], assets=assets,
-                            attributions=data["credits"])
+                            attributions=data["credits"], labels=words)
     return {f"innovation_types{suffix}": inno, f"density{suffix}": dens}
 
 

@@ -388,7 +388,7 @@ def test_density_map_metric_and_level_switch(browser, built, result) -> None:
     page.select_option("select.cws-level-select", "barris")
     assert page.locator("path.cws-choropleth-barris").count() == 4
     assert page.locator("path.cws-choropleth-districts").count() == 0
-    assert "barris" in legend.inner_text()
+    assert "neighbourhoods" in legend.inner_text()  # density_map's default words
     page.select_option("select.cws-level-select", "none")
     assert page.locator("path.cws-choropleth").count() == 0
     assert page.locator(".cws-legend-choropleth").count() == 0

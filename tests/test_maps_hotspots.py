@@ -13,6 +13,7 @@ import pytest
 from cwsgeo.analysis.admin import AdminAreas
 from cwsgeo.analysis.density import DensityResult
 from cwsgeo.outputs import maps
+from cwsgeo.outputs.labels import AreaLabels
 from cwsgeo.outputs.maps.hotspots import HOTSPOT_WORDS
 from cwsgeo.outputs.stat_figures import CLUSTER_COLORS
 from tests._browser import launch, open_map
@@ -31,6 +32,8 @@ from tests.test_maps import (  # noqa: F401  (fixtures)
 
 HEX_LAYER = "Hot spots — H3 cells (local Moran's I)"
 BARRI_LAYER = "Hot spots — barris"
+#: Barcelona's words for its areas (its profile's district_label, neighbourhood_label)
+BARCELONA_WORDS = AreaLabels("district", "districts", "barri", "barris")
 
 
 def with_lisa(table: gpd.GeoDataFrame, rows: dict[int, tuple[str, bool, float]]
@@ -65,7 +68,7 @@ def page_path(tmp_path_factory: pytest.TempPathFactory, admin: AdminAreas,  # no
               hotspots: dict[str, gpd.GeoDataFrame]) -> Path:
     out = tmp_path_factory.mktemp("hotspots")
     return maps.density_map(result, admin, out / "density.html", spaces=spaces,
-                            hotspots=hotspots)
+                            hotspots=hotspots, labels=BARCELONA_WORDS)
 
 
 @pytest.fixture(scope="module")

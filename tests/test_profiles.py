@@ -155,6 +155,33 @@ def test_lexicon_file_of_a_user_profile(tmp_path: Path) -> None:
         city_lexicon(load_profile("city.toml", root=tmp_path))
 
 
+def test_area_words_of_a_profile(tmp_path: Path) -> None:
+    """What people call the two levels: Barcelona's own, a country's, or the English words."""
+    from cwsgeo.outputs.labels import AreaLabels
+
+    assert load_profile("barcelona").area_labels() == AreaLabels(
+        "district", "districts", "barri", "barris")
+    assert profile_for_place("Milano, Italia").area_labels() == AreaLabels(
+        "municipio", "municipi", "quartiere", "quartieri")
+    assert profile_for_place("Berlin, Deutschland").neighbourhood_label == (
+        "Ortsteil", "Ortsteile")
+    assert profile_for_place("Kraków, Polska").area_labels() == AreaLabels()
+    words = profile_for_place("Leeds, United Kingdom", neighbourhood_label=("ward", "wards"))
+    assert words.area_labels().title("barris") == "Wards"
+    base = "[city]\nname='x'\nplace='x'\nslug='x'\n"
+    path = tmp_path / "city.toml"
+    path.write_text(base + "district_label='sestiere'\nneighbourhood_label=['rione', 'rioni']\n",
+                    encoding="utf-8")
+    prof = load_profile(path)
+    assert (prof.district_label, prof.neighbourhood_label) == (
+        ("sestiere", "sestieres"), ("rione", "rioni"))
+    assert load_profile(_written(tmp_path, prof)) == prof
+    for bad in ("''", "['a', 'b', 'c']", "3"):
+        path.write_text(base + f"neighbourhood_label={bad}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="neighbourhood_label must be"):
+            load_profile(path)
+
+
 def test_transit_modes_come_from_the_profile(tmp_path: Path) -> None:
     """Issue 14: Barcelona's operator modes are its profile's; any other city's are generic."""
     bcn = load_profile("barcelona").transit

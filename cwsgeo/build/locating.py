@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .. import settings
+from ..outputs.labels import AreaLabels
 from .cache import frame_digest
 from .profiles import city_lexicon
 from .sources import RawData
@@ -194,7 +195,8 @@ def precision_counts(spaces: pd.DataFrame) -> dict[str, int]:
     return {p: int(counts.get(p, 0)) for p in PRECISIONS}
 
 
-def precision_table(spaces: pd.DataFrame, point_radius_m: float) -> pd.DataFrame:
+def precision_table(spaces: pd.DataFrame, point_radius_m: float,
+                    labels: AreaLabels | None = None) -> pd.DataFrame:
     """How many spaces of each precision entered each output (``location_precision.csv``).
 
     Parameters
@@ -203,6 +205,9 @@ def precision_table(spaces: pd.DataFrame, point_radius_m: float) -> pd.DataFrame
         The built spaces (``location_precision``, ``district_code``, ``barri_code``).
     point_radius_m
         ``[geocoding] point_radius_m``, named in the notes.
+    labels
+        The city's words for its districts and neighbourhoods, in the notes (default: the
+        English words); the outputs keep their table names.
 
     Returns
     -------
@@ -211,6 +216,7 @@ def precision_table(spaces: pd.DataFrame, point_radius_m: float) -> pd.DataFrame
     """
     from ..analysis.geocoding import PRECISIONS
 
+    words = labels or AreaLabels()
     precision = spaces["location_precision"].astype(str)
     area = precision == "area"
     point = precision.isin(["exact", "approximate"])
@@ -219,11 +225,11 @@ def precision_table(spaces: pd.DataFrame, point_radius_m: float) -> pd.DataFrame
         ("maps: markers", point, "filled: exact; hollow with its radius: approximate"),
         ("point statistics", point,
          f"walking distances, coverage, kernel densities, hexagons, the `spaces` column of "
-         f"districts and barris: radius at most {point_radius_m:g} m"),
+         f"{words.districts} and {words.neighbourhoods}: radius at most {point_radius_m:g} m"),
         ("districts: spaces_area_only", area & spaces["district_code"].notna(),
-         "located only by an area whose district the texts name for sure"),
+         f"located only by an area whose {words.district} the texts name for sure"),
         ("barris: spaces_area_only", area & spaces["barri_code"].notna(),
-         "located only by an area whose barri the texts name for sure"),
+         f"located only by an area whose {words.neighbourhood} the texts name for sure"),
     ]
     return pd.DataFrame([
         {"output": name, **{p: int((mask & (precision == p)).sum()) for p in PRECISIONS},

@@ -27,6 +27,7 @@ from .. import __version__, settings
 from .._io import read_json, write_csv, write_gpkg, write_json, write_text
 from ..analysis.inventory import read_inventory
 from ..analysis.inventory.model import Problem
+from ..outputs.labels import AreaLabels
 from ..schema import INNOVATION_LABELS
 from .cache import OutputLedger, StageCache, digest, frame_digest, project_lock
 from .changes import compare, snapshot
@@ -490,8 +491,9 @@ class _Build:
             # the tables and maps below
             ledger, folder = self.ledger, self.processed
             credits = attributions(self.raw.manifest, ("admin", "inventory"))
+            words = self.cfg.profile.area_labels()
             self.figure_task = background(lambda: _write_figures(
-                densities, folder / "figures", ledger, credits), "density figures")
+                densities, folder / "figures", ledger, credits, words), "density figures")
             # the density page needs nothing the later steps make: it is drawn meanwhile too
             ctx, raw, admin, spaces, prox = self.ctx, self.raw, self.admin, self.spaces, self.prox
             self.pending.append(self.figure_task)
@@ -509,10 +511,12 @@ class _Build:
 
         with self.ctx.timed("tables"):
             with self.ctx.timed("inventory_report"):
-                accounts = inventory_accounts(self.spaces)
+                words = self.cfg.profile.area_labels()
+                accounts = inventory_accounts(self.spaces, words)
                 report = inventory_report(self.inv, self.spaces, version=__version__,
                                           duplicates=self.duplicates,
-                                          location=self.location_warnings, accounts=accounts)
+                                          location=self.location_warnings, accounts=accounts,
+                                          labels=words)
             with self.ctx.timed("change_snapshot"):
                 self.state = snapshot(self.spaces)
                 changes = compare(self._previous_state(), self.state)
@@ -536,7 +540,7 @@ class _Build:
             out["accounts"] = write_csv(accounts, folder / "inventory_accounts.csv")
             out["duplicates"] = write_csv(self.duplicates, folder / "inventory_duplicates.csv")
             out["precision"] = write_csv(
-                precision_table(self.spaces, self.cfg.geocoding.point_radius_m),
+                precision_table(self.spaces, self.cfg.geocoding.point_radius_m, words),
                 folder / "location_precision.csv")
             self._start_workbook(change_record, tabular)
 
@@ -588,7 +592,8 @@ class _Build:
             for gpkg in sorted({p for p in out.values() if p.suffix == ".gpkg"}):
                 out.update({f"parquet_{p.name}": p for p in _geoparquet(gpkg, self.ledger)})
             xml = cwsgeo_project(dens, folder, transit=self.transit, places=self.places,
-                                 title=f"cwsgeo: coworking spaces in {self.cfg.profile.name}")
+                                 title=f"cwsgeo: coworking spaces in {self.cfg.profile.name}",
+                                 labels=self.cfg.profile.area_labels())
             out["qgis"] = self.ledger.write_if_changed(folder / "cwsgeo.qgz", digest(xml),
                                                        lambda path: write_qgz(xml, path))
 
@@ -628,7 +633,8 @@ class _Build:
             self.result.outputs.update(write_findings(
                 findings, self.processed, admin=self.admin,
                 sources=attributions(self.raw.manifest), report=scfg.report, pdf=scfg.pdf,
-                city=profile.name, literature=city_literature(profile)))
+                city=profile.name, literature=city_literature(profile),
+                labels=profile.area_labels()))
 
 
 def _geoparquet(gpkg: Path, ledger: OutputLedger) -> list[Path]:
@@ -664,6 +670,7 @@ def _write_density_map(ctx: StageContext, raw: RawData, admin: AdminAreas,
     return density_map(
         densities, admin, maps_dir / "density.html", spaces=spaces, hotspots=hotspots,
         kde_bands=densities.contours, **_map_options(ctx, prox),
+        labels=ctx.cfg.profile.area_labels(),
         attributions=attributions(raw.manifest, ("admin", "places", "transit", "inventory")))
 
 
@@ -679,22 +686,26 @@ def _write_innovation_map(ctx: StageContext, raw: RawData, admin: AdminAreas,
         places=places, places_density=densities.kde_places.get("all"),
         places_bands=densities.contours.get("places"), walk_areas=prox.areas,
         **_map_options(ctx, prox), city=ctx.cfg.profile.name,
+        labels=ctx.cfg.profile.area_labels(),
         attributions=attributions(raw.manifest, ("admin", "places", "transit", "network",
                                                  "inventory")))
 
 
 def _write_figures(densities: DensityResult, folder: Path, ledger: OutputLedger,
-                   credits: Sequence[str] = ()) -> tuple[dict[str, Path], dict[str, Any]]:
+                   credits: Sequence[str] = (), labels: AreaLabels | None = None
+                   ) -> tuple[dict[str, Path], dict[str, Any]]:
     """Write the density figures; return them and their ledger entries.
 
     Runs in a forked child (:func:`cwsgeo.build.parallel.background`): the entries let the parent
-    record what the child wrote. ``credits``: the data's attribution lines (figure footers).
+    record what the child wrote. ``credits``: the data's attribution lines (figure footers);
+    ``labels``: the city's words for its areas (figure titles).
     """
     from ..outputs.figures import credit_line, density_figures
 
     paths = {f"figure_{fig.name}": ledger.write_if_changed(folder / fig.name,
                                                            _content_key(fig.data), fig.write)
-             for fig in density_figures(densities, source=credit_line(credits))}
+             for fig in density_figures(densities, source=credit_line(credits),
+                                        labels=labels or AreaLabels())}
     return paths, _entries_of(ledger, paths.values())
 
 

@@ -44,6 +44,7 @@ from ..analysis.layers.modes import TransitModes
 
 if TYPE_CHECKING:
     from ..analysis.geocoding.lexicon import CityLexicon
+    from ..outputs.labels import AreaLabels
 
 __all__ = ["GHSL_POP_URL", "POPULATION_KINDS", "CityLiterature", "CityProfile",
            "PopulationSource", "applied", "builtin_profiles", "city_lexicon", "city_literature",
@@ -80,6 +81,13 @@ _COUNTRY_NAMES: dict[str, str] = {
     "ireland": "IE", "czechia": "CZ", "czech-republic": "CZ", "cesko": "CZ", "portugal": "PT",
     "austria": "AT", "osterreich": "AT", "belgium": "BE", "belgique": "BE", "sweden": "SE",
     "sverige": "SE",
+}
+# what people call districts and neighbourhoods, (singular, plural), by country; other
+# countries keep the English words (the user can edit them in city.toml)
+_AREA_WORDS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "IT": (("municipio", "municipi"), ("quartiere", "quartieri")),
+    "FR": (("arrondissement", "arrondissements"), ("quartier", "quartiers")),
+    "DE": (("Bezirk", "Bezirke"), ("Ortsteil", "Ortsteile")),
 }
 
 
@@ -148,6 +156,11 @@ class CityProfile:
     literature
         Optional TOML file of published figures the findings report compares with and the
         related work it cites (``""``: none); read by :func:`city_literature`.
+    district_label, neighbourhood_label
+        What people call the two levels, ``(singular, plural)``, in every text a person
+        reads (map layers, legends, tooltips, figure titles, reports, QGIS layer names);
+        the tables keep their names (``districts``, ``barris``, ``barri_code``). In TOML a
+        word (plural: an ``s`` added) or a ``[singular, plural]`` pair.
     transit
         The city's transit modes and the rules that give a station its mode (the profile's
         ``[transit]`` table; default: the generic modes metro, tram, rail, bus, funicular,
@@ -168,7 +181,15 @@ class CityProfile:
     bbox: tuple[float, float, float, float] | None = None
     lexicon: str = ""
     literature: str = ""
+    district_label: tuple[str, str] = ("district", "districts")
+    neighbourhood_label: tuple[str, str] = ("neighbourhood", "neighbourhoods")
     transit: TransitModes = field(default_factory=TransitModes)
+
+    def area_labels(self) -> AreaLabels:
+        """Return the words of the two levels for the output functions."""
+        from ..outputs.labels import AreaLabels
+
+        return AreaLabels(*self.district_label, *self.neighbourhood_label)
 
     def work_crs(self, lon: float | None = None, lat: float | None = None) -> str:
         """Return the metric CRS: :attr:`crs`, or for ``"auto"`` the UTM zone of a point.
@@ -218,6 +239,8 @@ _KEY_HELP: dict[str, str] = {
     "bbox": "[west, south, east, north] in degrees; default: the boundary's",
     "lexicon": "TOML of the city's names, landmarks, area aliases (optional)",
     "literature": "TOML of published figures the report compares with (optional)",
+    "district_label": "what people call a district: [singular, plural]",
+    "neighbourhood_label": "and a neighbourhood (maps, figures, reports)",
     "kind": "ghsl | polygons | opendata_bcn | none",
     "path": ("GeoTIFF (ghsl: a downloaded GHS-POP tile or file; the global zip is read from "
              "its start) or polygons file"),
@@ -330,6 +353,9 @@ def _from_toml(text: str, where: str, base: Path) -> CityProfile:
     for key in ("lexicon", "literature"):
         if city.get(key):
             city[key] = str(base / Path(str(city[key])).expanduser())
+    for key in ("district_label", "neighbourhood_label"):
+        if key in city:
+            city[key] = _label_pair(city[key], f"{where} [city] {key}")
     transit = _transit_modes(raw.get("transit", {}), f"{where} [transit]")
     profile = _checked(CityProfile, {**city, "population": pop, "transit": transit},
                        f"{where} [city]")
@@ -338,6 +364,16 @@ def _from_toml(text: str, where: str, base: Path) -> CityProfile:
     if profile.crs != "auto":
         _check_crs(profile.crs, where)
     return profile
+
+
+def _label_pair(value: Any, where: str) -> tuple[str, str]:
+    """``"barri"`` -> ``("barri", "barris")``; ``["Bezirk", "Bezirke"]`` as it is."""
+    words = [value] if isinstance(value, str) else value
+    if (not isinstance(words, list) or not 1 <= len(words) <= 2
+            or not all(isinstance(w, str) and w.strip() for w in words)):
+        raise ConfigError(f"{where} must be a word or a [singular, plural] pair, got {value!r}")
+    singular = words[0].strip()
+    return singular, (words[1].strip() if len(words) == 2 else singular + "s")
 
 
 def _transit_modes(raw: dict[str, Any], where: str) -> TransitModes:
@@ -481,7 +517,9 @@ def _check_crs(crs: str, where: str) -> None:
 def profile_for_place(place: str, *, country: str = "", **overrides: Any) -> CityProfile:
     """Return default profile values for any OpenStreetMap place.
 
-    Administrative levels and languages follow the country (guessed from the last part of
+    Administrative levels, languages and the words of the two levels (Italian, French and
+    German cities get theirs, e.g. ``municipio``/``quartiere``; others the English
+    ``district``/``neighbourhood``) follow the country (guessed from the last part of
     ``place`` unless given); population comes from the GHSL grid; the CRS is the UTM zone of
     the boundary (``"auto"``).
 
@@ -499,10 +537,12 @@ def profile_for_place(place: str, *, country: str = "", **overrides: Any) -> Cit
         raise ConfigError("a place name is needed, e.g. 'Milano, Italia'")
     code = (country or _COUNTRY_NAMES.get(slugify(parts[-1]), "")).upper()
     levels = _ADMIN_LEVELS.get(code, ("9", "10"))
+    words = _AREA_WORDS.get(code, (("district", "districts"), ("neighbourhood", "neighbourhoods")))
     values: dict[str, Any] = {
         "name": parts[0], "place": place, "slug": slugify(parts[0]), "country": code,
         "crs": "auto", "languages": _LANGUAGES.get(code, ("en",)),
         "district_level": levels[0], "neighbourhood_level": levels[1],
+        "district_label": words[0], "neighbourhood_label": words[1],
         "population": PopulationSource("ghsl", GHSL_POP_URL, epoch=2025, title=GHSL_TITLE),
     }
     return _checked(CityProfile, {**values, **overrides}, f"profile for {place!r}")

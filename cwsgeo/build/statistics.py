@@ -32,6 +32,7 @@ from ..analysis.stats.minimums import (
     MIN_TYPE_N,
     MIN_UNITS,
 )
+from ..outputs.labels import AreaLabels
 from .profiles import CityLiterature
 from .stages import StageContext, file_key, space_key
 
@@ -121,7 +122,8 @@ def stage_statistics(ctx: StageContext, raw: RawData, admin: AdminAreas,
         strict=True)]
     key = [*file_key(raw.paths("addresses"), raw), *file_key(raw.paths("admin"), raw),
            *file_key(raw.paths("places"), raw), *file_key(raw.paths("transit"), raw),
-           repr(scfg), repr(ctx.cfg.profile.transit), signature, __version__]
+           repr(scfg), repr(ctx.cfg.profile.transit), repr(ctx.cfg.profile.area_labels()),
+           signature, __version__]
     return ctx.cache.cached("statistics", key, lambda: _Statistics(
         ctx, raw, admin, work, places, transit, densities, network).run())
 
@@ -155,6 +157,7 @@ class _Statistics:
                  network: WalkNetwork | None) -> None:
         self.ctx, self.raw, self.admin, self.densities = ctx, raw, admin, densities
         self.cfg = ctx.cfg.statistics
+        self.words = ctx.cfg.profile.area_labels()  # the city's words in skip reasons
         self.places = places.to_crs(settings.crs_work)
         self.transit = transit.to_crs(settings.crs_work)
         self.network = network
@@ -440,12 +443,13 @@ class _Statistics:
         out = {}
         for name, table, run in (("hexes", self.densities.hexes, hex_hotspots),
                                  ("barris", self.densities.barris, area_hotspots)):
-            skipped = _hotspots_skipped(name, table)
+            skipped = _hotspots_skipped(name, table, self.words)
             if skipped:
                 out[name] = _skipped(skipped, 0 if table is None else len(table))
                 continue
             out[name] = self._guarded(
-                f"hot spots per {'H3 cell' if name == 'hexes' else 'barri'}", len(table),
+                f"hot spots per {'H3 cell' if name == 'hexes' else self.words.singular(name)}",
+                len(table),
                 partial(self._hotspot, name, table, run))
         self.findings.statistics["hotspots"] = out
 
@@ -516,9 +520,10 @@ def _skipped(reason: str, n: int) -> dict[str, Any]:
     return {"skipped": reason, "n": int(n)}
 
 
-def _hotspots_skipped(name: str, table: pd.DataFrame | None) -> str:
+def _hotspots_skipped(name: str, table: pd.DataFrame | None,
+                      labels: AreaLabels | None = None) -> str:
     """Return why the hot spots per ``name`` are not tested (``""``: they are)."""
-    unit = "H3 cells" if name == "hexes" else "barris"
+    unit = "H3 cells" if name == "hexes" else (labels or AreaLabels()).plural(name)
     if table is None or not len(table):
         return f"no {unit} for hot spots"
     spaces = pd.to_numeric(table.get("spaces", pd.Series(dtype=float)), errors="coerce")
@@ -532,14 +537,16 @@ def _hotspots_skipped(name: str, table: pd.DataFrame | None) -> str:
 
 def write_findings(findings: Findings, folder: Path, *, admin: AdminAreas,
                    sources: list[str], report: bool, pdf: bool, city: str = "",
-                   literature: CityLiterature | None = None) -> dict[str, Path]:
+                   literature: CityLiterature | None = None,
+                   labels: AreaLabels | None = None) -> dict[str, Path]:
     """Write ``statistics.json``, the curves and tables, the figures and the report.
 
     Everything lands in ``folder`` (``data/processed``): ``statistics.json``,
     ``statistics/*.csv`` (every Kd curve and result table), ``figures/stats_*.png`` and, with
     ``report``, ``report.html`` (self-contained) and ``report.pdf`` (headless Chromium; a
     warning, not an error, when no Chromium is found). ``city`` names the report; the
-    city's ``literature`` (published figures, related work) is compared with and cited.
+    city's ``literature`` (published figures, related work) is compared with and cited;
+    ``labels`` are the city's words for its areas (default: the English words).
     """
     from .._io import write_csv, write_text
     from ..outputs.figures import credit_line, save_figure
@@ -562,7 +569,7 @@ def write_findings(findings: Findings, folder: Path, *, admin: AdminAreas,
     boundary = admin.city.to_crs(settings.crs_work)
     drawn = findings_figures(stats, findings.curves, findings.hotspot_units,
                              findings.tables.get("by_type_values"), boundary=boundary,
-                             source=credit_line(sources))
+                             source=credit_line(sources), labels=labels or AreaLabels())
     pngs = {}
     for name, (fig, caption) in drawn.items():
         out[f"figure_{name}"] = save_figure(fig, folder / "figures" / f"stats_{name}.png")
@@ -573,7 +580,7 @@ def write_findings(findings: Findings, folder: Path, *, admin: AdminAreas,
     published = [(what, value, source) for what, value, source, _ in lit.published]
     sections = report_sections(stats, findings.tables, pngs, published=published,
                                published_here=_published_here(stats, lit), sources=sources,
-                               related_work=lit.related_work)
+                               related_work=lit.related_work, labels=labels or AreaLabels())
     title = f"Coworking spaces in {city}: findings" if city else "Coworking spaces: findings"
     page = render_report(title, sections,
                          subtitle="Agglomeration, co-location, hot spots and the middleground "

@@ -42,6 +42,7 @@ from ..analysis.density import (
     class_breaks,
     clip_to_city,
 )
+from .labels import DEFAULT_LABELS, AreaLabels
 from .tables import OutputFile
 
 if TYPE_CHECKING:  # drawing modules are imported when a figure is drawn, not at import time
@@ -374,11 +375,12 @@ def _grid_label(hexes: gpd.GeoDataFrame) -> str:
 
 
 def _choropleth_files(result: DensityResult, classes: dict[str, Classification], source: str,
-                      dpi: int) -> list[OutputFile]:
-    """Spaces per km² by district and by barri."""
+                      dpi: int, labels: AreaLabels) -> list[OutputFile]:
+    """Spaces per km² by district and by neighbourhood (in the city's words)."""
     n_spaces = len(result.spaces)
     files = []
-    for level, label in (("districts", "district"), ("barris", "barri")):
+    for level in ("districts", "barris"):
+        label = labels.singular(level)
         cls = classes.get(f"{level}.spaces_per_km2")
         if cls is None:
             continue
@@ -395,7 +397,7 @@ def _choropleth_files(result: DensityResult, classes: dict[str, Classification],
 
         files.append(_figure_file(f"spaces_per_km2_{level}.png",
                                   (source, dpi, table[["spaces_per_km2"]], cls.to_dict(),
-                                   n_spaces, settings.crs_work), draw, dpi))
+                                   n_spaces, settings.crs_work, label), draw, dpi))
     return files
 
 
@@ -458,8 +460,8 @@ def _kde_files(result: DensityResult, classes: dict[str, Classification], source
     return [_figure_file("kde_places_spaces.png", data, draw, dpi)]
 
 
-def density_figures(result: DensityResult, *, source: str = "", dpi: int = 150
-                    ) -> list[OutputFile]:
+def density_figures(result: DensityResult, *, source: str = "", dpi: int = 150,
+                    labels: AreaLabels = DEFAULT_LABELS) -> list[OutputFile]:
     """List the density PNG figures (see :func:`write_density_figures`), drawn when written.
 
     Parameters
@@ -470,6 +472,8 @@ def density_figures(result: DensityResult, *, source: str = "", dpi: int = 150
         Source line printed under each figure.
     dpi
         Resolution.
+    labels
+        The city's words for its districts and neighbourhoods (figure titles).
 
     Returns
     -------
@@ -477,13 +481,14 @@ def density_figures(result: DensityResult, *, source: str = "", dpi: int = 150
         Each with the data its figure shows, so unchanged figures can be left alone.
     """
     classes = result.classifications()
-    return [*_choropleth_files(result, classes, source, dpi),
+    return [*_choropleth_files(result, classes, source, dpi, labels),
             *_hex_files(result, classes, source, dpi),
             *_kde_files(result, classes, source, dpi)]
 
 
 def write_density_figures(result: DensityResult, folder: str | os.PathLike[str], *,
-                          source: str = "", dpi: int = 150) -> dict[str, Path]:
+                          source: str = "", dpi: int = 150,
+                          labels: AreaLabels = DEFAULT_LABELS) -> dict[str, Path]:
     """Write the density PNG figures into ``folder`` (the pipeline's ``figures/``).
 
     Figures: ``spaces_per_km2_districts.png``, ``spaces_per_km2_barris.png`` (classed
@@ -501,6 +506,8 @@ def write_density_figures(result: DensityResult, folder: str | os.PathLike[str],
         Source line printed under each figure.
     dpi
         Resolution.
+    labels
+        The city's words for its districts and neighbourhoods (figure titles).
 
     Returns
     -------
@@ -508,6 +515,7 @@ def write_density_figures(result: DensityResult, folder: str | os.PathLike[str],
         File name -> path.
     """
     folder = Path(folder)
-    out = [f.write(folder / f.name) for f in density_figures(result, source=source, dpi=dpi)]
+    out = [f.write(folder / f.name)
+           for f in density_figures(result, source=source, dpi=dpi, labels=labels)]
     logger.info("density figures: %d PNG files in %s", len(out), folder)
     return {p.name: p for p in out}

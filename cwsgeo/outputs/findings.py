@@ -24,6 +24,7 @@ from ..analysis.stats.minimums import (
     MIN_TYPE_N,
     MIN_UNITS,
 )
+from .labels import DEFAULT_LABELS, AreaLabels
 from .report_page import Section
 from .stat_figures import band_text, cluster_figure, kd_figure, type_comparison_figure
 
@@ -94,11 +95,12 @@ def _kd_subtitle(result: Mapping[str, Any], against: str) -> str:
 
 def findings_figures(statistics: Mapping[str, Any], curves: Mapping[str, pd.DataFrame],
                      units: Mapping[str, gpd.GeoDataFrame], values: pd.DataFrame | None,
-                     boundary: Any = None, source: str = "") -> dict[str, tuple[Figure, str]]:
+                     boundary: Any = None, source: str = "",
+                     labels: AreaLabels = DEFAULT_LABELS) -> dict[str, tuple[Figure, str]]:
     """Draw every figure of the findings: name -> (figure, caption).
 
     ``boundary`` is the city outline of the maps; ``source`` the credit line under each figure
-    (the build's data attributions; ``""``: none).
+    (the build's data attributions; ``""``: none); ``labels`` the city's words for its areas.
     """
     out: dict[str, tuple[Figure, str]] = {}
     ref = statistics.get("meta", {}).get("reference", "addresses")
@@ -113,9 +115,10 @@ def findings_figures(statistics: Mapping[str, Any], curves: Mapping[str, pd.Data
     for level, frame in units.items():
         out[f"hotspots_{level}"] = (cluster_figure(
             frame, label_col="lisa_cluster", significant_col="lisa_significant",
-            title=f"Hot spots of coworking spaces per {_unit(level)}",
+            title=f"Hot spots of coworking spaces per {_unit(level, labels)}",
             subtitle="local Moran's I on spaces per unit; only significant units coloured",
-            boundary=boundary, source=source), f"Local Moran's I clusters per {_unit(level)}.")
+            boundary=boundary, source=source),
+            f"Local Moran's I clusters per {_unit(level, labels)}.")
     type_col = statistics.get("meta", {}).get("type_column", "innovation_type")
     # estimated types share the texts' words with the full index: show the text-free one
     metric = ("middleground_index_spatial" if type_col == "innovation_type_estimated"
@@ -130,8 +133,8 @@ def findings_figures(statistics: Mapping[str, Any], curves: Mapping[str, pd.Data
     return out
 
 
-def _unit(level: str) -> str:
-    return "H3 cell" if level == "hexes" else "barri"
+def _unit(level: str, labels: AreaLabels) -> str:
+    return "H3 cell" if level == "hexes" else labels.singular(level)
 
 
 def _kd_title(name: str, reference: str) -> str:
@@ -150,7 +153,8 @@ def report_sections(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataF
                     published: Sequence[Published] = (),
                     published_here: Sequence[tuple[str, str]] = (),
                     sources: Sequence[str] = (),
-                    related_work: Sequence[str] = ()) -> list[Section]:
+                    related_work: Sequence[str] = (),
+                    labels: AreaLabels = DEFAULT_LABELS) -> list[Section]:
     """Word the findings as report sections (see :func:`~.report_page.render_report`).
 
     Parameters
@@ -165,11 +169,15 @@ def report_sections(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataF
         Credit lines of the data.
     related_work
         Sentences citing related work on the city, added to the references.
+    labels
+        The city's words for its districts and neighbourhoods.
     """
     inputs = statistics.get("inputs", {})
     meta = statistics.get("meta", {})
-    sections = [_key_section(statistics)]
-    skipped = skipped_tests(statistics)
+    sections = [_key_section(statistics, labels)]
+    # the tests' paths name the levels by their keys ("hotspots › barris"): in the city's words
+    skipped = [(" › ".join(labels.plural(k) for k in test.split(" › ")), why)
+               for test, why in skipped_tests(statistics)]
     if skipped:
         sections.append(Section("Tests not run", [
             "A test needs enough points, units and simulations to mean anything (minimums in "
@@ -190,14 +198,15 @@ def report_sections(statistics: Mapping[str, Any], tables: Mapping[str, pd.DataF
         "are B more often than chance. p-values from random relabelling."],
         tables=[(t, c) for t, c in [(_clq_table(tables.get("clq")),
                                      "Global co-location quotients")] if t is not None]))
-    sections.append(_hotspot_section(statistics, figures))
+    sections.append(_hotspot_section(statistics, figures, labels))
     sections.append(_types_section(statistics, tables, figures))
-    sections.append(_methods_section(related_work, str(meta.get("reference", "addresses"))))
+    sections.append(_methods_section(related_work, str(meta.get("reference", "addresses")),
+                                     labels))
     sections.append(Section("Data sources", list(sources)))
     return sections
 
 
-def _key_section(statistics: Mapping[str, Any]) -> Section:
+def _key_section(statistics: Mapping[str, Any], labels: AreaLabels) -> Section:
     inputs, meta = statistics.get("inputs", {}), statistics.get("meta", {})
     precision = inputs.get("precision", {})
     lines = [f"{inputs.get('spaces_listed')} spaces listed, {inputs.get('located')} located; "
@@ -234,10 +243,10 @@ def _key_section(statistics: Mapping[str, Any]) -> Section:
     hot = statistics.get("hotspots", {})
     for level, res in hot.items():
         if res.get("skipped"):
-            lines.append(f"Hot spots per {_unit(level)}: {_verdict(res)}.")
+            lines.append(f"Hot spots per {_unit(level, labels)}: {_verdict(res)}.")
             continue
         counts = res.get("significant", {})
-        lines.append(f"Hot spots per {_unit(level)}: global Moran's I "
+        lines.append(f"Hot spots per {_unit(level, labels)}: global Moran's I "
                      f"{_num(res.get('moran_I', res.get('I')))} (p = "
                      f"{_num(res.get('p_value'))}, n = {res.get('n')}); significant "
                      f"units: {counts}.")
@@ -324,18 +333,19 @@ def _clq_table(table: pd.DataFrame | None) -> pd.DataFrame | None:
     return table[cols]
 
 
-def _hotspot_section(statistics: Mapping[str, Any],
-                     figures: Mapping[str, tuple[bytes, str]]) -> Section:
+def _hotspot_section(statistics: Mapping[str, Any], figures: Mapping[str, tuple[bytes, str]],
+                     labels: AreaLabels) -> Section:
     rows = []
     for level, res in statistics.get("hotspots", {}).items():
         if res.get("skipped"):
             continue
-        rows.append({"unit": _unit(level), "n": res.get("n"),
+        rows.append({"unit": _unit(level, labels), "n": res.get("n"),
                      "Moran's I": res.get("moran_i"),
                      "p": res.get("p_value"),
                      "significant units": _counts(res.get("significant", {}))})
     return Section("Hot spots", [
-        "Local Moran's I (esda) of the number of spaces per H3 cell and per barri, with "
+        "Local Moran's I (esda) of the number of spaces per H3 cell and per "
+        f"{labels.neighbourhood}, with "
         "permutation p-values: HH = many spaces among neighbours with many (a hot spot), "
         "LH = few among many. Only significant units are coloured."],
         figures=[figures[k] for k in figures if k.startswith("hotspots")],
@@ -373,8 +383,8 @@ _REFERENCES = {"addresses": "the address points (the built fabric)",
                "places": "the OpenStreetMap places (no address gazetteer)"}
 
 
-def _methods_section(related_work: Sequence[str] = (), reference: str = "addresses"
-                     ) -> Section:
+def _methods_section(related_work: Sequence[str] = (), reference: str = "addresses",
+                     labels: AreaLabels = DEFAULT_LABELS) -> Section:
     return Section("Methods and references", [
         "Kd (Duranton & Overman 2005, Review of Economic Studies 72:1077–1106): "
         "K(d) = 1/(n(n−1)/2 · h) Σ_i<j f((d − d_ij)/h), Gaussian kernel f, Silverman's "
@@ -386,7 +396,8 @@ def _methods_section(related_work: Sequence[str] = (), reference: str = "address
         "CLQ_A→B = (C_A→B / N_A) / (N_B / (N − 1)), ties shared; local CLQ with an adaptive "
         "Gaussian kernel over 8 nearest neighbours (Cromley et al. 2014; Wang et al. 2017).",
         "Hot spots: local Moran's I (Anselin 1995) with esda, row-standardised contiguity "
-        "weights (H3 neighbours, Queen contiguity of barris), conditional permutations.",
+        f"weights (H3 neighbours, Queen contiguity of {labels.neighbourhoods}), conditional "
+        "permutations.",
         "Comparisons by type: medians with percentile bootstrap 95 % intervals, "
         "Kruskal–Wallis, permutation tests of median differences with Holm's correction, "
         "Cliff's delta; Spearman correlation with the ordinal type.",

@@ -4,7 +4,8 @@ The project references the GeoPackages of ``data/processed/`` by relative path (
 can be moved or zipped) and styles them like the web maps: spaces by innovation type
 (:data:`~cwsgeo.outputs.maps.palette.INNOVATION_COLORS`), transit stops by mode and places by
 category (the palettes of :mod:`cwsgeo.outputs.maps.palette`), and graduated choropleths of
-districts and barris with the density map's class breaks
+districts and neighbourhoods (named in the city's words,
+:class:`~cwsgeo.outputs.labels.AreaLabels`) with the density map's class breaks
 (:meth:`~cwsgeo.analysis.density.DensityResult.classifications`). Layers sit in three groups,
 *Spaces*, *Context* and *Areas*; the project CRS is the work CRS
 (:data:`cwsgeo.settings.crs_work`, e.g. EPSG:25831 for Barcelona).
@@ -37,6 +38,7 @@ from xml.etree import ElementTree as ET
 from .. import settings
 from .._io import atomic_path, write_gpkg
 from ..analysis.density import NODATA_COLOR
+from .labels import DEFAULT_LABELS, AreaLabels
 from .maps.density import DENSITY_METRICS
 from .maps.palette import (
     INNOVATION_COLORS,
@@ -261,7 +263,7 @@ def innovation_categories(base: Symbol) -> tuple[Category, ...]:
 
 def _area_layers(result: DensityResult, level: str, label: str, visible_metric: str | None
                  ) -> ProjectGroup | None:
-    """One graduated layer per density-map metric of a level (districts or barris)."""
+    """One graduated layer per density-map metric of a level (``districts`` or ``barris``)."""
     table = getattr(result, level)
     if table is None or not len(table):
         return None
@@ -284,13 +286,14 @@ def _area_layers(result: DensityResult, level: str, label: str, visible_metric: 
 def cwsgeo_layers(result: DensityResult, transit: gpd.GeoDataFrame | None = None,
                   places: gpd.GeoDataFrame | None = None, *,
                   spaces_file: str = "coworking_spaces.gpkg",
-                  context_file: str = "context.gpkg") -> list[ProjectGroup]:
+                  context_file: str = "context.gpkg",
+                  labels: AreaLabels = DEFAULT_LABELS) -> list[ProjectGroup]:
     """Return the groups of the build's project: Spaces, Context, Areas.
 
     Parameters
     ----------
     result
-        The build's densities (districts, barris and their class breaks).
+        The build's densities (districts, neighbourhoods and their class breaks).
     transit, places
         Stops and places (the categories are taken from their ``mode`` / ``category``);
         ``None`` leaves the layer out.
@@ -298,12 +301,14 @@ def cwsgeo_layers(result: DensityResult, transit: gpd.GeoDataFrame | None = None
         GeoPackage with layers ``coworking_spaces`` and ``walk_areas_10min``.
     context_file
         GeoPackage with layers ``transit`` and ``places`` (:func:`write_context_gpkg`).
+    labels
+        The city's words for its districts and neighbourhoods (group and layer names).
 
     Returns
     -------
     list[ProjectGroup]
         As the web maps: spaces and transit (not bus) shown; walking areas, places and the
-        barris hidden; the districts' spaces per km² shown.
+        neighbourhoods hidden; the districts' spaces per km² shown.
     """
     dot = Symbol("marker", OTHER_COLOR, "#222222", 1.2, size=14.0, fill_alpha=0.9)  # layers.py
     walk = Symbol("fill", OTHER_COLOR, OTHER_COLOR, 1.0, fill_alpha=0.08, outline_alpha=0.7)
@@ -330,8 +335,10 @@ def cwsgeo_layers(result: DensityResult, transit: gpd.GeoDataFrame | None = None
             "Places of interaction", context_file, "places", "Point", field="category",
             categories=categories_of(places["category"], PLACE_COLORS, PLACE_LABELS, place),
             visible=False))
-    areas = [g for g in (_area_layers(result, "districts", "Districts", "spaces_per_km2"),
-                         _area_layers(result, "barris", "Barris", None)) if g is not None]
+    areas = [g for g in (_area_layers(result, "districts", labels.title("districts"),
+                                      "spaces_per_km2"),
+                         _area_layers(result, "barris", labels.title("barris"), None))
+             if g is not None]
     return [spaces, ProjectGroup("Context", tuple(context)), ProjectGroup("Areas", tuple(areas))]
 
 
@@ -558,7 +565,8 @@ def write_context_gpkg(transit: gpd.GeoDataFrame, places: gpd.GeoDataFrame,
 def cwsgeo_project(result: DensityResult, folder: str | os.PathLike[str], *,
                    transit: gpd.GeoDataFrame | None = None,
                    places: gpd.GeoDataFrame | None = None,
-                   title: str = "cwsgeo: coworking spaces") -> bytes:
+                   title: str = "cwsgeo: coworking spaces",
+                   labels: AreaLabels = DEFAULT_LABELS) -> bytes:
     """Return the XML of the build's QGIS project (see :func:`cwsgeo_layers`).
 
     Parameters
@@ -571,6 +579,8 @@ def cwsgeo_project(result: DensityResult, folder: str | os.PathLike[str], *,
         Stops and places written by :func:`write_context_gpkg` (their categories).
     title
         Project title (the build names the city: "cwsgeo: coworking spaces in <city>").
+    labels
+        The city's words for its districts and neighbourhoods (layer names).
 
     Returns
     -------
@@ -582,7 +592,7 @@ def cwsgeo_project(result: DensityResult, folder: str | os.PathLike[str], *,
     FileNotFoundError
         A GeoPackage the project refers to is not in ``folder``.
     """
-    groups = cwsgeo_layers(result, transit, places)
+    groups = cwsgeo_layers(result, transit, places, labels=labels)
     missing = sorted({lay.source for lay in _flatten(groups)
                       if not (Path(folder) / lay.source).exists()})
     if missing:
@@ -596,7 +606,8 @@ def cwsgeo_project(result: DensityResult, folder: str | os.PathLike[str], *,
 
 def write_qgis_project(result: DensityResult, path: str | os.PathLike[str], *,
                        transit: gpd.GeoDataFrame | None = None,
-                       places: gpd.GeoDataFrame | None = None) -> Path:
+                       places: gpd.GeoDataFrame | None = None,
+                       labels: AreaLabels = DEFAULT_LABELS) -> Path:
     """Write the build's QGIS project next to its GeoPackages (:func:`cwsgeo_project`).
 
     Parameters
@@ -607,10 +618,13 @@ def write_qgis_project(result: DensityResult, path: str | os.PathLike[str], *,
         Destination ``.qgz`` (or ``.qgs``), in the folder of the GeoPackages.
     transit, places
         Stops and places written by :func:`write_context_gpkg`.
+    labels
+        The city's words for its districts and neighbourhoods (layer names).
 
     Returns
     -------
     Path
     """
-    xml = cwsgeo_project(result, Path(path).parent, transit=transit, places=places)
+    xml = cwsgeo_project(result, Path(path).parent, transit=transit, places=places,
+                         labels=labels)
     return write_qgz(xml, path)

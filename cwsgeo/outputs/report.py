@@ -16,6 +16,7 @@ from ..analysis.inventory import Inventory, Problem
 from ..analysis.inventory.duplicates import duplicate_summary, find_duplicates
 from ..analysis.inventory.location import location_problems
 from ..analysis.inventory.model import plural, row_ranges
+from .labels import DEFAULT_LABELS, AreaLabels
 
 __all__ = ["ACCOUNT_COLUMNS", "MAX_TABLE_ROWS", "inventory_accounts", "inventory_report"]
 
@@ -33,13 +34,14 @@ _ACCOUNT_INPUTS = ("source_row", "id", "name", "address", "district_name", "loca
                    "location_evidence", "unlocated_reason")
 
 
-#: How each text method is worded in the report.
-_TEXT_METHODS = {"text_address": "a street address", "text_intersection": "a street corner",
-                 "text_station": "a transit station", "text_landmark": "a landmark or square",
-                 "text_area": "a barri or district"}
+def _text_methods(labels: AreaLabels) -> dict[str, str]:
+    """How each text method is worded in the report (areas in the city's words)."""
+    return {"text_address": "a street address", "text_intersection": "a street corner",
+            "text_station": "a transit station", "text_landmark": "a landmark or square",
+            "text_area": f"a {labels.neighbourhood} or {labels.district}"}
 
 
-def _row_account(row: Mapping[Any, Any]) -> str:
+def _row_account(row: Mapping[Any, Any], text_methods: Mapping[str, str]) -> str:
     method = row.get("location_method")
     status = row.get("geocode_status")
     radius = _radius(row)
@@ -54,8 +56,8 @@ def _row_account(row: Mapping[Any, Any]) -> str:
         origin = " (address read from the name)" if bool(row.get("address_from_name")) else ""
         return (f"geocoded by {source}: {status}{origin} → {row.get('matched_address', '')}"
                 f"{radius}")
-    if method in _TEXT_METHODS:
-        return (f"located from its listing text by {_TEXT_METHODS[method]}{radius}: "
+    if isinstance(method, str) and method in text_methods:
+        return (f"located from its listing text by {text_methods[method]}{radius}: "
                 f"“{as_text(row.get('location_evidence'))}”")
     reason = as_text(row.get("unlocated_reason"))
     if reason == "address_not_found":
@@ -76,24 +78,26 @@ def _radius(row: Mapping[Any, Any]) -> str:
     return f" (±{radius:,.0f} m, {as_text(row.get('location_precision')) or 'located'})"
 
 
-def _location_summary(spaces: pd.DataFrame) -> list[str]:
+def _location_summary(spaces: pd.DataFrame, labels: AreaLabels) -> list[str]:
     """Return the report's header lines: counts by method, precision and reason."""
     n = len(spaces)
     methods = Counter(spaces["location_method"])
-    text = {k: methods.get(k, 0) for k in _TEXT_METHODS}
+    words = _text_methods(labels)
+    text = {k: methods.get(k, 0) for k in words}
     lines = [
         f"- located: {n - methods.get('none', 0)} "
         f"(inventory coordinates {methods.get('input', 0)}, address gazetteer "
         f"{methods.get('gazetteer', 0)}, Nominatim {methods.get('nominatim', 0)}, listing "
         f"texts {sum(text.values())}: " + ", ".join(
-            f"{_TEXT_METHODS[k]} {v}" for k, v in text.items()) + "); "
+            f"{words[k]} {v}" for k, v in text.items()) + "); "
         f"not located: {methods.get('none', 0)}"]
     if "location_precision" in spaces.columns:
         p = Counter(spaces["location_precision"])
         lines.append(f"- precision: exact (±100 m or better) {p.get('exact', 0)}, approximate "
                      f"{p.get('approximate', 0)} (these enter point statistics: kernel "
                      f"densities, hexagons, walking distances), area only {p.get('area', 0)} "
-                     f"(counted by district or barri only when their texts name it)")
+                     f"(counted by {labels.district} or {labels.neighbourhood} only when "
+                     "their texts name it)")
     if "unlocated_reason" in spaces.columns:
         reasons = Counter(spaces["unlocated_reason"].dropna())
         lines += [f"- not located because {UNLOCATED_REASONS.get(k, k)}: {v}"
@@ -105,7 +109,8 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str =
                      duplicates: pd.DataFrame | None = None,
                      location: Sequence[Problem] | None = None,
                      accounts: pd.DataFrame | None = None,
-                     max_rows: int = MAX_TABLE_ROWS) -> str:
+                     max_rows: int = MAX_TABLE_ROWS,
+                     labels: AreaLabels = DEFAULT_LABELS) -> str:
     """Return the Markdown report that accounts for every input row.
 
     Parameters
@@ -128,6 +133,8 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str =
     max_rows
         Most rows of the accounts and duplicates tables; the report then points to the CSV
         files the build writes beside it with every row.
+    labels
+        The city's words for its districts and neighbourhoods.
     """
     if duplicates is None:
         duplicates = find_duplicates(spaces)
@@ -142,18 +149,18 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str =
         "",
         f"- data rows in the file: {inv.n_input_rows}",
         f"- spaces kept: {n} (rows skipped: {inv.n_input_rows - n}, see problems below)",
-        *_location_summary(spaces),
+        *_location_summary(spaces, labels),
         f"- outside the city: {int((~spaces['in_city'] & spaces.geometry.notna()).sum())}",
         f"- possible duplicates: {duplicate_summary(duplicates)}",
         f"- location warnings: {len(location)}",
         "",
         "## Located how, or why not",
         "",
-        "| row | id | name | address | district | account |",
+        f"| row | id | name | address | {labels.district} | account |",
         "|---:|---|---|---|---|---|",
     ]
     if accounts is None:
-        accounts = inventory_accounts(spaces)
+        accounts = inventory_accounts(spaces, labels)
     for rec in accounts.head(max_rows).to_dict("records"):
         lines.append(f"| {rec['row']} | {md_escape(rec['id'])} | {md_escape(rec['name'])} | "
                      f"{md_escape(rec['address'])} | {md_escape(rec['district'] or '')} | "
@@ -172,7 +179,8 @@ def inventory_report(inv: Inventory, spaces: gpd.GeoDataFrame, *, version: str =
     return "\n".join(lines) + "\n"
 
 
-def inventory_accounts(spaces: pd.DataFrame) -> pd.DataFrame:
+def inventory_accounts(spaces: pd.DataFrame,
+                       labels: AreaLabels = DEFAULT_LABELS) -> pd.DataFrame:
     """Return every row's account: located how (method, radius, evidence) or why not.
 
     Parameters
@@ -180,6 +188,9 @@ def inventory_accounts(spaces: pd.DataFrame) -> pd.DataFrame:
     spaces
         The geocoded, joined spaces (``source_row``, ``id``, ``name`` and the location
         columns; missing ones count as blank).
+    labels
+        The city's words for its districts and neighbourhoods (accounts of spaces located
+        by an area).
 
     Returns
     -------
@@ -188,6 +199,7 @@ def inventory_accounts(spaces: pd.DataFrame) -> pd.DataFrame:
         ``inventory_accounts.csv``; the report shows the first :data:`MAX_TABLE_ROWS`).
     """
     present = [c for c in _ACCOUNT_INPUTS if c in spaces.columns]
+    methods = _text_methods(labels)
     rows = pd.DataFrame(spaces[present]).sort_values("source_row")
     # one dict per row from column lists (DataFrame.to_dict boxes every value: 3x slower)
     records = [dict(zip(present, values, strict=True))
@@ -199,7 +211,7 @@ def inventory_accounts(spaces: pd.DataFrame) -> pd.DataFrame:
         "address": rows["address"].to_numpy() if "address" in rows else None,
         "district": (rows["district_name"].to_numpy() if "district_name" in rows
                      else None),
-        "account": [_row_account(r) for r in records]}, columns=list(ACCOUNT_COLUMNS))
+        "account": [_row_account(r, methods) for r in records]}, columns=list(ACCOUNT_COLUMNS))
 
 
 def _more_rows(n: int, shown: int, file: str) -> list[str]:

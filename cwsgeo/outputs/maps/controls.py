@@ -30,6 +30,7 @@ from jinja2 import Template
 
 from ... import settings
 from ..._text import as_text
+from ..labels import DEFAULT_LABELS, AreaLabels
 from .furniture import setup_page
 from .palette import LAYER_GROUPS, OSM_TILES_ATTRIBUTION, OSM_TILES_URL
 from .text import _js, _js_data, _layer_name
@@ -134,7 +135,7 @@ class NameLabels(Layer):
 {% endmacro %}
 """)
 
-    def __init__(self, rows: list[list[Any]], name: str = "Names of districts and barris",
+    def __init__(self, rows: list[list[Any]], name: str = "Names of districts and neighbourhoods",
                  show: bool = True) -> None:
         super().__init__(name=_layer_name(name), overlay=True, control=True, show=show)
         self._name = "cws_labels"
@@ -176,15 +177,21 @@ def street_label_rows(streets: gpd.GeoDataFrame, top: int = 80,
     return rows
 
 
-def add_name_labels(m: folium.Map, admin: Any,
-                    streets: gpd.GeoDataFrame | None = None) -> NameLabels:
-    """Add the district and barri names (and street names, if the lines carry ``name``)."""
+def add_name_labels(m: folium.Map, admin: Any, streets: gpd.GeoDataFrame | None = None,
+                    labels: AreaLabels = DEFAULT_LABELS) -> NameLabels:
+    """Add the district and neighbourhood names (and street names, if lines carry ``name``).
+
+    ``labels``: the city's words for its areas (the layer's name).
+    """
     setup_page(m)
     rows = (_label_rows(admin.districts, "district_name", "district")
             + _label_rows(admin.barris, "barri_name", "barri"))
     streets_rows = street_label_rows(streets) if streets is not None else []
-    layer = NameLabels(rows + streets_rows, name="Names of districts, barris and main streets"
-                       if streets_rows else "Names of districts and barris")
+    both = f"{labels.districts}, {labels.neighbourhoods}"
+    if not streets_rows:
+        both = both.replace(", ", " and ")
+    layer = NameLabels(rows + streets_rows, name=f"Names of {both} and main streets"
+                       if streets_rows else f"Names of {both}")
     m.add_child(layer)
     return layer
 

@@ -19,6 +19,7 @@ from jinja2 import Template
 
 from ..._text import as_text
 from ...analysis.admin import AdminAreas
+from ..labels import DEFAULT_LABELS, AreaLabels
 from .controls import add_layer_control, add_search, located_mask
 from .display import DisplayStore, display_geojson
 from .furniture import add_legend, add_runtime, legend_html
@@ -59,7 +60,7 @@ _SCHEME_TEXT = {
     "equal_interval": "equal intervals", "head_tail_breaks": "head/tail breaks",
     "user_defined": "fixed classes"}
 
-#: Tooltip rows of a district or barri: (column, label).
+#: Tooltip rows of a district or neighbourhood: (column, label).
 _AREA_TIP_COLUMNS = (("area_km2", "Area"), ("residents", "Residents"),
                      ("spaces", "Coworking spaces"), ("places", "Places of interaction"),
                      ("stops", "Transit stops"))
@@ -69,7 +70,7 @@ _Level = tuple[str, str, gpd.GeoDataFrame, str, str]
 
 
 class _ChoroplethSwitch(MacroElement):
-    """District/barri choropleths with a level and metric selector and a matching legend.
+    """District/neighbourhood choropleths with a level and metric selector and a matching legend.
 
     Each area carries the class index of every metric (computed in Python with the PNG
     figures' :class:`~cwsgeo.outputs.figures.Classification`), so switching only restyles
@@ -111,13 +112,13 @@ def _classes_legend(title: str, cls: Classification, n_missing: int, what: str,
     return legend_html(title, items, note=note, shape="square")
 
 
-def _area_levels(result: DensityResult) -> list[_Level]:
+def _area_levels(result: DensityResult, labels: AreaLabels) -> list[_Level]:
     out = []
-    for key, label, table, code, name in (
-            ("districts", "Districts", result.districts, "district_code", "district_name"),
-            ("barris", "Barris", result.barris, "barri_code", "barri_name")):
+    for key, table, code, name in (
+            ("districts", result.districts, "district_code", "district_name"),
+            ("barris", result.barris, "barri_code", "barri_name")):
         if table is not None and len(table):
-            out.append((key, label, table, code, name))
+            out.append((key, labels.title(key), table, code, name))
     return out
 
 
@@ -129,12 +130,13 @@ def _area_title(row: Mapping[str, Any], level: str, code: str, name: str) -> str
 
 
 def _level_classes(level: _Level, usable: Sequence[tuple[str, str]],
-                   classes: Mapping[str, Classification]
+                   classes: Mapping[str, Classification], labels: AreaLabels
                    ) -> tuple[np.ndarray, dict[str, list[str]], dict[str, str]]:
     """Class index of every area for every metric (-1: no data), palettes and legends."""
     from ..figures import class_breaks
 
-    key, label, table, _, _ = level
+    key, _, table, _, _ = level
+    words = labels.plural(key)
     cidx: list[np.ndarray] = []
     palettes: dict[str, list[str]] = {}
     legends: dict[str, str] = {}
@@ -142,14 +144,14 @@ def _level_classes(level: _Level, usable: Sequence[tuple[str, str]],
         if col not in table.columns:
             cidx.append(np.full(len(table), -1))
             palettes[col] = []
-            legends[col] = legend_html(mlabel, [], note=f"Not available for {label.lower()}.")
+            legends[col] = legend_html(mlabel, [], note=f"Not available for {words}.")
             continue
         cls = classes.get(f"{key}.{col}") or class_breaks(table[col], k=5, column=col)
         idx = cls.classify(table[col].to_numpy())
         cidx.append(idx)
         palettes[col] = [_color(c) for c in cls.colors]
-        legends[col] = _classes_legend(f"{mlabel} — {label.lower()}", cls,
-                                       int((idx < 0).sum()), label.lower(),
+        legends[col] = _classes_legend(f"{mlabel} — {words}", cls,
+                                       int((idx < 0).sum()), words,
                                        "as in the PNG figures")
     by_row = np.column_stack(cidx) if cidx else np.zeros((len(table), 0), dtype=int)
     return by_row, palettes, legends
@@ -171,11 +173,12 @@ def _level_geojson(level: _Level, usable: Sequence[tuple[str, str]], by_row: np.
 
 
 def _choropleth_config(result: DensityResult, metrics: Sequence[tuple[str, str]], level: str,
-                       metric: str, store: DisplayStore | None) -> dict[str, Any] | None:
+                       metric: str, store: DisplayStore | None,
+                       labels: AreaLabels) -> dict[str, Any] | None:
     """Everything the choropleth runtime needs, or None when no metric is available."""
     from ..figures import NODATA_COLOR
 
-    levels = _area_levels(result)
+    levels = _area_levels(result, labels)
     usable = [(col, label) for col, label in metrics
               if any(col in table.columns for _, _, table, _, _ in levels)]
     if not usable or not levels:
@@ -193,15 +196,15 @@ def _choropleth_config(result: DensityResult, metrics: Sequence[tuple[str, str]]
     classes = result.classifications()
     for lv in levels:
         by_row, cfg["palettes"][lv[0]], cfg["legends"][lv[0]] = _level_classes(
-            lv, usable, classes)
+            lv, usable, classes, labels)
         cfg["levels"].append({"key": lv[0], "data": _level_geojson(lv, usable, by_row, store)})
     return cfg
 
 
 def _add_choropleths(m: folium.Map, result: DensityResult,
                      metrics: Sequence[tuple[str, str]], level: str, metric: str,
-                     store: DisplayStore | None) -> None:
-    cfg = _choropleth_config(result, metrics, level, metric, store)
+                     store: DisplayStore | None, labels: AreaLabels) -> None:
+    cfg = _choropleth_config(result, metrics, level, metric, store, labels)
     if cfg is None:
         logger.warning("density map: no choropleth metric available")
         return
@@ -291,10 +294,11 @@ def density_map(result: DensityResult, admin: AdminAreas, path: str | Path, *,
                 attributions: Iterable[str] = (),
                 popup_fields: Mapping[str, str] | None = None,
                 store: DisplayStore | None = None,
-                hotspots: Mapping[str, gpd.GeoDataFrame] | None = None) -> Path:
+                hotspots: Mapping[str, gpd.GeoDataFrame] | None = None,
+                labels: AreaLabels = DEFAULT_LABELS) -> Path:
     """Write the density map: choropleths, hexagons, kernel density and the spaces on top.
 
-    * **Choropleth** of districts or barris, chosen in a small control at the top left
+    * **Choropleth** of districts or neighbourhoods, chosen in a small control at the top left
       together with the metric (default :data:`DENSITY_METRICS`: spaces per km² and per
       10,000 residents, location quotient, places, stops and residents per km²). Classes and
       colours are those of the PNG figures (:meth:`DensityResult.classifications`,
@@ -308,7 +312,7 @@ def density_map(result: DensityResult, admin: AdminAreas, path: str | Path, *,
     * **Spaces** by innovation type on top (:func:`~cwsgeo.outputs.maps.add_spaces`): the
       same precision symbols and the same switch between confirmed and estimated types as
       the innovation map (the legend says which types the layers use).
-    * **Hot spots** (with ``hotspots``): H3 cells and barris significantly clustered by
+    * **Hot spots** (with ``hotspots``): H3 cells and neighbourhoods significantly clustered by
       local Moran's I, group "Statistics", hidden until switched on
       (:func:`~cwsgeo.outputs.maps.hotspots.add_hotspots`).
 
@@ -347,6 +351,9 @@ def density_map(result: DensityResult, admin: AdminAreas, path: str | Path, *,
         Local Moran's I units keyed ``"hexes"`` / ``"barris"``
         (``Findings.hotspot_units`` of :mod:`cwsgeo.build.statistics`); default: no
         hot-spot layers.
+    labels
+        The city's words for its districts and neighbourhoods (layer names, legends,
+        tooltips); the tables keep their keys ``"districts"`` and ``"barris"``.
 
     Returns
     -------
@@ -361,13 +368,14 @@ def density_map(result: DensityResult, admin: AdminAreas, path: str | Path, *,
     m = base_map(admin, streets=streets, tiles=tiles,
                  title="Densities of coworking spaces, places, transit and residents",
                  subtitle=" · ".join(totals), note=data_note(sp, located_mask(sp), names),
-                 attributions=attributions, store=store)
-    _add_choropleths(m, result, metrics, level, metric, store)
+                 attributions=attributions, store=store, labels=labels)
+    _add_choropleths(m, result, metrics, level, metric, store, labels)
     _add_hexagons(m, result, store)
     _add_kernel_layers(m, result, kde_bands, store)
     if hotspots:
-        add_hotspots(m, hotspots, store)
-    add_spaces(m, sp, popup_fields, radius=SPACE_RADIUS["density"], names=names)
+        add_hotspots(m, hotspots, store, labels)
+    add_spaces(m, sp, popup_fields, radius=SPACE_RADIUS["density"], names=names,
+               labels=labels)
     add_search(m, missing_spaces(sp, names))
     add_layer_control(m)
     return save_map(m, path, assets)

@@ -1,6 +1,6 @@
 """Hot spots (local Moran's I) of the density map: the "Statistics" group of its layer control.
 
-Two layers, off when the page opens: H3 cells and barris whose count of coworking spaces is
+Two layers, off when the page opens: H3 cells and neighbourhoods whose count of coworking spaces is
 significantly clustered (:mod:`cwsgeo.analysis.stats.hotspots`). Only significant units are
 drawn, in the colours of the PNG cluster figure
 (:data:`cwsgeo.outputs.stat_figures.CLUSTER_COLORS`); the others are left out to keep the
@@ -18,6 +18,7 @@ import pandas as pd
 from folium.map import Layer
 
 from ..._text import as_text
+from ..labels import DEFAULT_LABELS, AreaLabels
 from .display import DisplayStore, display_geojson
 from .furniture import add_legend
 from .layers import GeoJsonLayer
@@ -32,9 +33,8 @@ HOTSPOT_WORDS: dict[str, str] = {
     "LH": "few spaces among many",
     "LL": "cold spot: few spaces among few",
 }
-#: The two levels: (key of the mapping, layer name, simplification in metres).
-_LEVELS = (("hexes", "Hot spots — H3 cells (local Moran's I)", 0.0),
-           ("barris", "Hot spots — barris", 8.0))
+#: The two levels: (key of the mapping, simplification in metres).
+_LEVELS = (("hexes", 0.0), ("barris", 8.0))
 _REQUIRED = ("spaces", "lisa_I", "lisa_p_value", "lisa_cluster", "lisa_significant")
 
 
@@ -80,7 +80,8 @@ def _tips(units: gpd.GeoDataFrame, key: str) -> list[dict[str, Any]]:
 
 
 def add_hotspots(m: folium.Map, hotspots: Mapping[str, gpd.GeoDataFrame],
-                 store: DisplayStore | None = None) -> list[Layer]:
+                 store: DisplayStore | None = None,
+                 labels: AreaLabels = DEFAULT_LABELS) -> list[Layer]:
     """Add the hot-spot layers (group "Statistics", off at load) and their legend.
 
     Parameters
@@ -94,6 +95,8 @@ def add_hotspots(m: folium.Map, hotspots: Mapping[str, gpd.GeoDataFrame],
         :mod:`cwsgeo.build.statistics`). Other keys are ignored.
     store
         Where display geometry is kept between builds.
+    labels
+        The city's words for its neighbourhoods (layer name, legend).
 
     Returns
     -------
@@ -107,12 +110,15 @@ def add_hotspots(m: folium.Map, hotspots: Mapping[str, gpd.GeoDataFrame],
     """
     layers: list[Layer] = []
     counts: list[str] = []
-    for key, name, tolerance in _LEVELS:
+    for key, tolerance in _LEVELS:
         units = hotspots.get(key)
         if units is None:
             continue
         sig = _significant(units, key)
-        counts.append(f"{len(sig):,} of {len(units):,} {'H3 cells' if key == 'hexes' else key}")
+        what = "H3 cells" if key == "hexes" else labels.plural(key)
+        name = ("Hot spots — H3 cells (local Moran's I)" if key == "hexes"
+                else f"Hot spots — {what}")
+        counts.append(f"{len(sig):,} of {len(units):,} {what}")
         data = display_geojson(sig, (), tolerance_m=tolerance, properties=_tips(sig, key),
                                store=store)
         layer = GeoJsonLayer(data, name=name, pane="cws-hotspots", show=False,

@@ -10,6 +10,7 @@ import folium
 import geopandas as gpd
 
 from ...analysis.admin import AdminAreas
+from ..labels import DEFAULT_LABELS, AreaLabels
 from .controls import add_layer_control, add_search, located_mask
 from .display import DisplayStore
 from .furniture import add_legend
@@ -37,7 +38,8 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
                    attributions: Iterable[str] = (), plugins: Iterable[str] = (),
                    popup_fields: Mapping[str, str] | None = None,
                    legends: Iterable[tuple[str, Sequence[tuple[str, str, Any]]]] = (),
-                   store: DisplayStore | None = None, city: str = "") -> Path:
+                   store: DisplayStore | None = None, city: str = "",
+                   labels: AreaLabels = DEFAULT_LABELS) -> Path:
     """Write the innovation-type map: one layer per type over the offline basemap.
 
     The title and its data note say how many spaces are on the map, how precisely they are
@@ -90,6 +92,8 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
         ``MutableMapping[str, bytes]``; see :mod:`cwsgeo.outputs.maps.display`).
     city
         City named in the title ("Coworking spaces in <city>"; ``""``: no city).
+    labels
+        The city's words for its districts and neighbourhoods (layer names, popups).
 
     Returns
     -------
@@ -103,7 +107,7 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
     title = f"Coworking spaces in {city}" if city else "Coworking spaces"
     m = base_map(admin, streets=streets, tiles=tiles, title=title + by,
                  note=data_note(spaces, located_mask(spaces), names),
-                 attributions=attributions, plugins=plugins, store=store)
+                 attributions=attributions, plugins=plugins, store=store, labels=labels)
     if walk_areas is not None:
         add_walk_areas(m, walk_areas, spaces, store=store)
     if places is not None:
@@ -113,7 +117,7 @@ def innovation_map(spaces: gpd.GeoDataFrame, admin: AdminAreas, path: str | Path
         add_transit(m, transit, store=store)
     for add in extra_layers:
         add(m)
-    add_spaces(m, spaces, popup_fields, names=names)
+    add_spaces(m, spaces, popup_fields, names=names, labels=labels)
     for title, its in legends:
         add_legend(m, title, its, position="bottomright")
     add_search(m, missing_spaces(spaces, names))

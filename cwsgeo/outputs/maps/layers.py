@@ -24,6 +24,7 @@ from jinja2 import Template
 from ... import settings
 from ..._text import as_text
 from ...analysis.admin import AdminAreas
+from ..labels import DEFAULT_LABELS, AreaLabels
 from .assets import add_assets, use_assets
 from .controls import OptInTiles, add_name_labels, in_group
 from .display import DisplayStore, display_geojson, points_latlon, street_lines
@@ -228,17 +229,19 @@ def require_markercluster(m: folium.Map) -> None:
 def base_map(admin: AdminAreas | None = None, *, streets: gpd.GeoDataFrame | None = None,
              tiles: bool = True, title: str = "", subtitle: str = "",
              attributions: Iterable[str] = (), plugins: Iterable[str] = (),
-             store: DisplayStore | None = None, note: Sequence[str] = ()) -> folium.Map:
-    """Create a map of Barcelona with the offline basemap (it needs no network).
+             store: DisplayStore | None = None, note: Sequence[str] = (),
+             labels: AreaLabels = DEFAULT_LABELS) -> folium.Map:
+    """Create a map of the city with the offline basemap (it needs no network).
 
-    The offline basemap: the city filled, street lines, district and barri outlines and
-    their names as permanent labels (districts below zoom 14, barris from 14; street names
-    from 16 when the street lines carry a ``name`` column).
+    The offline basemap: the city filled, street lines, district and neighbourhood outlines
+    and their names as permanent labels (districts below zoom 14, neighbourhoods from 14;
+    street names from 16 when the street lines carry a ``name`` column).
 
     Parameters
     ----------
     admin
-        Districts and barris drawn as outlines and named (the offline basemap).
+        Districts and neighbourhoods (``barris``) drawn as outlines and named (the offline
+        basemap).
     streets
         Street lines drawn thin and grey (one feature, so one SVG path); their ``name``
         column, if any, labels the longest streets.
@@ -256,6 +259,8 @@ def base_map(admin: AdminAreas | None = None, *, streets: gpd.GeoDataFrame | Non
     store
         Where display geometry is kept between builds
         (:mod:`~cwsgeo.outputs.maps.display`).
+    labels
+        The city's words for its districts and neighbourhoods (layer names).
 
     Returns
     -------
@@ -275,15 +280,15 @@ def base_map(admin: AdminAreas | None = None, *, streets: gpd.GeoDataFrame | Non
     if tiles:
         m.add_child(OptInTiles())
     if admin is not None:
-        _add_basemap(m, admin, streets, store)
+        _add_basemap(m, admin, streets, store, labels)
     if credits:
         add_attribution(m, credits)
     return m
 
 
 def _add_basemap(m: folium.Map, admin: AdminAreas, streets: gpd.GeoDataFrame | None,
-                 store: DisplayStore | None) -> None:
-    """City fill, street lines, barri and district outlines; fit the map to the city."""
+                 store: DisplayStore | None, labels: AreaLabels) -> None:
+    """City fill, street lines, neighbourhood and district outlines; fit the map to it."""
     m.add_child(GeoJsonLayer(
         display_geojson(admin.city, (), tolerance_m=10, store=store), name="City boundary",
         pane="cws-base", interactive=False, control=False,
@@ -294,17 +299,17 @@ def _add_basemap(m: folium.Map, admin: AdminAreas, streets: gpd.GeoDataFrame | N
             pane="overlayPane", style={"color": "#b9b4aa", "weight": 0.8, "opacity": 0.9,
                                        "smoothFactor": 1.5}, interactive=False))
     for name, table, column, style in (
-            ("Barris", admin.barris, "barri_name",
+            (labels.title("barris"), admin.barris, "barri_name",
              {"color": "#8a8a8a", "weight": 0.8, "fill": False, "dashArray": "3 3",
               "className": "cws-outline cws-outline-barri"}),
-            ("Districts", admin.districts, "district_name",
+            (labels.title("districts"), admin.districts, "district_name",
              {"color": "#444", "weight": 2, "fill": False,
               "className": "cws-outline cws-outline-district"})):
         tips = [{"tip": popup_html(as_text(v), [])} for v in table[column]]
         m.add_child(GeoJsonLayer(
             display_geojson(table, (), tolerance_m=8, properties=tips, store=store),
             name=f"{name} (outlines)", pane="overlayPane", style=style, group="Areas"))
-    add_name_labels(m, admin, streets)
+    add_name_labels(m, admin, streets, labels)
     minx, miny, maxx, maxy = admin.city.to_crs(settings.crs_store).total_bounds
     # the first view is set at once, not animated: a view restored or set by a script as soon as
     # the page is ready (live preview, links) is never undone by a zoom still running

@@ -28,6 +28,7 @@ from jinja2 import Template
 from ... import settings
 from ..._text import as_text
 from ...schema import INNOVATION_TYPES
+from ..labels import DEFAULT_LABELS, AreaLabels
 from .controls import in_group
 from .furniture import setup_page
 from .layers import add_points_runtime
@@ -232,7 +233,8 @@ def _views_config(sp: gpd.GeoDataFrame, prec: np.ndarray, views: Sequence[TypeVi
 def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
                popup_fields: Mapping[str, str] | None = None,
                counts_total: bool = True, radius: float = SPACE_RADIUS["innovation"],
-               names: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
+               names: Mapping[str, str] | None = None,
+               labels: AreaLabels = DEFAULT_LABELS) -> list[tuple[str, str, str]]:
     """Add the spaces: one toggleable layer per innovation type, and their legend.
 
     Markers are SVG paths with classes ``cws-space cws-type-<1|2|3|none>`` plus
@@ -254,7 +256,7 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
         ``location_areas`` and ``innovation_type_source`` are used when present.
     popup_fields
         Column -> label shown in each popup (default :data:`SPACE_POPUP_FIELDS`: address,
-        district, barri, confirmed and estimated type, how it was located and the evidence
+        district, neighbourhood, confirmed and estimated type, how it was located and the evidence
         and, when the columns exist, the proximity metrics). Values are formatted by
         :func:`format_value` from the column name; the local buzz also gets its meaning and
         its place among the spaces.
@@ -266,6 +268,8 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
         canvas, and smaller again while the whole city is in view.
     names
         Names of the area codes of ``location_areas`` (:func:`~.precision.area_names`).
+    labels
+        The city's words for its districts and neighbourhoods (default popup labels).
 
     Returns
     -------
@@ -273,7 +277,7 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
         Legend items ``(colour, label, count)`` of the view the page opens on.
     """
     setup_page(m)
-    fields = dict(popup_fields or SPACE_POPUP_FIELDS)
+    fields = dict(popup_fields or labels.fields(SPACE_POPUP_FIELDS))
     sp = with_innovation_label(spaces).to_crs(settings.crs_store)
     names = names or area_names(spaces=sp)
     prec = precision_of(sp)
@@ -289,6 +293,9 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
     formatters: dict[str, Any] = {
         "location_evidence": lambda values: [[_evidence_text(v) for v in values]],
         "address": lambda values: _split_parts([format_value(v, "address") for v in values])}
+    formatters["location_method"] = lambda values: [[
+        labels.named_in_text() if v == "text_area" else format_value(v, "location_method")
+        for v in values]]
     if "places_buzz" in sp.columns:
         formatters["places_buzz"] = _buzz_parts(sp.loc[drawn, "places_buzz"])
     idx = np.flatnonzero(drawn)

@@ -1,4 +1,4 @@
-/* cwsgeo density map: district/barri choropleths with a level and metric selector and a
+/* cwsgeo density map: district/neighbourhood choropleths with a level and metric selector and a
    legend that follows the selection (window.cwsChoropleth). Each area carries the class
    index of every metric, so switching only restyles. */
 function cwsChoropleth(map, cfg) {

@@ -136,7 +136,7 @@ function cwsNotice(map, text) {
     setTimeout(function () { if (div.parentNode) { div.parentNode.removeChild(div); } }, 6000);
 }
 
-/* Permanent name labels (districts, barris, streets): rows [lat, lon, text, kind]; a kind
+/* Permanent name labels (districts, neighbourhoods, streets): rows [lat, lon, text, kind]; a kind
    shows from its zoom on (`minZoom`: {kind: zoom}) and up to its `maxZoom`. */
 function cwsLabels(map, rows, minZoom, maxZoom) {
     var group = L.layerGroup();
