@@ -199,3 +199,12 @@ def test_transit_modes_come_from_the_profile(tmp_path: Path) -> None:
     assert own.operator_mode("u-bahn berlin") == "metro"
     assert own.merge_distances["s-bahn"] == 300.0
     assert load_profile(tmp_path / "city.toml").to_toml().count("[transit]") == 1
+
+
+def test_residents_note_names_the_population_source() -> None:
+    # Barcelona's figure keeps its subtitle; another city names its grid
+    assert load_profile("barcelona").population.residents_note() == (
+        "Padró 1/1/2024, interpolated from census sections by area")
+    assert profile_for_place("Milano, Italia").population.residents_note() == (
+        "GHS-POP 2025, interpolated from grid cells by area")
+    assert PopulationSource("none").residents_note() == "no population source"

@@ -492,8 +492,10 @@ class _Build:
             ledger, folder = self.ledger, self.processed
             credits = attributions(self.raw.manifest, ("admin", "inventory"))
             words = self.cfg.profile.area_labels()
+            note = self.cfg.profile.population.residents_note()
             self.figure_task = background(lambda: _write_figures(
-                densities, folder / "figures", ledger, credits, words), "density figures")
+                densities, folder / "figures", ledger, credits, words, note),
+                "density figures")
             # the density page needs nothing the later steps make: it is drawn meanwhile too
             ctx, raw, admin, spaces, prox = self.ctx, self.raw, self.admin, self.spaces, self.prox
             self.pending.append(self.figure_task)
@@ -692,20 +694,23 @@ def _write_innovation_map(ctx: StageContext, raw: RawData, admin: AdminAreas,
 
 
 def _write_figures(densities: DensityResult, folder: Path, ledger: OutputLedger,
-                   credits: Sequence[str] = (), labels: AreaLabels | None = None
+                   credits: Sequence[str] = (), labels: AreaLabels | None = None,
+                   residents_note: str = ""
                    ) -> tuple[dict[str, Path], dict[str, Any]]:
     """Write the density figures; return them and their ledger entries.
 
     Runs in a forked child (:func:`cwsgeo.build.parallel.background`): the entries let the parent
     record what the child wrote. ``credits``: the data's attribution lines (figure footers);
-    ``labels``: the city's words for its areas (figure titles).
+    ``labels``: the city's words for its areas (figure titles); ``residents_note``: where
+    the residents come from (the residents figure's subtitle).
     """
-    from ..outputs.figures import credit_line, density_figures
+    from ..outputs.figures import RESIDENTS_NOTE, credit_line, density_figures
 
     paths = {f"figure_{fig.name}": ledger.write_if_changed(folder / fig.name,
                                                            _content_key(fig.data), fig.write)
              for fig in density_figures(densities, source=credit_line(credits),
-                                        labels=labels or AreaLabels())}
+                                        labels=labels or AreaLabels(),
+                                        residents_note=residents_note or RESIDENTS_NOTE)}
     return paths, _entries_of(ledger, paths.values())
 
 

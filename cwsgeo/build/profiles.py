@@ -110,6 +110,8 @@ class PopulationSource:
         Year the population refers to (the GHSL epoch), recorded in the manifest.
     title
         Credit line of the source.
+    label
+        Short name of the source in figure notes (``"Padró 1/1/2024"``, ``"GHS-POP 2025"``).
     """
 
     kind: str = "none"
@@ -117,6 +119,15 @@ class PopulationSource:
     column: str = "population"
     epoch: int | None = None
     title: str = ""
+    label: str = ""
+
+    def residents_note(self) -> str:
+        """Return the figures' note on where residents come from (``hex_residents.png``)."""
+        units = {"opendata_bcn": "census sections", "ghsl": "grid cells",
+                 "polygons": "population areas"}.get(self.kind)
+        if units is None:
+            return "no population source"
+        return f"{self.label or self.kind}, interpolated from {units} by area"
 
 
 @dataclass(frozen=True)
@@ -246,6 +257,7 @@ _KEY_HELP: dict[str, str] = {
              "its start) or polygons file"),
     "column": "population column of a polygons file",
     "epoch": "year the population refers to",
+    "label": "short name of the source in figure notes",
     "modes": "transit modes, heaviest rail first",
     "rail": "mode of suburban/regional trains",
 }
@@ -543,7 +555,8 @@ def profile_for_place(place: str, *, country: str = "", **overrides: Any) -> Cit
         "crs": "auto", "languages": _LANGUAGES.get(code, ("en",)),
         "district_level": levels[0], "neighbourhood_level": levels[1],
         "district_label": words[0], "neighbourhood_label": words[1],
-        "population": PopulationSource("ghsl", GHSL_POP_URL, epoch=2025, title=GHSL_TITLE),
+        "population": PopulationSource("ghsl", GHSL_POP_URL, epoch=2025, title=GHSL_TITLE,
+                                       label="GHS-POP 2025"),
     }
     return _checked(CityProfile, {**values, **overrides}, f"profile for {place!r}")
 

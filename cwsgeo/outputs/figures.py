@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "NODATA_COLOR",
+    "RESIDENTS_NOTE",
     "Classification",
     "choropleth_figure",
     "class_breaks",
@@ -401,8 +402,12 @@ def _choropleth_files(result: DensityResult, classes: dict[str, Classification],
     return files
 
 
+#: Default note on the residents per hexagon (the build passes the city's source).
+RESIDENTS_NOTE = "residents interpolated from the population units by area"
+
+
 def _hex_files(result: DensityResult, classes: dict[str, Classification], source: str,
-               dpi: int) -> list[OutputFile]:
+               dpi: int, residents_note: str) -> list[OutputFile]:
     """Places and residents per hexagon (cells clipped to the city)."""
     clipped: list[gpd.GeoDataFrame] = []  # clipped once, when the first figure is drawn
 
@@ -418,7 +423,7 @@ def _hex_files(result: DensityResult, classes: dict[str, Classification], source
     for col, title, note in (
             ("places", "Places of interaction per hexagon", f"{n_places:,} places"),
             ("residents", "Residents per hexagon",
-             "Padró 1/1/2024, interpolated from census sections by area")):
+             residents_note)):
         cls = classes.get(f"hexes.{col}")
         if cls is None:
             continue
@@ -461,7 +466,8 @@ def _kde_files(result: DensityResult, classes: dict[str, Classification], source
 
 
 def density_figures(result: DensityResult, *, source: str = "", dpi: int = 150,
-                    labels: AreaLabels = DEFAULT_LABELS) -> list[OutputFile]:
+                    labels: AreaLabels = DEFAULT_LABELS,
+                    residents_note: str = RESIDENTS_NOTE) -> list[OutputFile]:
     """List the density PNG figures (see :func:`write_density_figures`), drawn when written.
 
     Parameters
@@ -474,6 +480,8 @@ def density_figures(result: DensityResult, *, source: str = "", dpi: int = 150,
         Resolution.
     labels
         The city's words for its districts and neighbourhoods (figure titles).
+    residents_note
+        Where the residents per hexagon come from (the subtitle of ``hex_residents.png``).
 
     Returns
     -------
@@ -482,7 +490,7 @@ def density_figures(result: DensityResult, *, source: str = "", dpi: int = 150,
     """
     classes = result.classifications()
     return [*_choropleth_files(result, classes, source, dpi, labels),
-            *_hex_files(result, classes, source, dpi),
+            *_hex_files(result, classes, source, dpi, residents_note),
             *_kde_files(result, classes, source, dpi)]
 
 
