@@ -197,6 +197,24 @@ def test_cells_crossing_the_boundary_keep_their_share(tmp_path: Path) -> None:
     assert (cells.geometry.area <= 100 * 100 * 1.02).all()  # clipped (UTM vs Mollweide area)
 
 
+def test_uniform_grid_counts_every_cell_under_the_city(tmp_path: Path) -> None:
+    """A box whose edges cut cells: its window keeps the last row and column (population is
+    conserved: one resident per cell gives the box's area in cells)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    tif = tmp_path / "uniform.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=40, height=40, count=1,
+                       dtype="float32", crs=MOLLWEIDE,
+                       transform=from_origin(700_000, 5_000_000, 100, 100)) as dst:
+        dst.write(np.ones((1, 40, 40), dtype="float32"))
+    city = box(700_460, 4_997_090, 701_010, 4_997_640)  # 550 m square over 7 x 7 cells
+    grid = read_grid_window(tif, city, boundary_crs=MOLLWEIDE)
+    assert grid.window[2:] == (7, 7)
+    cells = grid_cells(grid, city, boundary_crs=MOLLWEIDE)
+    assert cells["population"].sum() == pytest.approx(city.area / 100**2, rel=1e-9)
+
+
 def test_grid_that_misses_the_town_names_the_source(tmp_path: Path) -> None:
     tif = tmp_path / "g.tif"
     write_grid(tif, half_cells=5)  # 1 km: smaller than the town

@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,8 +142,7 @@ def read_grid_window(source: str | Path, boundary: BaseGeometry, *,
         with rasterio.Env(**_gdal_env()), rasterio.open(path) as src:
             bounds = transform_bounds(boundary_crs, src.crs, *boundary.bounds, densify_pts=21)
             whole = Window(0, 0, src.width, src.height)
-            win = from_bounds(*bounds, transform=src.transform).round_offsets(
-                op="floor").round_lengths(op="ceil")
+            win = _covering_window(from_bounds(*bounds, transform=src.transform))
             inside = win.intersection(whole) if _overlaps(win, whole) else None
             if inside is None or (inside.width, inside.height) != (win.width, win.height):
                 raise DataSourceError(name, f"the grid {source} does not cover the city "
@@ -159,6 +159,21 @@ def read_grid_window(source: str | Path, boundary: BaseGeometry, *,
     logger.info("%s: read a %d x %d window of the %d x %d grid %s (%.0f residents)", name,
                 window[2], window[3], shape[1], shape[0], source, values.sum())
     return GridWindow(values, transform, crs, window, shape, str(source))
+
+
+def _covering_window(win: Any) -> Any:
+    """Return the whole-cell window covering ``win``: offsets floored, far edges ceiled.
+
+    (rasterio's ``round_offsets``/``round_lengths`` round the offset and the length each on
+    its own, which can drop the last row or column under the city's box.)
+    """
+    from rasterio.windows import Window
+
+    eps = 1e-6  # a bound on a cell edge, up to float noise, takes no extra cell
+    c0, r0 = math.floor(win.col_off + eps), math.floor(win.row_off + eps)
+    c1 = math.ceil(win.col_off + win.width - eps)
+    r1 = math.ceil(win.row_off + win.height - eps)
+    return Window(c0, r0, c1 - c0, r1 - r0)
 
 
 def _overlaps(a: Any, b: Any) -> bool:
@@ -259,6 +274,7 @@ def population_units(frame: gpd.GeoDataFrame, boundary: BaseGeometry, *,
                              geometry=gdf.geometry.to_crs(settings.crs_work).to_numpy(),
                              crs=settings.crs_work)
     units = units[units.geometry.notna() & ~units.geometry.is_empty]
+    units = units.set_geometry(shapely.make_valid(units.geometry.to_numpy()))  # bow-ties
     city = gpd.GeoSeries([boundary], crs=boundary_crs).to_crs(settings.crs_work).iloc[0]
     area = units.geometry.area.to_numpy()
     clipped = units.geometry.intersection(city)
