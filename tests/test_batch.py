@@ -131,7 +131,8 @@ def test_city_summary_numbers() -> None:
     assert got["spaces_per_10k"] == pytest.approx(3 / 40_000 * 1e4)
     assert got["rail_5min_share"] == 1.0 and got["residents_10min_share"] == 0.25
     assert got["kd_verdict"] == "localized" and got["population"] == 40_000
-    skipped = {"agglomeration": {"spaces": {"skipped": "too few spaces for Kd: 3 < 10"}}}
+    skipped = {"agglomeration": {"reference": "places", "skipped":
+                                 "too few spaces for Kd: 3 < 10", "n": 3}}  # as the build writes
     assert city_summary(spaces, coverage=coverage, statistics=skipped, areas=areas)[
         "kd_verdict"] == "not tested: too few spaces for Kd: 3 < 10"
     assert city_summary(spaces, coverage=coverage, areas=areas)["kd_verdict"] == ""

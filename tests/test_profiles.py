@@ -208,3 +208,48 @@ def test_residents_note_names_the_population_source() -> None:
     assert profile_for_place("Milano, Italia").population.residents_note() == (
         "GHS-POP 2025, interpolated from grid cells by area")
     assert PopulationSource("none").residents_note() == "no population source"
+
+
+def test_review_mends_city_settings_digest_place_and_threads(tmp_path: Path) -> None:
+    """The build's city settings, the fetch's profile digest, a place override, init retries
+    and single-threaded workers (issue 14 review)."""
+    from cwsgeo import MissingDataError
+    from cwsgeo._errors import CwsgeoError
+    from cwsgeo.build.batch import _require_single_threaded
+    from cwsgeo.build.pipeline import city_settings
+    from cwsgeo.build.project import init_project
+    from cwsgeo.build.sources import _stale, profile_digest
+
+    _written(tmp_path, profile_for_place("Milano, Italia", crs="EPSG:3003"))
+    cfg = Config.from_dict({"city": {"profile": "milano.toml"}}, root=tmp_path)
+    # an explicit CRS wins over the manifest's; the fetched box replaces Barcelona's default
+    with city_settings(cfg, {"crs": "EPSG:32632", "bbox": [9.0, 45.3, 9.3, 45.6]}):
+        assert settings.crs_work == "EPSG:3003"
+        assert settings.city_bbox == (9.0, 45.3, 9.3, 45.6)
+    auto = Config.from_dict({"city": {"profile": _written(
+        tmp_path, profile_for_place("Torino, Italia")).name}}, root=tmp_path)
+    with pytest.raises(MissingDataError, match="cwsgeo fetch"):
+        city_settings(auto, None)
+    # a changed profile makes data/raw stale
+    manifest = {"source": "mirror", "mirror": str(cfg.mirror_dir), "files": [],
+                "city": profile_digest(cfg.profile)}
+    assert _stale(cfg, manifest) is None
+    assert "profile changed" in str(_stale(cfg, {**manifest, "city": "0" * 16}))
+    # another place: the profile's box is not the new place's
+    girona = Config.from_dict({"data": {"place": "Girona, Spain"}}, root=tmp_path)
+    assert girona.profile.place == "Girona, Spain" and girona.profile.bbox is None
+    # an init interrupted after city.toml is made again
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "city.toml").write_text("half", encoding="utf-8")
+    assert init_project(tmp_path / "p", place="Milano, Italia").name == "cwsgeo.toml"
+
+    class Client:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def nthreads(self) -> dict[str, int]:
+            return {"tcp://a:1": 1, "tcp://b:1": self.n}
+
+    _require_single_threaded(Client(1))  # type: ignore[arg-type]
+    with pytest.raises(CwsgeoError, match="--nthreads 1"):
+        _require_single_threaded(Client(4))  # type: ignore[arg-type]

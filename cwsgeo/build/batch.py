@@ -600,6 +600,19 @@ def _gather(futures: dict[Future, City], progress: bool) -> tuple[list[dict[str,
     return [rows[s] for s in order], {s: failed[s] for s in order if s in failed}
 
 
+def _require_single_threaded(client: Client) -> None:
+    """Refuse workers with several threads (one build per process).
+
+    :mod:`cwsgeo.settings` is process-wide: two builds in one process would mix their cities'
+    CRS and bounding box.
+    """
+    threaded = {w: n for w, n in client.nthreads().items() if n != 1}
+    if threaded:
+        raise CwsgeoError(f"{len(threaded)} dask worker(s) run several threads ("
+                          f"{', '.join(f'{w}: {n}' for w, n in list(threaded.items())[:3])}): "
+                          "start them with `dask worker --nthreads 1` (one build per process)")
+
+
 def run_batch(batch: Batch, *, client: Client | None = None, scheduler: str | None = None,
               workers: int | None = None, progress: bool = False,
               report: Callable[[str], None] | None = None) -> BatchResult:
@@ -631,6 +644,7 @@ def run_batch(batch: Batch, *, client: Client | None = None, scheduler: str | No
     with contextlib.ExitStack() as stack:
         if client is None:
             client = stack.enter_context(batch_client(scheduler, workers))
+        _require_single_threaded(client)
         dashboard = client.dashboard_link if _has_dashboard() else None
         if dashboard and report is not None:
             report(f"dask dashboard: {dashboard}")

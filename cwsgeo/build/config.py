@@ -481,7 +481,10 @@ class Config:
         from .profiles import load_profile
 
         prof = load_profile(self.city.profile, root=self.root)
-        return dataclasses.replace(prof, place=self.data.place) if self.data.place else prof
+        if not self.data.place or self.data.place == prof.place:
+            return prof
+        # another place: the profile's box belongs to its own place
+        return dataclasses.replace(prof, place=self.data.place, bbox=None)
 
     @property
     def mirror_dir(self) -> Path:

@@ -55,7 +55,8 @@ def open_geocoder(cfg: Config, folder: Path | None, *,
     """Open the geocoder a project describes (and close its answer store afterwards).
 
     The gazetteer is ``folder`` if given, else, when the city profile names one,
-    ``<raw>/addresses`` when it holds the address file, else ``<mirror>/addresses``; a city
+    ``<raw>/addresses`` when it holds the address file, else the folder of the profile's
+    ``gazetteer`` file (Barcelona's: ``<mirror>/addresses``); a city
     without a gazetteer is geocoded by Nominatim only (when ``online``).
     ``[geocoding] online``, ``min_score`` and ``city`` are honoured; answers are kept in
     ``<cache>/geocode.sqlite`` and osmnx's HTTP cache in ``<cache>/osmnx``. With ``online``
@@ -79,7 +80,7 @@ def open_geocoder(cfg: Config, folder: Path | None, *,
     profile = cfg.profile
     if folder is None and profile.gazetteer:
         raw = cfg.raw_dir / "addresses"
-        folder = raw if (raw / ADDRESS_FILE).is_file() else cfg.mirror_dir / "addresses"
+        folder = raw if (raw / ADDRESS_FILE).is_file() else cfg.resolve(profile.gazetteer).parent
     offline: OfflineGeocoder | None
     lexicon = city_lexicon(profile)
     if folder is None:  # the city has no gazetteer (its profile's gazetteer = "")

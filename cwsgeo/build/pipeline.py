@@ -15,7 +15,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ import geopandas as gpd
 import pandas as pd
 
 from .. import __version__, settings
+from .._errors import MissingDataError
 from .._io import read_json, write_csv, write_gpkg, write_json, write_text
 from ..analysis.inventory import read_inventory
 from ..analysis.inventory.model import Problem
@@ -237,17 +238,37 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
 
 @contextmanager
 def _city_settings(cfg: Config, dry_run: bool, progress: bool) -> Iterator[None]:
-    """Apply the city profile for the build: its metric CRS (as the fetch resolved it)."""
-    profile = cfg.profile
-    manifest = read_manifest(cfg.raw_dir) or {}
-    if manifest.get("crs") is None and profile.crs == "auto" and profile.bbox is None:
-        # the UTM zone comes from the boundary: fetch it first (the build's inputs step then
-        # finds data/raw up to date)
-        manifest = ensure_raw(cfg, progress=progress, dry_run=dry_run).manifest
-    bbox = profile.bbox or manifest.get("bbox")  # a live fetch records the boundary's box
-    with applied(replace(profile, bbox=tuple(bbox)) if bbox else profile,
-                 crs=manifest.get("crs")):
+    """Apply the city profile for the build, on up-to-date inputs (fetched first if needed)."""
+    with city_settings(cfg, ensure_raw(cfg, progress=progress, dry_run=dry_run).manifest):
         yield
+
+
+def city_settings(cfg: Config, manifest: Mapping[str, Any] | None) -> AbstractContextManager[None]:
+    """Return the profile's settings for one city (:func:`~cwsgeo.build.profiles.applied`).
+
+    The metric CRS is the profile's, or for ``crs = "auto"`` the one the fetch resolved; the
+    bounding box is the profile's, else the fetched boundary's (never Barcelona's default).
+
+    Parameters
+    ----------
+    cfg
+        The project.
+    manifest
+        ``data/raw/manifest.json`` (``None``: not fetched yet).
+
+    Raises
+    ------
+    cwsgeo.MissingDataError
+        An ``"auto"`` CRS without a fetch to resolve it.
+    """
+    profile = cfg.profile
+    manifest = manifest or {}
+    crs = manifest.get("crs") if profile.crs == "auto" else profile.crs
+    bbox = profile.bbox or manifest.get("bbox")
+    if crs is None and bbox is None:
+        raise MissingDataError(f"{profile.name}'s metric CRS comes from its boundary: run "
+                               "`cwsgeo fetch` first")
+    return applied(replace(profile, bbox=tuple(bbox)) if bbox else profile, crs=crs)
 
 
 def _inventory_state_path(cfg: Config, inventory: Path) -> Path:
@@ -766,7 +787,8 @@ def geocode_file(cfg: Config, path: str | Path, output: str | Path, *,
     inv = read_inventory(cfg.inventory_path, **cfg.inventory.read_options())
     raw = cfg.raw_dir / "addresses"
     folder = raw if raw.exists() else None
-    with open_geocoder(cfg, folder, index_store=gazetteer_store(cfg)) as geocoder:
+    with city_settings(cfg, read_manifest(cfg.raw_dir)), \
+            open_geocoder(cfg, folder, index_store=gazetteer_store(cfg)) as geocoder:
         table = geocode_table(inv.data, geocoder, progress=progress)
     if suffix == ".csv":
         write_csv(_tabular(table), output)

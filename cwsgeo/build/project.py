@@ -16,7 +16,7 @@ from pathlib import Path
 from .._errors import ConfigError, MissingDataError
 from .._io import atomic_path
 from .config import CONFIG_NAME
-from .profiles import CityProfile, builtin_profiles, load_profile, profile_for_place, slugify
+from .profiles import CityProfile, load_profile, profile_for_place, slugify
 
 logger = logging.getLogger(__name__)
 
@@ -101,9 +101,9 @@ def init_project(folder: str | os.PathLike[str] | None, *, place: str,
     if not place.strip():
         raise ConfigError("a place name is needed, e.g. 'Milano, Italia'")
     root = Path(folder) if folder is not None else Path(slugify(place.split(",")[0]))
-    existing = [n for n in (CONFIG_NAME, PROFILE_NAME) if (root / n).exists()]
-    if existing:
-        raise ConfigError(f"{root} already holds a cwsgeo project ({', '.join(existing)}): "
+    # cwsgeo.toml is written last: a city.toml alone is an interrupted init, made again
+    if (root / CONFIG_NAME).exists():
+        raise ConfigError(f"{root} already holds a cwsgeo project ({CONFIG_NAME}): "
                           "not overwritten; choose another folder or edit it")
     if inventory is not None and not Path(inventory).is_file():
         raise MissingDataError(f"inventory not found: {inventory}")
@@ -131,8 +131,6 @@ def _profile_text(place: str, profile: str | os.PathLike[str] | None
     if profile is None:
         prof = profile_for_place(place)
         return prof.to_toml(), prof
-    ref = os.fspath(profile)
-    prof = load_profile(ref)
-    if ref in builtin_profiles() and not Path(ref).is_file():
-        return prof.to_toml(), prof
-    return Path(ref).read_text(encoding="utf-8"), prof
+    # written out, not copied: the lexicon and literature paths are absolute in it
+    prof = load_profile(os.fspath(profile))
+    return prof.to_toml(), prof

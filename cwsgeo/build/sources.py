@@ -10,7 +10,9 @@ stages read only ``data/raw/`` through :class:`RawData`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -35,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DATASETS", "Dataset", "RawData", "attributions", "compact_network_path",
            "editable_inventory", "ensure_raw", "fetch", "inventory_to_read", "load_walk_network",
-           "read_manifest", "save_network", "seed_inventory"]
+           "profile_digest", "read_manifest", "save_network", "seed_inventory"]
 
 MANIFEST = "manifest.json"
 
@@ -410,8 +412,11 @@ def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, 
         raise ConfigError(f"{profile.name} has no data in the mirror {mirror}: the mirror is "
                           "Barcelona's and the city profile names none of its files; use live "
                           "sources (--live, or [data] source = \"live\")")
-    polygon = (_live_polygon(cfg, live_cache, raw_dir) if live and any(d.live for d in datasets)
-               else None)
+    # the previous fetch's boundary serves only when this fetch does not refresh the admin
+    # areas (the place may have changed: its boundary then comes from Nominatim)
+    previous_boundary = () if "admin" in wanted else (raw_dir,)
+    polygon = (_live_polygon(cfg, live_cache, *previous_boundary)
+               if live and any(d.live for d in datasets) else None)
     crs = _resolved_crs(profile, polygon, previous)
     entries: list[dict[str, Any]] = []
     # live layers are projected (the network's compact form) in the city's own CRS
@@ -456,6 +461,7 @@ def _fetch(cfg: Config, live: bool, only: Iterable[str] | None, progress: bool, 
         "mirror": str(mirror),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "crs": crs,
+        "city": profile_digest(profile),
         "bbox": _loose_bbox(polygon) if polygon is not None else previous.get("bbox"),
         "population": population_meta(profile, previous.get("population"), entries),
         "files": kept + entries,
@@ -747,6 +753,8 @@ def _stale(cfg: Config, manifest: dict[str, Any] | None) -> str | None:
         return f"data/raw came from the {manifest.get('source')} source, not {cfg.data.source}"
     if cfg.data.source == "mirror" and manifest.get("mirror") != str(cfg.mirror_dir):
         return f"data/raw came from another mirror ({manifest.get('mirror')})"
+    if manifest.get("city", profile_digest(cfg.profile)) != profile_digest(cfg.profile):
+        return "the city profile changed (place, levels, population, CRS or gazetteer)"
     for entry in manifest["files"]:
         path = cfg.raw_dir / entry["path"]
         if not path.exists():
@@ -754,6 +762,22 @@ def _stale(cfg: Config, manifest: dict[str, Any] | None) -> str | None:
         if not _unchanged(path, entry):
             return f"{path} has changed"
     return None
+
+
+def profile_digest(profile: CityProfile) -> str:
+    """Return a digest of what a fetch takes from the city profile (kept in the manifest).
+
+    Parameters
+    ----------
+    profile
+        The city.
+    """
+    fetched = {k: getattr(profile, k) for k in (
+        "place", "crs", "district_level", "neighbourhood_level", "gazetteer", "gtfs")}
+    fetched["population"] = dataclasses.asdict(profile.population)
+    fetched["transit"] = repr(profile.transit)
+    return hashlib.sha256(json.dumps(fetched, sort_keys=True, default=str).encode()
+                          ).hexdigest()[:16]
 
 
 def _unchanged(path: Path, entry: dict[str, Any]) -> bool:

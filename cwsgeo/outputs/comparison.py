@@ -146,7 +146,9 @@ def city_summary(spaces: pd.DataFrame, *, coverage: pd.DataFrame | None = None,
     population = _population(coverage, areas)
     per_10k = (len(located) / population * 1e4 if population and population > 0
                else math.nan)
-    kd = ((statistics or {}).get("agglomeration") or {}).get("spaces") or {}
+    agglomeration = (statistics or {}).get("agglomeration") or {}
+    # a skipped Kd is recorded on the agglomeration itself (no "spaces" result)
+    kd = agglomeration.get("spaces") or agglomeration
     lon, lat = _centroid(areas)
     return {"population": population, "spaces_listed": len(spaces),
             "spaces_located": len(located), "spaces_per_10k": per_10k,

@@ -247,7 +247,7 @@ def _key_section(statistics: Mapping[str, Any], labels: AreaLabels) -> Section:
             continue
         counts = res.get("significant", {})
         lines.append(f"Hot spots per {_unit(level, labels)}: global Moran's I "
-                     f"{_num(res.get('moran_I', res.get('I')))} (p = "
+                     f"{_num(res.get('moran_i'))} (p = "
                      f"{_num(res.get('p_value'))}, n = {res.get('n')}); significant "
                      f"units: {counts}.")
     comp = statistics.get("comparisons", {})

@@ -133,7 +133,10 @@ class Geocoder:
 
     def _online_key(self, address: str, postcode: str) -> str:
         nom = self.nominatim
-        return (f"nominatim|v{ALGORITHM_VERSION}|{settings.nominatim_url}|ms{nom.min_score:g}|"
+        # the answers depend on the search box (the city's: settings.city_bbox) too
+        box = ",".join(f"{v:g}" for v in settings.city_bbox)
+        return (f"nominatim|v{ALGORITHM_VERSION}|{settings.nominatim_url}|bb{box}|"
+                f"ms{nom.min_score:g}|"
                 f"{fold(nom.city)}{'|' + fold(nom.region) if nom.region else ''}"
                 f"{'|' + nom.country if nom.country else ''}"
                 f"{'|t' + nom.types_key if nom.types_key else ''}|{fold(address)}|{postcode}")

@@ -36,6 +36,7 @@ GENERIC_STATION_FILES: tuple[tuple[str, str, str], ...] = (
     ("metro", "metro", "metro"),
     ("subway", "metro", "metro"),
     ("tram", "tram", "tram"),
+    ("light_rail", "tram", "tram"),  # before "rail": OSM's light rail is a tram mode
     ("ferry", "ferry", "ferry"),
     ("rail", "rail", "rail"),
     ("train", "rail", "rail"),

@@ -17,9 +17,10 @@ along a shared segment (:func:`~cwsgeo.analysis.network.to_points`). Two modes:
   (an end of a snapped segment), kept as the condensed upper triangle (diagonal included)
   of a matrix over those nodes, the searches run in memory-bounded batches scattered
   straight into it. Each simulation then only gathers the entries among the drawn points'
-  edge ends. Distances are stored as ``uint16`` steps of ``cutoff / 65534`` (2.7 cm at the
+  edge ends. Distances are stored as ``uint16`` steps of ``cutoff / 65534`` (5.3 cm at the
   default 3,477 m cutoff; ``65535`` = beyond it): the 9,187 nodes of the Barcelona graph take
-  84 MB, half of a ``float32`` triangle, and a pair's distance moves by at most half a step.
+  84 MB, half of a ``float32`` triangle, and a pair's distance moves by at most half a step
+  (2.7 cm).
 * ``"search"``: one bounded search per simulation from the ends of the drawn points'
   segments (:func:`~cwsgeo.analysis.network.point_node_distances`), for networks whose matrix
   would not fit in ``max_matrix_bytes``.
