@@ -216,20 +216,20 @@ def test_review_mends_city_settings_digest_place_and_threads(tmp_path: Path) -> 
     from cwsgeo import MissingDataError
     from cwsgeo._errors import CwsgeoError
     from cwsgeo.build.batch import _require_single_threaded
-    from cwsgeo.build.pipeline import city_settings
+    from cwsgeo.build.profiles import city_settings, profile_digest
     from cwsgeo.build.project import init_project
-    from cwsgeo.build.sources import _stale, profile_digest
+    from cwsgeo.build.sources import _stale
 
     _written(tmp_path, profile_for_place("Milano, Italia", crs="EPSG:3003"))
     cfg = Config.from_dict({"city": {"profile": "milano.toml"}}, root=tmp_path)
     # an explicit CRS wins over the manifest's; the fetched box replaces Barcelona's default
-    with city_settings(cfg, {"crs": "EPSG:32632", "bbox": [9.0, 45.3, 9.3, 45.6]}):
+    with city_settings(cfg.profile, {"crs": "EPSG:32632", "bbox": [9.0, 45.3, 9.3, 45.6]}):
         assert settings.crs_work == "EPSG:3003"
         assert settings.city_bbox == (9.0, 45.3, 9.3, 45.6)
     auto = Config.from_dict({"city": {"profile": _written(
         tmp_path, profile_for_place("Torino, Italia")).name}}, root=tmp_path)
     with pytest.raises(MissingDataError, match="cwsgeo fetch"):
-        city_settings(auto, None)
+        city_settings(auto.profile, None)
     # a changed profile makes data/raw stale
     manifest = {"source": "mirror", "mirror": str(cfg.mirror_dir), "files": [],
                 "city": profile_digest(cfg.profile)}

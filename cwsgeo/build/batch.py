@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigError, CwsgeoError
 from .config import CONFIG_NAME, Config
+from .profiles import place_parts
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -226,7 +227,8 @@ def _city(file: Path, out: Path, index: int, entry: Any) -> City:
         project = path("project") or out / slug
         if not (project / CONFIG_NAME).is_file():
             raise ConfigError(f"{file}: {where}: no {CONFIG_NAME} in project folder {project}")
-    name = values.get("name") or (place.split(",")[0].strip() if place else "")
+    parts = place_parts(place) if place else []
+    name = values.get("name") or (parts[0] if parts else "")
     return City(slug=slug, name=name, project=project, place=place, profile=_profile(path, values),
                 inventory=path("inventory"), live=values.get("live"))
 

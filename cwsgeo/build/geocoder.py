@@ -40,7 +40,7 @@ from ..analysis.geocoding.gazetteer import ADDRESS_FILE
 from ..analysis.geocoding.lexicon import NO_LEXICON, CityLexicon
 from .cache import MEMOS, FileStore, stage_key
 from .config import Config
-from .profiles import city_lexicon
+from .profiles import city_lexicon, place_parts
 
 __all__ = ["gazetteer_index", "gazetteer_store", "offline_geocoder", "open_geocoder"]
 
@@ -95,7 +95,7 @@ def open_geocoder(cfg: Config, folder: Path | None, *,
     else:
         offline = offline_geocoder(folder, min_score=opts.min_score, index_store=index_store,
                                    lexicon=lexicon)
-    parts = [p.strip() for p in profile.place.split(",") if p.strip()]
+    parts = place_parts(profile.place)
     nominatim = NominatimGeocoder(cfg.cache_dir, city=opts.city or profile.name,
                                   min_score=opts.min_score,
                                   region=parts[-1] if len(parts) > 1 else "",

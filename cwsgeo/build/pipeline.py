@@ -15,7 +15,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,6 @@ import geopandas as gpd
 import pandas as pd
 
 from .. import __version__, settings
-from .._errors import MissingDataError
 from .._io import read_json, write_csv, write_gpkg, write_json, write_text
 from ..analysis.inventory import read_inventory
 from ..analysis.inventory.model import Problem
@@ -35,7 +34,7 @@ from .changes import compare, snapshot
 from .config import Config
 from .locating import point_spaces, precision_counts, precision_table
 from .parallel import Task, background
-from .profiles import applied, city_lexicon, city_literature
+from .profiles import city_lexicon, city_literature, city_settings
 from .sources import RawData, attributions, ensure_raw, inventory_to_read, read_manifest
 from .stages import (
     ProximityResult,
@@ -239,36 +238,9 @@ def build(cfg: Config, *, inventory: str | Path | None = None, out: str | Path |
 @contextmanager
 def _city_settings(cfg: Config, dry_run: bool, progress: bool) -> Iterator[None]:
     """Apply the city profile for the build, on up-to-date inputs (fetched first if needed)."""
-    with city_settings(cfg, ensure_raw(cfg, progress=progress, dry_run=dry_run).manifest):
+    manifest = ensure_raw(cfg, progress=progress, dry_run=dry_run).manifest
+    with city_settings(cfg.profile, manifest):
         yield
-
-
-def city_settings(cfg: Config, manifest: Mapping[str, Any] | None) -> AbstractContextManager[None]:
-    """Return the profile's settings for one city (:func:`~cwsgeo.build.profiles.applied`).
-
-    The metric CRS is the profile's, or for ``crs = "auto"`` the one the fetch resolved; the
-    bounding box is the profile's, else the fetched boundary's (never Barcelona's default).
-
-    Parameters
-    ----------
-    cfg
-        The project.
-    manifest
-        ``data/raw/manifest.json`` (``None``: not fetched yet).
-
-    Raises
-    ------
-    cwsgeo.MissingDataError
-        An ``"auto"`` CRS without a fetch to resolve it.
-    """
-    profile = cfg.profile
-    manifest = manifest or {}
-    crs = manifest.get("crs") if profile.crs == "auto" else profile.crs
-    bbox = profile.bbox or manifest.get("bbox")
-    if crs is None and bbox is None:
-        raise MissingDataError(f"{profile.name}'s metric CRS comes from its boundary: run "
-                               "`cwsgeo fetch` first")
-    return applied(replace(profile, bbox=tuple(bbox)) if bbox else profile, crs=crs)
 
 
 def _inventory_state_path(cfg: Config, inventory: Path) -> Path:
@@ -787,7 +759,7 @@ def geocode_file(cfg: Config, path: str | Path, output: str | Path, *,
     inv = read_inventory(cfg.inventory_path, **cfg.inventory.read_options())
     raw = cfg.raw_dir / "addresses"
     folder = raw if raw.exists() else None
-    with city_settings(cfg, read_manifest(cfg.raw_dir)), \
+    with city_settings(cfg.profile, read_manifest(cfg.raw_dir)), \
             open_geocoder(cfg, folder, index_store=gazetteer_store(cfg)) as geocoder:
         table = geocode_table(inv.data, geocoder, progress=progress)
     if suffix == ".csv":

@@ -27,19 +27,21 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import settings
-from .._errors import ConfigError
+from .._errors import ConfigError, MissingDataError
 from ..analysis.layers.modes import TransitModes
 
 if TYPE_CHECKING:
@@ -48,8 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = ["GHSL_POP_URL", "POPULATION_KINDS", "CityLiterature", "CityProfile",
            "PopulationSource", "applied", "builtin_profiles", "city_lexicon", "city_literature",
-           "load_profile", "profile_for_place", "slugify",
-           "utm_crs"]
+           "city_settings", "load_profile", "place_parts", "profile_digest", "profile_for_place",
+           "slugify", "utm_crs"]
 
 #: Kinds of population source a profile may name.
 POPULATION_KINDS: tuple[str, ...] = ("opendata_bcn", "ghsl", "polygons", "none")
@@ -544,7 +546,7 @@ def profile_for_place(place: str, *, country: str = "", **overrides: Any) -> Cit
     **overrides
         Any :class:`CityProfile` field.
     """
-    parts = [p.strip() for p in place.split(",") if p.strip()]
+    parts = place_parts(place)
     if not parts:
         raise ConfigError("a place name is needed, e.g. 'Milano, Italia'")
     code = (country or _COUNTRY_NAMES.get(slugify(parts[-1]), "")).upper()
@@ -585,3 +587,58 @@ def applied(profile: CityProfile, crs: str | None = None) -> Iterator[None]:
         yield
     finally:
         settings.crs_work, settings.city_bbox = saved
+
+
+def place_parts(place: str) -> list[str]:
+    """Return the comma-separated parts of a place name: ``["Milano", "Italia"]``.
+
+    Parameters
+    ----------
+    place
+        A Nominatim query such as ``"Milano, Italia"``.
+    """
+    return [p.strip() for p in place.split(",") if p.strip()]
+
+
+def profile_digest(profile: CityProfile) -> str:
+    """Return a digest of what a fetch takes from the city profile (kept in the manifest).
+
+    Parameters
+    ----------
+    profile
+        The city.
+    """
+    fetched = {k: getattr(profile, k) for k in (
+        "place", "crs", "district_level", "neighbourhood_level", "gazetteer", "gtfs")}
+    fetched["population"] = dataclasses.asdict(profile.population)
+    fetched["transit"] = repr(profile.transit)
+    return hashlib.sha256(json.dumps(fetched, sort_keys=True, default=str).encode()
+                          ).hexdigest()[:16]
+
+
+def city_settings(profile: CityProfile, manifest: Mapping[str, Any] | None
+                  ) -> AbstractContextManager[None]:
+    """Return the settings of one city for a build or a geocoding run (see :func:`applied`).
+
+    The metric CRS is the profile's, or for ``crs = "auto"`` the one the fetch resolved; the
+    bounding box is the profile's, else the fetched boundary's (never Barcelona's default).
+
+    Parameters
+    ----------
+    profile
+        The city (``Config.profile``).
+    manifest
+        ``data/raw/manifest.json`` (``None``: not fetched yet).
+
+    Raises
+    ------
+    cwsgeo.MissingDataError
+        An ``"auto"`` CRS without a fetch to resolve it.
+    """
+    manifest = manifest or {}
+    crs = manifest.get("crs") if profile.crs == "auto" else profile.crs
+    bbox = profile.bbox or manifest.get("bbox")
+    if crs is None and bbox is None:
+        raise MissingDataError(f"{profile.name}'s metric CRS comes from its boundary: run "
+                               "`cwsgeo fetch` first")
+    return applied(dataclasses.replace(profile, bbox=tuple(bbox)) if bbox else profile, crs=crs)

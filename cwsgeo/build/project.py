@@ -16,7 +16,7 @@ from pathlib import Path
 from .._errors import ConfigError, MissingDataError
 from .._io import atomic_path
 from .config import CONFIG_NAME
-from .profiles import CityProfile, load_profile, profile_for_place, slugify
+from .profiles import CityProfile, load_profile, place_parts, profile_for_place, slugify
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def init_project(folder: str | os.PathLike[str] | None, *, place: str,
     """
     if not place.strip():
         raise ConfigError("a place name is needed, e.g. 'Milano, Italia'")
-    root = Path(folder) if folder is not None else Path(slugify(place.split(",")[0]))
+    root = Path(folder) if folder is not None else Path(slugify(place_parts(place)[0]))
     # cwsgeo.toml is written last: a city.toml alone is an interrupted init, made again
     if (root / CONFIG_NAME).exists():
         raise ConfigError(f"{root} already holds a cwsgeo project ({CONFIG_NAME}): "

@@ -10,9 +10,7 @@ stages read only ``data/raw/`` through :class:`RawData`.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -27,7 +25,7 @@ from .._errors import ConfigError, DataSourceError, MissingDataError
 from .._io import atomic_path, sha256_file, write_json
 from .config import Config, InventoryConfig
 from .population import fetch_admin_areas, population_meta
-from .profiles import applied
+from .profiles import applied, profile_digest
 
 if TYPE_CHECKING:
     from ..analysis.network import WalkNetwork
@@ -37,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DATASETS", "Dataset", "RawData", "attributions", "compact_network_path",
            "editable_inventory", "ensure_raw", "fetch", "inventory_to_read", "load_walk_network",
-           "profile_digest", "read_manifest", "save_network", "seed_inventory"]
+           "read_manifest", "save_network", "seed_inventory"]
 
 MANIFEST = "manifest.json"
 
@@ -762,22 +760,6 @@ def _stale(cfg: Config, manifest: dict[str, Any] | None) -> str | None:
         if not _unchanged(path, entry):
             return f"{path} has changed"
     return None
-
-
-def profile_digest(profile: CityProfile) -> str:
-    """Return a digest of what a fetch takes from the city profile (kept in the manifest).
-
-    Parameters
-    ----------
-    profile
-        The city.
-    """
-    fetched = {k: getattr(profile, k) for k in (
-        "place", "crs", "district_level", "neighbourhood_level", "gazetteer", "gtfs")}
-    fetched["population"] = dataclasses.asdict(profile.population)
-    fetched["transit"] = repr(profile.transit)
-    return hashlib.sha256(json.dumps(fetched, sort_keys=True, default=str).encode()
-                          ).hexdigest()[:16]
 
 
 def _unchanged(path: Path, entry: dict[str, Any]) -> bool:
