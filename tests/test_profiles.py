@@ -3,6 +3,7 @@ section, and the settings a profile applies for one build."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from cwsgeo.build.profiles import (
     load_profile,
     profile_for_place,
     slugify,
+    toml_string,
     utm_crs,
 )
 
@@ -52,6 +54,18 @@ def test_profile_for_any_place_round_trips_through_toml(tmp_path: Path) -> None:
     assert load_profile("city.toml", root=tmp_path) == prof
     assert load_profile("barcelona") == load_profile(_written(tmp_path, load_profile("barcelona")))
     assert slugify("Málaga, España") == "malaga-espana"
+
+
+@pytest.mark.parametrize("text", ['Sant "Andreu" \\ Nord', "tab\there", "line\nbreak",
+                                  "nul\x00 unit\x1f del\x7f", "Málaga\u2028"])
+def test_toml_strings_round_trip_any_text(text: str, tmp_path: Path) -> None:
+    import tomllib
+
+    assert tomllib.loads(f"k = {toml_string(text)}")["k"] == text
+    prof = dataclasses.replace(profile_for_place("Warszawa, Polska"), name=text)
+    path = tmp_path / "city.toml"
+    path.write_text(prof.to_toml(), encoding="utf-8")
+    assert load_profile("city.toml", root=tmp_path).name == text
 
 
 def _written(folder: Path, prof: CityProfile) -> Path:

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["GHSL_POP_URL", "POPULATION_KINDS", "CityLiterature", "CityProfile",
            "PopulationSource", "applied", "builtin_profiles", "city_lexicon", "city_literature",
            "city_settings", "load_profile", "place_parts", "profile_digest", "profile_for_place",
-           "slugify", "utm_crs"]
+           "slugify", "toml_string", "utm_crs"]
 
 #: Kinds of population source a profile may name.
 POPULATION_KINDS: tuple[str, ...] = ("opendata_bcn", "ghsl", "polygons", "none")
@@ -269,7 +269,7 @@ def _toml_lines(obj: Any, exclude: tuple[str, ...] = ()) -> list[str]:
     """``key = value  # help`` lines of a profile dataclass (``None`` values commented out)."""
     def value(v: Any) -> str:
         if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            return toml_string(v)
         if isinstance(v, (tuple, list)):
             return "[" + ", ".join(value(x) for x in v) + "]"
         return str(v)
@@ -283,6 +283,21 @@ def _toml_lines(obj: Any, exclude: tuple[str, ...] = ()) -> list[str]:
         note = _KEY_HELP.get(f.name)
         lines.append(f"{text}  # {note}" if note and len(text) < 60 else text)
     return lines
+
+
+def toml_string(text: str) -> str:
+    r"""Return ``text`` as a TOML basic string: quotes, backslashes and control characters escaped.
+
+    Examples
+    --------
+    >>> print(toml_string('Sant "Andreu" Nord'))
+    "Sant \"Andreu\" Nord"
+    """
+    escapes = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
+               "\f": "\\f", "\r": "\\r"}
+    return '"' + "".join(
+        escapes.get(ch) or (f"\\u{ord(ch):04X}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch)
+        for ch in text) + '"'
 
 
 def slugify(text: str) -> str:

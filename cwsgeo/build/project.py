@@ -16,7 +16,14 @@ from pathlib import Path
 from .._errors import ConfigError, MissingDataError
 from .._io import atomic_path
 from .config import CONFIG_NAME
-from .profiles import CityProfile, load_profile, place_parts, profile_for_place, slugify
+from .profiles import (
+    CityProfile,
+    load_profile,
+    place_parts,
+    profile_for_place,
+    slugify,
+    toml_string,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +48,8 @@ def _project_toml(profile_name: str, place: str | None, live: bool, inventory: s
         f'source = "{"live" if live else "mirror"}"',
     ]
     if place:
-        lines.append(f"place = {_quoted(place)}  # overrides the profile's place")
-    lines += ["", "[inventory]", f"path = {_quoted(inventory)}",
+        lines.append(f"place = {toml_string(place)}  # overrides the profile's place")
+    lines += ["", "[inventory]", f"path = {toml_string(inventory)}",
               "listings = []  # listing texts (CSV/XLSX) joined to the spaces by source_id"]
     if not gazetteer:
         lines += ["", "[geocoding]",
@@ -52,10 +59,6 @@ def _project_toml(profile_name: str, place: str | None, live: bool, inventory: s
                   '# no address gazetteer: the Kd counterfactual sites are the OSM places',
                   'reference = "places"']
     return "\n".join([*lines, ""])
-
-
-def _quoted(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _write(path: Path, text: str) -> None:
