@@ -59,6 +59,9 @@ def write_cities(folder: Path, *entries: str, out: str = "cities") -> Path:
     (['slug = "a"\nproject = "p"\nprofile = "x.toml"'], r"profile is for new cities"),
     (['slug = "a"\nproject = "p"', 'slug = "b"\nproject = "p"'], r"#2 .*also city 'a'"),
     (['slug = "a"\nproject = "nowhere"'], r"no cwsgeo.toml in project folder"),
+    (['slug = "a"\nproject = "p"\ninventory = "gone.csv"'], r"inventory file not found: .*gone"),
+    (['slug = "a"\nplace = "X"\nprofile = "gone.toml"'],
+     r"profile file not found: .*gone.toml \(nor a built-in profile\)"),
 ])
 def test_bad_entries_are_named(tmp_path: Path, entries: list[str], message: str) -> None:
     for name in ("p", "q"):
@@ -73,6 +76,8 @@ def test_bad_entries_are_named(tmp_path: Path, entries: list[str], message: str)
 def test_cities_toml_paths_and_defaults(tmp_path: Path) -> None:
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "cwsgeo.toml").write_text("")
+    for name in ("inv.csv", "m.toml"):
+        (tmp_path / name).write_text("")
     path = write_cities(tmp_path, 'slug = "bcn"\nproject = "p"\ninventory = "inv.csv"',
                         'slug = "milano"\nplace = "Milano, Italia"\nprofile = "m.toml"',
                         out="runs/cities")
@@ -176,10 +181,8 @@ def test_swap_keeps_other_files(tmp_path: Path) -> None:
 
 
 def test_place_entry_makes_its_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Enabled once helper "live"'s cwsgeo.build.project.init_project is on main."""
-    project = pytest.importorskip("cwsgeo.build.project")
-    if not hasattr(project, "init_project"):
-        pytest.skip("cwsgeo.build.project.init_project not merged yet")
+    """A ``place`` entry: the worker's task runs ``init_project`` once, then keeps it."""
+    from cwsgeo.build import project
     calls: list[tuple[Path, dict[str, Any]]] = []
 
     def fake(folder: Path, **kwargs: Any) -> Path:
@@ -189,6 +192,7 @@ def test_place_entry_makes_its_project(tmp_path: Path, monkeypatch: pytest.Monke
         return Path(folder)
 
     monkeypatch.setattr(project, "init_project", fake)
+    (tmp_path / "m.csv").write_text("id,name\n")
     path = write_cities(tmp_path, 'slug = "milano"\nplace = "Milano, Italia"\n'
                         'inventory = "m.csv"')
     city = Batch.load(path).cities[0]

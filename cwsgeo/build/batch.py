@@ -229,8 +229,13 @@ def _city(file: Path, out: Path, index: int, entry: Any) -> City:
             raise ConfigError(f"{file}: {where}: no {CONFIG_NAME} in project folder {project}")
     parts = place_parts(place) if place else []
     name = values.get("name") or (parts[0] if parts else "")
-    return City(slug=slug, name=name, project=project, place=place, profile=_profile(path, values),
-                inventory=path("inventory"), live=values.get("live"))
+    profile, inventory = _profile(path, values), path("inventory")
+    for key, found in (("profile", profile), ("inventory", inventory)):
+        if isinstance(found, Path) and not found.is_file():  # found now, not on a worker
+            hint = " (nor a built-in profile)" if key == "profile" else ""
+            raise ConfigError(f"{file}: {where}: {key} file not found: {found}{hint}")
+    return City(slug=slug, name=name, project=project, place=place, profile=profile,
+                inventory=inventory, live=values.get("live"))
 
 
 def _profile(path: Callable[[str], Path | None], values: dict[str, Any]) -> Path | str | None:
