@@ -28,8 +28,8 @@ user_agent : str
     policies require a real one).
 nominatim_url : str
     Base URL of the Nominatim server. Default ``"https://nominatim.openstreetmap.org/"``.
-nominatim_min_interval_s : float
-    Minimum seconds between two Nominatim requests (its usage policy: at most 1 per second).
+    osmnx pauses 1 s before each uncached request to it (Nominatim's usage policy: at most
+    1 request per second), whatever the server.
 overpass_url : str
     Base URL of the Overpass API. Default ``"https://overpass-api.de/api"``.
 opendata_bcn_url : str
@@ -70,7 +70,6 @@ snap_max_m: float = 300.0
 coord_mismatch_m: float = 250.0
 user_agent: str = "cwsgeo/0.1 (coworking geography toolkit; https://github.com/cwsgeo/cwsgeo)"
 nominatim_url: str = "https://nominatim.openstreetmap.org/"
-nominatim_min_interval_s: float = 1.0
 overpass_url: str = "https://overpass-api.de/api"
 opendata_bcn_url: str = "https://opendata-ajuntament.barcelona.cat/data"
 http_timeout_s: float = 180.0

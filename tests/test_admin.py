@@ -145,3 +145,19 @@ def test_point_on_a_shared_edge_is_inside(tmp_path: Path) -> None:
     assert out["in_city"].tolist() == [True, True]
     assert out["district_code"].notna().all()
     assert out["outside_city_m"].tolist() == [0.0, 0.0]
+
+
+def test_the_rest_of_a_rest_is_not_named_twice() -> None:
+    """A district that is itself "X (rest)" gives its uncovered part the same name once."""
+    from shapely import box
+
+    from cwsgeo.analysis.admin import _fill_missing_levels
+
+    city = gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 1000)], crs=settings.crs_work)
+    districts = gpd.GeoDataFrame({"district_code": ["01"], "district_name": ["West"]},
+                                 geometry=[box(0, 0, 1000, 1000)], crs=settings.crs_work)
+    barris = gpd.GeoDataFrame({"barri_code": ["01"], "barri_name": ["North-west"]},
+                              geometry=[box(0, 500, 1000, 1000)], crs=settings.crs_work)
+    districts, barris = _fill_missing_levels(city.to_crs(4326), districts, barris, "Town, X")
+    assert sorted(districts["district_name"]) == ["Town (rest)", "West"]
+    assert sorted(barris["barri_name"]) == ["North-west", "Town (rest)", "West (rest)"]

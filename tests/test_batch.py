@@ -317,7 +317,7 @@ def test_a_killed_worker_does_not_stop_the_batch(projects: Path, tmp_path: Path,
 
 def _live_settings(url: str, **more: object) -> str:
     values = {"nominatim_url": f"{url}/", "overpass_url": f"{url}/api",
-              "nominatim_min_interval_s": 0, "http_timeout_s": 5, **more}
+              "http_timeout_s": 5, **more}
     return "[settings]\n" + "".join(
         f"{k} = {v!r}\n".replace("'", '"') for k, v in values.items())
 

@@ -449,7 +449,8 @@ def _with_rest(layer: gpd.GeoDataFrame, wholes: list[tuple[BaseGeometry, str, di
         rest = geom.difference(covered)
         if rest.area > min_share * geom.area and rest.area > 1e4:
             code = str(len(layer) + len(rows) + 1).zfill(width)
-            rows.append({f"{kind}_code": code, f"{kind}_name": f"{name} (rest)", **extra,
+            label = name if name.endswith(" (rest)") else f"{name} (rest)"  # a rest's rest
+            rows.append({f"{kind}_code": code, f"{kind}_name": label, **extra,
                          "geometry": rest})
     if not rows:
         return layer
