@@ -397,7 +397,7 @@ def test_city_transit_rules() -> None:
     assert city.merge_distances["s-bahn"] == layers.STATION_MERGE_M["rail"]
     with pytest.raises(ValueError, match="tram"):
         layers.TransitModes(modes=("metro", "bus"), rail="tram2")
-    assert BCN.rail_modes == ("metro", "tram", "fgc", "rodalies", "funicular")
+    assert BCN.rail_modes == ("metro", "tram", "fgc", "rodalies")
 
 
 def test_read_transit_generic_modes(ldir: Path, tmp_path: Path) -> None:

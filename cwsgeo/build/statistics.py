@@ -48,7 +48,7 @@ __all__ = ["CROSS_GROUPS", "NETWORK_KD_MAX", "Findings", "sample_note", "sample_
            "stage_statistics", "type_column", "write_findings"]
 
 #: Co-agglomeration partners of the spaces: name -> (layer, categories or modes); no modes:
-#: the rail stations of the city's profile (its rail modes but the funicular's few stations).
+#: the rail stations of the city's profile (its :attr:`TransitModes.rail_modes`).
 CROSS_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "cafes and bars": ("places", ("cafe", "bar")),
     "restaurants": ("places", ("restaurant",)),
@@ -361,7 +361,7 @@ class _Statistics:
     def _partners(self) -> dict[str, gpd.GeoDataFrame]:
         layers = {"places": (self.places, "category"), "transit": (self.transit, "mode")}
         out = {}
-        rail = [m for m in self.ctx.cfg.profile.transit.rail_modes if m != "funicular"]
+        rail = list(self.ctx.cfg.profile.transit.rail_modes)
         for group, (layer, values) in CROSS_GROUPS.items():
             frame, column = layers[layer]
             values = values or tuple(rail)

@@ -15,7 +15,8 @@ Columns of the table:
 ``spaces_located``         spaces located to a point (exact or approximate) in the city
 ``spaces_per_10k``         located spaces per 10,000 residents
 ``rail_5min_share``        share of the located spaces with a walking value whose nearest
-                           rail stop (any transit mode but bus and ferry) is within 5 minutes
+                           rail stop (any transit mode but bus, ferry and funicular) is
+                           within 5 minutes
 ``residents_10min_share``  share of the residents within 10 walking minutes of a space
                            (``coverage.csv``, group ``all``)
 ``kd_verdict``             Kd verdict of the spaces against the address points
@@ -46,8 +47,8 @@ from ..analysis.layers.modes import TransitModes
 __all__ = ["COMPARISON_COLUMNS", "RAIL_MODES", "city_summary", "comparison_html",
            "comparison_table", "write_comparison"]
 
-#: Transit modes counted as rail by default: every generic mode but bus and ferry (a city's
-#: own are its profile's :attr:`~cwsgeo.analysis.layers.TransitModes.rail_modes`).
+#: Transit modes counted as rail by default: every generic mode but bus, ferry and funicular
+#: (a city's own are its profile's :attr:`~cwsgeo.analysis.layers.TransitModes.rail_modes`).
 RAIL_MODES: tuple[str, ...] = TransitModes().rail_modes
 
 #: Columns of the comparison table, in order (``geometry`` last).

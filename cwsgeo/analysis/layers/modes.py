@@ -105,8 +105,12 @@ class TransitModes:
 
     @property
     def rail_modes(self) -> tuple[str, ...]:
-        """Modes on rails (every mode but bus and ferry), in :attr:`modes` order."""
-        return tuple(m for m in self.modes if m not in ("bus", "ferry"))
+        """Rail transit modes, in :attr:`modes` order: every mode but bus, ferry and funicular.
+
+        The one definition of "rail" for the findings' rail stations and the cities'
+        comparison; a funicular's two or three stations serve one hill, not a network.
+        """
+        return tuple(m for m in self.modes if m not in ("bus", "ferry", "funicular"))
 
     @property
     def files(self) -> tuple[tuple[str, str, str], ...]:
