@@ -267,3 +267,15 @@ def test_review_mends_city_settings_digest_place_and_threads(tmp_path: Path) -> 
     _require_single_threaded(Client(1))  # type: ignore[arg-type]
     with pytest.raises(CwsgeoError, match="--nthreads 1"):
         _require_single_threaded(Client(4))  # type: ignore[arg-type]
+
+
+def test_train_means_the_city_rail_mode_and_transit_words_are_checked(tmp_path: Path) -> None:
+    bcn = load_profile("barcelona")
+    assert city_lexicon(bcn).transit_word_modes["train"] == "rodalies"  # not the generic "rail"
+    assert "train" not in city_lexicon(profile_for_place("Warszawa, Polska")).transit_word_modes
+    lexicon = tmp_path / "lexicon.toml"
+    lexicon.write_text('transit_words = [["sbahn", "s-bahn"]]\n', encoding="utf-8")
+    city = dataclasses.replace(profile_for_place("Berlin, Deutschland"), lexicon=str(lexicon))
+    with pytest.raises(ConfigError, match=r"lexicon .*lexicon.toml: transit_words name mode"
+                                          r"\(s\) s-bahn that the city's \[transit\] modes"):
+        city_lexicon(city)

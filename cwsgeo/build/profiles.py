@@ -443,7 +443,7 @@ def city_lexicon(profile: CityProfile) -> CityLexicon:
     from ..analysis.geocoding.lexicon import CityLexicon
 
     if not profile.lexicon:
-        return CityLexicon()
+        return _with_train_word(CityLexicon(), profile.transit, Path("(none)"))
     path = Path(profile.lexicon)
     raw = _read_toml(path, "lexicon")
     try:
@@ -461,7 +461,19 @@ def city_lexicon(profile: CityProfile) -> CityLexicon:
         raise ConfigError(f"lexicon {path}: malformed entry: {exc}") from None
     if raw:
         raise ConfigError(f"lexicon {path}: unknown key(s) {', '.join(sorted(raw))}")
-    return lexicon
+    return _with_train_word(lexicon, profile.transit, path)
+
+
+def _with_train_word(lexicon: CityLexicon, transit: TransitModes, path: Path) -> CityLexicon:
+    """Check the lexicon's transit words name the city's modes; "train" means its rail mode."""
+    unknown = sorted({m for _, m in lexicon.transit_words if m not in transit.modes})
+    if unknown:
+        raise ConfigError(f"lexicon {path}: transit_words name mode(s) {', '.join(unknown)} "
+                          f"that the city's [transit] modes ({', '.join(transit.modes)}) lack")
+    if transit.rail == "rail" or any(w == "train" for w, _ in lexicon.transit_words):
+        return lexicon
+    return dataclasses.replace(lexicon,
+                               transit_words=(*lexicon.transit_words, ("train", transit.rail)))
 
 
 @dataclass(frozen=True)
