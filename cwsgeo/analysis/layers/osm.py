@@ -190,6 +190,8 @@ def osm_transit_mode(tags: Mapping[str, Any], rules: TransitModes = _GENERIC) ->
     'metro'
     >>> osm_transit_mode({"railway": "halt", "train": "yes"}, city)
     'citytrain'
+    >>> osm_transit_mode({"railway": "halt"}, city)
+    'citytrain'
     """
     railway, station = _tag(tags, "railway"), _tag(tags, "station")
     routes = {_tag(tags, "route")} - {""}
@@ -218,6 +220,8 @@ def osm_transit_mode(tags: Mapping[str, Any], rules: TransitModes = _GENERIC) ->
     if (station == "subway" or _tag(tags, "subway") == "yes" or railway == "subway_entrance"
             or "subway" in routes or rules.runs_metro(text)):
         return "metro"
+    if railway == "halt":  # OSM: a small railway station; trams and metros tag their own
+        return rules.rail
     return None
 
 
