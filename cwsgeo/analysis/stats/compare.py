@@ -130,13 +130,16 @@ def bootstrap_median_ci(values: npt.ArrayLike, *, n_resamples: int = 2000,
     x = _clean(values)
     if len(x) == 0:
         return math.nan, math.nan
+    from ._compare_kernels import resampled_medians
+
     rng = np.random.default_rng(seed)
+    ranks, ordered = _ranks(x)
     medians = np.empty(n_resamples)
     step = max(1, 2_000_000 // len(x))  # bound memory: ~16 MB per block
     for start in range(0, n_resamples, step):
         size = min(step, n_resamples - start)
-        draws = x[rng.integers(0, len(x), size=(size, len(x)))]
-        medians[start:start + size] = np.median(draws, axis=1)
+        draws = rng.integers(0, len(x), size=(size, len(x)))
+        medians[start:start + size] = resampled_medians(draws, ranks, ordered)
     low, high = np.quantile(medians, [(1 - confidence) / 2, (1 + confidence) / 2])
     return float(low), float(high)
 
@@ -170,15 +173,20 @@ def permutation_median_test(x: npt.ArrayLike, y: npt.ArrayLike, *,
     observed = float(np.median(a) - np.median(b))
     pooled = np.concatenate([a, b])
     tol = 1e-9 * max(1.0, float(np.abs(pooled).max()))  # equal medians up to rounding
-    rng = np.random.default_rng(seed)
-    extreme = 0
-    step = max(1, 2_000_000 // len(pooled))
-    for start in range(0, n_permutations, step):
-        size = min(step, n_permutations - start)
-        shuffled = rng.permuted(np.broadcast_to(pooled, (size, len(pooled))), axis=1)
-        diff = np.median(shuffled[:, :len(a)], axis=1) - np.median(shuffled[:, len(a):], axis=1)
-        extreme += int((np.abs(diff) >= abs(observed) - tol).sum())
-    return observed, (1 + extreme) / (1 + n_permutations)
+    from ._compare_kernels import permutation_extremes
+
+    ranks, ordered = _ranks(pooled)
+    extreme = permutation_extremes(np.random.default_rng(seed), ranks, ordered, len(a),
+                                   n_permutations, abs(observed) - tol)
+    return observed, (1 + int(extreme)) / (1 + n_permutations)
+
+
+def _ranks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's position in the sorted sample (ties by position) and the sorted sample."""
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x), dtype=np.int64)
+    ranks[order] = np.arange(len(x))
+    return ranks, x[order]
 
 
 def _clean(values: npt.ArrayLike) -> np.ndarray:
