@@ -139,7 +139,8 @@ def main() -> None:
             pl = colocation_points(points, places=places)
             targets = [c for c in LOCAL_CLQ_CATEGORIES if c in set(pl["label"])]
             _timed("local_clq", lambda: _tables(local_clq(
-                pl, a="spaces", b=targets, k=LOCAL_CLQ_K, n_sims=args.sims, seed=args.seed)), results)
+                pl, a="spaces", b=targets, k=LOCAL_CLQ_K, n_sims=args.sims,
+                seed=args.seed)), results)
     if "hotspots" in only:
         from cwsgeo.analysis.stats.hotspots import area_hotspots, hex_hotspots
 

@@ -1,0 +1,107 @@
+"""The compiled medians of compare.py give numpy's draws and numpy's medians, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cwsgeo.analysis.stats._compare_kernels import _next64, permutation_extremes
+from cwsgeo.analysis.stats.compare import (
+    _count_extremes,
+    _ranks,
+    bootstrap_median_ci,
+    permutation_median_test,
+)
+
+
+def _numpy_extremes(rng, pooled, n_a, n_permutations, threshold, step=37):
+    """The former implementation: numpy's permuted rows and numpy's medians, in blocks."""
+    extreme = 0
+    for start in range(0, n_permutations, step):
+        rows = rng.permuted(np.broadcast_to(pooled, (min(step, n_permutations - start),
+                                                     len(pooled))), axis=1)
+        diff = np.median(rows[:, :n_a], axis=1) - np.median(rows[:, n_a:], axis=1)
+        extreme += int((np.abs(diff) >= threshold).sum())
+    return extreme
+
+
+def _numpy_ci(x, n_resamples, seed):
+    rng = np.random.default_rng(seed)
+    medians = np.median(x[rng.integers(0, len(x), size=(n_resamples, len(x)))], axis=1)
+    low, high = np.quantile(medians, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def _samples(kind, n, rng):
+    if kind == "continuous":
+        return rng.normal(0, 1e3, n)
+    if kind == "ties":
+        return rng.integers(0, 4, n) / 3
+    return rng.integers(0, 30, n).astype(float)
+
+
+def test_inline_pcg64_matches_numpy_raw_outputs():
+    bits = np.random.PCG64([2026, 7])
+    full = bits.state
+    word = (1 << 64) - 1
+    state = np.array([full["state"]["state"] >> 64, full["state"]["state"] & word,
+                      full["state"]["inc"] >> 64, full["state"]["inc"] & word, 0, 0],
+                     dtype=np.uint64)
+    ours = [int(_next64(state)) for _ in range(1000)]
+    assert ours == [int(v) for v in bits.random_raw(1000)]
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties", "integers"])
+@pytest.mark.parametrize(("n_a", "n_b"), [(1, 1), (1, 6), (2, 3), (7, 4), (30, 61),
+                                          (200, 333)])
+def test_permutation_counts_and_generator_state_match_numpy(kind, n_a, n_b):
+    data = np.random.default_rng([n_a, n_b, len(kind)])
+    pooled = np.concatenate([_samples(kind, n_a, data), _samples(kind, n_b, data) + 0.5])
+    threshold = abs(float(np.median(pooled[:n_a]) - np.median(pooled[n_a:]))) * 0.999
+    ours, theirs = np.random.default_rng([1, n_a]), np.random.default_rng([1, n_a])
+    assert _count_extremes(ours, pooled, n_a, 501, threshold) == _numpy_extremes(
+        theirs, pooled, n_a, 501, threshold)
+    assert ours.bit_generator.state == theirs.bit_generator.state
+    assert ours.random() == theirs.random()  # the stream goes on where numpy's would
+
+
+def test_other_bit_generators_shuffle_in_numpy():
+    data = np.random.default_rng(5)
+    pooled = data.random(40)
+    ours = np.random.Generator(np.random.MT19937(3))
+    theirs = np.random.Generator(np.random.MT19937(3))
+    assert _count_extremes(ours, pooled, 15, 300, 0.01) == _numpy_extremes(
+        theirs, pooled, 15, 300, 0.01)
+
+
+def test_odd_buffered_half_carries_between_calls():
+    # an odd number of 32-bit draws leaves numpy's buffered half for the next call
+    rng, ref = np.random.default_rng(11), np.random.default_rng(11)
+    pooled = np.arange(4.0)
+    for _ in range(3):
+        assert _count_extremes(rng, pooled, 1, 1, 0.0) == _numpy_extremes(ref, pooled, 1, 1, 0.0)
+        assert rng.bit_generator.state == ref.bit_generator.state
+
+
+def test_kernel_counts_every_relabelling_at_threshold_zero():
+    ranks, ordered = _ranks(np.array([3.0, 1.0, 2.0, 5.0]))
+    state = np.zeros(6, dtype=np.uint64)
+    assert permutation_extremes(state, ranks, ordered, 2, 50, 0.0) == 50
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 64, 301])
+def test_bootstrap_interval_matches_numpy_medians(n):
+    x = _samples("ties" if n % 2 else "continuous", n, np.random.default_rng(n))
+    assert bootstrap_median_ci(x, n_resamples=400, seed=[n, 1]) == _numpy_ci(x, 400, [n, 1])
+
+
+def test_permutation_test_keeps_its_seeded_p_values():
+    x = np.random.default_rng(0).normal(0, 1, 40)
+    y = np.random.default_rng(1).normal(0.6, 1, 35)
+    pooled = np.concatenate([x, y])
+    observed = float(np.median(x) - np.median(y))
+    tol = 1e-9 * max(1.0, float(np.abs(pooled).max()))
+    extreme = _numpy_extremes(np.random.default_rng([4, 2]), pooled, len(x), 999,
+                              abs(observed) - tol)
+    assert permutation_median_test(x, y, n_permutations=999, seed=[4, 2]) == (
+        observed, (1 + extreme) / 1000)
