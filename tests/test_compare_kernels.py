@@ -44,10 +44,13 @@ def test_inline_pcg64_matches_numpy_raw_outputs():
     bits = np.random.PCG64([2026, 7])
     full = bits.state
     word = (1 << 64) - 1
-    state = np.array([full["state"]["state"] >> 64, full["state"]["state"] & word,
-                      full["state"]["inc"] >> 64, full["state"]["inc"] & word, 0, 0],
-                     dtype=np.uint64)
-    ours = [int(_next64(state)) for _ in range(1000)]
+    hi, lo, inc_hi, inc_lo = (np.uint64(v) for v in (
+        full["state"]["state"] >> 64, full["state"]["state"] & word,
+        full["state"]["inc"] >> 64, full["state"]["inc"] & word))
+    ours = []
+    for _ in range(1000):
+        hi, lo, out = (np.uint64(v) for v in _next64(hi, lo, inc_hi, inc_lo))
+        ours.append(int(out))
     assert ours == [int(v) for v in bits.random_raw(1000)]
 
 

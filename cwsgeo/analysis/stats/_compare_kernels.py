@@ -8,8 +8,8 @@ finds without sorting: the medians equal ``numpy.median``'s (the middle value, o
 ``(lo + hi) / 2`` of the two middle ones, the same floating-point operations).
 
 :func:`permutation_extremes` draws its relabellings itself, with numpy's PCG64 written out
-(:func:`_next64`: the 128-bit LCG step and XSL RR output; :func:`_next32`: numpy's buffered
-32-bit draw; :func:`_interval`: numpy's ``random_interval``, masked rejection): the same
+(:func:`_next64`: the 128-bit LCG step and XSL RR output; :func:`_shuffle`: numpy's
+buffered 32-bit draws and ``random_interval``, masked rejection): the same
 draws in the same order as ``Generator.permuted`` of the rows of
 ``broadcast_to(pooled, (size, n))`` (Fisher–Yates per row, one bounded integer per swap),
 and the generator's state ends where numpy's would (both checked in the tests), so a seed
@@ -52,43 +52,53 @@ def _mulhi(a, b):
 
 
 @njit(cache=True, inline="always")
-def _next64(st):
-    """PCG64 (XSL RR 128/64): step the 128-bit LCG, output the rotated xor of its halves."""
-    hi, lo = st[0], st[1]
+def _next64(hi, lo, inc_hi, inc_lo):
+    """PCG64 (XSL RR 128/64): step the 128-bit LCG, output the rotated xor of its halves.
+
+    Returns the new state's halves and the output.
+    """
     prod_lo = lo * _M_LO
-    lo2 = prod_lo + st[3]
+    lo2 = prod_lo + inc_lo
     carry = _U1 if lo2 < prod_lo else np.uint64(0)
-    hi2 = _mulhi(lo, _M_LO) + lo * _M_HI + hi * _M_LO + st[2] + carry
-    st[0], st[1] = hi2, lo2
+    hi2 = _mulhi(lo, _M_LO) + lo * _M_HI + hi * _M_LO + inc_hi + carry
     x = hi2 ^ lo2
     rot = hi2 >> np.uint64(58)
-    return (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+    return hi2, lo2, (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
 
 
 @njit(cache=True, inline="always")
-def _next32(st):
-    """Draw 32 bits as numpy does: the low half of a 64-bit output, then its high half."""
-    if st[4] != 0:
-        st[4] = 0
-        return st[5]
-    x = _next64(st)
-    st[4], st[5] = _U1, x >> _U32
-    return x & _LOW32
+def _shuffle(row, state):
+    """Fisher–Yates shuffle of ``row`` in place, as numpy's ``Generator.permuted`` of a row.
 
-
-@njit(cache=True, inline="always")
-def _interval(st, top):
-    """Draw as numpy's ``random_interval``: uniform in ``[0, top]`` (masked rejection)."""
-    mask = top
-    mask |= mask >> _U1
-    mask |= mask >> np.uint64(2)
-    mask |= mask >> np.uint64(4)
-    mask |= mask >> np.uint64(8)
-    mask |= mask >> np.uint64(16)
-    while True:
-        value = _next32(st) & mask
-        if value <= top:
-            return value
+    Position ``i`` (from the last down to 1) swaps with ``random_interval(i)``: a 32-bit
+    draw (numpy's buffered one: the low half of a 64-bit output, then its high half) masked
+    to the smallest ``2**k - 1 >= i``, redrawn while above ``i``. ``state`` (see
+    :func:`permutation_extremes`) is read once and written back once: the loop keeps it in
+    registers.
+    """
+    hi, lo, inc_hi, inc_lo, has32, half = (state[0], state[1], state[2], state[3],
+                                           state[4], state[5])
+    for i in range(len(row) - 1, 0, -1):
+        top = np.uint64(i)
+        mask = top
+        mask |= mask >> _U1
+        mask |= mask >> np.uint64(2)
+        mask |= mask >> np.uint64(4)
+        mask |= mask >> np.uint64(8)
+        mask |= mask >> np.uint64(16)
+        while True:
+            if has32 != 0:
+                value = half
+                has32 = np.uint64(0)
+            else:
+                hi, lo, x = _next64(hi, lo, inc_hi, inc_lo)
+                value, half, has32 = x & _LOW32, x >> _U32, _U1
+            value &= mask
+            if value <= top:
+                break
+        j = int(value)
+        row[i], row[j] = row[j], row[i]
+    state[0], state[1], state[4], state[5] = hi, lo, has32, half
 
 
 # ---------------------------------------------------------------- permutation test
@@ -154,9 +164,7 @@ def permutation_extremes(state, ranks, sorted_values, n_a, n_permutations, thres
     extreme = 0
     for _ in range(n_permutations):
         row[:] = ranks
-        for i in range(n - 1, 0, -1):
-            j = _interval(state, np.uint64(i))
-            row[i], row[j] = row[j], row[i]
+        _shuffle(row, state)
         if _is_extreme(row, in_a, sorted_values, n_a, threshold):
             extreme += 1
     return extreme
