@@ -130,7 +130,7 @@ def bootstrap_median_ci(values: npt.ArrayLike, *, n_resamples: int = 2000,
     x = _clean(values)
     if len(x) == 0:
         return math.nan, math.nan
-    from ._compare_kernels import resampled_medians
+    from ._shuffles import resampled_medians
 
     rng = np.random.default_rng(seed)
     ranks, ordered = _ranks(x)
@@ -186,21 +186,18 @@ def _count_extremes(rng: np.random.Generator, pooled: np.ndarray, n_a: int,
     PCG64 generator (``default_rng``'s) shuffles in the compiled kernel and is left in the
     state numpy would leave it in; any other in numpy, in blocks.
     """
-    from ._compare_kernels import permutation_extremes, shuffled_extremes
+    from ._shuffles import (
+        pcg64_state,
+        permutation_extremes,
+        set_pcg64_state,
+        shuffled_extremes,
+    )
 
     ranks, ordered = _ranks(pooled)
-    bits = rng.bit_generator
-    if type(bits) is np.random.PCG64 and len(pooled) < 2**32:
-        full = bits.state
-        word = (1 << 64) - 1
-        state = np.array([full["state"]["state"] >> 64, full["state"]["state"] & word,
-                          full["state"]["inc"] >> 64, full["state"]["inc"] & word,
-                          full["has_uint32"], full["uinteger"]], dtype=np.uint64)
+    state = pcg64_state(rng)
+    if state is not None and len(pooled) < 2**32:
         extreme = permutation_extremes(state, ranks, ordered, n_a, n_permutations, threshold)
-        hi, lo, inc_hi, inc_lo, has_uint32, uinteger = (int(v) for v in state)
-        bits.state = {"bit_generator": "PCG64",
-                      "state": {"state": hi << 64 | lo, "inc": inc_hi << 64 | inc_lo},
-                      "has_uint32": has_uint32, "uinteger": uinteger}
+        set_pcg64_state(rng, state)
         return int(extreme)
     extreme = 0
     step = max(1, 2_000_000 // len(pooled))

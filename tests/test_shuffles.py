@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cwsgeo.analysis.stats._compare_kernels import _next64, permutation_extremes
+from cwsgeo.analysis.stats._shuffles import _next64, permutation_extremes
 from cwsgeo.analysis.stats.compare import (
     _count_extremes,
     _ranks,
@@ -108,3 +108,30 @@ def test_permutation_test_keeps_its_seeded_p_values():
                               abs(observed) - tol)
     assert permutation_median_test(x, y, n_permutations=999, seed=[4, 2]) == (
         observed, (1 + extreme) / 1000)
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_clq_counts_equal_numpy_permuted_and_bincount(k):
+    from cwsgeo.analysis.stats.colocation import _relabelled_pairs
+
+    data = np.random.default_rng(k)
+    codes = data.integers(0, k, 301).astype(np.int64)
+    rows = np.repeat(np.arange(301), 2)
+    cols = data.integers(0, 301, 602)
+    w = data.choice([1.0, 0.5, 1 / 3], 602)
+    ours, theirs = np.random.default_rng([9, k]), np.random.Generator(np.random.PCG64([9, k]))
+    fast = _relabelled_pairs(ours, codes, rows, cols, w, k, 150)
+    slow = _relabelled_pairs(_NumpyOnly(theirs), codes, rows, cols, w, k, 150)
+    np.testing.assert_array_equal(fast, slow)
+    assert ours.bit_generator.state == theirs.bit_generator.state
+
+
+class _NumpyOnly:
+    """A generator whose bit generator the kernels do not know: numpy draws (the fallback)."""
+
+    def __init__(self, rng):
+        self._rng = rng
+        self.bit_generator = object()
+
+    def permuted(self, *args, **kwargs):
+        return self._rng.permuted(*args, **kwargs)

@@ -1,21 +1,29 @@
-"""Compiled medians of permuted and resampled samples (numba), behind :mod:`.compare`.
+"""Compiled statistics of random relabellings and resamples (numba).
 
-Both kernels work on **ranks**: a sample of ``n`` values sorted once (``s``, ascending) is
-replaced by each value's position in that order (ties broken by position, so the ranks are
-``0 .. n-1``, each once). The ``k``-th smallest value of any subset is then ``s`` at the
-``k``-th smallest rank of the subset, which a pass over a flag or count array of ``n`` cells
-finds without sorting: the medians equal ``numpy.median``'s (the middle value, or
-``(lo + hi) / 2`` of the two middle ones, the same floating-point operations).
+Behind :mod:`.compare` (permutation tests, bootstrap medians) and :mod:`.colocation`
+(relabelled nearest-neighbour counts).
 
-:func:`permutation_extremes` draws its relabellings itself, with numpy's PCG64 written out
-(:func:`_next64`: the 128-bit LCG step and XSL RR output; :func:`_shuffle`: numpy's
-buffered 32-bit draws and ``random_interval``, masked rejection): the same
-draws in the same order as ``Generator.permuted`` of the rows of
-``broadcast_to(pooled, (size, n))`` (Fisher–Yates per row, one bounded integer per swap),
-and the generator's state ends where numpy's would (both checked in the tests), so a seed
-gives the p-values it gave before, about three times faster than numpy's shuffle (whose
-draws go through a function pointer each). A generator of another bit generator shuffles in
-numpy (:func:`shuffled_extremes`). Compiled on first use (``cache=True``).
+**Shuffles.** A relabelling is a row shuffled as ``Generator.permuted`` shuffles each row of
+``broadcast_to(values, (size, n))``: Fisher–Yates from the last position down, the partner
+of position ``i`` drawn by numpy's ``random_interval(i)``. The kernels draw it themselves
+with numpy's PCG64 written out (:func:`_next64`: the 128-bit LCG step and XSL RR output;
+:func:`_shuffle`: numpy's buffered 32-bit draws and masked rejection), so they make the same
+draws in the same order as ``permuted`` and leave the generator in the state numpy would
+(:func:`pcg64_state` / :func:`set_pcg64_state` carry it; both checked in the tests): a seed
+gives the results it gave before, about three times faster than numpy's shuffle (whose draws
+go through a function pointer each), with no ``(size, n)`` array.
+
+**Medians from ranks** (:mod:`.compare`). A sample of ``n`` values sorted once (``s``,
+ascending) is replaced by each value's position in that order (ties broken by position, so
+the ranks are ``0 .. n-1``, each once). The ``k``-th smallest value of any subset is then
+``s`` at the ``k``-th smallest rank of the subset, which a pass over a flag or count array of
+``n`` cells finds without sorting: the medians equal ``numpy.median``'s (the middle value,
+or ``(lo + hi) / 2`` of the two middle ones, the same floating-point operations).
+
+**Co-location counts** (:mod:`.colocation`): the weighted nearest-neighbour pairs of each
+relabelling summed per pair of labels, in the order ``numpy.bincount`` sums them.
+
+Compiled on first use (``cache=True``).
 """
 
 from __future__ import annotations
@@ -24,6 +32,30 @@ import numpy as np
 from numba import njit
 
 __all__: list[str] = []
+
+_WORD = (1 << 64) - 1
+
+
+def pcg64_state(rng: np.random.Generator) -> np.ndarray | None:
+    """Return the kernels' copy of a PCG64 generator's state (None for other bit generators).
+
+    ``uint64`` array ``[state_hi, state_lo, inc_hi, inc_lo, has_uint32, uinteger]``.
+    """
+    bits = rng.bit_generator
+    if type(bits) is not np.random.PCG64:
+        return None
+    full = bits.state
+    return np.array([full["state"]["state"] >> 64, full["state"]["state"] & _WORD,
+                     full["state"]["inc"] >> 64, full["state"]["inc"] & _WORD,
+                     full["has_uint32"], full["uinteger"]], dtype=np.uint64)
+
+
+def set_pcg64_state(rng: np.random.Generator, state: np.ndarray) -> None:
+    """Give ``rng`` the state a kernel advanced (from :func:`pcg64_state`)."""
+    hi, lo, inc_hi, inc_lo, has_uint32, uinteger = (int(v) for v in state)
+    rng.bit_generator.state = {"bit_generator": "PCG64",
+                               "state": {"state": hi << 64 | lo, "inc": inc_hi << 64 | inc_lo},
+                               "has_uint32": has_uint32, "uinteger": uinteger}
 
 
 @njit(cache=True, inline="always")
@@ -206,4 +238,23 @@ def resampled_medians(draws, ranks, sorted_values):
         out[i] = _middle(sorted_values, lo, hi, n)
         for j in range(n):
             counts[ranks[draws[i, j]]] = 0
+    return out
+
+
+@njit(cache=True)
+def clq_counts(state, codes, rows, cols, weights, k, n_sims):
+    """Weighted neighbour pairs per pair of labels of ``n_sims`` relabellings of ``codes``.
+
+    Row ``s`` of the ``(n_sims, k * k)`` result sums ``weights[p]`` at
+    ``label[rows[p]] * k + label[cols[p]]`` over the pairs ``p`` in order (as ``bincount``
+    does), ``label`` being the ``s``-th shuffle of ``codes`` (``state``: see
+    :func:`permutation_extremes`; labels in ``range(k)``).
+    """
+    out = np.zeros((n_sims, k * k))
+    label = np.empty(len(codes), np.int64)
+    for s in range(n_sims):
+        label[:] = codes
+        _shuffle(label, state)
+        for p in range(len(rows)):
+            out[s, label[rows[p]] * k + label[cols[p]]] += weights[p]
     return out
