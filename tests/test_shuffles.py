@@ -7,7 +7,7 @@ import pytest
 
 from cwsgeo.analysis.stats._shuffles import _next64, permutation_extremes
 from cwsgeo.analysis.stats.compare import (
-    _count_extremes,
+    _permutation_tests,
     _ranks,
     bootstrap_median_ci,
     permutation_median_test,
@@ -54,42 +54,68 @@ def test_inline_pcg64_matches_numpy_raw_outputs():
     assert ours == [int(v) for v in bits.random_raw(1000)]
 
 
+def _numpy_test(x, y, n_permutations, rng):
+    """The former permutation_median_test, on a given generator."""
+    pooled = np.concatenate([x, y])
+    observed = float(np.median(x) - np.median(y))
+    tol = 1e-9 * max(1.0, float(np.abs(pooled).max()))
+    extreme = _numpy_extremes(rng, pooled, len(x), n_permutations, abs(observed) - tol)
+    return observed, (1 + extreme) / (1 + n_permutations)
+
+
 @pytest.mark.parametrize("kind", ["continuous", "ties", "integers"])
 @pytest.mark.parametrize(("n_a", "n_b"), [(1, 1), (1, 6), (2, 3), (7, 4), (30, 61),
                                           (200, 333)])
-def test_permutation_counts_and_generator_state_match_numpy(kind, n_a, n_b):
+def test_permutation_p_and_generator_state_match_numpy(kind, n_a, n_b):
     data = np.random.default_rng([n_a, n_b, len(kind)])
-    pooled = np.concatenate([_samples(kind, n_a, data), _samples(kind, n_b, data) + 0.5])
-    threshold = abs(float(np.median(pooled[:n_a]) - np.median(pooled[n_a:]))) * 0.999
+    x, y = _samples(kind, n_a, data), _samples(kind, n_b, data) + 0.5
     ours, theirs = np.random.default_rng([1, n_a]), np.random.default_rng([1, n_a])
-    assert _count_extremes(ours, pooled, n_a, 501, threshold) == _numpy_extremes(
-        theirs, pooled, n_a, 501, threshold)
+    assert permutation_median_test(x, y, n_permutations=501, seed=ours) == _numpy_test(
+        x, y, 501, theirs)
     assert ours.bit_generator.state == theirs.bit_generator.state
     assert ours.random() == theirs.random()  # the stream goes on where numpy's would
 
 
+def test_batched_tests_equal_single_ones_whatever_the_threads():
+    data = np.random.default_rng(8)
+    pairs = [(data.normal(0, 1, n), data.normal(0.3, 1, 2 * n + 1)) for n in range(1, 40)]
+    pairs.insert(5, (np.array([]), np.array([1.0, 2.0])))  # an empty sample: NaN
+    seeds = [[3, i] for i in range(len(pairs))]
+    batch = _permutation_tests(pairs, 199, seeds)
+    single = [permutation_median_test(x, y, n_permutations=199, seed=s)
+              for (x, y), s in zip(pairs, seeds, strict=True)]
+    assert np.isnan(batch[5]).all() and np.isnan(single[5]).all()
+    del batch[5], single[5]
+    assert batch == single
+    assert single[:3] == [_numpy_test(x, y, 199, np.random.default_rng(s))
+                          for (x, y), s in zip(pairs[:3], seeds[:3], strict=True)]
+
+
 def test_other_bit_generators_shuffle_in_numpy():
     data = np.random.default_rng(5)
-    pooled = data.random(40)
+    x, y = data.random(15), data.random(25)
     ours = np.random.Generator(np.random.MT19937(3))
     theirs = np.random.Generator(np.random.MT19937(3))
-    assert _count_extremes(ours, pooled, 15, 300, 0.01) == _numpy_extremes(
-        theirs, pooled, 15, 300, 0.01)
+    assert permutation_median_test(x, y, n_permutations=300, seed=ours) == _numpy_test(
+        x, y, 300, theirs)
 
 
 def test_odd_buffered_half_carries_between_calls():
     # an odd number of 32-bit draws leaves numpy's buffered half for the next call
     rng, ref = np.random.default_rng(11), np.random.default_rng(11)
-    pooled = np.arange(4.0)
+    x, y = np.array([0.0]), np.array([1.0, 2.0, 3.0])
     for _ in range(3):
-        assert _count_extremes(rng, pooled, 1, 1, 0.0) == _numpy_extremes(ref, pooled, 1, 1, 0.0)
+        assert permutation_median_test(x, y, n_permutations=1, seed=rng) == _numpy_test(
+            x, y, 1, ref)
         assert rng.bit_generator.state == ref.bit_generator.state
 
 
 def test_kernel_counts_every_relabelling_at_threshold_zero():
     ranks, ordered = _ranks(np.array([3.0, 1.0, 2.0, 5.0]))
-    state = np.zeros(6, dtype=np.uint64)
-    assert permutation_extremes(state, ranks, ordered, 2, 50, 0.0) == 50
+    states = np.zeros((1, 6), dtype=np.uint64)
+    counts = permutation_extremes(states, ranks, ordered, np.array([0, 4]), np.array([2]), 50,
+                                  np.array([0.0]))
+    assert counts.tolist() == [50]
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 64, 301])

@@ -29,7 +29,9 @@ Compiled on first use (``cache=True``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 __all__: list[str] = []
 
@@ -74,13 +76,17 @@ _U1 = np.uint64(1)
 _U32 = np.uint64(32)
 
 
-@njit(cache=True, inline="always")
-def _mulhi(a, b):
-    """High 64 bits of the 128-bit product ``a * b``."""
-    a0, a1, b0, b1 = a & _LOW32, a >> _U32, b & _LOW32, b >> _U32
-    p00, p01, p10 = a0 * b0, a0 * b1, a1 * b0
-    mid = (p00 >> _U32) + (p01 & _LOW32) + (p10 & _LOW32)
-    return a1 * b1 + (p01 >> _U32) + (p10 >> _U32) + (mid >> _U32)
+@intrinsic
+def _mulhi(typingctx, a, b):
+    """High 64 bits of the 128-bit product ``a * b`` (``uint64``): one widening multiply."""
+    sig = types.uint64(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):
+        wide = ir.IntType(128)
+        product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        return builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
+
+    return sig, codegen
 
 
 @njit(cache=True, inline="always")
@@ -92,7 +98,9 @@ def _next64(hi, lo, inc_hi, inc_lo):
     prod_lo = lo * _M_LO
     lo2 = prod_lo + inc_lo
     carry = _U1 if lo2 < prod_lo else np.uint64(0)
-    hi2 = _mulhi(lo, _M_LO) + lo * _M_HI + hi * _M_LO + inc_hi + carry
+    # an intrinsic: numba passes the typing context itself
+    high = _mulhi(lo, _M_LO)  # type: ignore[call-arg,var-annotated]
+    hi2 = high + lo * _M_HI + hi * _M_LO + inc_hi + carry
     x = hi2 ^ lo2
     rot = hi2 >> np.uint64(58)
     return hi2, lo2, (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
@@ -105,7 +113,7 @@ def _shuffle(row, state):
     Position ``i`` (from the last down to 1) swaps with ``random_interval(i)``: a 32-bit
     draw (numpy's buffered one: the low half of a 64-bit output, then its high half) masked
     to the smallest ``2**k - 1 >= i``, redrawn while above ``i``. ``state`` (see
-    :func:`permutation_extremes`) is read once and written back once: the loop keeps it in
+    :func:`pcg64_state`) is read once and written back once: the loop keeps it in
     registers.
     """
     hi, lo, inc_hi, inc_lo, has32, half = (state[0], state[1], state[2], state[3],
@@ -167,7 +175,7 @@ def _is_extreme(row, in_a, sorted_values, n_a, threshold):
 
 
 @njit(cache=True)
-def permutation_extremes(state, ranks, sorted_values, n_a, n_permutations, threshold):
+def _extremes(state, ranks, sorted_values, n_a, n_permutations, threshold):
     """Count relabellings with ``|median(first n_a) - median(rest)| >= threshold``.
 
     Each relabelling shuffles the pooled ranks as ``Generator.permuted`` shuffles a row of
@@ -202,9 +210,26 @@ def permutation_extremes(state, ranks, sorted_values, n_a, n_permutations, thres
     return extreme
 
 
+@njit(cache=True, parallel=True)
+def permutation_extremes(states, ranks, sorted_values, starts, n_a, n_permutations,
+                         thresholds):
+    """:func:`_extremes` of several samples, in parallel over the samples.
+
+    Sample ``s`` is ``ranks[starts[s]:starts[s + 1]]`` (its values sorted:
+    ``sorted_values`` over the same range), with its own generator ``states[s]`` (advanced
+    in place), first group ``n_a[s]`` and ``thresholds[s]``.
+    """
+    out = np.zeros(len(n_a), np.int64)
+    for s in prange(len(n_a)):
+        lo, hi = starts[s], starts[s + 1]
+        out[s] = _extremes(states[s], ranks[lo:hi], sorted_values[lo:hi], n_a[s],
+                           n_permutations, thresholds[s])
+    return out
+
+
 @njit(cache=True)
 def shuffled_extremes(rows, sorted_values, n_a, threshold):
-    """:func:`permutation_extremes` on relabellings drawn by the caller (rows of ranks)."""
+    """:func:`_extremes` on relabellings drawn by the caller (rows of ranks)."""
     in_a = np.zeros(rows.shape[1], np.bool_)
     extreme = 0
     for k in range(rows.shape[0]):
@@ -248,7 +273,7 @@ def clq_counts(state, codes, rows, cols, weights, k, n_sims):
     Row ``s`` of the ``(n_sims, k * k)`` result sums ``weights[p]`` at
     ``label[rows[p]] * k + label[cols[p]]`` over the pairs ``p`` in order (as ``bincount``
     does), ``label`` being the ``s``-th shuffle of ``codes`` (``state``: see
-    :func:`permutation_extremes`; labels in ``range(k)``).
+    :func:`pcg64_state`; labels in ``range(k)``).
     """
     out = np.zeros((n_sims, k * k))
     label = np.empty(len(codes), np.int64)
