@@ -68,6 +68,7 @@ On a build (``net = cwsgeo.read_network(...)``)::
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -228,10 +229,15 @@ def _snap_distances(net: WalkNetwork, origins: Snap, targets: Snap, *, limit: fl
     todo = np.flatnonzero(origins.on_network)
     if rows is not None:
         todo = np.intersect1d(todo, rows)
+    # only the targets' edge ends are read: node rows of those columns, targets renumbered
+    ends = np.concatenate([targets.u, targets.v]) % max(net.n_nodes, 1)  # as indexing does
+    columns, inverse = np.unique(ends, return_inverse=True)
+    renumbered = dataclasses.replace(targets, u=inverse[:len(targets)],
+                                     v=inverse[len(targets):])
     for start in range(0, len(todo), chunk_size):
         r = todo[start:start + chunk_size]
         chunk = origins.subset(r)
-        block = to_points(_point_node_rows(net, chunk, limit), targets,
+        block = to_points(_point_node_rows(net, chunk, limit, columns), renumbered,
                           origins=chunk if same else None)
         block[(block > limit) | ~np.isfinite(block)] = np.nan
         block[:, ~targets.on_network] = np.nan
@@ -241,22 +247,31 @@ def _snap_distances(net: WalkNetwork, origins: Snap, targets: Snap, *, limit: fl
     return out
 
 
-def _point_node_rows(net: WalkNetwork, snap: Snap, limit: float) -> np.ndarray:
-    """Node distances from snapped points: :func:`~cwsgeo.analysis.network.point_node_distances`.
+def _point_node_rows(net: WalkNetwork, snap: Snap, limit: float, columns: np.ndarray
+                     ) -> np.ndarray:
+    """Node distances from snapped points to the ``columns`` nodes.
 
-    The same values; with a finite ``limit``, the node distances from the points' edge ends
-    come from the bounded engine (:func:`~cwsgeo.analysis.network.nodes_in_range`, equal to
-    ``dijkstra``'s with that limit) instead of a search of the whole graph per end, and the
-    point's costs are added in the same order (``min(d_u + cost_u, d_v + cost_v)``).
+    :func:`~cwsgeo.analysis.network.point_node_distances`'s values at those nodes; with a
+    finite ``limit``, the node distances from the points' edge ends come from the bounded
+    engine (:func:`~cwsgeo.analysis.network.nodes_in_range`, equal to ``dijkstra``'s with
+    that limit) instead of a search of the whole graph per end, and the point's costs are
+    added in the same order (``min(d_u + cost_u, d_v + cost_v)``).
     """
     if not np.isfinite(limit):
-        return point_node_distances(net, snap, limit=limit, chunk_size=max(len(snap), 1))
-    out = np.full((len(snap), net.n_nodes), np.inf)
+        return point_node_distances(net, snap, limit=limit,
+                                    chunk_size=max(len(snap), 1))[:, columns]
+    out = np.full((len(snap), len(columns)), np.inf)
     rows = np.flatnonzero(snap.valid & (np.minimum(snap.cost_u, snap.cost_v) <= limit))
     ends, inverse = np.unique(np.concatenate([snap.u[rows], snap.v[rows]]),
                               return_inverse=True)
     reach = nodes_in_range(net, ends, radius=limit)
-    dist = reach.to_dense(net.n_nodes)
+    where = np.full(net.n_nodes, -1, dtype=np.int64)
+    where[columns] = np.arange(len(columns))
+    col = where[reach.nodes]
+    kept = col >= 0
+    dist = np.full((len(ends), len(columns)), np.inf)
+    dist[np.repeat(np.arange(len(ends)), reach.sizes)[kept], col[kept]] = \
+        reach.distances[kept]
     du, dv = dist[inverse[:len(rows)]], dist[inverse[len(rows):]]
     block = np.minimum(du + snap.cost_u[rows, None], dv + snap.cost_v[rows, None])
     block[block > limit] = np.inf
