@@ -91,6 +91,14 @@ def test_batched_tests_equal_single_ones_whatever_the_threads():
                           for (x, y), s in zip(pairs[:3], seeds[:3], strict=True)]
 
 
+def test_one_generator_for_several_pairs_draws_in_turn():
+    data = np.random.default_rng(4)
+    pairs = [(data.random(9), data.random(12)) for _ in range(3)]
+    shared, ref = np.random.default_rng(21), np.random.default_rng(21)
+    assert _permutation_tests(pairs, 99, [shared] * 3) == [
+        _numpy_test(x, y, 99, ref) for x, y in pairs]
+
+
 def test_other_bit_generators_shuffle_in_numpy():
     data = np.random.default_rng(5)
     x, y = data.random(15), data.random(25)

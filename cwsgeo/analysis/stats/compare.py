@@ -189,17 +189,20 @@ def _permutation_tests(pairs: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]],
         shuffled_extremes,
     )
 
+    rngs = [np.random.default_rng(seed) for seed in seeds]
+    if len({id(r) for r in rngs}) < len(rngs):  # one generator twice: its draws in turn
+        return [_permutation_tests([pair], n_permutations, [rng])[0]
+                for pair, rng in zip(pairs, rngs, strict=True)]
     out = [(math.nan, math.nan)] * len(pairs)
     kernel: list[tuple[int, float, np.random.Generator, np.ndarray]] = []
     samples, n_a, thresholds = [], [], []
-    for i, ((x, y), seed) in enumerate(zip(pairs, seeds, strict=True)):
+    for i, ((x, y), rng) in enumerate(zip(pairs, rngs, strict=True)):
         a, b = _clean(x), _clean(y)
         if len(a) == 0 or len(b) == 0:
             continue
         observed = float(np.median(a) - np.median(b))
         pooled = np.concatenate([a, b])
         tol = 1e-9 * max(1.0, float(np.abs(pooled).max()))  # equal medians up to rounding
-        rng = np.random.default_rng(seed)
         ranks, ordered = _ranks(pooled)
         state = pcg64_state(rng)
         if state is None or len(pooled) >= 2**32:
