@@ -461,15 +461,16 @@ def _random_subsets(rng: np.random.Generator, shape: tuple[int, ...], k: int, po
         raise ValueError(f"k={k} neighbours but only {pool} other points")
     out = rng.integers(0, pool, size=(*shape, k))
     flat = out.reshape(-1, k)
+    rows = np.arange(len(flat))  # rows to check: all, then only those drawn again
     while True:
-        srt = np.sort(flat, axis=1)
-        dup = (srt[:, 1:] == srt[:, :-1]).any(axis=1)
-        if not dup.any():
+        srt = np.sort(flat[rows], axis=1)
+        rows = rows[(srt[:, 1:] == srt[:, :-1]).any(axis=1)]
+        if not len(rows):
             return out
         if pool < 4 * k:  # small pools: exact permutations instead of rejection
-            flat[dup] = np.argsort(rng.random((int(dup.sum()), pool)), axis=1)[:, :k]
+            flat[rows] = np.argsort(rng.random((len(rows), pool)), axis=1)[:, :k]
         else:
-            flat[dup] = rng.integers(0, pool, size=(int(dup.sum()), k))
+            flat[rows] = rng.integers(0, pool, size=(len(rows), k))
 
 
 def _local_p(rng: np.random.Generator, weights: np.ndarray, observed: np.ndarray,
