@@ -29,7 +29,11 @@ Every row carries the n of each type it uses (``n_type1``, ``n_type2``, ... or `
 
 Seeds: the random draws of one metric (and pair) come from
 ``numpy.random.default_rng([seed, crc32(metric), a, b])``, so a metric's result does not
-depend on which other metrics are compared.
+depend on which other metrics are compared. The relabellings and resamples run in compiled
+kernels (:mod:`._shuffles`) that make numpy's draws (``Generator.permuted`` and
+``Generator.integers``, same order) and take medians from ranks (numpy's values), so a seed
+gives the numbers the plain numpy code gave; every metric's pairwise tests run at once, in
+parallel over the pairs.
 
 Examples
 --------
