@@ -384,20 +384,9 @@ def global_clq(points: gpd.GeoDataFrame, *, a: str | Sequence[str] = "spaces",
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = 1.0 / (counts[ia] * share)
 
-    def c_pairs(labels: np.ndarray) -> np.ndarray:
-        """C_{A->B} of the wanted pairs for label rows (batch x N) -> (batch x pairs)."""
-        flat = labels[:, rows] * k + labels[:, cols]
-        offs = (np.arange(len(labels)) * k * k)[:, None]
-        mat = np.bincount((flat + offs).ravel(), weights=np.tile(w, len(labels)),
-                          minlength=len(labels) * k * k).reshape(len(labels), k * k)
-        return mat[:, ia * k + ib]
-
-    observed = c_pairs(codes[None, :])[0]
-    rng = np.random.default_rng(seed)
-    sims = np.empty((int(n_sims), len(ia)))
-    for start in range(0, int(n_sims), _BATCH):
-        m = min(_BATCH, int(n_sims) - start)
-        sims[start:start + m] = c_pairs(rng.permuted(np.tile(codes, (m, 1)), axis=1))
+    observed = _pair_counts(codes[None, :], rows, cols, w, k)[0, ia * k + ib]
+    sims = _relabelled_pairs(np.random.default_rng(seed), codes, rows, cols, w, k,
+                             int(n_sims))[:, ia * k + ib]
     if n_sims:
         p_high, p_low = _pseudo_p(sims, observed)
     else:
@@ -412,6 +401,39 @@ def global_clq(points: gpd.GeoDataFrame, *, a: str | Sequence[str] = "spaces",
               "null": "random relabelling of all points",
               "type_column": points.attrs.get("type_column")}
     return CLQResult(table=table, parameters=params)
+
+
+def _relabelled_pairs(rng: np.random.Generator, codes: np.ndarray, rows: np.ndarray,
+                      cols: np.ndarray, w: np.ndarray, k: int, n_sims: int) -> np.ndarray:
+    """``C`` of every pair of labels (``(n_sims, k * k)``) for ``n_sims`` random relabellings.
+
+    The relabellings are the rows of ``rng.permuted`` on ``codes`` repeated, in order; a
+    PCG64 generator (``default_rng``'s) draws them in the compiled kernel
+    (:func:`._shuffles.clq_counts`, the same draws and sums), any other in numpy, in
+    batches of :data:`_BATCH` rows.
+    """
+    from ._shuffles import clq_counts, pcg64_state, set_pcg64_state
+
+    state = pcg64_state(rng)
+    if state is not None:
+        out = clq_counts(state, codes, rows, cols, w, k, n_sims)
+        set_pcg64_state(rng, state)
+        return out
+    out = np.empty((n_sims, k * k))
+    for start in range(0, n_sims, _BATCH):
+        m = min(_BATCH, n_sims - start)
+        out[start:start + m] = _pair_counts(rng.permuted(np.tile(codes, (m, 1)), axis=1),
+                                            rows, cols, w, k)
+    return out
+
+
+def _pair_counts(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray, w: np.ndarray,
+                 k: int) -> np.ndarray:
+    """``C`` of every pair of labels for label rows: ``(batch, N) -> (batch, k * k)``."""
+    m = len(labels)
+    flat = labels[:, rows] * k + labels[:, cols] + (np.arange(m) * k * k)[:, None]
+    return np.bincount(flat.ravel(), weights=np.tile(w, m),
+                       minlength=m * k * k).reshape(m, k * k)
 
 
 def _knn(xy: np.ndarray, subjects: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -439,15 +461,16 @@ def _random_subsets(rng: np.random.Generator, shape: tuple[int, ...], k: int, po
         raise ValueError(f"k={k} neighbours but only {pool} other points")
     out = rng.integers(0, pool, size=(*shape, k))
     flat = out.reshape(-1, k)
+    rows = np.arange(len(flat))  # rows to check: all, then only those drawn again
     while True:
-        srt = np.sort(flat, axis=1)
-        dup = (srt[:, 1:] == srt[:, :-1]).any(axis=1)
-        if not dup.any():
+        srt = np.sort(flat[rows], axis=1)
+        rows = rows[(srt[:, 1:] == srt[:, :-1]).any(axis=1)]
+        if not len(rows):
             return out
         if pool < 4 * k:  # small pools: exact permutations instead of rejection
-            flat[dup] = np.argsort(rng.random((int(dup.sum()), pool)), axis=1)[:, :k]
+            flat[rows] = np.argsort(rng.random((len(rows), pool)), axis=1)[:, :k]
         else:
-            flat[dup] = rng.integers(0, pool, size=(int(dup.sum()), k))
+            flat[rows] = rng.integers(0, pool, size=(len(rows), k))
 
 
 def _local_p(rng: np.random.Generator, weights: np.ndarray, observed: np.ndarray,

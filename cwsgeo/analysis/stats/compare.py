@@ -29,7 +29,11 @@ Every row carries the n of each type it uses (``n_type1``, ``n_type2``, ... or `
 
 Seeds: the random draws of one metric (and pair) come from
 ``numpy.random.default_rng([seed, crc32(metric), a, b])``, so a metric's result does not
-depend on which other metrics are compared.
+depend on which other metrics are compared. The relabellings and resamples run in compiled
+kernels (:mod:`._shuffles`) that make numpy's draws (``Generator.permuted`` and
+``Generator.integers``, same order) and take medians from ranks (numpy's values), so a seed
+gives the numbers the plain numpy code gave; every metric's pairwise tests run at once, in
+parallel over the pairs.
 
 Examples
 --------
@@ -130,13 +134,16 @@ def bootstrap_median_ci(values: npt.ArrayLike, *, n_resamples: int = 2000,
     x = _clean(values)
     if len(x) == 0:
         return math.nan, math.nan
+    from ._shuffles import resampled_medians
+
     rng = np.random.default_rng(seed)
+    ranks, ordered = _ranks(x)
     medians = np.empty(n_resamples)
     step = max(1, 2_000_000 // len(x))  # bound memory: ~16 MB per block
     for start in range(0, n_resamples, step):
         size = min(step, n_resamples - start)
-        draws = x[rng.integers(0, len(x), size=(size, len(x)))]
-        medians[start:start + size] = np.median(draws, axis=1)
+        draws = rng.integers(0, len(x), size=(size, len(x)))
+        medians[start:start + size] = resampled_medians(draws, ranks, ordered)
     low, high = np.quantile(medians, [(1 - confidence) / 2, (1 + confidence) / 2])
     return float(low), float(high)
 
@@ -164,21 +171,76 @@ def permutation_median_test(x: npt.ArrayLike, y: npt.ArrayLike, *,
     """
     if n_permutations < 1:
         raise ValueError(f"n_permutations must be >= 1, got {n_permutations}")
-    a, b = _clean(x), _clean(y)
-    if len(a) == 0 or len(b) == 0:
-        return math.nan, math.nan
-    observed = float(np.median(a) - np.median(b))
-    pooled = np.concatenate([a, b])
-    tol = 1e-9 * max(1.0, float(np.abs(pooled).max()))  # equal medians up to rounding
-    rng = np.random.default_rng(seed)
-    extreme = 0
-    step = max(1, 2_000_000 // len(pooled))
-    for start in range(0, n_permutations, step):
-        size = min(step, n_permutations - start)
-        shuffled = rng.permuted(np.broadcast_to(pooled, (size, len(pooled))), axis=1)
-        diff = np.median(shuffled[:, :len(a)], axis=1) - np.median(shuffled[:, len(a):], axis=1)
-        extreme += int((np.abs(diff) >= abs(observed) - tol).sum())
-    return observed, (1 + extreme) / (1 + n_permutations)
+    return _permutation_tests([(x, y)], n_permutations, [seed])[0]
+
+
+def _permutation_tests(pairs: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]],
+                       n_permutations: int,
+                       seeds: Sequence[int | np.random.Generator | Sequence[int]]
+                       ) -> list[tuple[float, float]]:
+    """:func:`permutation_median_test` of several pairs, each with its own seed.
+
+    Each pair's relabellings are the draws of ``rng.permuted`` on ``n_permutations`` rows
+    of its pooled values, in order. Pairs seeded with PCG64 generators (``default_rng``'s)
+    shuffle in one compiled kernel, in parallel over the pairs (each has its own generator,
+    so the result does not depend on the threads), and their generators are left in the
+    state numpy would leave them in; others shuffle in numpy, in blocks.
+    """
+    from ._shuffles import (
+        pcg64_state,
+        permutation_extremes,
+        set_pcg64_state,
+        shuffled_extremes,
+    )
+
+    rngs = [np.random.default_rng(seed) for seed in seeds]
+    if len({id(r) for r in rngs}) < len(rngs):  # one generator twice: its draws in turn
+        return [_permutation_tests([pair], n_permutations, [rng])[0]
+                for pair, rng in zip(pairs, rngs, strict=True)]
+    out = [(math.nan, math.nan)] * len(pairs)
+    kernel: list[tuple[int, float, np.random.Generator, np.ndarray]] = []
+    samples, n_a, thresholds = [], [], []
+    for i, ((x, y), rng) in enumerate(zip(pairs, rngs, strict=True)):
+        a, b = _clean(x), _clean(y)
+        if len(a) == 0 or len(b) == 0:
+            continue
+        observed = float(np.median(a) - np.median(b))
+        pooled = np.concatenate([a, b])
+        tol = 1e-9 * max(1.0, float(np.abs(pooled).max()))  # equal medians up to rounding
+        ranks, ordered = _ranks(pooled)
+        state = pcg64_state(rng)
+        if state is None or len(pooled) >= 2**32:
+            extreme = 0
+            step = max(1, 2_000_000 // len(pooled))
+            for start in range(0, n_permutations, step):
+                rows = rng.permuted(np.broadcast_to(ranks, (min(step, n_permutations - start),
+                                                            len(pooled))), axis=1)
+                extreme += int(shuffled_extremes(rows, ordered, len(a), abs(observed) - tol))
+            out[i] = observed, (1 + extreme) / (1 + n_permutations)
+            continue
+        kernel.append((i, observed, rng, state))
+        samples.append((ranks, ordered))
+        n_a.append(len(a))
+        thresholds.append(abs(observed) - tol)
+    if kernel:
+        states = np.stack([k[3] for k in kernel])
+        starts = np.concatenate([[0], np.cumsum([len(r) for r, _ in samples])]).astype(np.int64)
+        extremes = permutation_extremes(
+            states, np.concatenate([r for r, _ in samples]),
+            np.concatenate([v for _, v in samples]), starts, np.asarray(n_a, dtype=np.int64),
+            int(n_permutations), np.asarray(thresholds, dtype=float))
+        for (i, observed, rng, _), state, extreme in zip(kernel, states, extremes, strict=True):
+            set_pcg64_state(rng, state)
+            out[i] = observed, (1 + int(extreme)) / (1 + n_permutations)
+    return out
+
+
+def _ranks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's position in the sorted sample (ties by position) and the sorted sample."""
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x), dtype=np.int64)
+    ranks[order] = np.arange(len(x))
+    return ranks, x[order]
 
 
 def _clean(values: npt.ArrayLike) -> np.ndarray:
@@ -304,6 +366,7 @@ def compare_by_type(frame: pd.DataFrame, metrics: Sequence[str], *, type_col: st
                                   typed.fillna("none").value_counts().sort_index().items()}
     rows: dict[str, list[dict[str, Any]]] = {"groups": [], "kruskal": [], "pairwise": [],
                                              "spearman": []}
+    tests: list[tuple[tuple[np.ndarray, np.ndarray], list[int]]] = []
     for metric in metrics:
         values = pd.to_numeric(frame[metric], errors="coerce")
         if frame[metric].notna().sum() != values.notna().sum():
@@ -312,8 +375,15 @@ def compare_by_type(frame: pd.DataFrame, metrics: Sequence[str], *, type_col: st
         key = [int(seed), zlib.crc32(metric.encode())]
         rows["groups"] += _group_rows(metric, samples, n_resamples, confidence, min_n, key)
         rows["kruskal"].append(_kruskal_row(metric, samples, min_n))
-        rows["pairwise"] += _pairwise_rows(metric, samples, n_permutations, min_n, key)
+        rows["pairwise"] += _pairwise_rows(metric, samples, min_n)
+        tests += [((samples[a], samples[b]), [*key, a, b])
+                  for a, b in combinations(samples, 2)]
         rows["spearman"].append(_spearman_row(metric, kinds, values, types, min_n))
+    # every metric's pairs at once: the compiled tests run in parallel
+    results = _permutation_tests([t[0] for t in tests], n_permutations, [t[1] for t in tests])
+    for row, (diff, p) in zip(rows["pairwise"], results, strict=True):
+        row["median_diff"], row["p_value"] = diff, p
+    _holm_by_metric(rows["pairwise"])
     tables = {name: pd.DataFrame(r) for name, r in rows.items()}
     return TypeComparison(type_col, tables["groups"], tables["kruskal"], tables["pairwise"],
                           tables["spearman"], params)
@@ -365,24 +435,29 @@ def _kruskal_row(metric: str, samples: dict[int, np.ndarray], min_n: int) -> dic
     return row
 
 
-def _pairwise_rows(metric: str, samples: dict[int, np.ndarray], n_permutations: int,
-                   min_n: int, key: list[int]) -> list[dict[str, Any]]:
+def _pairwise_rows(metric: str, samples: dict[int, np.ndarray], min_n: int
+                   ) -> list[dict[str, Any]]:
+    """One row per pair of types ``a < b``; the caller fills the test and Holm's p."""
     out: list[dict[str, Any]] = []
     for a, b in combinations(samples, 2):
         x, y = samples[a], samples[b]
-        diff, p = permutation_median_test(x, y, n_permutations=n_permutations,
-                                          seed=[*key, a, b])
         delta = cliffs_delta(x, y)
         warning = _warning({a: len(x), b: len(y)}, min_n)
         out.append({"metric": metric, "type_a": a, "type_b": b, "n_a": len(x), "n_b": len(y),
                     "median_a": float(np.median(x)) if len(x) else math.nan,
                     "median_b": float(np.median(y)) if len(y) else math.nan,
-                    "median_diff": diff, "p_value": p, "p_holm": math.nan,
+                    "median_diff": math.nan, "p_value": math.nan, "p_holm": math.nan,
                     "cliffs_delta": delta, "magnitude": cliffs_magnitude(delta),
                     "small_sample": bool(warning), "warning": warning})
-    for row, adjusted in zip(out, _holm([r["p_value"] for r in out]), strict=True):
-        row["p_holm"] = adjusted
     return out
+
+
+def _holm_by_metric(rows: list[dict[str, Any]]) -> None:
+    """Fill ``p_holm``: Holm's adjustment over each metric's pairs."""
+    for metric in dict.fromkeys(r["metric"] for r in rows):
+        mine = [r for r in rows if r["metric"] == metric]
+        for row, adjusted in zip(mine, _holm([r["p_value"] for r in mine]), strict=True):
+            row["p_holm"] = adjusted
 
 
 def _holm(p_values: list[float]) -> list[float]:

@@ -68,6 +68,7 @@ On a build (``net = cwsgeo.read_network(...)``)::
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,7 +76,14 @@ import numpy as np
 import pandas as pd
 
 from ...schema import metric_column
-from ..network import Snap, WalkNetwork, point_node_distances, snap_points, to_points
+from ..network import (
+    Snap,
+    WalkNetwork,
+    nodes_in_range,
+    point_node_distances,
+    snap_points,
+    to_points,
+)
 from ..proximity._common import space_ids, speed_m_per_min
 
 __all__ = ["COMPONENTS", "EVENT_CATEGORIES", "PRECISE", "TEXT_SIGNALS",
@@ -190,7 +198,8 @@ def space_network_distances(spaces: Any, net: WalkNetwork, *, snap_max_m: float 
     snap_max_m
         Largest snap distance (default :data:`cwsgeo.settings.snap_max_m`).
     limit
-        Search radius in metres; farther pairs get NaN.
+        Search radius in metres; farther pairs get NaN. A finite radius searches with the
+        bounded engine (same distances, work proportional to what each space reaches).
     chunk_size
         Spaces per shortest-path batch (memory ``chunk_size * n_nodes * 8`` bytes).
 
@@ -207,19 +216,66 @@ def space_network_distances(spaces: Any, net: WalkNetwork, *, snap_max_m: float 
 
 
 def _snap_distances(net: WalkNetwork, origins: Snap, targets: Snap, *, limit: float,
-                    chunk_size: int = 128, same: bool = False) -> np.ndarray:
-    """Return walking distances from snapped origins to snapped targets (NaN off the network)."""
-    ok = origins.on_network
-    node_dist = point_node_distances(net, origins.subset(ok), limit=limit,
-                                     chunk_size=chunk_size)
+                    chunk_size: int = 128, same: bool = False,
+                    rows: np.ndarray | None = None) -> np.ndarray:
+    """Return walking distances from snapped origins to snapped targets (NaN off the network).
+
+    ``same``: the origins are the targets (pairs on one edge also get the walk along it, and
+    the diagonal is 0); ``rows`` then computes only those origins' rows (the others NaN).
+    Each chunk of origins gets its node distances (:func:`_point_node_rows`) and then its
+    distances to the targets (:func:`~cwsgeo.analysis.network.search.to_points`).
+    """
     out = np.full((len(origins), len(targets)), np.nan)
-    block = to_points(node_dist, targets, origins=origins.subset(ok) if same else None)
-    block[(block > limit) | ~np.isfinite(block)] = np.nan
-    block[:, ~targets.on_network] = np.nan
-    out[ok] = block
-    if same:
-        on = np.flatnonzero(ok)
-        out[on, on] = 0.0
+    todo = np.flatnonzero(origins.on_network)
+    if rows is not None:
+        todo = np.intersect1d(todo, rows)
+    # only the targets' edge ends are read: node rows of those columns, targets renumbered
+    ends = np.concatenate([targets.u, targets.v]) % max(net.n_nodes, 1)  # as indexing does
+    columns, inverse = np.unique(ends, return_inverse=True)
+    renumbered = dataclasses.replace(targets, u=inverse[:len(targets)],
+                                     v=inverse[len(targets):])
+    for start in range(0, len(todo), chunk_size):
+        r = todo[start:start + chunk_size]
+        chunk = origins.subset(r)
+        block = to_points(_point_node_rows(net, chunk, limit, columns), renumbered,
+                          origins=chunk if same else None)
+        block[(block > limit) | ~np.isfinite(block)] = np.nan
+        block[:, ~targets.on_network] = np.nan
+        if same:
+            block[np.arange(len(r)), r] = 0.0
+        out[r] = block
+    return out
+
+
+def _point_node_rows(net: WalkNetwork, snap: Snap, limit: float, columns: np.ndarray
+                     ) -> np.ndarray:
+    """Node distances from snapped points to the ``columns`` nodes.
+
+    :func:`~cwsgeo.analysis.network.point_node_distances`'s values at those nodes; with a
+    finite ``limit``, the node distances from the points' edge ends come from the bounded
+    engine (:func:`~cwsgeo.analysis.network.nodes_in_range`, equal to ``dijkstra``'s with
+    that limit) instead of a search of the whole graph per end, and the point's costs are
+    added in the same order (``min(d_u + cost_u, d_v + cost_v)``).
+    """
+    if not np.isfinite(limit):
+        return point_node_distances(net, snap, limit=limit,
+                                    chunk_size=max(len(snap), 1))[:, columns]
+    out = np.full((len(snap), len(columns)), np.inf)
+    rows = np.flatnonzero(snap.valid & (np.minimum(snap.cost_u, snap.cost_v) <= limit))
+    ends, inverse = np.unique(np.concatenate([snap.u[rows], snap.v[rows]]),
+                              return_inverse=True)
+    reach = nodes_in_range(net, ends, radius=limit)
+    where = np.full(net.n_nodes, -1, dtype=np.int64)
+    where[columns] = np.arange(len(columns))
+    col = where[reach.nodes]
+    kept = col >= 0
+    dist = np.full((len(ends), len(columns)), np.inf)
+    dist[np.repeat(np.arange(len(ends)), reach.sizes)[kept], col[kept]] = \
+        reach.distances[kept]
+    du, dv = dist[inverse[:len(rows)]], dist[inverse[len(rows):]]
+    block = np.minimum(du + snap.cost_u[rows, None], dv + snap.cost_v[rows, None])
+    block[block > limit] = np.inf
+    out[rows] = block
     return out
 
 
@@ -286,7 +342,8 @@ def middleground_indicators(spaces: pd.DataFrame, *,
     places = _places_block(spaces, minutes, event_categories)
     for c in places.columns:
         out[c] = np.where(is_precise, places[c].to_numpy(dtype=float), np.nan)
-    dist = _distance_matrix(spaces, ids, is_precise, space_distances, net, snap_max_m)
+    dist = _distance_matrix(spaces, ids, is_precise, space_distances, net, snap_max_m,
+                            max(minutes, default=0) * speed)
     for c, values in _spaces_block(dist, ids, is_precise, minutes, speed).items():
         out[c] = values
     screened = any(c in spaces.columns for c in ("n_texts", "screen_score", "screen_evidence"))
@@ -331,19 +388,22 @@ def _places_block(spaces: pd.DataFrame, minutes: Sequence[int],
 
 def _distance_matrix(spaces: pd.DataFrame, ids: pd.Index, is_precise: np.ndarray,
                      given: pd.DataFrame | np.ndarray | None, net: WalkNetwork | None,
-                     snap_max_m: float | None) -> np.ndarray:
-    """``(n, n)`` walking distances in the rows' order (NaN where unknown)."""
+                     snap_max_m: float | None, radius: float) -> np.ndarray:
+    """``(n, n)`` walking distances in the rows' order (NaN where unknown).
+
+    Over ``net``: exact up to ``radius`` (the largest threshold counted) and for each space's
+    nearest other space; other pairs may be NaN (:func:`_bounded_distances`).
+    """
     n = len(ids)
     if given is None:
         if net is None:
             raise ValueError("middleground_indicators needs space_distances or net: the "
                              "spaces indicators use walking distances (no straight-line "
                              "fallback)")
-        precise_rows = spaces.iloc[np.flatnonzero(is_precise)]
-        snap = snap_points(net, precise_rows.geometry, snap_max_m=snap_max_m)
-        out = np.full((n, n), np.nan)
         rows = np.flatnonzero(is_precise)
-        out[np.ix_(rows, rows)] = _snap_distances(net, snap, snap, limit=np.inf, same=True)
+        snap = snap_points(net, spaces.iloc[rows].geometry, snap_max_m=snap_max_m)
+        out = np.full((n, n), np.nan)
+        out[np.ix_(rows, rows)] = _bounded_distances(net, snap, radius)
         return out
     if isinstance(given, pd.DataFrame):
         need = ids[is_precise]
@@ -361,6 +421,24 @@ def _distance_matrix(spaces: pd.DataFrame, ids: pd.Index, is_precise: np.ndarray
     if (matrix < 0).any():
         raise ValueError("space_distances has negative distances")
     return np.where(np.isfinite(matrix), matrix, np.nan)
+
+
+def _bounded_distances(net: WalkNetwork, snap: Snap, radius: float) -> np.ndarray:
+    """Return walking distances between snapped spaces, exact up to ``radius`` and to the nearest.
+
+    Every space is searched up to ``radius`` (the bounded engine); a space with no other
+    space that near is searched again without a limit, so its nearest other space is found
+    exactly. Pairs beyond ``radius`` from a space that has a nearer one stay NaN: nothing
+    reads them (the counts stop at ``radius``, the nearest is nearer). The distances found
+    equal those of a search without a limit.
+    """
+    out = _snap_distances(net, snap, snap, limit=radius, same=True)
+    others = np.isfinite(out).sum(axis=1) - snap.on_network  # the diagonal's 0 is not one
+    lonely = np.flatnonzero(snap.on_network & (others == 0))
+    if len(lonely):
+        out[lonely] = _snap_distances(net, snap, snap, limit=np.inf, same=True,
+                                      rows=lonely)[lonely]
+    return out
 
 
 def _spaces_block(dist: np.ndarray, ids: pd.Index, is_precise: np.ndarray,
