@@ -32,6 +32,7 @@ off-network sites raise, off-network reference points are left out of the draws 
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Literal
 
@@ -46,6 +47,7 @@ from ..network import (
     snap_points,
     to_points,
 )
+from ._kd_kernels import bin_counts, cross_counts, within_counts
 
 __all__ = ["CallableDistances", "EuclideanDistances", "NetworkDistances", "as_xy"]
 
@@ -69,10 +71,49 @@ def as_xy(points: npt.ArrayLike, what: str) -> np.ndarray:
     return arr
 
 
-class EuclideanDistances:
-    """Straight-line distances (``scipy.spatial.distance.pdist`` / ``cdist``)."""
+class _Distances(ABC):
+    """What every engine answers: pair distances of a selection, and bin counts of many."""
 
-    kind = "euclidean"
+    kind: str
+    cutoff: float
+    usable: np.ndarray
+
+    @abstractmethod
+    def within(self, idx: np.ndarray) -> np.ndarray:
+        """Condensed pairwise distances among ``points[idx]``."""
+
+    @abstractmethod
+    def cross(self, idx: np.ndarray) -> np.ndarray:
+        """Distances from ``points[idx]`` to every point of ``b``, row-major."""
+
+    def counts(self, idx: np.ndarray, cross: bool, cutoff: float, bin_m: float,
+               n_bins: int) -> np.ndarray:
+        """Bin counts (:func:`~._kd_kernels.bin_counts`) of each row's distances.
+
+        Parameters
+        ----------
+        idx
+            ``(n_sims, n)`` selections, one per row.
+        cross
+            Count :meth:`cross` distances (else :meth:`within`).
+        cutoff, bin_m, n_bins
+            As in :func:`~._kd_kernels.bin_counts`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_sims, n_bins)`` ``int64`` counts. This loop over rows is the reference
+            that the engines' compiled counts reproduce exactly.
+        """
+        pair_fn = self.cross if cross else self.within
+        out = np.zeros((len(idx), n_bins), dtype=np.int64)
+        for s, row in enumerate(idx):
+            out[s] = bin_counts(pair_fn(row), cutoff, bin_m, n_bins)
+        return out
+
+
+class _PointSet(_Distances):
+    """Points in metres and an optional fixed second set ``b``: nothing to precompute."""
 
     def __init__(self, points: np.ndarray, b: np.ndarray | None = None) -> None:
         self.points, self.b = points, b
@@ -82,6 +123,16 @@ class EuclideanDistances:
     def build(self, cutoff: float) -> None:
         """Nothing to precompute; remember the cutoff."""
         self.cutoff = cutoff
+
+
+class EuclideanDistances(_PointSet):
+    """Straight-line distances (``scipy.spatial.distance.pdist`` / ``cdist``).
+
+    :meth:`counts` bins them without making them (:mod:`._kd_kernels`), bin for bin as the
+    loop over ``pdist`` / ``cdist`` would.
+    """
+
+    kind = "euclidean"
 
     def within(self, idx: np.ndarray) -> np.ndarray:
         """Condensed pairwise distances among ``points[idx]``."""
@@ -96,8 +147,16 @@ class EuclideanDistances:
         assert self.b is not None
         return cdist(self.points[idx], self.b).ravel()
 
+    def counts(self, idx: np.ndarray, cross: bool, cutoff: float, bin_m: float,
+               n_bins: int) -> np.ndarray:
+        """Bin counts of each row's distances, compiled (see :meth:`_Distances.counts`)."""
+        if cross:
+            assert self.b is not None
+            return cross_counts(self.points, idx, self.b, cutoff, bin_m, n_bins)
+        return within_counts(self.points, idx, cutoff, bin_m, n_bins)
 
-class CallableDistances(EuclideanDistances):
+
+class CallableDistances(_PointSet):
     """Distances from a user function ``f(xy_a, xy_b) -> (len(a), len(b))`` array."""
 
     def __init__(self, func: PairFunction, points: np.ndarray,
@@ -125,7 +184,7 @@ class CallableDistances(EuclideanDistances):
         return self._call(self.points[idx], self.b).ravel()
 
 
-class NetworkDistances:
+class NetworkDistances(_Distances):
     """Walking distances over a :class:`WalkNetwork` (see the module docs).
 
     Parameters
