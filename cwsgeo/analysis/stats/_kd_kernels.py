@@ -88,7 +88,7 @@ def grid_for(xy: np.ndarray, cutoff: float) -> Grid:
 
 @njit(cache=True)
 def _bucket(x, y, x0, y0, cell, nx, ny):
-    """Counting sort of points into the grid: ``order`` (row-major cells) and cell ``start``."""
+    """Sort the points into the grid's cells (row-major): ``order``, and each cell's ``start``."""
     n = len(x)
     key = np.empty(n, np.int64)
     start = np.zeros(nx * ny + 1, np.int64)
@@ -213,9 +213,9 @@ def within_counts(xy: np.ndarray, idx: np.ndarray, cutoff: float, bin_m: float,
     x0, y0, cell, nx, ny = grid_for(xy, cutoff)
     c2, reach = _limits(cutoff, cell)
     x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
-    return np.ascontiguousarray(_within_kernel(x, y, np.ascontiguousarray(idx, dtype=np.int64), x0, y0,
-                                     cell, nx, ny, reach, c2, float(cutoff), float(bin_m),
-                                     int(n_bins)))
+    rows = np.ascontiguousarray(idx, dtype=np.int64)
+    return np.ascontiguousarray(_within_kernel(x, y, rows, x0, y0, cell, nx, ny, reach, c2,
+                                               float(cutoff), float(bin_m), int(n_bins)))
 
 
 def cross_counts(xy: np.ndarray, idx: np.ndarray, b: np.ndarray, cutoff: float, bin_m: float,
