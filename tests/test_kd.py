@@ -366,3 +366,26 @@ def test_compiled_counts_without_a_cutoff_count_every_pair() -> None:
     xy = np.random.default_rng(3).uniform(0, 100, (50, 2))
     counts = within_counts(xy, np.arange(50)[None, :], np.inf, 1.0, 200)
     assert counts.sum() == 50 * 49 // 2
+
+
+def test_compiled_network_counts_equal_the_binned_walking_distances() -> None:
+    from cwsgeo.analysis.stats._kd_distances import NetworkDistances
+
+    net = grid_network()
+    rng = np.random.default_rng(11)
+    points = rng.uniform(0, 700, (300, 2))
+    points[:40] = np.round(points[:40] / 50.0) * 50.0  # on nodes, and shared edges
+    b = np.r_[points[rng.choice(300, 30)], rng.uniform(0, 700, (30, 2))]
+    engine = NetworkDistances(net, points, 20, b, mode="matrix")
+    cutoff = 400.0
+    engine.build(cutoff)
+    assert engine.mode == "matrix"
+    idx = np.array([rng.choice(300, 60, replace=False) for _ in range(5)])
+    idx[0, :40] = np.arange(40)
+    for bin_m in (1.0, 0.7):
+        n_bins = int(np.ceil(cutoff / bin_m))
+        for cross in (False, True):
+            got = engine.counts(idx, cross, cutoff, bin_m, n_bins)
+            np.testing.assert_array_equal(got, loop_counts(engine, idx, cross, cutoff, bin_m,
+                                                           n_bins))
+            assert 0 < got.sum() < idx.shape[0] * 60 * (60 if cross else 30)

@@ -47,7 +47,7 @@ from ..network import (
     snap_points,
     to_points,
 )
-from ._kd_kernels import bin_counts, cross_counts, within_counts
+from ._kd_kernels import SnapArrays, bin_counts, cross_counts, network_counts, within_counts
 
 __all__ = ["CallableDistances", "EuclideanDistances", "NetworkDistances", "as_xy"]
 
@@ -285,6 +285,23 @@ class NetworkDistances(_Distances):
             full = to_points(self._gather(s, ends), local, origins=local)
         return full[np.triu_indices(len(idx), k=1)]
 
+    def counts(self, idx: np.ndarray, cross: bool, cutoff: float, bin_m: float,
+               n_bins: int) -> np.ndarray:
+        """Bin counts of each row's distances (see :meth:`_Distances.counts`).
+
+        In matrix mode compiled: each pair's walk is read off the matrix and binned at once
+        (:func:`~._kd_kernels.network_counts`), value for value as :meth:`within` and
+        :meth:`cross` compute it.
+        """
+        if self.matrix is None or self._csnap is None:
+            return super().counts(idx, cross, cutoff, bin_m, n_bins)
+        targets = None
+        if cross:
+            assert self._cb is not None
+            targets = _snap_arrays(self._cb)
+        return network_counts(self.matrix, self.n_carriers, _step(self.cutoff),
+                              _snap_arrays(self._csnap), idx, targets, cutoff, bin_m, n_bins)
+
     def cross(self, idx: np.ndarray) -> np.ndarray:
         """Return walking distances from ``points[idx]`` to every point of ``b``, row-major."""
         assert self.b is not None
@@ -354,6 +371,14 @@ def _renumbered(snap: Snap, position: np.ndarray) -> Snap:
 def _renumbered_ends(snap: Snap, u: np.ndarray, v: np.ndarray) -> Snap:
     """Return the snaps with the given positions for their edge ends (for a column subset)."""
     return dataclasses.replace(snap, u=u, v=v)
+
+
+def _snap_arrays(snap: Snap) -> SnapArrays:
+    """Return the arrays of snaps (ends as matrix positions) that the compiled counts read."""
+    return (snap.u.astype(np.int64), snap.v.astype(np.int64),
+            snap.cost_u.astype(np.float64), snap.cost_v.astype(np.float64),
+            np.where(snap.valid, snap.edge, -1).astype(np.int64),
+            snap.along.astype(np.float64), snap.distance.astype(np.float64))
 
 
 def _require_on_network(snap: Snap, what: str, snap_max_m: float | None) -> None:

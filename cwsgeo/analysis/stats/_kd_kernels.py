@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["Grid", "bin_counts", "cross_counts", "grid_for", "within_counts"]
+__all__ = ["Grid", "SnapArrays", "bin_counts", "cross_counts", "grid_for", "network_counts",
+           "within_counts"]
 
 #: Cells per cutoff (cells are ``cutoff / _CELLS_PER_CUTOFF`` wide).
 _CELLS_PER_CUTOFF = 4
@@ -43,6 +44,8 @@ _MAX_CELLS = 512
 _CHUNK = 256
 #: Pruning margin in metres (far above any rounding of the cell arithmetic).
 _MARGIN_M = 1e-3
+#: A node-matrix entry beyond the cutoff (as in :mod:`._kd_distances`).
+_BEYOND = np.iinfo(np.uint16).max
 
 Grid = tuple[float, float, float, int, int]  # x0, y0, cell, nx, ny
 
@@ -232,3 +235,96 @@ def cross_counts(xy: np.ndarray, idx: np.ndarray, b: np.ndarray, cutoff: float, 
     return np.ascontiguousarray(_cross_kernel(x, y, np.ascontiguousarray(idx, dtype=np.int64),
                                     bx[order], by[order], start, x0, y0, cell, nx, ny, reach,
                                     c2, float(cutoff), float(bin_m), int(n_bins)))
+
+
+# ----------------------------------------------------------------------------- network
+@njit(cache=True, inline="always")
+def _node(matrix, n, a, c, step):
+    """``float32`` walking distance between carriers ``a`` and ``c`` (``inf``: beyond)."""
+    i = min(a, c)
+    steps = matrix[i * (2 * n + 1 - i) // 2 + (max(a, c) - i)]
+    return np.float32(np.inf) if steps == _BEYOND else np.float32(steps) * step
+
+
+@njit(cache=True, inline="always")
+def _walk(matrix, n, step, o, ou, ov, ocu, ocv, oedge, oalong, odist,
+          t, tu, tv, tcu, tcv, tedge, talong, tdist):
+    """Return the walk from origin point ``o`` to target point ``t`` (see the module docs)."""
+    cu = np.float32(ocu[o])
+    cv = np.float32(ocv[o])
+    a, b = ou[o], ov[o]
+    to_u = min(_node(matrix, n, a, tu[t], step) + cu, _node(matrix, n, b, tu[t], step) + cv)
+    to_v = min(_node(matrix, n, a, tv[t], step) + cu, _node(matrix, n, b, tv[t], step) + cv)
+    d = min(np.float64(to_u) + tcu[t], np.float64(to_v) + tcv[t])
+    if oedge[o] >= 0 and oedge[o] == tedge[t]:
+        d = min(d, abs(oalong[o] - talong[t]) + odist[o] + tdist[t])
+    return d
+
+
+@njit(cache=True, inline="always")
+def _bin_of(d, cutoff, bin_m, n_bins):
+    """Bin of ``d``, or ``n_bins`` when it is not counted."""
+    k = int(min(d, cutoff) / bin_m)
+    return k if (d < cutoff) & (k < n_bins) else n_bins
+
+
+@njit(cache=True, parallel=True)
+def _network_kernel(matrix, n_carriers, step, pts, idx, tgt, cross, cutoff, bin_m, n_bins):
+    pu, pv, pcu, pcv, pedge, palong, pdist = pts
+    tu, tv, tcu, tcv, tedge, talong, tdist = tgt
+    n_sims, n = idx.shape
+    counts = np.zeros((n_sims, n_bins + 1), np.int64)
+    for s in prange(n_sims):
+        row = counts[s]
+        for i in range(n):
+            o = idx[s, i]
+            if cross:
+                for t in range(len(tu)):
+                    row[_bin_of(_walk(matrix, n_carriers, step, o, pu, pv, pcu, pcv, pedge,
+                                      palong, pdist, t, tu, tv, tcu, tcv, tedge, talong,
+                                      tdist), cutoff, bin_m, n_bins)] += 1
+            else:
+                for j in range(i + 1, n):
+                    row[_bin_of(_walk(matrix, n_carriers, step, o, pu, pv, pcu, pcv, pedge,
+                                      palong, pdist, idx[s, j], pu, pv, pcu, pcv, pedge,
+                                      palong, pdist), cutoff, bin_m, n_bins)] += 1
+    return counts[:, :n_bins]
+
+
+SnapArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                   np.ndarray]
+
+
+def network_counts(matrix: np.ndarray, n_carriers: int, step: float, points: SnapArrays,
+                   idx: np.ndarray, targets: SnapArrays | None, cutoff: float, bin_m: float,
+                   n_bins: int) -> np.ndarray:
+    """Bin counts of the walking distances of each row's points, read off the node matrix.
+
+    Parameters
+    ----------
+    matrix
+        The condensed ``uint16`` node matrix (steps of ``step`` metres, ``65535`` beyond).
+    n_carriers
+        Its number of rows.
+    step
+        Metres per step (used in ``float32``, as the matrix is read).
+    points
+        The snapped points as ``u, v`` (matrix positions), ``cost_u, cost_v``, ``edge``
+        (``-1`` when none or invalid), ``along`` and ``distance`` arrays.
+    idx
+        ``(n_sims, n)`` rows of positions in ``points``.
+    targets
+        The fixed second set (same arrays) for cross distances: each row's points to every
+        target; ``None``: the pairs ``i < j`` within each row, ``i`` the origin.
+    cutoff, bin_m, n_bins
+        As in :func:`bin_counts`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_sims, n_bins)`` ``int64`` counts.
+    """
+    return np.ascontiguousarray(_network_kernel(
+        matrix, int(n_carriers), np.float32(step), points,
+        np.ascontiguousarray(idx, dtype=np.int64), points if targets is None else targets,
+        targets is not None, float(cutoff), float(bin_m), int(n_bins)))
