@@ -346,7 +346,8 @@ def test_compiled_straight_line_counts_equal_the_binned_distance_arrays(case) ->
     xy[:5] = xy[5]  # coincident points (distance 0)
     b = np.r_[xy[rng.choice(len(xy), 300)], [[-1e4, -1e4]]]  # one far off the grid
     cutoff = (35.0, 7.0 * 60, scale * 0.3, 35.0)[case % 4]
-    bin_m = (3.0, 7.0, 0.37, 2.0)[case % 4]  # 35 m: the last bin is 11 of 12
+    # case 0: at 35 m the last bin is 11 of 12; powers of two are multiplied by 1 / bin_m
+    bin_m = (3.0, 7.0, 0.37, 2.0, 1.0, 0.5, 1.0, 7.0)[case]
     n_bins = int(np.ceil(cutoff / bin_m))
     idx = np.array([rng.choice(len(xy), 400, replace=False) for _ in range(6)])
     idx[0, :6] = np.arange(6)

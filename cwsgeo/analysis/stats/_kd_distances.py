@@ -5,7 +5,11 @@ first, then the reference set — and answers two questions for a selection of t
 ``within(idx)``, the condensed pairwise distances among the selected points (``i < j``), and
 ``cross(idx)``, the distances from each selected point to a fixed second set ``b``
 (row-major, ``len(idx) * len(b)`` values). Distances beyond :attr:`cutoff` may come back as
-``inf`` or as their true value; the caller ignores everything from the cutoff on.
+``inf`` or as their true value; the caller ignores everything from the cutoff on. What the
+simulations need is ``counts(idx, cross, ...)``: for each row of selections, how many of its
+distances fall in each bin. The reference is a loop binning ``within``/``cross`` arrays;
+straight-line distances and the network matrix count in compiled kernels instead
+(:mod:`._kd_kernels`), with the same floating-point operations, so the counts are equal.
 
 Network distances (:class:`NetworkDistances`) are walking distances over a
 :class:`~cwsgeo.analysis.network.WalkNetwork`: every point is snapped to its nearest street

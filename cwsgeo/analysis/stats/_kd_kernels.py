@@ -112,7 +112,7 @@ def _bucket(x, y, x0, y0, cell, nx, ny):
 
 
 @njit(cache=True, inline="always")
-def _count_run(row, buf, px, py, bx, by, q0, q1, c2, cutoff, bin_m, n_bins):
+def _count_run(row, buf, px, py, bx, by, q0, q1, c2, cutoff, bin_m, inv, n_bins):
     """Count the pairs of ``(px, py)`` with the points ``q0:q1`` of ``bx, by``.
 
     In chunks, two passes: the bins of a chunk's pairs without a branch (``n_bins``, the
@@ -121,19 +121,27 @@ def _count_run(row, buf, px, py, bx, by, q0, q1, c2, cutoff, bin_m, n_bins):
     """
     for q in range(q0, q1, _CHUNK):
         m = min(_CHUNK, q1 - q)
-        for t in range(m):
-            dx = px - bx[q + t]
-            dy = py - by[q + t]
-            d = np.sqrt(min(dx * dx + dy * dy, c2))  # >= c2: beyond the cutoff
-            k = int(d / bin_m)
-            buf[t] = k if (d < cutoff) & (k < n_bins) else n_bins
+        if inv > 0.0:  # bin_m a power of two: d * inv is d / bin_m exactly, and faster
+            for t in range(m):
+                dx = px - bx[q + t]
+                dy = py - by[q + t]
+                d = np.sqrt(min(dx * dx + dy * dy, c2))  # >= c2: beyond the cutoff
+                k = int(d * inv)
+                buf[t] = k if (d < cutoff) & (k < n_bins) else n_bins
+        else:
+            for t in range(m):
+                dx = px - bx[q + t]
+                dy = py - by[q + t]
+                d = np.sqrt(min(dx * dx + dy * dy, c2))
+                k = int(d / bin_m)
+                buf[t] = k if (d < cutoff) & (k < n_bins) else n_bins
         for t in range(m):
             row[buf[t]] += 1
 
 
 @njit(cache=True, inline="always")
 def _count_near(row, buf, px, py, bx, by, start, first, x0, y0, cell, nx, ny, reach,
-                c2, cutoff, bin_m, n_bins):
+                c2, cutoff, bin_m, inv, n_bins):
     """Count the pairs of ``(px, py)`` with the gridded points ``bx, by`` from ``first`` on."""
     lo_y = max(np.floor((py - reach - y0) / cell), 0.0)
     hi_y = min(np.floor((py + reach - y0) / cell), ny - 1.0)
@@ -148,8 +156,13 @@ def _count_near(row, buf, px, py, bx, by, start, first, x0, y0, cell, nx, ny, re
             if lo_x <= hi_x:
                 base = int(cy) * nx
                 _count_run(row, buf, px, py, bx, by, max(start[base + int(lo_x)], first),
-                           start[base + int(hi_x) + 1], c2, cutoff, bin_m, n_bins)
+                           start[base + int(hi_x) + 1], c2, cutoff, bin_m, inv, n_bins)
         cy += 1.0
+
+
+def _inverse(bin_m: float) -> float:
+    """``1 / bin_m`` when multiplying by it is dividing by ``bin_m`` exactly (a power of two)."""
+    return 1.0 / bin_m if np.frexp(bin_m)[0] == 0.5 else 0.0
 
 
 def _limits(cutoff: float, cell: float) -> tuple[float, float]:
@@ -160,7 +173,7 @@ def _limits(cutoff: float, cell: float) -> tuple[float, float]:
 
 
 @njit(cache=True, parallel=True)
-def _within_kernel(x, y, idx, x0, y0, cell, nx, ny, reach, c2, cutoff, bin_m, n_bins):
+def _within_kernel(x, y, idx, x0, y0, cell, nx, ny, reach, c2, cutoff, bin_m, inv, n_bins):
     n_sims, n = idx.shape
     counts = np.zeros((n_sims, n_bins + 1), np.int64)
     for s in prange(n_sims):
@@ -176,13 +189,13 @@ def _within_kernel(x, y, idx, x0, y0, cell, nx, ny, reach, c2, cutoff, bin_m, n_
         row = counts[s]
         for p in range(n):
             _count_near(row, buf, sx[p], sy[p], sx, sy, start, p + 1, x0, y0, cell, nx, ny,
-                        reach, c2, cutoff, bin_m, n_bins)
+                        reach, c2, cutoff, bin_m, inv, n_bins)
     return counts[:, :n_bins]
 
 
 @njit(cache=True, parallel=True)
 def _cross_kernel(x, y, idx, bx, by, start, x0, y0, cell, nx, ny, reach, c2, cutoff, bin_m,
-                  n_bins):
+                  inv, n_bins):
     n_sims, n = idx.shape
     counts = np.zeros((n_sims, n_bins + 1), np.int64)
     for s in prange(n_sims):
@@ -191,7 +204,7 @@ def _cross_kernel(x, y, idx, bx, by, start, x0, y0, cell, nx, ny, reach, c2, cut
         for i in range(n):
             j = idx[s, i]
             _count_near(row, buf, x[j], y[j], bx, by, start, 0, x0, y0, cell, nx, ny,
-                        reach, c2, cutoff, bin_m, n_bins)
+                        reach, c2, cutoff, bin_m, inv, n_bins)
     return counts[:, :n_bins]
 
 
@@ -219,7 +232,8 @@ def within_counts(xy: np.ndarray, idx: np.ndarray, cutoff: float, bin_m: float,
     x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
     rows = np.ascontiguousarray(idx, dtype=np.int64)
     return np.ascontiguousarray(_within_kernel(x, y, rows, x0, y0, cell, nx, ny, reach, c2,
-                                               float(cutoff), float(bin_m), int(n_bins)))
+                                               float(cutoff), float(bin_m), _inverse(bin_m),
+                                               int(n_bins)))
 
 
 def cross_counts(xy: np.ndarray, idx: np.ndarray, b: np.ndarray, cutoff: float, bin_m: float,
@@ -235,7 +249,8 @@ def cross_counts(xy: np.ndarray, idx: np.ndarray, b: np.ndarray, cutoff: float, 
     x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
     return np.ascontiguousarray(_cross_kernel(x, y, np.ascontiguousarray(idx, dtype=np.int64),
                                     bx[order], by[order], start, x0, y0, cell, nx, ny, reach,
-                                    c2, float(cutoff), float(bin_m), int(n_bins)))
+                                    c2, float(cutoff), float(bin_m), _inverse(bin_m),
+                                    int(n_bins)))
 
 
 # ----------------------------------------------------------------------------- network
