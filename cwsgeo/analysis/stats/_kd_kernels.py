@@ -10,8 +10,10 @@ operations of the code it replaces, and binned as ``int(d / bin_m)`` when ``d < 
 (and the bin is below ``n_bins``), as :func:`bin_counts` does with an array:
 
 * straight line: ``d = sqrt(dx * dx + dy * dy)`` in ``float64`` — ``scipy``'s ``pdist`` and
-  ``cdist``. A pair is first rejected on ``dx * dx + dy * dy`` against a square a hair
-  *above* the cutoff's, so only pairs certainly beyond it skip the square root.
+  ``cdist``. The square is first clamped at a square a hair *above* the cutoff's (a clamped
+  pair is beyond the cutoff either way), and a chunk of pairs is binned without a branch
+  (the compiler vectorises it) before its bins are incremented. With a power-of-two
+  ``bin_m`` (1 m by default) the bin is ``int(d * (1 / bin_m))``: the same number.
 * walking (the ``uint16`` node matrix of :class:`~._kd_distances.NetworkDistances`): the
   entries between the two points' edge ends are read in ``float32`` steps, the origin's costs
   added in ``float32``, the target's in ``float64``, and the walk along a shared edge taken
@@ -165,7 +167,7 @@ def _inverse(bin_m: float) -> float:
     return 1.0 / bin_m if np.frexp(bin_m)[0] == 0.5 else 0.0
 
 
-def _limits(cutoff: float, cell: float) -> tuple[float, float]:
+def _limits(cutoff: float) -> tuple[float, float]:
     """Square of a hair above the cutoff (the pre-test), and the search reach (with margin)."""
     if not np.isfinite(cutoff):
         return np.inf, np.inf
@@ -228,7 +230,7 @@ def within_counts(xy: np.ndarray, idx: np.ndarray, cutoff: float, bin_m: float,
         ``(n_sims, n_bins)`` ``int64`` counts.
     """
     x0, y0, cell, nx, ny = grid_for(xy, cutoff)
-    c2, reach = _limits(cutoff, cell)
+    c2, reach = _limits(cutoff)
     x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
     rows = np.ascontiguousarray(idx, dtype=np.int64)
     return np.ascontiguousarray(_within_kernel(x, y, rows, x0, y0, cell, nx, ny, reach, c2,
@@ -243,7 +245,7 @@ def cross_counts(xy: np.ndarray, idx: np.ndarray, b: np.ndarray, cutoff: float, 
     As :func:`bin_counts` counts ``cdist(xy[row], b)``; see :func:`within_counts`.
     """
     x0, y0, cell, nx, ny = grid_for(b, cutoff)
-    c2, reach = _limits(cutoff, cell)
+    c2, reach = _limits(cutoff)
     bx, by = np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1])
     order, start = _bucket(bx, by, x0, y0, cell, nx, ny)
     x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
