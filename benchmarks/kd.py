@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/kd.py [--data data/raw] [--processed data/processed]
-        [--sizes 150,600,2400] [--sims 999] [--baseline-sims 10] [--no-bundle]
+        [--sizes 150,600,2400] [--sims 999] [--baseline-sims 10] [--no-bundle] [--big]
 
 (run ``cwsgeo build`` first: it stores the compact walking network next to the street graph).
 
@@ -18,6 +18,15 @@ Usage::
 (c) **Bundle**: the located spaces (``location_precision`` exact/approximate) against the
     address points, Euclidean and network; co-agglomeration with cafés and bars, restaurants,
     cultural venues and metro stations (``b`` fixed). Verdicts and distances printed.
+(d) **Old vs new counts at scale** (``--big``): the eleven Kd tests of a 28,900-row build's
+    statistics stage (issue 13) — 2,000 sites drawn from the address points, against them and
+    by type (1,261 / 689 / 31 sites, each also against the 2,000), and against the bundle's
+    cafés and bars, restaurants, cultural venues and rail stations (``b`` fixed), straight
+    line, ``--sims`` simulations. Per test: the whole ``kd_test`` in seconds (new), and the
+    simulations' bin counts in ms per simulation, compiled (new, all ``--sims`` draws)
+    against the loop binning each ``pdist``/``cdist`` array (old, on the first
+    ``--baseline-sims`` of the same draws; the counts are checked equal). The old total is
+    the new one plus the old loop's extra time per simulation.
 
 No timed assertions: numbers only.
 """
@@ -30,6 +39,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +171,66 @@ def bundle(net: nw.WalkNetwork, ref: np.ndarray, data: Path, processed: Path,
             show(f"spaces x {name} ({label})", res, t)
 
 
+def partner_sets(data: Path) -> dict[str, np.ndarray]:
+    """The statistics stage's co-agglomeration partners in the bundle (EPSG:25831 x, y)."""
+    import cwsgeo
+    from cwsgeo.build.profiles import load_profile
+    from cwsgeo.build.statistics import CROSS_GROUPS
+
+    rules = load_profile("barcelona").transit
+    layers = {"places": (cwsgeo.read_places(sorted((data / "places").glob("*.geojson"))),
+                         "category"),
+              "transit": (cwsgeo.read_transit(sorted((data / "transit").glob("*.geojson")),
+                                              rules=rules), "mode")}
+    rail = tuple(m for m in rules.rail_modes if m != "funicular")
+    out = {}
+    for group, (layer, values) in CROSS_GROUPS.items():
+        frame, column = layers[layer]
+        g = frame[frame[column].isin(values or rail)].to_crs("EPSG:25831")
+        out[group] = np.column_stack([g.geometry.x, g.geometry.y])
+    return out
+
+
+def at_scale(ref: np.ndarray, data: Path, sims: int, baseline_sims: int) -> None:
+    from cwsgeo.analysis.stats._kd_distances import EuclideanDistances, _Distances
+
+    rng = np.random.default_rng(13)
+    sites = ref[rng.choice(len(ref), 2000, replace=False)]
+    types = {"type 1": sites[:1261], "type 2": sites[1261:1950], "type 3": sites[1950:1981]}
+    tests: list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]] = [
+        ("spaces", sites, ref, None)]
+    for name, xy in types.items():
+        tests += [(name, xy, ref, None), (f"{name} vs all spaces", xy, sites, None)]
+    tests += [(f"x {name} ({len(b)})", sites, ref, b)
+              for name, b in partner_sets(data).items()]
+    print(f"\n(d) the 28,900-row build's 11 Kd tests (straight line), {sims} simulations; "
+          f"old counts on {baseline_sims} of the same draws")
+    print(f"{'test':<32} {'n':>5} {'kd_test s':>10} {'old ms/sim':>11} {'new ms/sim':>11} "
+          f"{'x':>5}  equal")
+    new_total = old_extra = 0.0
+    for name, xy, pool_xy, b in tests:
+        t, res = timed(lambda xy=xy, p=pool_xy, b=b: (
+            kd_test(xy, p, n_sims=sims, seed=1) if b is None
+            else kd_cross_test(xy, b, p, n_sims=sims, seed=1)))
+        cutoff = float(res.parameters["cutoff_m"])
+        n_bins = int(np.ceil(cutoff))
+        engine = EuclideanDistances(np.vstack([xy, pool_xy]), b)
+        draws = np.array([len(xy) + rng.choice(len(pool_xy), len(xy), replace=False)
+                          for _ in range(sims)])
+        cross = b is not None
+        t_old, old = timed(partial(_Distances.counts, engine, draws[:baseline_sims], cross,
+                                   cutoff, 1.0, n_bins))
+        t_new, new = timed(partial(engine.counts, draws, cross, cutoff, 1.0, n_bins))
+        per_old, per_new = t_old / baseline_sims, t_new / sims
+        new_total += t
+        old_extra += (per_old - per_new) * sims
+        print(f"{name:<32} {len(xy):>5} {t:>10.2f} {per_old * 1e3:>11.2f} "
+              f"{per_new * 1e3:>11.2f} {per_old / per_new:>5.1f}  "
+              f"{np.array_equal(old, new[:baseline_sims])}", flush=True)
+    print(f"total: new {new_total:.1f} s, old {new_total + old_extra:.1f} s (the new total plus "
+          f"the old loop's extra {old_extra:.1f} s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "raw")
@@ -170,6 +240,7 @@ def main() -> None:
     ap.add_argument("--baseline-sims", type=int, default=10)
     ap.add_argument("--no-bundle", action="store_true")
     ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument("--big", action="store_true", help="(d) only: old vs new at scale")
     args = ap.parse_args()
     npz = sorted((args.data / "streets").glob("*.npz"))
     if not npz:
@@ -178,6 +249,9 @@ def main() -> None:
     ref = addresses_xy(args.data)
     check = kd_curve([100.0, 900.0, 500.0], 3, np.arange(0, 2000.0), 100.0)
     print(f"network: {net}\nsanity: kd_curve integrates to {np.trapezoid(check, dx=1):.4f}")
+    if args.big:
+        at_scale(ref, args.data, args.sims, args.baseline_sims)
+        return
     if not args.no_timing:
         timing(net, ref, [int(s) for s in args.sizes.split(",")], args.sims,
                args.baseline_sims)

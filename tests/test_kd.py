@@ -323,3 +323,70 @@ def test_network_matrix_mode_gives_the_search_distances(monkeypatch) -> None:
             assert near.sum() > 50 and (got[~near] >= 399.9).all()
             # uint16 steps of 400 m / 65534 (half a step: 3 mm) in float32
             np.testing.assert_allclose(got[near], want[near], rtol=1e-6, atol=400.0 / 65534)
+
+
+# ------------------------------------------------------------ compiled counts (issue 13)
+def loop_counts(engine, idx: np.ndarray, cross: bool, cutoff: float, bin_m: float,
+                n_bins: int) -> np.ndarray:
+    """The reference: bin each row's distance array (``pdist``/``cdist``, the network's)."""
+    from cwsgeo.analysis.stats._kd_distances import _Distances
+
+    return _Distances.counts(engine, idx, cross, cutoff, bin_m, n_bins)
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_compiled_straight_line_counts_equal_the_binned_distance_arrays(case) -> None:
+    from cwsgeo.analysis.stats._kd_distances import EuclideanDistances
+
+    rng = np.random.default_rng(case)
+    scale = (50.0, 3000.0, 20000.0, 1e6)[case % 4]
+    xy = rng.uniform(0, scale, (1500, 2)) + np.array([430_000.0, 4_580_000.0]) * (case % 2)
+    if case % 3 == 0:  # lattice points: ties, distances on bin edges and on the cutoff
+        xy = np.round(xy / 7.0) * 7.0
+    xy[:5] = xy[5]  # coincident points (distance 0)
+    b = np.r_[xy[rng.choice(len(xy), 300)], [[-1e4, -1e4]]]  # one far off the grid
+    cutoff = (35.0, 7.0 * 60, scale * 0.3, 35.0)[case % 4]
+    # case 0: at 35 m the last bin is 11 of 12; powers of two are multiplied by 1 / bin_m
+    bin_m = (3.0, 7.0, 0.37, 2.0, 1.0, 0.5, 1.0, 7.0)[case]
+    n_bins = int(np.ceil(cutoff / bin_m))
+    idx = np.array([rng.choice(len(xy), 400, replace=False) for _ in range(6)])
+    idx[0, :6] = np.arange(6)
+    engine = EuclideanDistances(xy, b)
+    engine.build(cutoff)
+    for cross in (False, True):
+        got = engine.counts(idx, cross, cutoff, bin_m, n_bins)
+        assert got.dtype == np.int64 and got.shape == (6, n_bins)
+        np.testing.assert_array_equal(got, loop_counts(engine, idx, cross, cutoff, bin_m,
+                                                       n_bins))
+    assert got.sum() > 0
+
+
+def test_compiled_counts_without_a_cutoff_count_every_pair() -> None:
+    from cwsgeo.analysis.stats._kd_kernels import within_counts
+
+    xy = np.random.default_rng(3).uniform(0, 100, (50, 2))
+    counts = within_counts(xy, np.arange(50)[None, :], np.inf, 1.0, 200)
+    assert counts.sum() == 50 * 49 // 2
+
+
+def test_compiled_network_counts_equal_the_binned_walking_distances() -> None:
+    from cwsgeo.analysis.stats._kd_distances import NetworkDistances
+
+    net = grid_network()
+    rng = np.random.default_rng(11)
+    points = rng.uniform(0, 700, (300, 2))
+    points[:40] = np.round(points[:40] / 50.0) * 50.0  # on nodes, and shared edges
+    b = np.r_[points[rng.choice(300, 30)], rng.uniform(0, 700, (30, 2))]
+    engine = NetworkDistances(net, points, 20, b, mode="matrix")
+    cutoff = 400.0
+    engine.build(cutoff)
+    assert engine.mode == "matrix"
+    idx = np.array([rng.choice(300, 60, replace=False) for _ in range(5)])
+    idx[0, :40] = np.arange(40)
+    for bin_m in (1.0, 0.7):
+        n_bins = int(np.ceil(cutoff / bin_m))
+        for cross in (False, True):
+            got = engine.counts(idx, cross, cutoff, bin_m, n_bins)
+            np.testing.assert_array_equal(got, loop_counts(engine, idx, cross, cutoff, bin_m,
+                                                           n_bins))
+            assert 0 < got.sum() < idx.shape[0] * 60 * (60 if cross else 30)

@@ -5,7 +5,11 @@ first, then the reference set — and answers two questions for a selection of t
 ``within(idx)``, the condensed pairwise distances among the selected points (``i < j``), and
 ``cross(idx)``, the distances from each selected point to a fixed second set ``b``
 (row-major, ``len(idx) * len(b)`` values). Distances beyond :attr:`cutoff` may come back as
-``inf`` or as their true value; the caller ignores everything from the cutoff on.
+``inf`` or as their true value; the caller ignores everything from the cutoff on. What the
+simulations need is ``counts(idx, cross, ...)``: for each row of selections, how many of its
+distances fall in each bin. The reference is a loop binning ``within``/``cross`` arrays;
+straight-line distances and the network matrix count in compiled kernels instead
+(:mod:`._kd_kernels`), with the same floating-point operations, so the counts are equal.
 
 Network distances (:class:`NetworkDistances`) are walking distances over a
 :class:`~cwsgeo.analysis.network.WalkNetwork`: every point is snapped to its nearest street
@@ -32,6 +36,7 @@ off-network sites raise, off-network reference points are left out of the draws 
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Literal
 
@@ -46,6 +51,7 @@ from ..network import (
     snap_points,
     to_points,
 )
+from ._kd_kernels import SnapArrays, bin_counts, cross_counts, network_counts, within_counts
 
 __all__ = ["CallableDistances", "EuclideanDistances", "NetworkDistances", "as_xy"]
 
@@ -69,10 +75,49 @@ def as_xy(points: npt.ArrayLike, what: str) -> np.ndarray:
     return arr
 
 
-class EuclideanDistances:
-    """Straight-line distances (``scipy.spatial.distance.pdist`` / ``cdist``)."""
+class _Distances(ABC):
+    """What every engine answers: pair distances of a selection, and bin counts of many."""
 
-    kind = "euclidean"
+    kind: str
+    cutoff: float
+    usable: np.ndarray
+
+    @abstractmethod
+    def within(self, idx: np.ndarray) -> np.ndarray:
+        """Condensed pairwise distances among ``points[idx]``."""
+
+    @abstractmethod
+    def cross(self, idx: np.ndarray) -> np.ndarray:
+        """Distances from ``points[idx]`` to every point of ``b``, row-major."""
+
+    def counts(self, idx: np.ndarray, cross: bool, cutoff: float, bin_m: float,
+               n_bins: int) -> np.ndarray:
+        """Bin counts (:func:`~._kd_kernels.bin_counts`) of each row's distances.
+
+        Parameters
+        ----------
+        idx
+            ``(n_sims, n)`` selections, one per row.
+        cross
+            Count :meth:`cross` distances (else :meth:`within`).
+        cutoff, bin_m, n_bins
+            As in :func:`~._kd_kernels.bin_counts`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_sims, n_bins)`` ``int64`` counts. This loop over rows is the reference
+            that the engines' compiled counts reproduce exactly.
+        """
+        pair_fn = self.cross if cross else self.within
+        out = np.zeros((len(idx), n_bins), dtype=np.int64)
+        for s, row in enumerate(idx):
+            out[s] = bin_counts(pair_fn(row), cutoff, bin_m, n_bins)
+        return out
+
+
+class _PointSet(_Distances):
+    """Points in metres and an optional fixed second set ``b``: nothing to precompute."""
 
     def __init__(self, points: np.ndarray, b: np.ndarray | None = None) -> None:
         self.points, self.b = points, b
@@ -82,6 +127,16 @@ class EuclideanDistances:
     def build(self, cutoff: float) -> None:
         """Nothing to precompute; remember the cutoff."""
         self.cutoff = cutoff
+
+
+class EuclideanDistances(_PointSet):
+    """Straight-line distances (``scipy.spatial.distance.pdist`` / ``cdist``).
+
+    :meth:`counts` bins them without making them (:mod:`._kd_kernels`), bin for bin as the
+    loop over ``pdist`` / ``cdist`` would.
+    """
+
+    kind = "euclidean"
 
     def within(self, idx: np.ndarray) -> np.ndarray:
         """Condensed pairwise distances among ``points[idx]``."""
@@ -96,8 +151,16 @@ class EuclideanDistances:
         assert self.b is not None
         return cdist(self.points[idx], self.b).ravel()
 
+    def counts(self, idx: np.ndarray, cross: bool, cutoff: float, bin_m: float,
+               n_bins: int) -> np.ndarray:
+        """Bin counts of each row's distances, compiled (see :meth:`_Distances.counts`)."""
+        if cross:
+            assert self.b is not None
+            return cross_counts(self.points, idx, self.b, cutoff, bin_m, n_bins)
+        return within_counts(self.points, idx, cutoff, bin_m, n_bins)
 
-class CallableDistances(EuclideanDistances):
+
+class CallableDistances(_PointSet):
     """Distances from a user function ``f(xy_a, xy_b) -> (len(a), len(b))`` array."""
 
     def __init__(self, func: PairFunction, points: np.ndarray,
@@ -125,7 +188,7 @@ class CallableDistances(EuclideanDistances):
         return self._call(self.points[idx], self.b).ravel()
 
 
-class NetworkDistances:
+class NetworkDistances(_Distances):
     """Walking distances over a :class:`WalkNetwork` (see the module docs).
 
     Parameters
@@ -226,6 +289,23 @@ class NetworkDistances:
             full = to_points(self._gather(s, ends), local, origins=local)
         return full[np.triu_indices(len(idx), k=1)]
 
+    def counts(self, idx: np.ndarray, cross: bool, cutoff: float, bin_m: float,
+               n_bins: int) -> np.ndarray:
+        """Bin counts of each row's distances (see :meth:`_Distances.counts`).
+
+        In matrix mode compiled: each pair's walk is read off the matrix and binned at once
+        (:func:`~._kd_kernels.network_counts`), value for value as :meth:`within` and
+        :meth:`cross` compute it.
+        """
+        if self.matrix is None or self._csnap is None:
+            return super().counts(idx, cross, cutoff, bin_m, n_bins)
+        targets = None
+        if cross:
+            assert self._cb is not None
+            targets = _snap_arrays(self._cb)
+        return network_counts(self.matrix, self.n_carriers, _step(self.cutoff),
+                              _snap_arrays(self._csnap), idx, targets, cutoff, bin_m, n_bins)
+
     def cross(self, idx: np.ndarray) -> np.ndarray:
         """Return walking distances from ``points[idx]`` to every point of ``b``, row-major."""
         assert self.b is not None
@@ -295,6 +375,14 @@ def _renumbered(snap: Snap, position: np.ndarray) -> Snap:
 def _renumbered_ends(snap: Snap, u: np.ndarray, v: np.ndarray) -> Snap:
     """Return the snaps with the given positions for their edge ends (for a column subset)."""
     return dataclasses.replace(snap, u=u, v=v)
+
+
+def _snap_arrays(snap: Snap) -> SnapArrays:
+    """Return the arrays of snaps (ends as matrix positions) that the compiled counts read."""
+    return (snap.u.astype(np.int64), snap.v.astype(np.int64),
+            snap.cost_u.astype(np.float64), snap.cost_v.astype(np.float64),
+            np.where(snap.valid, snap.edge, -1).astype(np.int64),
+            snap.along.astype(np.float64), snap.distance.astype(np.float64))
 
 
 def _require_on_network(snap: Snap, what: str, snap_max_m: float | None) -> None:

@@ -21,7 +21,12 @@ bandwidth, so every curve is smoothed alike. Pairs beyond the maximum still coun
 **Fast curves.** Distances are binned at 1 m (``bin_m``); the density on the grid (default
 0–3,000 m every 10 m) is one matrix product of the bin counts with the reflected Gaussian
 sampled at the bin centres, for all simulations at once. Binning moves a distance by at most
-half a metre, against bandwidths of 100+ m.
+half a metre, against bandwidths of 100+ m. The simulations' bin counts come from compiled
+kernels (:mod:`._kd_kernels`) that compute each pair's distance and bin it in one pass,
+visiting only pairs that can be within the cutoff, in parallel over the simulations, never
+making a distance array; every draw is made first, in the order a draw-then-count loop
+makes them, so a seed gives the same simulations, and the counts are those of binning
+``pdist`` (or the engine's distances) exactly.
 
 **Counterfactual** (:func:`kd_test`): ``n_sims`` (default 999) draws of ``n`` distinct sites
 from a reference set of possible sites — by default the gazetteer's address points, i.e. the
@@ -80,12 +85,13 @@ import pandas as pd
 from ..network import WalkNetwork
 from ._json import json_ready as _json
 from ._kd_distances import CallableDistances, EuclideanDistances, NetworkDistances, as_xy
+from ._kd_kernels import bin_counts
 
 __all__ = ["KdResult", "global_band", "kd_cross_test", "kd_curve", "kd_test",
            "silverman_bandwidth"]
 
 Distance = Literal["euclidean"] | WalkNetwork | Callable[[np.ndarray, np.ndarray], npt.ArrayLike]
-Engine = EuclideanDistances | NetworkDistances
+Engine = EuclideanDistances | CallableDistances | NetworkDistances
 _TAIL = 4.0  # distances up to max_distance + _TAIL bandwidths feed the curve
 
 
@@ -120,11 +126,6 @@ def _kernel_matrix(grid: np.ndarray, n_bins: int, bin_m: float, h: float) -> np.
     norm = 1.0 / (h * np.sqrt(2.0 * np.pi))
     return norm * (np.exp(-0.5 * ((g - centres) / h) ** 2)
                    + np.exp(-0.5 * ((g + centres) / h) ** 2))
-
-
-def _bin_counts(distances: np.ndarray, cutoff: float, bin_m: float, n_bins: int) -> np.ndarray:
-    d = distances[distances < cutoff]
-    return np.bincount((d / bin_m).astype(np.int64), minlength=n_bins)[:n_bins]
 
 
 def kd_curve(distances: npt.ArrayLike, n: int | tuple[int, int],
@@ -169,7 +170,7 @@ def kd_curve(distances: npt.ArrayLike, n: int | tuple[int, int],
     h = silverman_bandwidth(d[d <= g.max()]) if bandwidth is None else float(bandwidth)
     cutoff = float(max(g.max(), 0.0) + _TAIL * h)
     n_bins = int(np.ceil(cutoff / bin_m))
-    counts = _bin_counts(d, cutoff, bin_m, n_bins)
+    counts = bin_counts(d, cutoff, bin_m, n_bins)
     return np.asarray(_kernel_matrix(g, n_bins, bin_m, h) @ counts / n_pairs)
 
 
@@ -386,14 +387,17 @@ def _pool(engine: Engine, n_sites: int, n_draw: int, weights: npt.ArrayLike | No
     return pool, p
 
 
-def _simulate(pair_fn: Callable[[np.ndarray], np.ndarray], pool: np.ndarray,
-              p: np.ndarray | None, n_draw: int, n_sims: int, rng: np.random.Generator,
-              cutoff: float, bin_m: float, n_bins: int) -> np.ndarray:
-    counts = np.empty((n_sims, n_bins), dtype=np.float64)
+def _draws(pool: np.ndarray, p: np.ndarray | None, n_draw: int, n_sims: int,
+           rng: np.random.Generator) -> np.ndarray:
+    """Return the ``(n_sims, n_draw)`` sites of every simulation, drawn one after the other.
+
+    All draws come first and the counting after (compiled, in parallel): the random stream
+    is the one of a draw-then-count loop, so a seed gives the same simulations.
+    """
+    idx = np.empty((n_sims, n_draw), dtype=np.int64)
     for s in range(n_sims):
-        idx = rng.choice(pool, size=n_draw, replace=False, p=p)
-        counts[s] = _bin_counts(pair_fn(idx), cutoff, bin_m, n_bins)
-    return counts
+        idx[s] = rng.choice(pool, size=n_draw, replace=False, p=p)
+    return idx
 
 
 def _run(name: str, sites: np.ndarray, reference: np.ndarray, b: np.ndarray | None, *,
@@ -412,7 +416,8 @@ def _run(name: str, sites: np.ndarray, reference: np.ndarray, b: np.ndarray | No
     if b is not None and n_b == 0:
         raise ValueError(f"{name}: no point of the second set (b) is on the walking network")
     n_pairs = n * (n - 1) // 2 if b is None else n * n_b
-    pair_fn = engine.within if b is None else engine.cross
+    cross = b is not None
+    pair_fn = engine.cross if cross else engine.within
     site_idx = np.arange(n)
     rule = "silverman" if bandwidth is None else "given"
     if bandwidth is None:
@@ -429,8 +434,9 @@ def _run(name: str, sites: np.ndarray, reference: np.ndarray, b: np.ndarray | No
     grid = np.arange(0.0, max_distance_m + grid_step_m / 2, grid_step_m)
     n_bins = int(np.ceil(cutoff / bin_m))
     kernel = _kernel_matrix(grid, n_bins, bin_m, h).T / n_pairs
-    observed = _bin_counts(pair_fn(site_idx), cutoff, bin_m, n_bins) @ kernel
-    curves = _simulate(pair_fn, pool, p, n, n_sims, rng, cutoff, bin_m, n_bins) @ kernel
+    observed = engine.counts(site_idx[None, :], cross, cutoff, bin_m, n_bins)[0] @ kernel
+    draws = _draws(pool, p, n, n_sims, rng)
+    curves = engine.counts(draws, cross, cutoff, bin_m, n_bins).astype(np.float64) @ kernel
     local_lo, local_hi = np.quantile(curves, [0.05, 0.95], axis=0)
     g_lo, g_hi, confidence = global_band(curves, level)
     params: dict[str, Any] = {
