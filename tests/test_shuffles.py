@@ -1,4 +1,10 @@
-"""The compiled medians of compare.py give numpy's draws and numpy's medians, bit for bit."""
+"""The compiled kernels of _shuffles.py give numpy's draws and numpy's results, bit for bit.
+
+The inline PCG64 against numpy's raw outputs, the shuffles and generator states against
+``Generator.permuted``, the permutation tests' and bootstrap medians against numpy's medians,
+the co-location counts against ``permuted`` and ``bincount``, and the fallback to numpy when
+the kernels' draws differ from this numpy's.
+"""
 
 from __future__ import annotations
 
@@ -154,9 +160,14 @@ def test_clq_counts_equal_numpy_permuted_and_bincount(k):
     cols = data.integers(0, 301, 602)
     w = data.choice([1.0, 0.5, 1 / 3], 602)
     ours, theirs = np.random.default_rng([9, k]), np.random.Generator(np.random.PCG64([9, k]))
-    fast = _relabelled_pairs(ours, codes, rows, cols, w, k, 150)
-    slow = _relabelled_pairs(_NumpyOnly(theirs), codes, rows, cols, w, k, 150)
+    cells = np.array([0, k * k - 1, 1, 0, k + 1])  # some cells, one twice
+    fast = _relabelled_pairs(ours, codes, rows, cols, w, k, cells, 150)
+    slow = _relabelled_pairs(_NumpyOnly(theirs), codes, rows, cols, w, k, cells, 150)
     np.testing.assert_array_equal(fast, slow)
+    labels = np.random.default_rng([9, k]).permuted(np.tile(codes, (150, 1)), axis=1)
+    every = np.stack([np.bincount(lab[rows] * k + lab[cols], weights=w, minlength=k * k)
+                      for lab in labels])
+    np.testing.assert_array_equal(fast, every[:, cells])
     assert ours.bit_generator.state == theirs.bit_generator.state
 
 
