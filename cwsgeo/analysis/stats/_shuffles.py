@@ -90,8 +90,8 @@ def kernel_draws_as_numpy() -> bool:
         _KERNEL_OK = _same_shuffles()
         if not _KERNEL_OK:
             _log.warning("numpy %s draws Generator.permuted otherwise than cwsgeo's compiled "
-                         "shuffles: shuffling with numpy (valid results, other numbers than "
-                         "numpy 1.26-2.4 gave for the same seed)", np.__version__)
+                         "shuffles: shuffling with numpy (valid results, slower; a seed may "
+                         "give other numbers than with another numpy)", np.__version__)
     return _KERNEL_OK
 
 
