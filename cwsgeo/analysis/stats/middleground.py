@@ -350,8 +350,8 @@ def middleground_indicators(spaces: pd.DataFrame, *,
                             max(minutes, default=0) * speed)
     for c, values in _spaces_block(dist, ids, is_precise, minutes, speed).items():
         out[c] = values
-    for c, signal in _text_block(spaces, text_cap).items():
-        out[c] = signal.to_numpy()
+    for name, signal in _text_block(spaces, text_cap).items():
+        out[name] = signal.to_numpy()
     if project_places is not None:
         out["project_places_10min"] = _count_places_within(
             spaces, project_places, net, is_precise, 10 * speed, snap_max_m)
