@@ -68,7 +68,9 @@ def _same(a: Any, b: Any, where: str) -> list[str]:
             return [f"{where}: {str(exc).splitlines()[:3]}"]
         return []
     if isinstance(a, dict):
-        bad = [f"{where}: keys differ"] if set(a) != set(b) else []
+        bad = [f"{where}: only in {side}: {sorted(map(str, keys))}"
+               for side, keys in (("this run", set(a) - set(b)),
+                                  ("the saved run", set(b) - set(a))) if keys]
         return bad + [m for k in a if k in b for m in _same(a[k], b[k], f"{where}.{k}")]
     if isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b):
         return []
@@ -155,7 +157,7 @@ def main() -> None:
         args.save.write_bytes(pickle.dumps(results))
     if args.check:
         old = pickle.loads(args.check.read_bytes())
-        bad = [m for k in results if k in old for m in _same(results[k], old[k], k)]
+        bad = _same(results, old, "steps")  # a step missing from either run is named
         print("check:", "identical" if not bad else "\n  ".join(["DIFFERENT", *bad]))
 
 

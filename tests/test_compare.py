@@ -213,3 +213,24 @@ def test_bad_input_names_the_column():
     frame["label"] = "x"
     with pytest.raises(ValueError, match="'label' is not numeric"):
         compare_by_type(frame, ["label"], type_col="innovation_type_estimated")
+
+
+@pytest.mark.parametrize(("bad", "error"), [(0, ValueError), (-3, ValueError),
+                                            (2.0, TypeError), (True, TypeError)])
+def test_n_permutations_is_a_whole_number_at_least_one(bad, error):
+    frame = typed_frame({1: 5, 2: 5})
+    with pytest.raises(error, match="n_permutations"):
+        compare_by_type(frame, ["score"], type_col="innovation_type_estimated",
+                        n_permutations=bad, n_resamples=10)
+    with pytest.raises(error, match="n_permutations"):
+        permutation_median_test([1.0, 2.0], [3.0, 4.0], n_permutations=bad)
+
+
+def test_a_metric_listed_twice_is_adjusted_over_its_own_pairs_each_time():
+    frame = typed_frame({1: 8, 2: 8, 3: 8}, shift={3: 0.8})
+    frame["other"] = -frame.score
+    kw = {"type_col": "innovation_type_estimated", "n_permutations": 199, "n_resamples": 20}
+    once = compare_by_type(frame, ["score", "other"], **kw).pairwise
+    twice = compare_by_type(frame, ["score", "other", "score"], **kw).pairwise
+    pd.testing.assert_frame_equal(twice.iloc[:6].reset_index(drop=True), once)
+    pd.testing.assert_frame_equal(twice.iloc[6:].reset_index(drop=True), once.iloc[:3])

@@ -1,4 +1,10 @@
-"""The compiled medians of compare.py give numpy's draws and numpy's medians, bit for bit."""
+"""The compiled kernels of _shuffles.py give numpy's draws and numpy's results, bit for bit.
+
+The inline PCG64 against numpy's raw outputs, the shuffles and generator states against
+``Generator.permuted``, the permutation tests' and bootstrap medians against numpy's medians,
+the co-location counts against ``permuted`` and ``bincount``, and the fallback to numpy when
+the kernels' draws differ from this numpy's.
+"""
 
 from __future__ import annotations
 
@@ -76,12 +82,23 @@ def test_permutation_p_and_generator_state_match_numpy(kind, n_a, n_b):
     assert ours.random() == theirs.random()  # the stream goes on where numpy's would
 
 
-def test_batched_tests_equal_single_ones_whatever_the_threads():
+@pytest.mark.parametrize("threads", [1, 2])
+def test_batched_tests_equal_single_ones_whatever_the_threads(threads, monkeypatch):
+    import numba
+
+    from cwsgeo.analysis.stats import compare
+
+    monkeypatch.setattr(compare, "_BLOCK", 70)  # blocks of relabellings: the same draws
     data = np.random.default_rng(8)
     pairs = [(data.normal(0, 1, n), data.normal(0.3, 1, 2 * n + 1)) for n in range(1, 40)]
     pairs.insert(5, (np.array([]), np.array([1.0, 2.0])))  # an empty sample: NaN
     seeds = [[3, i] for i in range(len(pairs))]
-    batch = _permutation_tests(pairs, 199, seeds)
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        batch = _permutation_tests(pairs, 199, seeds)
+    finally:
+        numba.set_num_threads(before)
     single = [permutation_median_test(x, y, n_permutations=199, seed=s)
               for (x, y), s in zip(pairs, seeds, strict=True)]
     assert np.isnan(batch[5]).all() and np.isnan(single[5]).all()
@@ -97,6 +114,46 @@ def test_one_generator_for_several_pairs_draws_in_turn():
     shared, ref = np.random.default_rng(21), np.random.default_rng(21)
     assert _permutation_tests(pairs, 99, [shared] * 3) == [
         _numpy_test(x, y, 99, ref) for x, y in pairs]
+
+
+def test_one_bit_generator_behind_several_generators_draws_in_turn():
+    data = np.random.default_rng(4)
+    pairs = [(data.random(9), data.random(12)) for _ in range(3)]
+    shared, ref = np.random.PCG64(21), np.random.default_rng(21)
+    assert _permutation_tests(pairs, 99, [shared] * 3) == [
+        _numpy_test(x, y, 99, ref) for x, y in pairs]
+    assert shared.state == ref.bit_generator.state
+
+
+def test_kernels_fall_back_to_numpy_when_its_draws_differ(monkeypatch, caplog):
+    from cwsgeo.analysis.stats import _shuffles
+    from cwsgeo.analysis.stats.colocation import _relabelled_pairs
+
+    assert _shuffles.kernel_draws_as_numpy()  # this numpy: the kernels draw as it does
+    data = np.random.default_rng(6)
+    x, y = data.random(15), data.random(25)
+    codes, rows, cols = np.array([0, 1, 1, 2, 0, 2, 1]), np.arange(7), np.arange(7)[::-1]
+    expected = (permutation_median_test(x, y, n_permutations=300, seed=3),
+                _relabelled_pairs(np.random.default_rng(3), codes, rows, cols, np.ones(7), 3,
+                                  np.array([1, 5]), 40))
+    monkeypatch.setattr(_shuffles, "_KERNEL_OK", None)  # not checked yet in this "process"
+    monkeypatch.setattr(_shuffles, "_numpy_rows",  # a numpy that draws otherwise
+                        lambda rng, values, size: rng.permuted(
+                            np.broadcast_to(values, (size, len(values))), axis=1)[:, ::-1])
+
+    def unused(*args):
+        raise AssertionError("kernel used")
+
+    monkeypatch.setattr(_shuffles, "permutation_extremes", unused)
+    monkeypatch.setattr(_shuffles, "clq_counts", unused)
+    with caplog.at_level("WARNING", logger=_shuffles.__name__):
+        assert permutation_median_test(x, y, n_permutations=300, seed=3) == expected[0]
+        np.testing.assert_array_equal(_relabelled_pairs(
+            np.random.default_rng(3), codes, rows, cols, np.ones(7), 3, np.array([1, 5]), 40),
+            expected[1])
+    assert _shuffles.pcg64_state(np.random.default_rng(0)) is None
+    assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1
+    assert len(caplog.records) == 1 and "shuffling with numpy" in caplog.records[0].message
 
 
 def test_other_bit_generators_shuffle_in_numpy():
@@ -154,9 +211,14 @@ def test_clq_counts_equal_numpy_permuted_and_bincount(k):
     cols = data.integers(0, 301, 602)
     w = data.choice([1.0, 0.5, 1 / 3], 602)
     ours, theirs = np.random.default_rng([9, k]), np.random.Generator(np.random.PCG64([9, k]))
-    fast = _relabelled_pairs(ours, codes, rows, cols, w, k, 150)
-    slow = _relabelled_pairs(_NumpyOnly(theirs), codes, rows, cols, w, k, 150)
+    cells = np.array([0, k * k - 1, 1, 0, k + 1])  # some cells, one twice
+    fast = _relabelled_pairs(ours, codes, rows, cols, w, k, cells, 150)
+    slow = _relabelled_pairs(_NumpyOnly(theirs), codes, rows, cols, w, k, cells, 150)
     np.testing.assert_array_equal(fast, slow)
+    labels = np.random.default_rng([9, k]).permuted(np.tile(codes, (150, 1)), axis=1)
+    every = np.stack([np.bincount(lab[rows] * k + lab[cols], weights=w, minlength=k * k)
+                      for lab in labels])
+    np.testing.assert_array_equal(fast, every[:, cells])
     assert ours.bit_generator.state == theirs.bit_generator.state
 
 

@@ -13,6 +13,13 @@ draws in the same order as ``permuted`` and leave the generator in the state num
 gives the results it gave before, about three times faster than numpy's shuffle (whose draws
 go through a function pointer each), with no ``(size, n)`` array.
 
+NumPy does not promise that a Generator's streams stay the same across versions. So before a
+process first uses a kernel, :func:`pcg64_state` shuffles a few small rows both ways and
+compares the rows and the final states (:func:`kernel_draws_as_numpy`); when they differ (a
+numpy that draws otherwise), it logs a warning once and returns None, and the callers shuffle
+with numpy itself. Either way the relabellings are uniform random permutations; the check only
+keeps "a seed gives numpy's numbers".
+
 **Medians from ranks** (:mod:`.compare`). A sample of ``n`` values sorted once (``s``,
 ascending) is replaced by each value's position in that order (ties broken by position, so
 the ranks are ``0 .. n-1``, each once). The ``k``-th smallest value of any subset is then
@@ -28,6 +35,8 @@ Compiled on first use (``cache=True``).
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
@@ -36,16 +45,25 @@ from numba.extending import intrinsic
 __all__: list[str] = []
 
 _WORD = (1 << 64) - 1
+_log = logging.getLogger(__name__)
+#: Result of :func:`kernel_draws_as_numpy` in this process (None: not checked yet).
+_KERNEL_OK: bool | None = None
 
 
 def pcg64_state(rng: np.random.Generator) -> np.ndarray | None:
-    """Return the kernels' copy of a PCG64 generator's state (None for other bit generators).
+    """Return the kernels' copy of a PCG64 generator's state.
 
-    ``uint64`` array ``[state_hi, state_lo, inc_hi, inc_lo, has_uint32, uinteger]``.
+    ``uint64`` array ``[state_hi, state_lo, inc_hi, inc_lo, has_uint32, uinteger]``; None
+    for other bit generators, and when this numpy's ``permuted`` draws otherwise than the
+    kernels (:func:`kernel_draws_as_numpy`): the caller then shuffles with numpy.
     """
     bits = rng.bit_generator
-    if type(bits) is not np.random.PCG64:
+    if type(bits) is not np.random.PCG64 or not kernel_draws_as_numpy():
         return None
+    return _state_of(bits)
+
+
+def _state_of(bits: np.random.BitGenerator) -> np.ndarray:
     full = bits.state
     return np.array([full["state"]["state"] >> 64, full["state"]["state"] & _WORD,
                      full["state"]["inc"] >> 64, full["state"]["inc"] & _WORD,
@@ -58,6 +76,51 @@ def set_pcg64_state(rng: np.random.Generator, state: np.ndarray) -> None:
     rng.bit_generator.state = {"bit_generator": "PCG64",
                                "state": {"state": hi << 64 | lo, "inc": inc_hi << 64 | inc_lo},
                                "has_uint32": has_uint32, "uinteger": uinteger}
+
+
+def kernel_draws_as_numpy() -> bool:
+    """Whether the kernels' shuffles equal this numpy's ``Generator.permuted`` (cached).
+
+    Checked once per process: rows of lengths 1 to 70 shuffled by the kernel and by
+    ``permuted`` from one seed, then the generators' final states (an odd number of 32-bit
+    draws leaves a buffered half). A difference is logged once as a warning.
+    """
+    global _KERNEL_OK
+    if _KERNEL_OK is None:
+        _KERNEL_OK = _same_shuffles()
+        if not _KERNEL_OK:
+            _log.warning("numpy %s draws Generator.permuted otherwise than cwsgeo's compiled "
+                         "shuffles: shuffling with numpy (valid results, slower; a seed may "
+                         "give other numbers than with another numpy)", np.__version__)
+    return _KERNEL_OK
+
+
+def _same_shuffles() -> bool:
+    """Shuffle a few rows with the kernel and with numpy; compare rows and final states."""
+    ours, theirs = np.random.default_rng(20261208), np.random.default_rng(20261208)
+    state = _state_of(ours.bit_generator)
+    for n in (1, 2, 3, 17, 70):
+        rows = _numpy_rows(theirs, np.arange(n, dtype=np.int64), 3)
+        mine = _kernel_rows(state, np.arange(n, dtype=np.int64), 3)
+        if not np.array_equal(rows, mine):
+            return False
+    set_pcg64_state(ours, state)
+    return bool(ours.bit_generator.state == theirs.bit_generator.state)
+
+
+def _numpy_rows(rng: np.random.Generator, values: np.ndarray, size: int) -> np.ndarray:
+    """``size`` relabellings of ``values`` as numpy draws them (the reference of the check)."""
+    return rng.permuted(np.broadcast_to(values, (size, len(values))), axis=1)
+
+
+@njit(cache=True)
+def _kernel_rows(state, values, size):
+    """``size`` relabellings of ``values`` drawn by the kernels' shuffle."""
+    out = np.empty((size, len(values)), values.dtype)
+    for s in range(size):
+        out[s] = values
+        _shuffle(out[s], state)
+    return out
 
 
 @njit(cache=True, inline="always")
@@ -267,19 +330,23 @@ def resampled_medians(draws, ranks, sorted_values):
 
 
 @njit(cache=True)
-def clq_counts(state, codes, rows, cols, weights, k, n_sims):
-    """Weighted neighbour pairs per pair of labels of ``n_sims`` relabellings of ``codes``.
+def clq_counts(state, codes, rows, cols, weights, k, slot, n_sims):
+    """Weighted neighbour pairs per wanted pair of labels of ``n_sims`` relabellings.
 
-    Row ``s`` of the ``(n_sims, k * k)`` result sums ``weights[p]`` at
-    ``label[rows[p]] * k + label[cols[p]]`` over the pairs ``p`` in order (as ``bincount``
-    does), ``label`` being the ``s``-th shuffle of ``codes`` (``state``: see
-    :func:`pcg64_state`; labels in ``range(k)``).
+    ``slot`` (length ``k * k``; labels in ``range(k)``) maps the cell
+    ``label_a * k + label_b`` of a wanted pair of labels to its column of the result, and
+    every other cell to -1. Column ``c`` of row ``s`` of the ``(n_sims, slot.max() + 1)``
+    result sums ``weights[p]`` over the pairs ``p`` (in order, as ``bincount`` does) whose
+    cell ``label[rows[p]] * k + label[cols[p]]`` has slot ``c``, ``label`` being the
+    ``s``-th shuffle of ``codes`` (``state``: see :func:`pcg64_state`).
     """
-    out = np.zeros((n_sims, k * k))
+    out = np.zeros((n_sims, slot.max() + 1))
     label = np.empty(len(codes), np.int64)
     for s in range(n_sims):
         label[:] = codes
         _shuffle(label, state)
         for p in range(len(rows)):
-            out[s, label[rows[p]] * k + label[cols[p]]] += weights[p]
+            c = slot[label[rows[p]] * k + label[cols[p]]]
+            if c >= 0:
+                out[s, c] += weights[p]
     return out

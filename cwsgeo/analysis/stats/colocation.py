@@ -386,7 +386,7 @@ def global_clq(points: gpd.GeoDataFrame, *, a: str | Sequence[str] = "spaces",
 
     observed = _pair_counts(codes[None, :], rows, cols, w, k)[0, ia * k + ib]
     sims = _relabelled_pairs(np.random.default_rng(seed), codes, rows, cols, w, k,
-                             int(n_sims))[:, ia * k + ib]
+                             ia * k + ib, int(n_sims))
     if n_sims:
         p_high, p_low = _pseudo_p(sims, observed)
     else:
@@ -404,27 +404,32 @@ def global_clq(points: gpd.GeoDataFrame, *, a: str | Sequence[str] = "spaces",
 
 
 def _relabelled_pairs(rng: np.random.Generator, codes: np.ndarray, rows: np.ndarray,
-                      cols: np.ndarray, w: np.ndarray, k: int, n_sims: int) -> np.ndarray:
-    """``C`` of every pair of labels (``(n_sims, k * k)``) for ``n_sims`` random relabellings.
+                      cols: np.ndarray, w: np.ndarray, k: int, cells: np.ndarray,
+                      n_sims: int) -> np.ndarray:
+    """``C`` of the wanted pairs of labels (``(n_sims, len(cells))``) for ``n_sims`` relabellings.
 
-    The relabellings are the rows of ``rng.permuted`` on ``codes`` repeated, in order; a
-    PCG64 generator (``default_rng``'s) draws them in the compiled kernel
-    (:func:`._shuffles.clq_counts`, the same draws and sums), any other in numpy, in
-    batches of :data:`_BATCH` rows.
+    ``cells``: ``label_a * k + label_b`` of each wanted pair. The relabellings are the rows
+    of ``rng.permuted`` on ``codes`` repeated, in order; a PCG64 generator (``default_rng``'s)
+    draws them in the compiled kernel (:func:`._shuffles.clq_counts`, the same draws and
+    sums, only the wanted cells kept), any other (a Generator passed as ``seed``, or a numpy
+    whose draws the kernel does not reproduce) in numpy, in batches of :data:`_BATCH` rows.
     """
     from ._shuffles import clq_counts, pcg64_state, set_pcg64_state
 
+    wanted, column = np.unique(cells, return_inverse=True)
     state = pcg64_state(rng)
-    if state is not None:
-        out = clq_counts(state, codes, rows, cols, w, k, n_sims)
+    if state is not None and len(codes) < 2**32:
+        slot = np.full(k * k, -1, dtype=np.int64)
+        slot[wanted] = np.arange(len(wanted))
+        out = clq_counts(state, codes, rows, cols, w, k, slot, n_sims)
         set_pcg64_state(rng, state)
-        return out
-    out = np.empty((n_sims, k * k))
+        return out[:, column]
+    out = np.empty((n_sims, len(wanted)))
     for start in range(0, n_sims, _BATCH):
         m = min(_BATCH, n_sims - start)
         out[start:start + m] = _pair_counts(rng.permuted(np.tile(codes, (m, 1)), axis=1),
-                                            rows, cols, w, k)
-    return out
+                                            rows, cols, w, k)[:, wanted]
+    return out[:, column]
 
 
 def _pair_counts(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray, w: np.ndarray,

@@ -29,11 +29,13 @@ Every row carries the n of each type it uses (``n_type1``, ``n_type2``, ... or `
 
 Seeds: the random draws of one metric (and pair) come from
 ``numpy.random.default_rng([seed, crc32(metric), a, b])``, so a metric's result does not
-depend on which other metrics are compared. The relabellings and resamples run in compiled
-kernels (:mod:`._shuffles`) that make numpy's draws (``Generator.permuted`` and
-``Generator.integers``, same order) and take medians from ranks (numpy's values), so a seed
-gives the numbers the plain numpy code gave; every metric's pairwise tests run at once, in
-parallel over the pairs.
+depend on which other metrics are compared. The relabellings are shuffled in a compiled
+kernel (:mod:`._shuffles`) that makes ``Generator.permuted``'s draws in the same order
+(checked against numpy once per process; numpy shuffles when they differ); the resamples'
+indices are drawn by numpy (``Generator.integers``). Both take their medians from ranks in
+compiled code (numpy's values), so a seed gives the numbers the plain numpy code gave. Every
+metric's pairwise tests run at once, in parallel over the pairs, in blocks of
+relabellings (so a long call can be interrupted between blocks).
 
 Examples
 --------
@@ -169,9 +171,14 @@ def permutation_median_test(x: npt.ArrayLike, y: npt.ArrayLike, *,
         ``(difference, p)`` with ``p = (1 + #{|d*| >= |d|}) / (1 + n_permutations)``; NaN
         when a sample is empty.
     """
+    return _permutation_tests([(x, y)], n_permutations, [seed])[0]
+
+
+def _check_n_permutations(n_permutations: int) -> None:
+    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)):
+        raise TypeError(f"n_permutations must be an integer, got {n_permutations!r}")
     if n_permutations < 1:
         raise ValueError(f"n_permutations must be >= 1, got {n_permutations}")
-    return _permutation_tests([(x, y)], n_permutations, [seed])[0]
 
 
 def _permutation_tests(pairs: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]],
@@ -184,17 +191,14 @@ def _permutation_tests(pairs: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]],
     of its pooled values, in order. Pairs seeded with PCG64 generators (``default_rng``'s)
     shuffle in one compiled kernel, in parallel over the pairs (each has its own generator,
     so the result does not depend on the threads), and their generators are left in the
-    state numpy would leave them in; others shuffle in numpy, in blocks.
+    state numpy would leave them in; others shuffle in numpy, in blocks. One bit generator
+    behind several pairs draws for them in turn.
     """
-    from ._shuffles import (
-        pcg64_state,
-        permutation_extremes,
-        set_pcg64_state,
-        shuffled_extremes,
-    )
+    from ._shuffles import pcg64_state, set_pcg64_state
 
+    _check_n_permutations(n_permutations)
     rngs = [np.random.default_rng(seed) for seed in seeds]
-    if len({id(r) for r in rngs}) < len(rngs):  # one generator twice: its draws in turn
+    if len({id(r.bit_generator) for r in rngs}) < len(rngs):  # shared: its draws in turn
         return [_permutation_tests([pair], n_permutations, [rng])[0]
                 for pair, rng in zip(pairs, rngs, strict=True)]
     out = [(math.nan, math.nan)] * len(pairs)
@@ -210,12 +214,8 @@ def _permutation_tests(pairs: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]],
         ranks, ordered = _ranks(pooled)
         state = pcg64_state(rng)
         if state is None or len(pooled) >= 2**32:
-            extreme = 0
-            step = max(1, 2_000_000 // len(pooled))
-            for start in range(0, n_permutations, step):
-                rows = rng.permuted(np.broadcast_to(ranks, (min(step, n_permutations - start),
-                                                            len(pooled))), axis=1)
-                extreme += int(shuffled_extremes(rows, ordered, len(a), abs(observed) - tol))
+            extreme = _numpy_extremes(rng, ranks, ordered, len(a), n_permutations,
+                                      abs(observed) - tol)
             out[i] = observed, (1 + extreme) / (1 + n_permutations)
             continue
         kernel.append((i, observed, rng, state))
@@ -224,15 +224,46 @@ def _permutation_tests(pairs: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]],
         thresholds.append(abs(observed) - tol)
     if kernel:
         states = np.stack([k[3] for k in kernel])
-        starts = np.concatenate([[0], np.cumsum([len(r) for r, _ in samples])]).astype(np.int64)
-        extremes = permutation_extremes(
-            states, np.concatenate([r for r, _ in samples]),
-            np.concatenate([v for _, v in samples]), starts, np.asarray(n_a, dtype=np.int64),
-            int(n_permutations), np.asarray(thresholds, dtype=float))
+        extremes = _kernel_extremes(states, samples, n_a, n_permutations, thresholds)
         for (i, observed, rng, _), state, extreme in zip(kernel, states, extremes, strict=True):
             set_pcg64_state(rng, state)
             out[i] = observed, (1 + int(extreme)) / (1 + n_permutations)
     return out
+
+
+#: Relabellings per compiled call (the states carry over: the same draws as one call).
+_BLOCK = 1000
+
+
+def _kernel_extremes(states: np.ndarray, samples: list[tuple[np.ndarray, np.ndarray]],
+                     n_a: list[int], n_permutations: int, thresholds: list[float]
+                     ) -> np.ndarray:
+    """Extreme relabellings of each sample (ranks, sorted values), the states advanced."""
+    from ._shuffles import permutation_extremes
+
+    starts = np.concatenate([[0], np.cumsum([len(r) for r, _ in samples])]).astype(np.int64)
+    ranks = np.concatenate([r for r, _ in samples])
+    ordered = np.concatenate([v for _, v in samples])
+    sizes, limits = np.asarray(n_a, dtype=np.int64), np.asarray(thresholds, dtype=float)
+    extremes = np.zeros(len(samples), dtype=np.int64)
+    for start in range(0, n_permutations, _BLOCK):
+        extremes += permutation_extremes(states, ranks, ordered, starts, sizes,
+                                         int(min(_BLOCK, n_permutations - start)), limits)
+    return extremes
+
+
+def _numpy_extremes(rng: np.random.Generator, ranks: np.ndarray, ordered: np.ndarray,
+                    n_a: int, n_permutations: int, threshold: float) -> int:
+    """Extreme relabellings drawn by numpy's ``permuted`` (blocks of ~2e6 values)."""
+    from ._shuffles import shuffled_extremes
+
+    extreme = 0
+    step = max(1, 2_000_000 // len(ranks))
+    for start in range(0, n_permutations, step):
+        rows = rng.permuted(np.broadcast_to(ranks, (min(step, n_permutations - start),
+                                                    len(ranks))), axis=1)
+        extreme += int(shuffled_extremes(rows, ordered, n_a, threshold))
+    return extreme
 
 
 def _ranks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -350,23 +381,17 @@ def compare_by_type(frame: pd.DataFrame, metrics: Sequence[str], *, type_col: st
     ...                       type_col="innovation_type_estimated")
     >>> res.pairwise[["type_a", "type_b", "n_a", "n_b", "p_value", "magnitude"]]  # doctest: +SKIP
     """
-    if type_col not in frame.columns:
-        raise KeyError(f"compare_by_type: no type column {type_col!r}")
-    missing = [m for m in metrics if m not in frame.columns]
-    if missing:
-        raise KeyError(f"compare_by_type: no metric columns {missing}")
+    _check_arguments(frame, metrics, type_col, n_permutations)
     kinds = pd.to_numeric(frame[type_col], errors="coerce")
     types = [int(t) for t in types]
     params = {"type_column": type_col, "types": types, "n_resamples": int(n_resamples),
               "confidence": float(confidence), "ci_method": "percentile bootstrap",
-              "n_permutations": int(n_permutations), "min_n": int(min_n), "seed": int(seed)}
-    if source_col is not None and source_col in frame.columns:
-        typed = frame.loc[kinds.isin(types).to_numpy(dtype=bool), source_col]
-        params["type_sources"] = {str(k): int(v) for k, v in
-                                  typed.fillna("none").value_counts().sort_index().items()}
+              "n_permutations": int(n_permutations), "min_n": int(min_n), "seed": int(seed),
+              **_type_sources(frame, kinds.isin(types), source_col)}
     rows: dict[str, list[dict[str, Any]]] = {"groups": [], "kruskal": [], "pairwise": [],
                                              "spearman": []}
     tests: list[tuple[tuple[np.ndarray, np.ndarray], list[int]]] = []
+    slices = []  # each metric's rows of rows["pairwise"] (a metric listed twice: twice)
     for metric in metrics:
         values = pd.to_numeric(frame[metric], errors="coerce")
         if frame[metric].notna().sum() != values.notna().sum():
@@ -375,7 +400,9 @@ def compare_by_type(frame: pd.DataFrame, metrics: Sequence[str], *, type_col: st
         key = [int(seed), zlib.crc32(metric.encode())]
         rows["groups"] += _group_rows(metric, samples, n_resamples, confidence, min_n, key)
         rows["kruskal"].append(_kruskal_row(metric, samples, min_n))
+        start = len(rows["pairwise"])
         rows["pairwise"] += _pairwise_rows(metric, samples, min_n)
+        slices.append(slice(start, len(rows["pairwise"])))
         tests += [((samples[a], samples[b]), [*key, a, b])
                   for a, b in combinations(samples, 2)]
         rows["spearman"].append(_spearman_row(metric, kinds, values, types, min_n))
@@ -383,10 +410,30 @@ def compare_by_type(frame: pd.DataFrame, metrics: Sequence[str], *, type_col: st
     results = _permutation_tests([t[0] for t in tests], n_permutations, [t[1] for t in tests])
     for row, (diff, p) in zip(rows["pairwise"], results, strict=True):
         row["median_diff"], row["p_value"] = diff, p
-    _holm_by_metric(rows["pairwise"])
+    _holm_by_metric(rows["pairwise"], slices)
     tables = {name: pd.DataFrame(r) for name, r in rows.items()}
     return TypeComparison(type_col, tables["groups"], tables["kruskal"], tables["pairwise"],
                           tables["spearman"], params)
+
+
+def _check_arguments(frame: pd.DataFrame, metrics: Sequence[str], type_col: str,
+                     n_permutations: int) -> None:
+    if type_col not in frame.columns:
+        raise KeyError(f"compare_by_type: no type column {type_col!r}")
+    missing = [m for m in metrics if m not in frame.columns]
+    if missing:
+        raise KeyError(f"compare_by_type: no metric columns {missing}")
+    _check_n_permutations(n_permutations)
+
+
+def _type_sources(frame: pd.DataFrame, compared: pd.Series, source_col: str | None
+                  ) -> dict[str, dict[str, int]]:
+    """``{"type_sources": counts of the compared rows by source}``, or {} without the column."""
+    if source_col is None or source_col not in frame.columns:
+        return {}
+    typed = frame.loc[compared.to_numpy(dtype=bool), source_col]
+    return {"type_sources": {str(k): int(v) for k, v in
+                             typed.fillna("none").value_counts().sort_index().items()}}
 
 
 def _warning(ns: dict[int, int], min_n: int) -> str:
@@ -452,10 +499,10 @@ def _pairwise_rows(metric: str, samples: dict[int, np.ndarray], min_n: int
     return out
 
 
-def _holm_by_metric(rows: list[dict[str, Any]]) -> None:
-    """Fill ``p_holm``: Holm's adjustment over each metric's pairs."""
-    for metric in dict.fromkeys(r["metric"] for r in rows):
-        mine = [r for r in rows if r["metric"] == metric]
+def _holm_by_metric(rows: list[dict[str, Any]], slices: list[slice]) -> None:
+    """Fill ``p_holm``: Holm's adjustment over each slice of rows (one metric's pairs)."""
+    for part in slices:
+        mine = rows[part]
         for row, adjusted in zip(mine, _holm([r["p_value"] for r in mine]), strict=True):
             row["p_holm"] = adjusted
 

@@ -201,7 +201,11 @@ def space_network_distances(spaces: Any, net: WalkNetwork, *, snap_max_m: float 
         Search radius in metres; farther pairs get NaN. A finite radius searches with the
         bounded engine (same distances, work proportional to what each space reaches).
     chunk_size
-        Spaces per shortest-path batch (memory ``chunk_size * n_nodes * 8`` bytes).
+        Spaces per shortest-path batch. Memory: with no limit, about
+        ``chunk_size * n_nodes * 8`` bytes (each space's distances to every node); with a
+        finite limit, what the chunk's edge ends reach within it (one distance per node
+        reached) plus a ``2 * chunk_size`` by ``2 * n_spaces`` array (distances from the
+        chunk's edge ends to every space's edge ends), 8 bytes a cell.
 
     Returns
     -------
@@ -230,7 +234,7 @@ def _snap_distances(net: WalkNetwork, origins: Snap, targets: Snap, *, limit: fl
     if rows is not None:
         todo = np.intersect1d(todo, rows)
     # only the targets' edge ends are read: node rows of those columns, targets renumbered
-    ends = np.concatenate([targets.u, targets.v]) % max(net.n_nodes, 1)  # as indexing does
+    ends = np.concatenate([targets.u, targets.v])  # (points off the network: u = v = 0)
     columns, inverse = np.unique(ends, return_inverse=True)
     renumbered = dataclasses.replace(targets, u=inverse[:len(targets)],
                                      v=inverse[len(targets):])
@@ -346,12 +350,8 @@ def middleground_indicators(spaces: pd.DataFrame, *,
                             max(minutes, default=0) * speed)
     for c, values in _spaces_block(dist, ids, is_precise, minutes, speed).items():
         out[c] = values
-    screened = any(c in spaces.columns for c in ("n_texts", "screen_score", "screen_evidence"))
-    # no screen columns at all (a city without listing texts): every text signal unknown
-    texts = text_signals(spaces if screened else spaces.assign(screen_evidence=None),
-                         cap=text_cap)
-    for c in texts.columns:
-        out[c] = texts[c].to_numpy()
+    for name, signal in _text_block(spaces, text_cap).items():
+        out[name] = signal.to_numpy()
     if project_places is not None:
         out["project_places_10min"] = _count_places_within(
             spaces, project_places, net, is_precise, 10 * speed, snap_max_m)
@@ -362,6 +362,12 @@ def middleground_indicators(spaces: pd.DataFrame, *,
         "space_distances": "walking network" if space_distances is None else "given",
         "project_places": None if project_places is None else len(project_places)}
     return out
+
+
+def _text_block(spaces: pd.DataFrame, cap: int) -> pd.DataFrame:
+    """:func:`text_signals`; a city without any screen column: every text signal unknown."""
+    screened = any(c in spaces.columns for c in ("n_texts", "screen_score", "screen_evidence"))
+    return text_signals(spaces if screened else spaces.assign(screen_evidence=None), cap=cap)
 
 
 def _precise_mask(spaces: pd.DataFrame, precision_col: str, precise: Sequence[str]
