@@ -167,7 +167,7 @@ def _count_batch(counts: dict[str, np.ndarray], rows_idx: np.ndarray, net: WalkN
     sub = snap.subset(rows_idx)
     node_dist, reached = _batch_node_distances(net, sub, limit)
     for mode, tg in by_mode.items():
-        near = _reachable(tg, sub, reached)
+        near = _reachable(tg, sub, reached, far_m=max(th.stop_minutes) * th.speed)
         _count_stops(counts, rows_idx, near.distances_from(node_dist, sub), mode, th)
     if place_t is not None and cat_w is not None:
         near = _reachable(place_t, sub, reached)
@@ -260,27 +260,39 @@ def _batch_node_distances(net: WalkNetwork, sub: Snap,
     mask marks the nodes reached by any space of the batch.
     """
     net_rows = np.flatnonzero(sub.valid & sub.on_network)
-    node_dist = np.full((len(sub), net.n_nodes), np.inf)
     reached = np.zeros(net.n_nodes, bool)
-    if len(net_rows):
-        reach = nodes_in_range(net, sub.subset(net_rows), radius=limit)
-        node_dist[net_rows] = reach.to_dense(net.n_nodes)
-        reached[reach.nodes] = True
+    if not len(net_rows):
+        return np.full((len(sub), net.n_nodes), np.inf), reached
+    reach = nodes_in_range(net, sub.subset(net_rows), radius=limit)
+    reached[reach.nodes] = True
+    if len(net_rows) == len(sub):
+        return reach.to_dense(net.n_nodes), reached
+    node_dist = np.full((len(sub), net.n_nodes), np.inf)
+    node_dist[net_rows] = reach.to_dense(net.n_nodes)
     return node_dist, reached
 
 
-def _reachable(tg: SnappedTargets, sub: Snap, reached: np.ndarray) -> SnappedTargets:
+def _reachable(tg: SnappedTargets, sub: Snap, reached: np.ndarray,
+               far_m: float | None = None) -> SnappedTargets:
     """Return the targets a batch of spaces may reach within its search radius.
 
     All of them when a space is off the network; else those off the network, those with an
     edge end reached and those on a space's own edge (the direct walk along it). The others
-    are beyond the radius (their distances would be ``inf``).
+    are beyond the radius (their distances would be ``inf``). With ``far_m`` (for counts
+    only: a float sum would add its terms in another order), targets off the network
+    farther than ``far_m`` in a straight line from the batch's bounding box are left out
+    too (their distances would exceed ``far_m``).
     """
     if (sub.valid & ~sub.on_network).any():
         return tg
     s = tg.snap
     edges = sub.edge[sub.valid]
-    keep = s.valid & (~s.on_network | reached[s.u] | reached[s.v] | np.isin(s.edge, edges))
+    off = ~s.on_network
+    if far_m is not None and off.any() and sub.valid.any():
+        x, y = sub.x[sub.valid], sub.y[sub.valid]
+        off &= ((s.x >= x.min() - far_m) & (s.x <= x.max() + far_m)
+                & (s.y >= y.min() - far_m) & (s.y <= y.max() + far_m))
+    keep = s.valid & (off | reached[s.u] | reached[s.v] | np.isin(s.edge, edges))
     return tg if keep.all() else tg.subset(np.flatnonzero(keep))
 
 
