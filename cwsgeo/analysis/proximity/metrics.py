@@ -430,12 +430,34 @@ def _nearest_on_foot(net: WalkNetwork, snap: Snap, on_s: np.ndarray,
         best, best_i = _nearest_over_network(net, snap, on_s, tg)
     t_off = tg.off
     if len(t_off):
-        d_off = euclid(snap.x[on_s], snap.y[on_s], tg.snap.x[t_off], tg.snap.y[t_off])
-        k = np.argmin(d_off, axis=1)
-        dk = d_off[np.arange(len(on_s)), k]
+        ax, ay, bx, by = snap.x[on_s], snap.y[on_s], tg.snap.x[t_off], tg.snap.y[t_off]
+        k = _nearest_straight(ax, ay, bx, by)
+        dk = np.hypot(ax - bx[k], ay - by[k])
         better = dk < best
         best[better], best_i[better] = dk[better], t_off[k[better]]
     return best, best_i
+
+
+def _nearest_straight(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray,
+                      k: int = 8) -> np.ndarray:
+    """Position of the nearest point b to each point a: ``argmin`` of :func:`euclid`'s rows.
+
+    A k-d tree proposes the ``k`` nearest; among those within a hair of the nearest, the
+    smallest ``hypot`` wins and, on a tie, the first position (as ``argmin`` would). Rows
+    whose ``k`` proposals are all within that hair (more ties) are measured to every b.
+    """
+    from scipy.spatial import cKDTree
+
+    k = min(k, len(bx))
+    tree_d, idx = cKDTree(np.column_stack([bx, by])).query(np.column_stack([ax, ay]), k=k)
+    tree_d, idx = tree_d.reshape(len(ax), k), idx.reshape(len(ax), k)
+    near = tree_d <= tree_d[:, :1] * (1 + 1e-9) + 1e-9
+    d = np.where(near, np.hypot(ax[:, None] - bx[idx], ay[:, None] - by[idx]), np.inf)
+    out = np.where(d == d.min(axis=1, keepdims=True), idx, len(bx)).min(axis=1)
+    crowded = np.flatnonzero(near[:, -1]) if k < len(bx) else np.zeros(0, np.int64)
+    if len(crowded):
+        out[crowded] = np.argmin(euclid(ax[crowded], ay[crowded], bx, by), axis=1)
+    return out
 
 
 def _nearest_over_network(net: WalkNetwork, snap: Snap, on_s: np.ndarray,
