@@ -307,31 +307,29 @@ def _count_places(counts: dict[str, np.ndarray], rows_idx: np.ndarray, d: np.nda
                   place_t: SnappedTargets, cat_w: np.ndarray, th: _Thresholds) -> None:
     """Places within each threshold by category and in total, and the buzz, of a batch.
 
-    The counts come from one pass over the pairs within the largest threshold: each pair's
-    (row, category, first threshold it is within) is tallied by ``bincount`` and the
-    thresholds are cumulative sums of those tallies (the weights are one-hot, so these are
-    the same integers as the weighted sums). The buzz is the decay matrix times the
-    category weights as before, its decay computed only where it is neither 1 nor 0.
+    One compiled pass over the distances tallies each pair within reach by (row, category,
+    first threshold it is within); the thresholds are cumulative sums of those tallies (the
+    weights are one-hot, so these are the same integers as the weighted sums). The buzz is
+    the decay matrix times the category weights as before, its decay computed only where it
+    is neither 1 nor 0.
     """
-    n_rows, n_cats = len(d), len(place_t.columns)
-    limits = np.array([m * th.speed for m in th.minutes])
-    # column category (n_cats for a place of no reported category)
+    from ._kernels import tally_within
+
     w = place_t.weights
-    cat = np.where(w.any(axis=1), w.argmax(axis=1), n_cats)
-    r, c = np.nonzero(d <= limits[-1])
-    first = np.searchsorted(limits, d[r, c])  # the first threshold the pair is within
-    key = (r * (n_cats + 1) + cat[c]) * len(limits) + first
-    tally = np.bincount(key, minlength=n_rows * (n_cats + 1) * len(limits))
-    within = np.cumsum(tally.reshape(n_rows, n_cats + 1, len(limits)), axis=2)
+    cat = np.where(w.any(axis=1), w.argmax(axis=1), len(place_t.columns))
+    d = np.ascontiguousarray(d)
+    decay = np.zeros_like(d)
+    tally, mid = tally_within(d, cat, len(place_t.columns),
+                              np.array([m * th.speed for m in th.minutes]), th.buzz_full_m,
+                              th.buzz_zero_m, decay)
+    within = np.cumsum(tally, axis=2)
     for j, m in enumerate(th.minutes):
         for k, name in enumerate(place_t.columns):
             counts[metric_column("places", name, minutes=m)][rows_idx] = within[:, k, j]
         counts[metric_column("places", "total", minutes=m)][rows_idx] = \
             within[:, :, j].sum(axis=1)
-    decay = np.zeros_like(d)
-    decay[d <= th.buzz_full_m] = 1.0
-    mid = (d > th.buzz_full_m) & (d < th.buzz_zero_m)
-    decay[mid] = buzz_decay(d[mid], full_m=th.buzz_full_m, zero_m=th.buzz_zero_m)
+    np.put(decay, mid, buzz_decay(np.take(d, mid), full_m=th.buzz_full_m,
+                                  zero_m=th.buzz_zero_m))
     counts[metric_column("places", "buzz")][rows_idx] = decay @ (w @ cat_w)
 
 
