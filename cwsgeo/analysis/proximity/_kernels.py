@@ -14,7 +14,7 @@ __all__: list[str] = []
 @njit(cache=True)
 def tally_within(d: np.ndarray, cat: np.ndarray, n_cats: int, limits: np.ndarray,
                  full_m: float, zero_m: float,
-                 decay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+                 decay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Count pairs by row, category and first threshold within; find the decay's middle.
 
     ``d`` is ``(rows, targets)`` distances, ``cat`` each target's category (``n_cats``: none),
