@@ -4,7 +4,8 @@ Inputs as a cold build uses them: the bundle's walking network, its places (nine
 its transit stops (metro, tram, FGC, Rodalies, bus, funicular), residents allocated on the
 network, and the spaces of a big build (default the 28,900 rows of
 ``/tmp/big1/out/data/processed/coworking_spaces.gpkg``). The inputs are prepared once and kept
-in ``--cache`` (a pickle; not timed). Prints the seconds of one ``space_metrics`` call and, with
+in ``--cache`` (a pickle; not timed). Prints the seconds (wall and CPU: on a shared machine
+the CPU seconds vary less) of one ``space_metrics`` call and, with
 ``--save``/``--compare``, writes the result or compares it to a saved one (counts identical,
 floats within a relative tolerance). With ``--areas`` it does the same for the 10-minute
 ``walk_areas`` (the build's call): polygons compared vertex for vertex, and for those that
@@ -122,22 +123,23 @@ def main() -> None:
     print(f"{len(inputs['spaces']):,} spaces, {len(inputs['places']):,} places, "
           f"{len(inputs['stops']):,} stops; {net}; load {os.getloadavg()[0]:.2f}")
     if args.areas:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         areas = px.walk_areas(inputs["spaces"], net, minutes=10)
-        print(f"walk_areas: {time.perf_counter() - t0:.1f} s (load {os.getloadavg()[0]:.2f})")
+        print(f"walk_areas: {time.perf_counter() - t0:.1f} s, CPU {time.process_time() - c0:.1f} s"
+              f" (load {os.getloadavg()[0]:.2f})")
         if args.save:
             areas.to_pickle(args.save)
         if args.compare:
             same = compare_areas(areas, pd.read_pickle(args.compare))
             print("equal to the saved result" if same else "DIFFERENT from the saved result")
         return
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = px.space_metrics(inputs["spaces"], net, stops=inputs["stops"],
                            places=inputs["places"], residents=inputs["residents"],
                            **({} if args.chunk_size is None else
                               {"chunk_size": args.chunk_size}))
-    seconds = time.perf_counter() - t0
-    print(f"space_metrics: {seconds:.1f} s (load {os.getloadavg()[0]:.2f})")
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"space_metrics: {seconds:.1f} s, CPU {cpu:.1f} s (load {os.getloadavg()[0]:.2f})")
     if args.save:
         out.to_pickle(args.save)
     if args.compare:
