@@ -1,17 +1,21 @@
-"""Time :func:`space_metrics` on the bundle's network with a big inventory (issue 13).
+"""Time :func:`space_metrics` (and :func:`walk_areas`) on the bundle's network, big inventory.
 
 Inputs as a cold build uses them: the bundle's walking network, its places (nine categories),
 its transit stops (metro, tram, FGC, Rodalies, bus, funicular), residents allocated on the
 network, and the spaces of a big build (default the 28,900 rows of
 ``/tmp/big1/out/data/processed/coworking_spaces.gpkg``). The inputs are prepared once and kept
-in ``--cache`` (a pickle; not timed). Prints the seconds of one ``space_metrics`` call and, with
+in ``--cache`` (a pickle; not timed). Prints the seconds (wall and CPU: on a shared machine
+the CPU seconds vary less) of one ``space_metrics`` call and, with
 ``--save``/``--compare``, writes the result or compares it to a saved one (counts identical,
-floats within a relative tolerance).
+floats within a relative tolerance). With ``--areas`` it does the same for the 10-minute
+``walk_areas`` (the build's call): polygons compared vertex for vertex, and for those that
+differ their area IoU and Hausdorff distance.
 
 Usage::
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/space_metrics_big.py --save /tmp/m_before.pkl
     PYTHONPATH=$PWD .venv/bin/python benchmarks/space_metrics_big.py --compare /tmp/m_before.pkl
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/space_metrics_big.py --areas --save /tmp/a.pkl
 """
 
 from __future__ import annotations
@@ -81,6 +85,24 @@ def compare(new: pd.DataFrame, old: pd.DataFrame, rtol: float) -> bool:
     return ok
 
 
+def compare_areas(new: gpd.GeoDataFrame, old: gpd.GeoDataFrame) -> bool:
+    """Print how many polygons differ and by how much; True when all are identical."""
+    import shapely
+
+    a, b = new.geometry.to_numpy(), old.geometry.to_numpy()
+    same = (shapely.is_missing(a) & shapely.is_missing(b)) | shapely.equals_exact(
+        a, b, tolerance=0.0)
+    print(f"  {int(same.sum()):,} of {len(same):,} polygons identical (vertex for vertex)")
+    diff = np.flatnonzero(~same & ~shapely.is_missing(a) & ~shapely.is_missing(b))
+    if len(diff):
+        iou = shapely.area(shapely.intersection(a[diff], b[diff])) / shapely.area(
+            shapely.union(a[diff], b[diff]))
+        hd = shapely.hausdorff_distance(a[diff], b[diff])
+        print(f"  differing: IoU min {iou.min():.4f}, Hausdorff max {hd.max():.1f} m")
+    return bool(same.all()) and new.drop(columns="geometry").equals(
+        old.drop(columns="geometry"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spaces", type=Path,
@@ -90,6 +112,7 @@ def main() -> None:
     ap.add_argument("--compare", type=Path)
     ap.add_argument("--rtol", type=float, default=1e-12)
     ap.add_argument("--chunk-size", type=int, default=None)
+    ap.add_argument("--areas", action="store_true", help="time walk_areas instead")
     args = ap.parse_args()
     if args.cache.exists():
         inputs = pickle.loads(args.cache.read_bytes())
@@ -99,13 +122,24 @@ def main() -> None:
     net = inputs["net"]
     print(f"{len(inputs['spaces']):,} spaces, {len(inputs['places']):,} places, "
           f"{len(inputs['stops']):,} stops; {net}; load {os.getloadavg()[0]:.2f}")
-    t0 = time.perf_counter()
+    if args.areas:
+        t0, c0 = time.perf_counter(), time.process_time()
+        areas = px.walk_areas(inputs["spaces"], net, minutes=10)
+        print(f"walk_areas: {time.perf_counter() - t0:.1f} s, CPU {time.process_time() - c0:.1f} s"
+              f" (load {os.getloadavg()[0]:.2f})")
+        if args.save:
+            areas.to_pickle(args.save)
+        if args.compare:
+            same = compare_areas(areas, pd.read_pickle(args.compare))
+            print("equal to the saved result" if same else "DIFFERENT from the saved result")
+        return
+    t0, c0 = time.perf_counter(), time.process_time()
     out = px.space_metrics(inputs["spaces"], net, stops=inputs["stops"],
                            places=inputs["places"], residents=inputs["residents"],
                            **({} if args.chunk_size is None else
                               {"chunk_size": args.chunk_size}))
-    seconds = time.perf_counter() - t0
-    print(f"space_metrics: {seconds:.1f} s (load {os.getloadavg()[0]:.2f})")
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"space_metrics: {seconds:.1f} s, CPU {cpu:.1f} s (load {os.getloadavg()[0]:.2f})")
     if args.save:
         out.to_pickle(args.save)
     if args.compare:

@@ -539,3 +539,47 @@ def test_space_metrics_do_not_depend_on_batches(grid, stops, places, residents):
     for size in (1, 7):
         pd.testing.assert_frame_equal(px.space_metrics(many, grid, chunk_size=size, **kwargs),
                                       whole, check_exact=False, rtol=1e-12)
+
+
+def test_place_tallies_equal_the_weighted_sums():
+    # the compiled tally gives the same integers as the one-hot weighted sums, and the buzz
+    # the same bits as the decay of every pair times the category weights
+    from cwsgeo.analysis.proximity import metrics as pm
+    from cwsgeo.analysis.proximity.targets import SnappedTargets
+
+    rng = np.random.default_rng(3)
+    d = rng.uniform(0, 2500, size=(37, 211))
+    d[rng.random(d.shape) < 0.3] = np.inf
+    d[0, :5] = [100.0, 400.0, 800.0, 1200.0, 1600.0]  # exactly on thresholds and anchors
+    cats = ["a", "b", "c"]
+    weights = np.zeros((211, 3))
+    has = rng.random(211) < 0.9  # the others belong to no reported category
+    weights[np.flatnonzero(has), rng.integers(0, 3, has.sum())] = 1.0
+    tg = SnappedTargets(snap=None, weights=weights, columns=cats)  # type: ignore[arg-type]
+    th = pm._Thresholds(80.0, (5, 10, 15), (5,), 400.0, 1600.0)
+    cat_w = np.array([1.0, 0.5, 2.0])
+    counts = pm._empty_counts(len(d), [], tg, False, th)
+    pm._count_places(counts, np.arange(len(d)), d, tg, cat_w, th)
+    for m in th.minutes:
+        within = (d <= m * th.speed).astype(float) @ weights
+        for k, c in enumerate(cats):
+            assert np.array_equal(counts[metric_column("places", c, minutes=m)], within[:, k])
+        assert np.array_equal(counts[metric_column("places", "total", minutes=m)],
+                              (d <= m * th.speed).sum(axis=1))
+    buzz = px.buzz_decay(d, full_m=400.0, zero_m=1600.0) @ (weights @ cat_w)
+    assert np.array_equal(counts[metric_column("places", "buzz")], buzz)
+
+
+def test_nearest_straight_line_target_is_argmin_with_ties():
+    from cwsgeo.analysis.proximity._common import euclid
+    from cwsgeo.analysis.proximity.metrics import _nearest_straight
+
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        n = int(rng.integers(1, 30))
+        bx, by = rng.integers(0, 15, (2, n)).astype(float)
+        dup = rng.integers(0, n, int(rng.integers(0, 20)))  # stations listed once per line
+        bx, by = np.r_[bx, bx[dup]], np.r_[by, by[dup]]
+        ax, ay = rng.integers(0, 15, (2, 200)).astype(float)
+        assert np.array_equal(_nearest_straight(ax, ay, bx, by),
+                              np.argmin(euclid(ax, ay, bx, by), axis=1))

@@ -73,8 +73,12 @@ def euclid(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray) -> np
 
 
 def within_weights(tree_xy: np.ndarray, weights: np.ndarray, query_xy: np.ndarray,
-                   radius: float) -> np.ndarray:
-    """Sum of ``weights`` (rows of tree points) within ``radius`` of each query point."""
+                   radius: float, tree: Any = None) -> np.ndarray:
+    """Sum of ``weights`` (rows of tree points) within ``radius`` of each query point.
+
+    ``tree``, when given, is ``cKDTree(tree_xy)`` built once by the caller (the same tree,
+    so the same pairs in the same order).
+    """
     from scipy.spatial import cKDTree
 
     weights = np.asarray(weights, dtype=float)
@@ -83,8 +87,8 @@ def within_weights(tree_xy: np.ndarray, weights: np.ndarray, query_xy: np.ndarra
     if len(tree_xy) == 0 or len(query_xy) == 0:
         return out  # (an empty weight array cannot be reshaped with -1)
     weights = weights.reshape(len(tree_xy), -1)
-    pairs = cKDTree(query_xy).sparse_distance_matrix(cKDTree(tree_xy), radius,
-                                                     output_type="ndarray")
+    pairs = cKDTree(query_xy).sparse_distance_matrix(
+        cKDTree(tree_xy) if tree is None else tree, radius, output_type="ndarray")
     if len(pairs):
         np.add.at(out, pairs["i"], weights[pairs["j"]])
     return out

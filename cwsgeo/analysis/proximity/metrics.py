@@ -167,7 +167,7 @@ def _count_batch(counts: dict[str, np.ndarray], rows_idx: np.ndarray, net: WalkN
     sub = snap.subset(rows_idx)
     node_dist, reached = _batch_node_distances(net, sub, limit)
     for mode, tg in by_mode.items():
-        near = _reachable(tg, sub, reached)
+        near = _reachable(tg, sub, reached, far_m=max(th.stop_minutes) * th.speed)
         _count_stops(counts, rows_idx, near.distances_from(node_dist, sub), mode, th)
     if place_t is not None and cat_w is not None:
         near = _reachable(place_t, sub, reached)
@@ -260,27 +260,39 @@ def _batch_node_distances(net: WalkNetwork, sub: Snap,
     mask marks the nodes reached by any space of the batch.
     """
     net_rows = np.flatnonzero(sub.valid & sub.on_network)
-    node_dist = np.full((len(sub), net.n_nodes), np.inf)
     reached = np.zeros(net.n_nodes, bool)
-    if len(net_rows):
-        reach = nodes_in_range(net, sub.subset(net_rows), radius=limit)
-        node_dist[net_rows] = reach.to_dense(net.n_nodes)
-        reached[reach.nodes] = True
+    if not len(net_rows):
+        return np.full((len(sub), net.n_nodes), np.inf), reached
+    reach = nodes_in_range(net, sub.subset(net_rows), radius=limit)
+    reached[reach.nodes] = True
+    if len(net_rows) == len(sub):
+        return reach.to_dense(net.n_nodes), reached
+    node_dist = np.full((len(sub), net.n_nodes), np.inf)
+    node_dist[net_rows] = reach.to_dense(net.n_nodes)
     return node_dist, reached
 
 
-def _reachable(tg: SnappedTargets, sub: Snap, reached: np.ndarray) -> SnappedTargets:
+def _reachable(tg: SnappedTargets, sub: Snap, reached: np.ndarray,
+               far_m: float | None = None) -> SnappedTargets:
     """Return the targets a batch of spaces may reach within its search radius.
 
     All of them when a space is off the network; else those off the network, those with an
     edge end reached and those on a space's own edge (the direct walk along it). The others
-    are beyond the radius (their distances would be ``inf``).
+    are beyond the radius (their distances would be ``inf``). With ``far_m`` (for counts
+    only: a float sum would add its terms in another order), targets off the network
+    farther than ``far_m`` in a straight line from the batch's bounding box are left out
+    too (their distances would exceed ``far_m``).
     """
     if (sub.valid & ~sub.on_network).any():
         return tg
     s = tg.snap
     edges = sub.edge[sub.valid]
-    keep = s.valid & (~s.on_network | reached[s.u] | reached[s.v] | np.isin(s.edge, edges))
+    off = ~s.on_network
+    if far_m is not None and off.any() and sub.valid.any():
+        x, y = sub.x[sub.valid], sub.y[sub.valid]
+        off &= ((s.x >= x.min() - far_m) & (s.x <= x.max() + far_m)
+                & (s.y >= y.min() - far_m) & (s.y <= y.max() + far_m))
+    keep = s.valid & (off | reached[s.u] | reached[s.v] | np.isin(s.edge, edges))
     return tg if keep.all() else tg.subset(np.flatnonzero(keep))
 
 
@@ -293,14 +305,32 @@ def _count_stops(counts: dict[str, np.ndarray], rows_idx: np.ndarray, d: np.ndar
 
 def _count_places(counts: dict[str, np.ndarray], rows_idx: np.ndarray, d: np.ndarray,
                   place_t: SnappedTargets, cat_w: np.ndarray, th: _Thresholds) -> None:
-    for m in th.minutes:
-        within = (d <= m * th.speed).astype(float) @ place_t.weights
-        for k, c in enumerate(place_t.columns):
-            counts[metric_column("places", c, minutes=m)][rows_idx] = within[:, k]
+    """Places within each threshold by category and in total, and the buzz, of a batch.
+
+    One compiled pass over the distances tallies each pair within reach by (row, category,
+    first threshold it is within); the thresholds are cumulative sums of those tallies (the
+    weights are one-hot, so these are the same integers as the weighted sums). The buzz is
+    the decay matrix times the category weights as before, its decay computed only where it
+    is neither 1 nor 0.
+    """
+    from ._kernels import tally_within
+
+    w = place_t.weights
+    cat = np.where(w.any(axis=1), w.argmax(axis=1), len(place_t.columns))
+    d = np.ascontiguousarray(d)
+    decay = np.zeros_like(d)
+    tally, mid = tally_within(d, cat, len(place_t.columns),
+                              np.array([m * th.speed for m in th.minutes]), th.buzz_full_m,
+                              th.buzz_zero_m, decay)
+    within = np.cumsum(tally, axis=2)
+    for j, m in enumerate(th.minutes):
+        for k, name in enumerate(place_t.columns):
+            counts[metric_column("places", name, minutes=m)][rows_idx] = within[:, k, j]
         counts[metric_column("places", "total", minutes=m)][rows_idx] = \
-            (d <= m * th.speed).sum(axis=1)
-    decay = buzz_decay(d, full_m=th.buzz_full_m, zero_m=th.buzz_zero_m)
-    counts[metric_column("places", "buzz")][rows_idx] = decay @ (place_t.weights @ cat_w)
+            within[:, :, j].sum(axis=1)
+    np.put(decay, mid, buzz_decay(np.take(d, mid), full_m=th.buzz_full_m,
+                                  zero_m=th.buzz_zero_m))
+    counts[metric_column("places", "buzz")][rows_idx] = decay @ (w @ cat_w)
 
 
 def _count_residents(counts: dict[str, np.ndarray], rows_idx: np.ndarray, node_dist: np.ndarray,
@@ -398,12 +428,34 @@ def _nearest_on_foot(net: WalkNetwork, snap: Snap, on_s: np.ndarray,
         best, best_i = _nearest_over_network(net, snap, on_s, tg)
     t_off = tg.off
     if len(t_off):
-        d_off = euclid(snap.x[on_s], snap.y[on_s], tg.snap.x[t_off], tg.snap.y[t_off])
-        k = np.argmin(d_off, axis=1)
-        dk = d_off[np.arange(len(on_s)), k]
+        ax, ay, bx, by = snap.x[on_s], snap.y[on_s], tg.snap.x[t_off], tg.snap.y[t_off]
+        k = _nearest_straight(ax, ay, bx, by)
+        dk = np.hypot(ax - bx[k], ay - by[k])
         better = dk < best
         best[better], best_i[better] = dk[better], t_off[k[better]]
     return best, best_i
+
+
+def _nearest_straight(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray,
+                      k: int = 8) -> np.ndarray:
+    """Position of the nearest point b to each point a: ``argmin`` of :func:`euclid`'s rows.
+
+    A k-d tree proposes the ``k`` nearest; among those within a hair of the nearest, the
+    smallest ``hypot`` wins and, on a tie, the first position (as ``argmin`` would). Rows
+    whose ``k`` proposals are all within that hair (more ties) are measured to every b.
+    """
+    from scipy.spatial import cKDTree
+
+    k = min(k, len(bx))
+    tree_d, idx = cKDTree(np.column_stack([bx, by])).query(np.column_stack([ax, ay]), k=k)
+    tree_d, idx = tree_d.reshape(len(ax), k), idx.reshape(len(ax), k)
+    near = tree_d <= tree_d[:, :1] * (1 + 1e-9) + 1e-9
+    d = np.where(near, np.hypot(ax[:, None] - bx[idx], ay[:, None] - by[idx]), np.inf)
+    out = np.where(d == d.min(axis=1, keepdims=True), idx, len(bx)).min(axis=1)
+    crowded = np.flatnonzero(near[:, -1]) if k < len(bx) else np.zeros(0, np.int64)
+    if len(crowded):
+        out[crowded] = np.argmin(euclid(ax[crowded], ay[crowded], bx, by), axis=1)
+    return out
 
 
 def _nearest_over_network(net: WalkNetwork, snap: Snap, on_s: np.ndarray,

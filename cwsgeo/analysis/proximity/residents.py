@@ -5,6 +5,7 @@ See :func:`allocate_residents` for the method.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,13 @@ class Residents:
     n_nodes: int
     network: str = ""
 
+    @functools.cached_property
+    def _offnet_tree(self) -> Any:
+        """``cKDTree`` of :attr:`offnet_xy`, built on first use (reused by every batch)."""
+        from scipy.spatial import cKDTree
+
+        return cKDTree(self.offnet_xy)
+
     @property
     def total(self) -> float:
         """All residents allocated (network nodes plus off-network points)."""
@@ -91,7 +99,7 @@ class Residents:
         if len(self.offnet_residents):
             ok = np.flatnonzero(np.isfinite(origin_xy).all(axis=1))
             reached[ok] += within_weights(self.offnet_xy, self.offnet_residents,
-                                           origin_xy[ok], radius)[:, 0]
+                                           origin_xy[ok], radius, tree=self._offnet_tree)[:, 0]
         return reached
 
 

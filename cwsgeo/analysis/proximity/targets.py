@@ -106,18 +106,20 @@ class SnappedTargets:
         numpy.ndarray
             ``(n_origins, n_targets)``; ``inf`` when unreachable within the rows' limit.
         """
-        out = np.full((len(origins), len(self.snap)), np.inf)
         t_on, t_off = self.on, self.off
         o_net = np.flatnonzero(origins.valid & origins.on_network)
         o_line = np.flatnonzero(origins.valid & ~origins.on_network)
         tx, ty = self.snap.x, self.snap.y
+        every_row = len(o_net) == len(origins)
+        if every_row and len(t_on) == len(self.snap):  # the common case: no scattering
+            return to_points(rows, self.snap, origins=origins)
+        out = np.full((len(origins), len(self.snap)), np.inf)
+        o_ix = slice(None) if every_row else o_net[:, None]
         if len(o_net) and len(t_on):
-            out[np.ix_(o_net, t_on)] = to_points(rows[o_net], self.snap,
-                                                 origins=origins.subset(o_net),
-                                                 target_index=t_on)
+            out[o_ix, t_on] = to_points(rows[o_net], self.snap, origins=origins.subset(o_net),
+                                        target_index=t_on)
         if len(o_net) and len(t_off):
-            out[np.ix_(o_net, t_off)] = euclid(origins.x[o_net], origins.y[o_net], tx[t_off],
-                                               ty[t_off])
+            out[o_ix, t_off] = euclid(origins.x[o_net], origins.y[o_net], tx[t_off], ty[t_off])
         if len(o_line):
             t_all = np.concatenate([t_on, t_off])
             out[np.ix_(o_line, t_all)] = euclid(origins.x[o_line], origins.y[o_line],
