@@ -583,3 +583,15 @@ def test_nearest_straight_line_target_is_argmin_with_ties():
         ax, ay = rng.integers(0, 15, (2, 200)).astype(float)
         assert np.array_equal(_nearest_straight(ax, ay, bx, by),
                               np.argmin(euclid(ax, ay, bx, by), axis=1))
+
+
+def test_hulls_on_threads_equal_one_call() -> None:
+    import shapely
+
+    from cwsgeo.analysis.proximity.areas import _concave_hulls
+
+    rng = np.random.default_rng(5)
+    geoms = shapely.multipoints(rng.uniform(0, 800, (300, 40, 2)))
+    one = shapely.concave_hull(geoms, ratio=0.3)
+    assert shapely.equals_exact(_concave_hulls(geoms, 0.3), one, tolerance=0).all()
+    assert shapely.equals_exact(_concave_hulls(geoms[:5], 0.3), one[:5], tolerance=0).all()
