@@ -165,7 +165,7 @@ def _write_sheet(fh: IO[bytes], sheet: Sheet) -> None:
 
 
 def _filter_range(sheet: Sheet, absolute: bool = False) -> str:
-    """Return the range of a sheet's header and rows (``A1:D7``; ``$A$1:$D$7`` for a defined name)."""
+    """Return a sheet's header and rows as a range (``A1:D7``; ``$A$1:$D$7`` absolute)."""
     d = "$" if absolute else ""
     return (f"{d}A{d}1:{d}{column_letter(len(sheet.header))}"
             f"{d}{max(sheet.n_rows, 1) + 1}")
