@@ -661,12 +661,21 @@ def duplicate_problems(groups: pd.DataFrame, file: str, *, column: str | None = 
         Sorted by row.
     """
     out: list[Problem] = []
-    for _, members in groups.groupby("group", sort=True):
-        head = members.iloc[0]
+    if groups.empty:
+        return out
+    # records once (not a frame per group), in the order of groupby("group"): by group,
+    # members in table order
+    order = np.argsort(groups["group"].to_numpy(), kind="stable")
+    used = [c for c in ("group", "certain", "reasons", "id", "source_row", "name",
+                        "distance_m", "merged") if c in groups.columns]
+    records = groups[used].iloc[order].to_dict("records")
+    starts = [k for k, r in enumerate(records) if k == 0 or r["group"] != records[k - 1]["group"]]
+    for first, end in zip(starts, [*starts[1:], len(records)], strict=True):
+        head = records[first]
         certain = bool(head["certain"])
         why = " and ".join(_REASON_WORDS[r] for r in str(head["reasons"]).split("+") if r)
         where = _row_text(head["source_row"])
-        for m in members.iloc[1:].to_dict("records"):
+        for m in records[first + 1:end]:
             far = float(m["distance_m"])
             gap = f"; {far:,.0f} m apart" if far == far and far > 0 else ""
             done = f"; merged into {where}" if bool(m.get("merged", False)) else ""
