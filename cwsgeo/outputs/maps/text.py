@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..._text import is_missing
 from .palette import LOCATION_TEXT, PROXIMITY_METHOD_TEXT
@@ -129,6 +130,8 @@ def format_values(values: Iterable[Any], column: str = "") -> list[str | None]:
             out.append(number(v) if math.isfinite(v) else None)
         elif kind is str:
             out.append(text(v))
+        elif v is None:
+            out.append(None)
         else:
             out.append(format_value(v, column))
     return out
@@ -233,14 +236,17 @@ def _text_column(values: Iterable[str | None]) -> dict[str, Any]:
     texts = [None if v is None else str(v) for v in values]
     if texts and texts.count(texts[0]) == len(texts):
         return {"k": texts[0]}  # one text (or none) for every row
-    table: dict[str, int] = {}
-    codes = [0 if v is None else table.setdefault(v, len(table) + 1) for v in texts]
+    # codes in order of first appearance (0: no text), counted in C
+    found, distinct = pd.factorize(np.array(texts, dtype=object))
+    codes = found + 1
+    table = distinct.tolist()
     width = 1 if len(table) < 2 ** 8 else 2
-    listed = sum(len(t) + 3 for t in texts if t is not None) + 5 * codes.count(0)
-    if len(table) >= 2 ** 16 or listed <= sum(len(t) + 3 for t in table) + 1.34 * width * len(
+    sizes = np.array([len(t) + 3 for t in table], dtype=np.int64)
+    listed = int(sizes[found[found >= 0]].sum()) + 5 * int((found < 0).sum())
+    if len(table) >= 2 ** 16 or listed <= int(sizes.sum()) + 1.34 * width * len(
             codes):  # mostly distinct: no table
         return {"v": texts}
-    return {"t": list(table), "c": _b64(codes, f"<u{width}"), "w": width}
+    return {"t": table, "c": _b64(codes, f"<u{width}"), "w": width}
 
 
 def _layer_name(text: str) -> str:
