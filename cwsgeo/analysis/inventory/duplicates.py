@@ -279,10 +279,15 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
 
 def _mapped(values: Sequence[str], func: Callable[[str], str]) -> np.ndarray:
     """Return ``func`` of every value, computed once per distinct value."""
-    series = pd.Series(values, dtype=object)
-    distinct = series.unique()
-    return series.map(dict(zip(distinct, map(func, distinct), strict=True))).to_numpy(
-        dtype=object)
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object))
+    if (codes < 0).any():  # missing values: map them as they are
+        series = pd.Series(values, dtype=object)
+        distinct = series.unique()
+        return series.map(dict(zip(distinct, map(func, distinct), strict=True))).to_numpy(
+            dtype=object)
+    mapped = np.empty(len(distinct), dtype=object)
+    mapped[:] = [func(v) for v in distinct]
+    return mapped[codes]
 
 
 def _column(frame: pd.DataFrame, name: str) -> list[str]:
