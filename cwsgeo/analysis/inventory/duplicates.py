@@ -282,8 +282,8 @@ def _mapped(values: Sequence[str], func: Callable[[str], str]) -> np.ndarray:
     codes, distinct = pd.factorize(pd.Series(values, dtype=object))
     if (codes < 0).any():  # missing values: map them as they are
         series = pd.Series(values, dtype=object)
-        distinct = series.unique()
-        return series.map(dict(zip(distinct, map(func, distinct), strict=True))).to_numpy(
+        every = series.unique()
+        return series.map(dict(zip(every, map(func, every), strict=True))).to_numpy(
             dtype=object)
     mapped = np.empty(len(distinct), dtype=object)
     mapped[:] = [func(v) for v in distinct]
