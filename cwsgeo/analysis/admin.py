@@ -28,8 +28,8 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import shapely
 import pandas as pd
+import shapely
 from shapely.geometry.base import BaseGeometry
 
 from .. import settings
