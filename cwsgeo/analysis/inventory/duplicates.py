@@ -673,18 +673,21 @@ def duplicate_problems(groups: pd.DataFrame, file: str, *, column: str | None = 
     order = np.argsort(groups["group"].to_numpy(), kind="stable")
     used = [c for c in ("group", "certain", "reasons", "id", "source_row", "name",
                         "distance_m", "merged") if c in groups.columns]
-    records = groups[used].iloc[order].to_dict("records")
+    rows = groups[used].iloc[order]
+    records = [dict(zip(used, values, strict=True))  # (to_dict boxes every value: slower)
+               for values in zip(*(rows[c].tolist() for c in used), strict=True)]
     starts = [k for k, r in enumerate(records) if k == 0 or r["group"] != records[k - 1]["group"]]
     for first, end in zip(starts, [*starts[1:], len(records)], strict=True):
         head = records[first]
         certain = bool(head["certain"])
         why = " and ".join(_REASON_WORDS[r] for r in str(head["reasons"]).split("+") if r)
         where = _row_text(head["source_row"])
+        head_name = fold(str(head["name"]))
         for m in records[first + 1:end]:
             far = float(m["distance_m"])
             gap = f"; {far:,.0f} m apart" if far == far and far > 0 else ""
             done = f"; merged into {where}" if bool(m.get("merged", False)) else ""
-            same = " (same name)" if fold(str(m["name"])) == fold(str(head["name"])) else ""
+            same = " (same name)" if fold(str(m["name"])) == head_name else ""
             msg = (f"{'the same space as' if certain else 'possibly the same space as'} "
                    f"{where} (id {head['id']!r}, {head['name']!r}){same}: group linked by "
                    f"{why}{gap}{done}")

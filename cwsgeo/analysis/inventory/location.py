@@ -74,7 +74,10 @@ def location_problems(spaces: pd.DataFrame, file: str, *, max_m: float | None = 
     label = dict(columns or {})
     out: list[Problem] = []
     frame = pd.DataFrame(spaces)
-    for rec in frame[[c for c in _USED if c in frame.columns]].to_dict("records"):
+    used = [c for c in _USED if c in frame.columns]
+    # one dict per row from column lists (DataFrame.to_dict boxes every value: 3x slower)
+    for values in zip(*(frame[c].tolist() for c in used), strict=True):
+        rec = dict(zip(used, values, strict=True))
         row = _row(rec.get("source_row"))
         dist = _number(rec.get("coord_check_m"))
         if dist is not None and dist > limit:
