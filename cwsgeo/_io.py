@@ -93,6 +93,15 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         return None
 
 
+def _formula_like(series: pd.Series) -> bool:
+    """Whether a column has a text cell starting like a formula (tested in C when it can be)."""
+    try:
+        hits = series.str.startswith(_FORMULA_START)  # texts, and texts among other values
+    except AttributeError:  # no text at all (booleans, dates...)
+        return False
+    return bool(hits.fillna(False).astype(bool).any())
+
+
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Return a copy whose text cells cannot run as spreadsheet formulas.
 
@@ -120,11 +129,10 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     out.columns = [safe(str(c)) for c in out.columns]  # headers come from the inventory too
     for col in out.columns:
         series = out[col]
-        if not pd.api.types.is_numeric_dtype(series.dtype) or isinstance(
-                series.dtype, pd.CategoricalDtype):
-            values = series.astype(object)
-            if any(isinstance(v, str) and v.startswith(_FORMULA_START) for v in values):
-                out[col] = values.map(safe)
+        texts = not pd.api.types.is_numeric_dtype(series.dtype) or isinstance(
+            series.dtype, pd.CategoricalDtype)
+        if texts and _formula_like(series):
+            out[col] = series.astype(object).map(safe)
     return out
 
 

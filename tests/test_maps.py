@@ -632,3 +632,15 @@ def test_bundle_maps_meet_size_and_speed_targets(bundle_dir: Path, tmp_path: Pat
         watch.assert_clean()
         assert ms > 0  # drawn; the 2 s target is checked by benchmarks/map_perf.py
         watch.page.close()
+
+
+def test_format_values_is_format_value_of_each() -> None:
+    from cwsgeo.outputs.maps.text import format_value, format_values
+
+    values = [1.5, float("nan"), float("inf"), -2.25, None, pd.NA, 3, np.int64(4),
+              np.float64(5.5), True, np.bool_(False), "straight_line", "text_area", "a_b",
+              12345.678, 0.001234, 0, 0.0, pd.Timestamp("2024-01-01")]
+    for column in ("", "metro_walk_min", "residents_10min", "metro_walk_m", "area_km2",
+                   "spaces_per_km2", "lq_spaces", "residents", "places_buzz",
+                   "proximity_method", "location_method", "geocode_status", "address"):
+        assert format_values(values, column) == [format_value(v, column) for v in values]

@@ -44,7 +44,8 @@ LOCATION_COLUMNS = ("location_radius_m", "location_precision", "location_evidenc
 
 
 def stage_text_locations(ctx: StageContext, spaces: pd.DataFrame, texts: pd.DataFrame | None,
-                         raw: RawData, admin: AdminAreas) -> pd.DataFrame | None:
+                         raw: RawData, admin: AdminAreas,
+                         transit: gpd.GeoDataFrame | None = None) -> pd.DataFrame | None:
     """Locate unlocated spaces from their texts; measure street-only radii (cached).
 
     Parameters
@@ -58,6 +59,9 @@ def stage_text_locations(ctx: StageContext, spaces: pd.DataFrame, texts: pd.Data
         Joined listing texts indexed by id (:func:`~cwsgeo.build.texts.stage_texts`).
     raw, admin
         The raw inputs and the admin areas.
+    transit
+        The transit layer as the build reads it (:func:`~cwsgeo.build.stages.stage_layers`),
+        when the caller has it: else it is read here (on a cache miss).
 
     Returns
     -------
@@ -87,11 +91,11 @@ def stage_text_locations(ctx: StageContext, spaces: pd.DataFrame, texts: pd.Data
            frame_digest(frame), frame_digest(streets.to_frame("street")),
            repr(city_lexicon(ctx.cfg.profile)), repr(ctx.cfg.profile.transit)]
     return ctx.cache.cached("text_locations", key,
-                            lambda: _locate(ctx, frame, streets, raw, admin))
+                            lambda: _locate(ctx, frame, streets, raw, admin, transit))
 
 
 def _locate(ctx: StageContext, frame: pd.DataFrame, streets: pd.Series, raw: RawData,
-            admin: AdminAreas) -> pd.DataFrame:
+            admin: AdminAreas, transit: gpd.GeoDataFrame | None) -> pd.DataFrame:
     from ..analysis.geocoding import build_text_locator, locate_from_text, street_radius_m
     from ..analysis.layers import read_places, read_transit
     from .geocoder import gazetteer_store, offline_geocoder
@@ -101,14 +105,15 @@ def _locate(ctx: StageContext, frame: pd.DataFrame, streets: pd.Series, raw: Raw
     lexicon = city_lexicon(ctx.cfg.profile)
     geocoder = offline_geocoder(raw.folder("addresses"), min_score=ctx.cfg.geocoding.min_score,
                                 index_store=store, lexicon=lexicon)
-    radii = pd.DataFrame({"location_radius_m": [street_radius_m(geocoder.index, code)
-                                                for code in streets.tolist()]},
+    codes = streets.tolist()
+    radius = {code: street_radius_m(geocoder.index, code) for code in dict.fromkeys(codes)}
+    radii = pd.DataFrame({"location_radius_m": [radius[code] for code in codes]},
                          index=streets.index)
     if frame.empty:
         return radii
-    transit = (read_transit(raw.paths("transit"), clip=admin.city,
-                            rules=ctx.cfg.profile.transit)
-               if raw.paths("transit") else None)
+    if transit is None and raw.paths("transit"):
+        transit = read_transit(raw.paths("transit"), clip=admin.city,
+                               rules=ctx.cfg.profile.transit)
     places = (read_places(raw.paths("places"), clip=admin.city, categories=None,
                           city_words=lexicon.city_words)
               if raw.paths("places") else None)

@@ -322,6 +322,7 @@ class _Build:
         # outputs whose data did not change are not rewritten (the ledger keeps their digest)
         self.ledger = OutputLedger(cfg.cache_dir / "outputs.json" if use_cache else None)
         self.pending: list[Task[Any]] = []
+        self._read_layers: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]] | None = None
         self.result = BuildResult(dry_run=dry_run)
 
     def run(self) -> BuildResult:
@@ -385,7 +386,9 @@ class _Build:
         """Locate the rows without address from their texts; class every location."""
         from .locating import attach_locations, stage_text_locations
 
-        located = stage_text_locations(self.ctx, spaces, self.texts, self.raw, self.admin)
+        transit = self._layers()[1] if self.raw.paths("transit") else None
+        located = stage_text_locations(self.ctx, spaces, self.texts, self.raw, self.admin,
+                                       transit=transit)
         return attach_locations(spaces, located,
                                 point_radius_m=self.cfg.geocoding.point_radius_m)
 
@@ -438,8 +441,13 @@ class _Build:
 
     def step_layers(self) -> None:
         with self.ctx.timed("layers"):
-            self.places, self.transit, self.layer_keys = stage_layers(self.ctx, self.raw,
-                                                                      self.admin)
+            self.places, self.transit, self.layer_keys = self._layers()
+
+    def _layers(self) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
+        """Places and transit, read once per build (the text locator reads the transit too)."""
+        if self._read_layers is None:
+            self._read_layers = stage_layers(self.ctx, self.raw, self.admin)
+        return self._read_layers
 
     def step_proximity(self) -> None:
         points = point_spaces(self.spaces, self.cfg.geocoding.point_radius_m)

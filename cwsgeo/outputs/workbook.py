@@ -19,14 +19,13 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .._io import atomic_path, neutralise_formulas
-
-if TYPE_CHECKING:
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet as Worksheet
+from ._xlsx import Sheet, write_xlsx
 
 __all__ = ["changes_table", "sheet_name", "write_workbook"]
 
@@ -82,48 +81,55 @@ def changes_table(changes: Mapping[str, Any]) -> pd.DataFrame:
                                             if c not in ("change", "id", "name")]]]
 
 
-def _cell(value: Any) -> Any:
-    """Return a value openpyxl can store (missing: empty; numpy: Python; others: text)."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+#: Characters an XLSX cell cannot hold (dropped), as :mod:`openpyxl` defines them.
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+#: Longest text of a cell (longer texts are cut, as openpyxl does).
+_MAX_TEXT = 32767
 
+
+def _cell(value: Any) -> Any:
+    """Return a value a sheet can store (missing: empty; numpy: Python; others: text)."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()  # numpy scalar
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, (bool, int, float, str)):
-        return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+    if isinstance(value, (bool, int, float)):
+        return value
     if isinstance(value, pd.Timestamp):
         return value.tz_localize(None).to_pydatetime() if value.tzinfo else value.to_pydatetime()
-    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    return _ILLEGAL.sub("", str(value))[:_MAX_TEXT]
 
 
-def _fill_sheet(ws: Worksheet, table: pd.DataFrame) -> None:
-    """Write a table into a write-only sheet: bold frozen header, filter, column widths."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+def _values(column: pd.Series) -> list[Any]:
+    """Return a column's cells (:func:`_cell` of each value; number columns converted at once)."""
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        arr = column.to_numpy()
+        values = arr.tolist()
+        finite = np.isfinite(arr)
+        if finite.all():
+            return values
+        return [v if ok else None for v, ok in zip(values, finite.tolist(), strict=True)]
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return column.to_numpy().tolist()
+    values = [v if type(v) is str else _cell(v) for v in column.tolist()]
+    texts = [v for v in values if type(v) is str]
+    if not texts or (max(map(len, texts)) <= _MAX_TEXT
+                     and not _ILLEGAL.search("\n".join(texts))):
+        return values  # the texts are fine as they are: no need to clean them one by one
+    return [_cell(v) if type(v) is str else v for v in values]
 
+
+def _sheet(name: str, table: pd.DataFrame) -> Sheet:
+    """Return a table as a sheet: text cells neutralised, columns sized to their first rows."""
     safe = neutralise_formulas(table)
     header = [_cell(str(c)) for c in safe.columns]
-    rows = [[_cell(v) for v in row] for row in safe.itertuples(index=False, name=None)]
-    # sheet settings come before the rows in the file: set them first
-    ws.freeze_panes = "A2"
-    if header:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{max(len(rows), 1) + 1}"
-    for i, col in enumerate(header):
-        width = max([len(str(col)) + 2, *[len(_shown(r[i])) + 1 for r in rows[:_WIDTH_ROWS]]])
-        ws.column_dimensions[get_column_letter(i + 1)].width = min(max(width, 6), MAX_WIDTH)
-    bold = Font(bold=True)
-    cells = []
-    for value in header:
-        cell = WriteOnlyCell(ws, value=value)
-        cell.font = bold
-        cells.append(cell)
-    ws.append(cells)
-    for row in rows:
-        ws.append(row)
+    columns = [_values(safe.iloc[:, i]) for i in range(safe.shape[1])]
+    widths = [min(max(len(str(col)) + 2, *[len(_shown(v)) + 1 for v in values[:_WIDTH_ROWS]],
+                      6), MAX_WIDTH) for col, values in zip(header, columns, strict=True)]
+    return Sheet(name, header, widths, columns)
 
 
 def _shown(v: Any) -> str:
@@ -150,16 +156,14 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike[s
     -------
     Path
     """
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)  # streams rows: several times faster than the default
     taken: set[str] = set()
+    sheets = []
     for name, table in tables.items():
         frame = pd.DataFrame(table)
         geom = [c for c in frame.columns if str(frame[c].dtype) == "geometry"]
-        _fill_sheet(wb.create_sheet(sheet_name(name, taken)), frame.drop(columns=geom))
-    if not wb.sheetnames:
-        wb.create_sheet("Empty")
+        sheets.append(_sheet(sheet_name(name, taken), frame.drop(columns=geom)))
+    if not sheets:
+        sheets.append(_sheet("Empty", pd.DataFrame()))
     with atomic_path(path) as tmp:
-        wb.save(tmp)
+        write_xlsx(sheets, tmp)
     return Path(path)

@@ -124,12 +124,26 @@ class Geocoder:
 
     # -- keys ------------------------------------------------------------------------------
     def _offline_key(self, task: Task) -> str:
+        return self._offline_keys([task])[0][task]
+
+    def _offline_keys(self, tasks: Sequence[Task]) -> tuple[dict[Task, str], dict[Task, str]]:
+        """Store keys of tasks: with the name, and name-free (addresses only).
+
+        The gazetteer's part of the key is made once and each text folded once.
+        """
         assert self.offline is not None
-        kind, text, postcode, name = task
         words = self.offline.lexicon_key
         base = (f"gazetteer|{self.offline.version}{'|lx' + words if words else ''}|"
-                f"ms{self.offline.min_score:g}|{kind}")
-        return f"{base}|{fold(text)}|{postcode}|{fold(name)}"
+                f"ms{self.offline.min_score:g}|")
+        keys: dict[Task, str] = {}
+        generic: dict[Task, str] = {}
+        for task in tasks:
+            kind, text, postcode, name = task
+            head = f"{base}{kind}|{fold(text)}|{postcode}|"
+            keys[task] = head + fold(name)
+            if kind == "address":
+                generic[task] = head + fold("")
+        return keys, generic
 
     def _online_key(self, address: str, postcode: str) -> str:
         nom = self.nominatim
@@ -225,9 +239,7 @@ class Geocoder:
         keys: dict[Task, str] = {}
         generic: dict[Task, str] = {}
         if self.store is not None:
-            keys = {t: self._offline_key(t) for t in tasks}
-            generic = {t: self._offline_key((t[0], t[1], t[2], "")) for t in tasks
-                       if t[0] == "address"}
+            keys, generic = self._offline_keys(tasks)
             hits = _get_many(self.store, list({*keys.values(), *generic.values()}))
             for t in tasks:
                 hit = hits.get(generic.get(t, "")) or hits.get(keys[t])

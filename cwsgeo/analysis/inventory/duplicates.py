@@ -279,10 +279,15 @@ def find_duplicates(frame: pd.DataFrame, *, radius_m: float = 30.0,
 
 def _mapped(values: Sequence[str], func: Callable[[str], str]) -> np.ndarray:
     """Return ``func`` of every value, computed once per distinct value."""
-    series = pd.Series(values, dtype=object)
-    distinct = series.unique()
-    return series.map(dict(zip(distinct, map(func, distinct), strict=True))).to_numpy(
-        dtype=object)
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object))
+    if (codes < 0).any():  # missing values: map them as they are
+        series = pd.Series(values, dtype=object)
+        every = series.unique()
+        return series.map(dict(zip(every, map(func, every), strict=True))).to_numpy(
+            dtype=object)
+    mapped = np.empty(len(distinct), dtype=object)
+    mapped[:] = [func(v) for v in distinct]
+    return mapped[codes]
 
 
 def _column(frame: pd.DataFrame, name: str) -> list[str]:
@@ -661,16 +666,28 @@ def duplicate_problems(groups: pd.DataFrame, file: str, *, column: str | None = 
         Sorted by row.
     """
     out: list[Problem] = []
-    for _, members in groups.groupby("group", sort=True):
-        head = members.iloc[0]
+    if groups.empty:
+        return out
+    # records once (not a frame per group), in the order of groupby("group"): by group,
+    # members in table order
+    order = np.argsort(groups["group"].to_numpy(), kind="stable")
+    used = [c for c in ("group", "certain", "reasons", "id", "source_row", "name",
+                        "distance_m", "merged") if c in groups.columns]
+    rows = groups[used].iloc[order]
+    records = [dict(zip(used, values, strict=True))  # (to_dict boxes every value: slower)
+               for values in zip(*(rows[c].tolist() for c in used), strict=True)]
+    starts = [k for k, r in enumerate(records) if k == 0 or r["group"] != records[k - 1]["group"]]
+    for first, end in zip(starts, [*starts[1:], len(records)], strict=True):
+        head = records[first]
         certain = bool(head["certain"])
         why = " and ".join(_REASON_WORDS[r] for r in str(head["reasons"]).split("+") if r)
         where = _row_text(head["source_row"])
-        for m in members.iloc[1:].to_dict("records"):
+        head_name = fold(str(head["name"]))
+        for m in records[first + 1:end]:
             far = float(m["distance_m"])
             gap = f"; {far:,.0f} m apart" if far == far and far > 0 else ""
             done = f"; merged into {where}" if bool(m.get("merged", False)) else ""
-            same = " (same name)" if fold(str(m["name"])) == fold(str(head["name"])) else ""
+            same = " (same name)" if fold(str(m["name"])) == head_name else ""
             msg = (f"{'the same space as' if certain else 'possibly the same space as'} "
                    f"{where} (id {head['id']!r}, {head['name']!r}){same}: group linked by "
                    f"{why}{gap}{done}")

@@ -35,6 +35,11 @@ __all__ = ["LOCATION_CODES", "location_problems"]
 #: Problem codes of :func:`location_problems`.
 LOCATION_CODES: tuple[str, ...] = ("coord_mismatch", "postcode_mismatch")
 
+#: The columns the checks read (records of only these: the spaces have a hundred more).
+_USED = ("source_row", "coord_check_m", "lat", "lon", "geocode_lat", "geocode_lon",
+         "matched_address", "matched_postcode", "geocode_status", "location_method",
+         "address_from_name", "address", "postcode")
+
 _NO_POSTCODE_CHECK = frozenset({"street_only", "unmatched", "not_geocoded", ""})
 
 
@@ -68,7 +73,11 @@ def location_problems(spaces: pd.DataFrame, file: str, *, max_m: float | None = 
     limit = settings.coord_mismatch_m if max_m is None else float(max_m)
     label = dict(columns or {})
     out: list[Problem] = []
-    for rec in pd.DataFrame(spaces).to_dict("records"):
+    frame = pd.DataFrame(spaces)
+    used = [c for c in _USED if c in frame.columns]
+    # one dict per row from column lists (DataFrame.to_dict boxes every value: 3x slower)
+    for values in zip(*(frame[c].tolist() for c in used), strict=True):
+        rec = dict(zip(used, values, strict=True))
         row = _row(rec.get("source_row"))
         dist = _number(rec.get("coord_check_m"))
         if dist is not None and dist > limit:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -335,8 +336,17 @@ def join_listing_texts(inventory: pd.DataFrame, listings: pd.DataFrame,
     for rec in listings.to_dict("records"):
         by_key.setdefault(str(rec["key"]), []).append({str(k): v for k, v in rec.items()})
     own = inventory_text_columns(inventory)
-    rows = [_joined_row(_texts_for_row({str(k): v for k, v in r.items()}, by_key, own, cap))
-            for r in inventory.to_dict("records")]
+    # a row's texts depend only on its source_id and own text cells: each distinct
+    # combination is joined once (an inventory may list one operator's spaces many times)
+    used = [c for c in ("source_id", *own) if c in inventory.columns]
+    joined: dict[tuple[Any, ...], dict[str, object]] = {}
+    rows = []
+    for r in inventory[used].to_dict("records"):
+        key = tuple(r.values())
+        if key not in joined:
+            joined[key] = _joined_row(_texts_for_row({str(k): v for k, v in r.items()},
+                                                     by_key, own, cap))
+        rows.append(joined[key])
     out = pd.DataFrame(rows, columns=list(JOINED_COLUMNS),
                        index=pd.Index(inventory["id"].astype(str), name="id"))
     for c in ("n_texts", "text_chars"):

@@ -83,7 +83,10 @@ def area_names(admin: Any = None, spaces: pd.DataFrame | None = None) -> dict[st
     for table, prefix, kind in tables:
         if table is None or f"{kind}_code" not in table or f"{kind}_name" not in table:
             continue
-        for code, name in zip(table[f"{kind}_code"], table[f"{kind}_name"], strict=True):
+        codes = table[f"{kind}_code"].tolist()
+        pairs = dict.fromkeys(zip(map(type, codes), codes,  # each pair once, in order
+                                  table[f"{kind}_name"].tolist(), strict=True))
+        for _, code, name in pairs:
             if not is_missing(code) and as_text(name):
                 names.setdefault(_code(prefix, code), as_text(name))
     return names

@@ -58,7 +58,7 @@ from .text import (
     _layer_name,
     _number,
     _text_column,
-    format_value,
+    format_values,
 )
 from .typeviews import (
     TypeView,
@@ -129,7 +129,7 @@ def _buzz_parts(spread: pd.Series) -> Any:
     v = np.sort(pd.to_numeric(spread, errors="coerce").dropna().to_numpy(dtype=float))
 
     def parts(values: Sequence[Any]) -> _Parts:
-        texts = [format_value(x, "places_buzz") for x in values]
+        texts = format_values(values, "places_buzz")
         if not v.size:
             return [texts]
         x = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
@@ -191,7 +191,7 @@ def _space_data(sub: gpd.GeoDataFrame, present: Sequence[tuple[str, str]],
     for col, label in present:
         values = sub[col].tolist()
         parts = (formatters[col](values) if col in formatters
-                 else [[format_value(v, col) for v in values]])
+                 else [format_values(values, col)])
         fields.append([label, [p if isinstance(p, str) else _text_column(p) for p in parts]])
     xy = shapely.get_coordinates(sub.geometry.to_numpy())
     return {"n": len(sub), **_latlon_b64(xy[:, 1], xy[:, 0]),
@@ -292,10 +292,10 @@ def add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame,
     present = [(col, label) for col, label in fields.items() if col in sp.columns]
     formatters: dict[str, Any] = {
         "location_evidence": lambda values: [[_evidence_text(v) for v in values]],
-        "address": lambda values: _split_parts([format_value(v, "address") for v in values])}
+        "address": lambda values: _split_parts(format_values(values, "address"))}
     formatters["location_method"] = lambda values: [[
-        labels.named_in_text() if v == "text_area" else format_value(v, "location_method")
-        for v in values]]
+        labels.named_in_text() if v == "text_area" else t
+        for v, t in zip(values, format_values(values, "location_method"), strict=True)]]
     if "places_buzz" in sp.columns:
         formatters["places_buzz"] = _buzz_parts(sp.loc[drawn, "places_buzz"])
     idx = np.flatnonzero(drawn)

@@ -12,15 +12,16 @@ import html
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..._text import is_missing
 from .palette import LOCATION_TEXT, PROXIMITY_METHOD_TEXT
 
-__all__ = ["RawJSON", "format_value", "popup_html"]
+__all__ = ["RawJSON", "format_value", "format_values", "popup_html"]
 
 #: Colour of anything without a colour of its own (and of unsafe colour values).
 OTHER_COLOR = "#999999"
@@ -45,21 +46,33 @@ def _number(value: float) -> str:
     return f"{value:.2g}"
 
 
+def _number_format(column: str) -> Callable[[float], str]:
+    """Return the formatter of finite numbers of a column, by the unit its name carries."""
+    if column.endswith("_min") and not re.search(r"_\d+min$", column):
+        return lambda v: f"{v:,.1f} min"
+    if column.endswith("_m"):
+        return lambda v: f"{v:,.0f} m"
+    if column.endswith("_km2") and not column.endswith("_per_km2"):
+        return lambda v: f"{v:,.2f} km²"
+    if column.startswith("lq"):
+        return lambda v: f"{v:.2f}"
+    if re.search(r"_\d+min$", column) or column in ("residents", "spaces", "places", "stops"):
+        return lambda v: f"{v:,.0f}"
+    return _number
+
+
+def _text_format(column: str) -> Callable[[str], str]:
+    """Return the formatter of texts of a column (codes of methods and statuses in words)."""
+    if column == "proximity_method":
+        return lambda t: PROXIMITY_METHOD_TEXT.get(t, t.replace("_", " "))
+    if column in ("geocode_status", "location_method"):
+        return lambda t: LOCATION_TEXT.get(t, t.replace("_", " "))
+    return str
+
+
 def _format_number(v: float, column: str) -> str | None:
     """Format a float as text with the unit its column name carries."""
-    if not math.isfinite(v):
-        return None
-    if column.endswith("_min") and not re.search(r"_\d+min$", column):
-        return f"{v:,.1f} min"
-    if column.endswith("_m"):
-        return f"{v:,.0f} m"
-    if column.endswith("_km2") and not column.endswith("_per_km2"):
-        return f"{v:,.2f} km²"
-    if column.startswith("lq"):
-        return f"{v:.2f}"
-    if re.search(r"_\d+min$", column) or column in ("residents", "spaces", "places", "stops"):
-        return f"{v:,.0f}"
-    return _number(v)
+    return _number_format(column)(v) if math.isfinite(v) else None
 
 
 def format_value(value: Any, column: str = "") -> str | None:
@@ -98,12 +111,30 @@ def format_value(value: Any, column: str = "") -> str | None:
         return f"{int(value):,}"
     if isinstance(value, (int, float, np.integer, np.floating)):
         return _format_number(float(value), column)
-    text = str(value)
-    if column == "proximity_method":
-        return PROXIMITY_METHOD_TEXT.get(text, text.replace("_", " "))
-    if column in ("geocode_status", "location_method"):
-        return LOCATION_TEXT.get(text, text.replace("_", " "))
-    return text
+    return _text_format(column)(str(value))
+
+
+def format_values(values: Iterable[Any], column: str = "") -> list[str | None]:
+    """Format the values of a column: :func:`format_value` of each, the unit read once.
+
+    Examples
+    --------
+    >>> format_values([6.345, float("nan"), None, 2], "metro_walk_min")
+    ['6.3 min', None, None, '2.0 min']
+    """
+    number, text = _number_format(column), _text_format(column)
+    out: list[str | None] = []
+    for v in values:
+        kind = type(v)
+        if kind is float:  # most cells: one test, one format
+            out.append(number(v) if math.isfinite(v) else None)
+        elif kind is str:
+            out.append(text(v))
+        elif v is None:
+            out.append(None)
+        else:
+            out.append(format_value(v, column))
+    return out
 
 
 def popup_html(title: str, rows: Iterable[tuple[str, Any]]) -> str:
@@ -205,14 +236,17 @@ def _text_column(values: Iterable[str | None]) -> dict[str, Any]:
     texts = [None if v is None else str(v) for v in values]
     if texts and texts.count(texts[0]) == len(texts):
         return {"k": texts[0]}  # one text (or none) for every row
-    table: dict[str, int] = {}
-    codes = [0 if v is None else table.setdefault(v, len(table) + 1) for v in texts]
+    # codes in order of first appearance (0: no text), counted in C
+    found, distinct = pd.factorize(np.array(texts, dtype=object))
+    codes = found + 1
+    table = distinct.tolist()
     width = 1 if len(table) < 2 ** 8 else 2
-    listed = sum(len(t) + 3 for t in texts if t is not None) + 5 * codes.count(0)
-    if len(table) >= 2 ** 16 or listed <= sum(len(t) + 3 for t in table) + 1.34 * width * len(
+    sizes = np.array([len(t) + 3 for t in table], dtype=np.int64)
+    listed = int(sizes[found[found >= 0]].sum()) + 5 * int((found < 0).sum())
+    if len(table) >= 2 ** 16 or listed <= int(sizes.sum()) + 1.34 * width * len(
             codes):  # mostly distinct: no table
         return {"v": texts}
-    return {"t": list(table), "c": _b64(codes, f"<u{width}"), "w": width}
+    return {"t": table, "c": _b64(codes, f"<u{width}"), "w": width}
 
 
 def _layer_name(text: str) -> str:

@@ -59,7 +59,17 @@ def type_label(key: int | None) -> str:
 
 def _types(spaces: pd.DataFrame, column: str = "innovation_type") -> list[int | None]:
     col = spaces[column] if column in spaces else pd.Series(pd.NA, spaces.index, dtype="Int64")
-    return [type_key(v) for v in col.tolist()]
+    keys: dict[Any, int | None] = {}  # type_key of each distinct value, once
+    out: list[int | None] = []
+    for v in col.tolist():
+        if type(v) is float and v != v:  # NaN: no type (and no use as a dict key)
+            out.append(None)
+            continue
+        try:
+            out.append(keys[v])
+        except KeyError:
+            out.append(keys.setdefault(v, type_key(v)))
+    return out
 
 
 def has_types(spaces: pd.DataFrame, column: str = "innovation_type") -> bool:
