@@ -297,7 +297,7 @@ def _reachable(tg: SnappedTargets, sub: Snap, reached: np.ndarray, own: np.ndarr
 
 def _count_stops(counts: dict[str, np.ndarray], rows_idx: np.ndarray, d: np.ndarray,
                  stops_t: SnappedTargets, th: _Thresholds) -> None:
-    """Stops of each mode within each threshold (one-hot weights: whole-number sums)."""
+    """Count the stops of each mode within each threshold (one-hot weights: whole sums)."""
     for m in th.stop_minutes:
         by_mode = (d <= m * th.speed).astype(np.float64) @ stops_t.weights
         for j, mode in enumerate(stops_t.columns):
