@@ -6,6 +6,7 @@ Column names (built by :func:`cwsgeo.schema.metric_column`) are listed in
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -172,18 +173,21 @@ def _count_batch(counts: dict[str, np.ndarray], rows_idx: np.ndarray, net: WalkN
     the counts are those of one pass per mode).
     """
     sub = snap.subset(rows_idx)
-    node_dist, reached = _batch_node_distances(net, sub, limit)
+    node_dist, nodes, col_of = _batch_node_distances(net, sub, limit)
+    reached = col_of < len(nodes)
     own = np.zeros(net.n_edges + 1, bool)  # the batch's own edges, shifted by one (-1: none)
     own[sub.edge[sub.valid] + 1] = True
     if stops_t is not None and stops_t.columns:
         near = _reachable(stops_t, sub, reached, own, far_m=max(th.stop_minutes) * th.speed)
-        _count_stops(counts, rows_idx, near.distances_from(node_dist, sub), near, th)
+        d = _on_columns(near, col_of).distances_from(node_dist, sub)
+        _count_stops(counts, rows_idx, d, near, th)
     if place_t is not None and cat_w is not None:
         near = _reachable(place_t, sub, reached, own)
-        _count_places(counts, rows_idx, near.distances_from(node_dist, sub), near, cat_w, th)
+        d = _on_columns(near, col_of).distances_from(node_dist, sub)
+        _count_places(counts, rows_idx, d, near, cat_w, th)
     if residents is not None:
-        _count_residents(counts, rows_idx, node_dist, sub, residents, net, th,
-                         np.flatnonzero(reached))
+        _count_residents(counts, rows_idx, node_dist[:, :len(nodes)], sub, residents, net, th,
+                         nodes)
 
 
 @dataclass(frozen=True)
@@ -252,23 +256,34 @@ def _batches(net: WalkNetwork, snap: Snap, size: int) -> Iterator[np.ndarray]:
 
 
 def _batch_node_distances(net: WalkNetwork, sub: Snap,
-                          limit: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return a batch's node distances within ``limit`` and the nodes any space reached.
+                          limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return a batch's node distances within ``limit``, on the columns of the nodes reached.
 
-    Distances come from the bounded engine (rows of ``inf`` for spaces off the network); the
-    mask marks the nodes reached by any space of the batch.
+    Distances come from the bounded engine. Returns ``(node_dist, nodes, col_of)``: the
+    nodes any space of the batch reached (ascending), ``node_dist`` of shape
+    ``(len(sub), len(nodes) + 1)`` whose column ``k`` is node ``nodes[k]`` and whose last
+    column is ``inf`` (rows of ``inf`` for spaces off the network), and ``col_of``, each
+    node's column (the last one for the nodes no space reached).
     """
     net_rows = np.flatnonzero(sub.valid & sub.on_network)
     reached = np.zeros(net.n_nodes, bool)
-    if not len(net_rows):
-        return np.full((len(sub), net.n_nodes), np.inf), reached
-    reach = nodes_in_range(net, sub.subset(net_rows), radius=limit)
-    reached[reach.nodes] = True
-    if len(net_rows) == len(sub):
-        return reach.to_dense(net.n_nodes), reached
-    node_dist = np.full((len(sub), net.n_nodes), np.inf)
-    node_dist[net_rows] = reach.to_dense(net.n_nodes)
-    return node_dist, reached
+    reach = (nodes_in_range(net, sub.subset(net_rows), radius=limit) if len(net_rows)
+             else None)
+    if reach is not None:
+        reached[reach.nodes] = True
+    nodes = np.flatnonzero(reached)
+    col_of = np.full(net.n_nodes, len(nodes), np.int64)
+    col_of[nodes] = np.arange(len(nodes))
+    node_dist = np.full((len(sub), len(nodes) + 1), np.inf)
+    if reach is not None:
+        node_dist[np.repeat(net_rows, reach.sizes), col_of[reach.nodes]] = reach.distances
+    return node_dist, nodes, col_of
+
+
+def _on_columns(tg: SnappedTargets, col_of: np.ndarray) -> SnappedTargets:
+    """Return ``tg`` with its edge ends renumbered as columns of the batch's node distances."""
+    s = dataclasses.replace(tg.snap, u=col_of[tg.snap.u], v=col_of[tg.snap.v])
+    return dataclasses.replace(tg, snap=s)
 
 
 def _reachable(tg: SnappedTargets, sub: Snap, reached: np.ndarray, own: np.ndarray,
