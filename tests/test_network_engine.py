@@ -213,6 +213,26 @@ def test_sums_need_point_weights_with_points():
     assert nw.sums_in_range(net, None, 100.0).shape == (net.n_nodes, 0)
 
 
+# ----------------------------------------------------------------------------- to_points
+@pytest.mark.parametrize("seed", [0, 1])
+def test_to_points_gather_equals_numpy_bit_for_bit(seed):
+    """The compiled gather gives numpy's ``minimum`` of the two sums, inf and NaN included."""
+    net = random_net(seed)
+    pts = random_points(net, seed)
+    rng = np.random.default_rng(seed)
+    rows = rng.random((7, net.n_nodes)) * 500.0
+    rows[rng.random(rows.shape) < 0.4] = np.inf
+    rows[0, pts.u[0]] = np.nan
+    t = np.arange(len(pts))
+    expected = np.minimum(rows[:, pts.u[t]] + pts.cost_u[t], rows[:, pts.v[t]] + pts.cost_v[t])
+    got = nw.to_points(rows, pts)
+    assert got.shape == expected.shape
+    assert np.array_equal(got.view(np.int64), expected.view(np.int64))
+    part = t[::3]
+    assert np.array_equal(nw.to_points(rows, pts, target_index=part), expected[:, part],
+                          equal_nan=True)
+
+
 # ----------------------------------------------------------------------------- nearest
 def scipy_nearest(net: nw.WalkNetwork, snap: nw.Snap, limit: float) -> np.ndarray:
     """Today's nearest_distances: one min_only dijkstra from virtual sources."""

@@ -74,7 +74,8 @@ not with the size of the graph (scipy's ``limit`` still does O(n) work per origi
 * :func:`point_node_distances`: from snapped points to every node (both edge ends, offsets
   added; ``dijkstra``).
 * :func:`to_points`: from rows of node distances to snapped target points (exact: both ends of
-  the target's edge, plus the along-the-edge shortcut when origin and target share an edge).
+  the target's edge, plus the along-the-edge shortcut when origin and target share an edge;
+  the gather is one compiled pass, :mod:`._gather`, equal to the numpy expression bit for bit).
 
 numba compiles the engine on its first use in an environment (a few seconds) and caches it
 (``cache=True``; later processes load it in well under a second). ``NUMBA_NUM_THREADS`` sets

@@ -586,10 +586,20 @@ def to_points(node_dist: np.ndarray, targets: Snap, *, origins: Snap | None = No
         ``(n_origins, n_targets)`` metres (``inf`` when unreachable within the rows' limit).
     """
     t = np.arange(len(targets)) if target_index is None else np.asarray(target_index)
-    out = np.minimum(node_dist[:, targets.u[t]] + targets.cost_u[t],
-                     node_dist[:, targets.v[t]] + targets.cost_v[t])
+    out = _nearer_end(node_dist, targets.u[t], targets.v[t], targets.cost_u[t],
+                      targets.cost_v[t])
     if origins is not None and len(t) and len(origins):
         _same_edge_shortcut(out, origins, targets, t)
+    return out
+
+
+def _nearer_end(rows: np.ndarray, u: np.ndarray, v: np.ndarray, cost_u: np.ndarray,
+                cost_v: np.ndarray) -> np.ndarray:
+    """``minimum(rows[:, u] + cost_u, rows[:, v] + cost_v)`` in one compiled pass."""
+    from ._gather import gather_min
+
+    out = np.empty((rows.shape[0], len(u)), np.result_type(rows, cost_u, cost_v))
+    gather_min(rows, u, v, cost_u, cost_v, out)
     return out
 
 

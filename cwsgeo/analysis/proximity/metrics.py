@@ -6,6 +6,7 @@ Column names (built by :func:`cwsgeo.schema.metric_column`) are listed in
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -142,7 +143,10 @@ def space_metrics(spaces: gpd.GeoDataFrame, net: WalkNetwork, *,
     snap = snap_points(net, spaces.geometry, snap_max_m=snap_max_m)
     if residents is not None:
         residents.check(net)
-    by_mode = _stops_by_mode(net, stops, modes, snap_max_m)
+    stops_t = (None if stops is None else
+               snap_stops(net, stops, modes=modes, snap_max_m=snap_max_m))
+    by_mode = ({} if stops_t is None else
+               {mode: stops_t.only(mode) for mode in stops_t.columns})
     place_t = (None if places is None else
                snap_places(net, places, categories=categories, snap_max_m=snap_max_m))
     cat_w = None if place_t is None else _category_weights(place_t.columns, category_weights)
@@ -153,28 +157,37 @@ def space_metrics(spaces: gpd.GeoDataFrame, net: WalkNetwork, *,
     if counts:
         with progress_bar(len(snap), "space metrics", progress) as bar:
             for rows_idx in _batches(net, snap, chunk_size):
-                _count_batch(counts, rows_idx, net, snap, limit, by_mode, place_t, cat_w,
+                _count_batch(counts, rows_idx, net, snap, limit, stops_t, place_t, cat_w,
                              residents, th)
                 bar.update(len(rows_idx))
     return _metrics_frame(ids, snap, nearest, counts, th)
 
 
 def _count_batch(counts: dict[str, np.ndarray], rows_idx: np.ndarray, net: WalkNetwork,
-                 snap: Snap, limit: float, by_mode: Mapping[str, SnappedTargets],
+                 snap: Snap, limit: float, stops_t: SnappedTargets | None,
                  place_t: SnappedTargets | None, cat_w: np.ndarray | None,
                  residents: Residents | None, th: _Thresholds) -> None:
-    """Add one batch of spaces' stops, places and residents within reach to ``counts``."""
+    """Add one batch of spaces' stops, places and residents within reach to ``counts``.
+
+    The stops of every mode are measured in one pass (each stop's distance is its own, so
+    the counts are those of one pass per mode).
+    """
     sub = snap.subset(rows_idx)
-    node_dist, reached = _batch_node_distances(net, sub, limit)
-    for mode, tg in by_mode.items():
-        near = _reachable(tg, sub, reached, far_m=max(th.stop_minutes) * th.speed)
-        _count_stops(counts, rows_idx, near.distances_from(node_dist, sub), mode, th)
+    node_dist, nodes, col_of = _batch_node_distances(net, sub, limit)
+    reached = col_of < len(nodes)
+    own = np.zeros(net.n_edges + 1, bool)  # the batch's own edges, shifted by one (-1: none)
+    own[sub.edge[sub.valid] + 1] = True
+    if stops_t is not None and stops_t.columns:
+        near = _reachable(stops_t, sub, reached, own, far_m=max(th.stop_minutes) * th.speed)
+        d = _on_columns(near, col_of).distances_from(node_dist, sub)
+        _count_stops(counts, rows_idx, d, near, th)
     if place_t is not None and cat_w is not None:
-        near = _reachable(place_t, sub, reached)
-        _count_places(counts, rows_idx, near.distances_from(node_dist, sub), near, cat_w, th)
+        near = _reachable(place_t, sub, reached, own)
+        d = _on_columns(near, col_of).distances_from(node_dist, sub)
+        _count_places(counts, rows_idx, d, near, cat_w, th)
     if residents is not None:
-        _count_residents(counts, rows_idx, node_dist, sub, residents, net, th,
-                         np.flatnonzero(reached))
+        _count_residents(counts, rows_idx, node_dist[:, :len(nodes)], sub, residents, net, th,
+                         nodes)
 
 
 @dataclass(frozen=True)
@@ -197,16 +210,6 @@ class _Thresholds:
         if places:
             limit = max(limit, self.buzz_zero_m)
         return limit
-
-
-def _stops_by_mode(net: WalkNetwork, stops: gpd.GeoDataFrame | SnappedTargets | None,
-                   modes: Sequence[str] | None,
-                   snap_max_m: float | None) -> dict[str, SnappedTargets]:
-    """Snapped stops of each mode (empty without stops)."""
-    if stops is None:
-        return {}
-    snapped = snap_stops(net, stops, modes=modes, snap_max_m=snap_max_m)
-    return {mode: snapped.only(mode) for mode in snapped.columns}
 
 
 def _category_weights(cats: Sequence[str],
@@ -253,31 +256,43 @@ def _batches(net: WalkNetwork, snap: Snap, size: int) -> Iterator[np.ndarray]:
 
 
 def _batch_node_distances(net: WalkNetwork, sub: Snap,
-                          limit: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return a batch's node distances within ``limit`` and the nodes any space reached.
+                          limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return a batch's node distances within ``limit``, on the columns of the nodes reached.
 
-    Distances come from the bounded engine (rows of ``inf`` for spaces off the network); the
-    mask marks the nodes reached by any space of the batch.
+    Distances come from the bounded engine. Returns ``(node_dist, nodes, col_of)``: the
+    nodes any space of the batch reached (ascending), ``node_dist`` of shape
+    ``(len(sub), len(nodes) + 1)`` whose column ``k`` is node ``nodes[k]`` and whose last
+    column is ``inf`` (rows of ``inf`` for spaces off the network), and ``col_of``, each
+    node's column (the last one for the nodes no space reached).
     """
     net_rows = np.flatnonzero(sub.valid & sub.on_network)
     reached = np.zeros(net.n_nodes, bool)
-    if not len(net_rows):
-        return np.full((len(sub), net.n_nodes), np.inf), reached
-    reach = nodes_in_range(net, sub.subset(net_rows), radius=limit)
-    reached[reach.nodes] = True
-    if len(net_rows) == len(sub):
-        return reach.to_dense(net.n_nodes), reached
-    node_dist = np.full((len(sub), net.n_nodes), np.inf)
-    node_dist[net_rows] = reach.to_dense(net.n_nodes)
-    return node_dist, reached
+    reach = (nodes_in_range(net, sub.subset(net_rows), radius=limit) if len(net_rows)
+             else None)
+    if reach is not None:
+        reached[reach.nodes] = True
+    nodes = np.flatnonzero(reached)
+    col_of = np.full(net.n_nodes, len(nodes), np.int64)
+    col_of[nodes] = np.arange(len(nodes))
+    node_dist = np.full((len(sub), len(nodes) + 1), np.inf)
+    if reach is not None:
+        node_dist[np.repeat(net_rows, reach.sizes), col_of[reach.nodes]] = reach.distances
+    return node_dist, nodes, col_of
 
 
-def _reachable(tg: SnappedTargets, sub: Snap, reached: np.ndarray,
+def _on_columns(tg: SnappedTargets, col_of: np.ndarray) -> SnappedTargets:
+    """Return ``tg`` with its edge ends renumbered as columns of the batch's node distances."""
+    s = dataclasses.replace(tg.snap, u=col_of[tg.snap.u], v=col_of[tg.snap.v])
+    return dataclasses.replace(tg, snap=s)
+
+
+def _reachable(tg: SnappedTargets, sub: Snap, reached: np.ndarray, own: np.ndarray,
                far_m: float | None = None) -> SnappedTargets:
     """Return the targets a batch of spaces may reach within its search radius.
 
     All of them when a space is off the network; else those off the network, those with an
-    edge end reached and those on a space's own edge (the direct walk along it). The others
+    edge end reached and those on a space's own edge (``own``: a mask of the edges, shifted
+    by one, that the batch's spaces lie on; the direct walk along it). The others
     are beyond the radius (their distances would be ``inf``). With ``far_m`` (for counts
     only: a float sum would add its terms in another order), targets off the network
     farther than ``far_m`` in a straight line from the batch's bounding box are left out
@@ -286,21 +301,22 @@ def _reachable(tg: SnappedTargets, sub: Snap, reached: np.ndarray,
     if (sub.valid & ~sub.on_network).any():
         return tg
     s = tg.snap
-    edges = sub.edge[sub.valid]
     off = ~s.on_network
     if far_m is not None and off.any() and sub.valid.any():
         x, y = sub.x[sub.valid], sub.y[sub.valid]
         off &= ((s.x >= x.min() - far_m) & (s.x <= x.max() + far_m)
                 & (s.y >= y.min() - far_m) & (s.y <= y.max() + far_m))
-    keep = s.valid & (off | reached[s.u] | reached[s.v] | np.isin(s.edge, edges))
+    keep = s.valid & (off | reached[s.u] | reached[s.v] | own[s.edge + 1])
     return tg if keep.all() else tg.subset(np.flatnonzero(keep))
 
 
 def _count_stops(counts: dict[str, np.ndarray], rows_idx: np.ndarray, d: np.ndarray,
-                 mode: str, th: _Thresholds) -> None:
+                 stops_t: SnappedTargets, th: _Thresholds) -> None:
+    """Count the stops of each mode within each threshold (one-hot weights: whole sums)."""
     for m in th.stop_minutes:
-        counts[metric_column(mode, "stops", minutes=m)][rows_idx] = \
-            (d <= m * th.speed).sum(axis=1)
+        by_mode = (d <= m * th.speed).astype(np.float64) @ stops_t.weights
+        for j, mode in enumerate(stops_t.columns):
+            counts[metric_column(mode, "stops", minutes=m)][rows_idx] = by_mode[:, j]
 
 
 def _count_places(counts: dict[str, np.ndarray], rows_idx: np.ndarray, d: np.ndarray,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -83,14 +83,14 @@ class Residents:
         Network nodes count when ``node_dist <= radius`` (rows of node distances); rows listed
         in ``line_rows`` use straight lines to the nodes instead (``node_xy`` needed).
         Off-network residents always count in a straight line from ``origin_xy``.
-        ``nodes``, when given, lists the only node positions any network row reaches (the
-        other columns of ``node_dist`` are ``inf``): just those columns are summed.
+        ``nodes``, when given, are the node positions of the columns of ``node_dist`` (the
+        only nodes any network row reaches; the others are beyond every row's reach).
         """
-        if nodes is None:
-            reached = (node_dist <= radius).astype(np.float64) @ self.node_residents
-        else:
-            reached = ((node_dist[:, nodes] <= radius).astype(np.float64)
-                       @ self.node_residents[nodes])
+        weights = self.node_residents if nodes is None else self.node_residents[nodes]
+        # with nodes, the mask in Fortran order (as ``rows[:, nodes]`` gives it): the product
+        # then sums in the same order as when the columns were picked from every node's
+        order: Literal["K", "F"] = "K" if nodes is None else "F"
+        reached = (node_dist <= radius).astype(np.float64, order=order) @ weights
         if line_rows is not None and len(line_rows):
             if node_xy is None:
                 raise ValueError("node_xy is needed with line_rows")

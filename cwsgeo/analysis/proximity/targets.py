@@ -111,10 +111,15 @@ class SnappedTargets:
         o_line = np.flatnonzero(origins.valid & ~origins.on_network)
         tx, ty = self.snap.x, self.snap.y
         every_row = len(o_net) == len(origins)
-        if every_row and len(t_on) == len(self.snap):  # the common case: no scattering
-            return to_points(rows, self.snap, origins=origins)
+        if every_row:  # the common case: every target through the network, then the others
+            out = to_points(rows, self.snap, origins=origins)
+            if len(t_off):
+                out[:, t_off] = euclid(origins.x, origins.y, tx[t_off], ty[t_off])
+            if len(t_on) + len(t_off) < len(self.snap):
+                out[:, ~self.snap.valid] = np.inf
+            return out
         out = np.full((len(origins), len(self.snap)), np.inf)
-        o_ix = slice(None) if every_row else o_net[:, None]
+        o_ix = o_net[:, None]
         if len(o_net) and len(t_on):
             out[o_ix, t_on] = to_points(rows[o_net], self.snap, origins=origins.subset(o_net),
                                         target_index=t_on)
