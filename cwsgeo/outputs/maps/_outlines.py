@@ -52,7 +52,7 @@ def sector_radii(xy: np.ndarray, ring_ptr: np.ndarray, ring_poly: np.ndarray,
                 break
             sx, sy = xy[i + 1, 0] - x0, xy[i + 1, 1] - y0
             length = math.sqrt(sx * sx + sy * sy)
-            count = int(math.ceil(length / max_len))
+            count = math.ceil(length / max_len)
             if count > 1:
                 part = length / count
                 for j in range(1, count):
