@@ -115,11 +115,12 @@ def test_outline_radii_equal_those_of_segmentized_boundaries() -> None:
          for p in pts]), ratio=0.3)
     holed = shapely.difference(box(0, 0, 900, 700), box(300, 200, 500, 400))  # a hole
     multi = shapely.union(box(0, 0, 100, 100), box(400, 0, 401, 60))  # a thin far part
-    polys = np.array([*polys, holed, multi, box(5, 5, 6, 6)], dtype=object)
-    c = shapely.centroid(polys)
-    for directions in (16, 7):
-        got = _sector_radii(polys, shapely.get_x(c), shapely.get_y(c), directions)
-        assert np.array_equal(got, _segmentized_radii(polys, directions))
+    mixed = np.array([*polys, holed, multi, box(5, 5, 6, 6)], dtype=object)
+    for these in (polys, mixed):  # polygons without holes, then any
+        c = shapely.centroid(these)
+        for directions in (16, 7):
+            got = _sector_radii(these, shapely.get_x(c), shapely.get_y(c), directions)
+            assert np.array_equal(got, _segmentized_radii(these, directions))
 
 
 @pytest.fixture(scope="module")

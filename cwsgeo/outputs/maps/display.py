@@ -181,13 +181,17 @@ def _sector_radii(polys: np.ndarray, cx: np.ndarray, cy: np.ndarray,
     """
     from ._outlines import sector_radii
 
-    parts, part_of = shapely.get_parts(polys, return_index=True)
-    rings, ring_of = shapely.get_rings(parts, return_index=True)
-    xy, which = shapely.get_coordinates(rings, return_index=True)
+    if ((shapely.get_type_id(polys) == 3) & (shapely.get_num_interior_rings(polys) == 0)).all():
+        rings, ring_poly = polys, np.arange(len(polys))  # one ring each: no copies of rings
+    else:
+        parts, part_of = shapely.get_parts(polys, return_index=True)
+        rings, ring_of = shapely.get_rings(parts, return_index=True)
+        ring_poly = part_of[ring_of]
     ptr = np.zeros(len(rings) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(which, minlength=len(rings)), out=ptr[1:])
-    radii = sector_radii(xy, ptr, part_of[ring_of], np.asarray(cx, dtype=float),
-                         np.asarray(cy, dtype=float), len(polys), directions, 25.0)
+    np.cumsum(shapely.get_num_coordinates(rings), out=ptr[1:])
+    radii = sector_radii(shapely.get_coordinates(rings), ptr, ring_poly,
+                         np.asarray(cx, dtype=float), np.asarray(cy, dtype=float), len(polys),
+                         directions, 25.0)
     empty = radii == 0
     if empty.any():
         near = np.maximum(np.roll(radii, 1, axis=1), np.roll(radii, -1, axis=1))
