@@ -17,10 +17,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import box
 
 from cwsgeo.analysis.admin import AdminAreas
 from cwsgeo.outputs import maps
+from cwsgeo.outputs.maps.display import _sector_radii
 from cwsgeo.outputs.maps.palette import MANY_FEATURES
 from tests._browser import launch, watched_page
 
@@ -86,6 +88,39 @@ def test_size_grows_by_a_bounded_number_of_bytes_per_space(tmp_path, admin, big_
     assert per_space < BYTES_PER_SPACE, per_space
     page = big_map.read_text(encoding="utf-8")
     assert page.count("= cwsOutlines(") == 1  # the walking areas as compact outlines
+
+
+def _segmentized_radii(polys: np.ndarray, directions: int) -> np.ndarray:
+    """The outline radii measured on ``shapely.segmentize``d boundaries (the reference)."""
+    c = shapely.centroid(polys)
+    cx, cy = shapely.get_x(c), shapely.get_y(c)
+    dense = shapely.segmentize(shapely.boundary(polys), 25.0)
+    xy, which = shapely.get_coordinates(dense, return_index=True)
+    dx, dy = xy[:, 0] - cx[which], xy[:, 1] - cy[which]
+    sector = np.round(np.arctan2(dy, dx) / (2 * np.pi / directions)).astype(int) % directions
+    radii = np.zeros((len(polys), directions))
+    np.maximum.at(radii, (which, sector), np.hypot(dx, dy))
+    empty = radii == 0
+    near = np.maximum(np.roll(radii, 1, axis=1), np.roll(radii, -1, axis=1))
+    radii[empty] = near[empty]
+    return radii
+
+
+def test_outline_radii_equal_those_of_segmentized_boundaries() -> None:
+    rng = np.random.default_rng(3)
+    pts = gpd.points_from_xy(rng.uniform(425_000, 435_000, 300),
+                             rng.uniform(4_580_000, 4_588_000, 300))
+    polys = shapely.concave_hull(shapely.multipoints(
+        [shapely.points(p.x + rng.normal(0, 250, 40), p.y + rng.normal(0, 250, 40))
+         for p in pts]), ratio=0.3)
+    holed = shapely.difference(box(0, 0, 900, 700), box(300, 200, 500, 400))  # a hole
+    multi = shapely.union(box(0, 0, 100, 100), box(400, 0, 401, 60))  # a thin far part
+    mixed = np.array([*polys, holed, multi, box(5, 5, 6, 6)], dtype=object)
+    for these in (polys, mixed):  # polygons without holes, then any
+        c = shapely.centroid(these)
+        for directions in (16, 7):
+            got = _sector_radii(these, shapely.get_x(c), shapely.get_y(c), directions)
+            assert np.array_equal(got, _segmentized_radii(these, directions))
 
 
 @pytest.fixture(scope="module")

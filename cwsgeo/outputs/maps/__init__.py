@@ -41,7 +41,8 @@ clusters < spaces.
 Where things live
 -----------------
 ``palette`` (symbol colours and plain words), ``text`` (formatting and escaping),
-``display`` (display geometry, kept in an injected ``store``), ``furniture`` (style, the one
+``display`` (display geometry, kept in an injected ``store``; ``_outlines``: the compiled
+kernel of the walking areas' outlines), ``furniture`` (style, the one
 legend panel, title and data note, one-line credits, popups, ready marker), ``controls``
 (grouped layer control, opt-in tiles, name labels, search), ``layers`` (GeoJSON and point
 layers, the base map), ``spaces`` (space layers and their legend), ``precision`` (filled,

@@ -168,13 +168,12 @@ def street_label_rows(streets: gpd.GeoDataFrame, top: int = 80,
     if not len(work):
         return []
     longest = work.groupby("_name")["_len"].sum().nlargest(top).index
-    rows = []
-    for name in longest:
-        piece = work.loc[work["_name"] == name].sort_values("_len").iloc[-1]
-        mid = gpd.GeoSeries([piece.geometry.interpolate(0.5, normalized=True)],
-                            crs=settings.crs_work).to_crs(settings.crs_store).iloc[0]
-        rows.append([round(mid.y, 5), round(mid.x, 5), str(name), "street"])
-    return rows
+    pieces = dict(list(work[work["_name"].isin(longest)].groupby("_name", sort=False)))
+    mids = gpd.GeoSeries(
+        [pieces[name].sort_values("_len").geometry.iloc[-1].interpolate(0.5, normalized=True)
+         for name in longest], crs=settings.crs_work).to_crs(settings.crs_store)
+    return [[round(mid.y, 5), round(mid.x, 5), str(name), "street"]
+            for mid, name in zip(mids, longest, strict=True)]
 
 
 def add_name_labels(m: folium.Map, admin: Any, streets: gpd.GeoDataFrame | None = None,

@@ -173,17 +173,25 @@ def street_lines(streets: gpd.GeoDataFrame, tolerance_m: float = 2.0, decimals: 
 
 def _sector_radii(polys: np.ndarray, cx: np.ndarray, cy: np.ndarray,
                   directions: int) -> np.ndarray:
-    """Farthest boundary vertex of each polygon in each of ``directions`` sectors (metres).
+    """Farthest boundary point of each polygon in each of ``directions`` sectors (metres).
 
-    Boundaries are densified first (every sector of a polygon gets vertices); a sector that
-    still has none takes the larger of its neighbours.
+    Boundaries are densified first (points at most 25 m apart, as ``shapely.segmentize``
+    places them: every sector of a polygon gets points); a sector that still has none takes
+    the larger of its neighbours. Compiled (:mod:`._outlines`): no densified geometry is made.
     """
-    dense = shapely.segmentize(shapely.boundary(polys), 25.0)
-    xy, which = shapely.get_coordinates(dense, return_index=True)
-    dx, dy = xy[:, 0] - cx[which], xy[:, 1] - cy[which]
-    sector = np.round(np.arctan2(dy, dx) / (2 * np.pi / directions)).astype(int) % directions
-    radii = np.zeros((len(polys), directions))
-    np.maximum.at(radii, (which, sector), np.hypot(dx, dy))
+    from ._outlines import sector_radii
+
+    if ((shapely.get_type_id(polys) == 3) & (shapely.get_num_interior_rings(polys) == 0)).all():
+        rings, ring_poly = polys, np.arange(len(polys))  # one ring each: no copies of rings
+    else:
+        parts, part_of = shapely.get_parts(polys, return_index=True)
+        rings, ring_of = shapely.get_rings(parts, return_index=True)
+        ring_poly = part_of[ring_of]
+    ptr = np.zeros(len(rings) + 1, dtype=np.int64)
+    np.cumsum(shapely.get_num_coordinates(rings), out=ptr[1:])
+    radii = sector_radii(shapely.get_coordinates(rings), ptr, ring_poly,
+                         np.asarray(cx, dtype=float), np.asarray(cy, dtype=float), len(polys),
+                         directions, 25.0)
     empty = radii == 0
     if empty.any():
         near = np.maximum(np.roll(radii, 1, axis=1), np.roll(radii, -1, axis=1))

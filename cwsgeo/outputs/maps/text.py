@@ -123,6 +123,7 @@ def format_values(values: Iterable[Any], column: str = "") -> list[str | None]:
     ['6.3 min', None, None, '2.0 min']
     """
     number, text = _number_format(column), _text_format(column)
+    counts = not column.endswith(("_min", "_m", "_km2"))  # ints as whole numbers
     out: list[str | None] = []
     for v in values:
         kind = type(v)
@@ -130,8 +131,10 @@ def format_values(values: Iterable[Any], column: str = "") -> list[str | None]:
             out.append(number(v) if math.isfinite(v) else None)
         elif kind is str:
             out.append(text(v))
-        elif v is None:
+        elif v is None or v is pd.NA:
             out.append(None)
+        elif kind is int and counts:  # e.g. the cells of an Int64 column
+            out.append(f"{v:,}")
         else:
             out.append(format_value(v, column))
     return out

@@ -103,10 +103,23 @@ def with_innovation_label(spaces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if "location_precision" in spaces:
         radius = (spaces["location_radius_m"] if "location_radius_m" in spaces
                   else pd.Series(np.nan, spaces.index))
-        spaces["location_text"] = [
-            None if is_missing(p) else f"{p}, {radius_text(r)}" if radius_text(r) else str(p)
-            for p, r in zip(spaces["location_precision"].tolist(), radius.tolist(), strict=True)]
+        spaces["location_text"] = _location_texts(spaces["location_precision"].tolist(),
+                                                  radius.tolist())
     return spaces
+
+
+def _location_texts(precision: list[Any], radius: list[Any]) -> list[str | None]:
+    """``"<precision>, ±<radius>"`` of each space (the precision alone without a radius)."""
+    texts: dict[tuple[Any, Any], str | None] = {}  # each distinct pair formatted once
+    out: list[str | None] = []
+    for p, r in zip(precision, radius, strict=True):
+        try:
+            out.append(texts[(p, r)])
+        except KeyError:  # (and NaN radii, never equal to themselves: formatted each time)
+            text = None if is_missing(p) else (f"{p}, {radius_text(r)}" if radius_text(r)
+                                               else str(p))
+            out.append(texts.setdefault((p, r), text))
+    return out
 
 
 @dataclass(frozen=True)
