@@ -176,7 +176,7 @@ def print_pdf(page: str | os.PathLike[str], pdf: str | os.PathLike[str], *,
     browser
         Chromium executable (default :func:`find_chromium`).
     timeout_s
-        Longest wait for the browser (for each of its two tries).
+        Longest wait for the browser.
 
     Returns
     -------
@@ -185,37 +185,22 @@ def print_pdf(page: str | os.PathLike[str], pdf: str | os.PathLike[str], *,
     Raises
     ------
     cwsgeo.CwsgeoError
-        No Chromium was found, or it failed or wrote nothing (as one process and as usual).
+        No Chromium was found, or it failed or wrote nothing.
     """
     exe = browser or find_chromium()
     if exe is None:
         raise CwsgeoError("no Chromium found to print the PDF: install Debian's `chromium` "
                           "or set CWSGEO_CHROMIUM to a Chrome/Chromium executable")
-    # Chromium as one process (``--single-process``) prints the same PDF about three times
-    # sooner than its usual browser, GPU and renderer processes (which wait on each other at
-    # start-up); it is a debugging mode, so the usual browser prints if it fails
-    error = CwsgeoError(f"Chromium could not print {page}")
-    for mode in (["--single-process"], []):
+    with atomic_path(pdf) as tmp:
+        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu",
+               "--disable-background-networking", "--no-pdf-header-footer",
+               f"--print-to-pdf={tmp}", Path(page).resolve().as_uri()]
         try:
-            with atomic_path(pdf) as tmp:
-                _chromium_print(exe, mode, Path(page), tmp, timeout_s)
-            return Path(pdf)
-        except CwsgeoError as exc:
-            error = exc
-    raise error
-
-
-def _chromium_print(exe: str, mode: list[str], page: Path, tmp: Path, timeout_s: float
-                    ) -> None:
-    """Print ``page`` to ``tmp`` with Chromium's ``mode`` flags, or raise why not."""
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", *mode,
-           "--disable-background-networking", "--no-pdf-header-footer",
-           f"--print-to-pdf={tmp}", page.resolve().as_uri()]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise CwsgeoError(f"Chromium could not print {page}: {exc}") from None
-    if done.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
-        raise CwsgeoError(f"Chromium could not print {page} (exit {done.returncode}): "
-                          f"{done.stderr.strip()[-300:]}")
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
+                                  check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise CwsgeoError(f"Chromium could not print {page}: {exc}") from None
+        if done.returncode != 0 or not Path(tmp).is_file() or Path(tmp).stat().st_size == 0:
+            raise CwsgeoError(f"Chromium could not print {page} (exit {done.returncode}): "
+                              f"{done.stderr.strip()[-300:]}")
+    return Path(pdf)
