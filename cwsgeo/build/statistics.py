@@ -548,51 +548,59 @@ def write_findings(findings: Findings, folder: Path, *, admin: AdminAreas,
     city's ``literature`` (published figures, related work) is compared with and cited;
     ``labels`` are the city's words for its areas (default: the English words).
     """
-    from .._io import write_csv, write_text
-    from ..outputs.figures import credit_line, save_figure
+    from .._io import write_text
+    from ..outputs.figures import credit_line
     from ..outputs.findings import (
         figure_png,
         findings_figures,
+        findings_files,
         report_sections,
         statistics_json,
     )
     from ..outputs.report_page import print_pdf, render_report
+    from .parallel import background
 
     out: dict[str, Path] = {}
     stats = findings.statistics
     out["statistics_json"] = write_text(folder / "statistics.json", statistics_json(stats))
-    for name, curve in findings.curves.items():
-        out[f"curve_{name}"] = write_csv(curve, folder / "statistics" / f"{name}.csv")
-    for name, table in findings.tables.items():
-        out[f"table_{name}"] = write_csv(table.reset_index() if table.index.name else table,
-                                         folder / "statistics" / f"{name}.csv")
     boundary = admin.city.to_crs(settings.crs_work)
     drawn = findings_figures(stats, findings.curves, findings.hotspot_units,
                              findings.tables.get("by_type_values"), boundary=boundary,
                              source=credit_line(sources), labels=labels or AreaLabels())
-    pngs = {}
-    for name, (fig, caption) in drawn.items():
-        out[f"figure_{name}"] = save_figure(fig, folder / "figures" / f"stats_{name}.png")
-        pngs[name] = (figure_png(fig), caption)
-    if not report:
-        return out
-    lit = literature or CityLiterature()
-    published = [(what, value, source) for what, value, source, _ in lit.published]
-    sections = report_sections(stats, findings.tables, pngs, published=published,
-                               published_here=_published_here(stats, lit), sources=sources,
-                               related_work=lit.related_work, labels=labels or AreaLabels())
-    title = f"Coworking spaces in {city}: findings" if city else "Coworking spaces: findings"
-    page = render_report(title, sections,
-                         subtitle="Agglomeration, co-location, hot spots and the middleground "
-                                  "by innovation type, from the current inventory",
-                         footer=f"cwsgeo {__version__}; seed {stats['meta']['seed']}; "
-                                "outputs in data/processed/statistics")
-    out["report_html"] = write_text(folder / "report.html", page)
-    if pdf:
-        try:
-            out["report_pdf"] = print_pdf(out["report_html"], folder / "report.pdf")
-        except CwsgeoError as exc:
-            logger.warning("report.pdf not written: %s", exc)
+    # each figure is drawn once; a forked child writes the files (figures at 150 dpi) while
+    # this process renders the report's 130 dpi copies and Chromium prints the PDF
+    files = background(lambda: findings_files(findings.curves, findings.tables, drawn, folder),
+                       "statistics files")
+    written: dict[str, Path] = {}
+    try:
+        if report:
+            pngs = {name: (figure_png(fig), caption) for name, (fig, caption) in drawn.items()}
+            lit = literature or CityLiterature()
+            published = [(what, value, source) for what, value, source, _ in lit.published]
+            sections = report_sections(
+                stats, findings.tables, pngs, published=published,
+                published_here=_published_here(stats, lit), sources=sources,
+                related_work=lit.related_work, labels=labels or AreaLabels())
+            title = (f"Coworking spaces in {city}: findings" if city
+                     else "Coworking spaces: findings")
+            page = render_report(
+                title, sections,
+                subtitle="Agglomeration, co-location, hot spots and the middleground "
+                         "by innovation type, from the current inventory",
+                footer=f"cwsgeo {__version__}; seed {stats['meta']['seed']}; "
+                       "outputs in data/processed/statistics")
+            written["report_html"] = write_text(folder / "report.html", page)
+            if pdf:
+                try:
+                    written["report_pdf"] = print_pdf(written["report_html"],
+                                                      folder / "report.pdf")
+                except CwsgeoError as exc:
+                    logger.warning("report.pdf not written: %s", exc)
+    except BaseException:
+        files.cancel()
+        raise
+    out.update(files.result())
+    out.update(written)
     return out
 
 

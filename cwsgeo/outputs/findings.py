@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -31,7 +32,7 @@ from .stat_figures import band_text, cluster_figure, kd_figure, type_comparison_
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Published", "figure_png", "findings_figures", "report_sections",
+__all__ = ["Published", "figure_png", "findings_figures", "findings_files", "report_sections",
            "sample_sentence", "skipped_tests", "statistics_json"]
 
 #: A published figure the report compares with: (what, value, source); the build passes the
@@ -75,6 +76,38 @@ def figure_png(fig: Figure, dpi: int = 130) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
+
+
+def findings_files(curves: Mapping[str, pd.DataFrame], tables: Mapping[str, pd.DataFrame],
+                   figures: Mapping[str, tuple[Figure, str]], folder: Path) -> dict[str, Path]:
+    """Write the curves and tables (``statistics/*.csv``) and the figures (``figures/stats_*.png``).
+
+    Parameters
+    ----------
+    curves, tables
+        The statistics stage's Kd curves and result tables (a named index becomes a column).
+    figures
+        Name -> (figure, caption), from :func:`findings_figures`; written at 150 dpi.
+    folder
+        The processed-data folder.
+
+    Returns
+    -------
+    dict
+        ``curve_<name>``, ``table_<name>`` and ``figure_<name>`` -> path.
+    """
+    from .._io import write_csv
+    from .figures import save_figure
+
+    out: dict[str, Path] = {}
+    for name, curve in curves.items():
+        out[f"curve_{name}"] = write_csv(curve, folder / "statistics" / f"{name}.csv")
+    for name, table in tables.items():
+        out[f"table_{name}"] = write_csv(table.reset_index() if table.index.name else table,
+                                         folder / "statistics" / f"{name}.csv")
+    for name, (fig, _) in figures.items():
+        out[f"figure_{name}"] = save_figure(fig, folder / "figures" / f"stats_{name}.png")
+    return out
 
 
 def _verdict(result: Mapping[str, Any]) -> str:
