@@ -255,7 +255,9 @@ def _key_section(statistics: Mapping[str, Any], labels: AreaLabels) -> Section:
     spaces = agg.get("spaces", {})
     for kind in ("euclidean", "network"):
         result = spaces.get(kind) or (spaces if kind == "euclidean" and spaces else None)
-        if result:
+        if result and result.get("skipped"):
+            lines.append(f"Agglomeration ({kind} distance): {_verdict(result)}.")
+        elif result:
             lines.append(f"Agglomeration ({kind} distance): {_verdict(result)} — against "
                          f"{meta.get('reference')} drawn {result.get('n_sims')} times "
                          f"(n = {result.get('n')}).")
@@ -282,7 +284,7 @@ def _key_section(statistics: Mapping[str, Any], labels: AreaLabels) -> Section:
         lines.append(f"Hot spots per {_unit(level, labels)}: global Moran's I "
                      f"{_num(res.get('moran_i'))} (p = "
                      f"{_num(res.get('p_value'))}, n = {res.get('n')}); significant "
-                     f"units: {counts}.")
+                     f"units: {_cluster_counts(counts)}.")
     comp = statistics.get("comparisons", {})
     if comp.get("skipped"):
         lines.append(f"Comparisons by type: {_verdict(comp)}.")
@@ -293,6 +295,13 @@ def _key_section(statistics: Mapping[str, Any], labels: AreaLabels) -> Section:
                         "read the comparisons as a screen."
                         if comp.get("type_column") == "innovation_type_estimated" else ""))
     return Section("Key findings", lines, key=True)
+
+
+def _cluster_counts(counts: Mapping[str, int]) -> str:
+    """``{"HH": 29, "LH": 27, "LL": 0}`` as "29 high-high, 27 low-high" (or "none")."""
+    words = {"HH": "high-high", "LH": "low-high", "LL": "low-low", "HL": "high-low"}
+    said = [f"{n} {words.get(label, label)}" for label, n in counts.items() if n]
+    return ", ".join(said) or "none"
 
 
 def sample_sentence(sample: Mapping[str, Any]) -> str:
