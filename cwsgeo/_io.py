@@ -99,7 +99,7 @@ def _formula_like(series: pd.Series) -> bool:
         hits = series.str.startswith(_FORMULA_START)  # texts, and texts among other values
     except AttributeError:  # no text at all (booleans, dates...)
         return False
-    return bool(hits.fillna(False).astype(bool).any())
+    return bool(hits.eq(True).any())  # NaN/NA (no text) is not a hit, whatever the dtype
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:

@@ -110,3 +110,22 @@ def test_frame_digest_is_canonical() -> None:
     changed.loc[2, "f"] = 3.5
     assert frame_digest(changed) != key
     assert frame_digest(df.astype({"n": "float64"})) != key  # the dtype is part of it
+
+
+def test_neutralise_formulas_on_columns_without_text() -> None:
+    """A text column with no text left (all missing) is not a formula column, and no warning."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from cwsgeo._io import neutralise_formulas
+
+    df = pd.DataFrame({"empty": pd.Series([np.nan, np.nan], dtype=object),
+                       "arrow": pd.Series(["=1+1", None], dtype="string[pyarrow]"),
+                       "mixed": pd.Series(["x", 3], dtype=object)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = neutralise_formulas(df)
+    assert out["empty"].isna().all() and out["arrow"].iloc[0] == "'=1+1"
+    assert out["mixed"].tolist() == ["x", 3]
