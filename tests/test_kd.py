@@ -361,6 +361,28 @@ def test_compiled_straight_line_counts_equal_the_binned_distance_arrays(case) ->
     assert got.sum() > 0
 
 
+@pytest.mark.parametrize("block_bytes", [1, 4000, 32 * 2**20])
+def test_cross_counts_of_points_drawn_by_many_simulations_in_blocks(monkeypatch,
+                                                                   block_bytes) -> None:
+    """Each drawn point's bins are computed once and added to every simulation drawing it."""
+    from cwsgeo.analysis.stats import _kd_kernels
+    from cwsgeo.analysis.stats._kd_distances import EuclideanDistances
+
+    monkeypatch.setattr(_kd_kernels, "_CROSS_BYTES", block_bytes)  # 1 point, a few, all
+    rng = np.random.default_rng(11)
+    xy = rng.uniform(0, 2000, (120, 2))
+    b = rng.uniform(0, 2000, (90, 2))
+    idx = np.array([rng.choice(len(xy), 40, replace=False) for _ in range(25)])
+    engine = EuclideanDistances(xy, b)
+    got = engine.counts(idx, True, 900.0, 1.0, 900)
+    assert got.dtype == np.int64 and got.shape == (25, 900)
+    np.testing.assert_array_equal(got, loop_counts(engine, idx, True, 900.0, 1.0, 900))
+    empty = _kd_kernels.cross_counts(xy, idx[:0], b, 900.0, 1.0, 900)
+    assert empty.shape == (0, 900) and empty.dtype == np.int64
+    none = _kd_kernels.cross_counts(xy, idx, b[:0], 900.0, 1.0, 900)
+    assert none.shape == (25, 900) and not none.any()
+
+
 def test_compiled_counts_without_a_cutoff_count_every_pair() -> None:
     from cwsgeo.analysis.stats._kd_kernels import within_counts
 
