@@ -201,21 +201,25 @@ def global_band(curves: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np
     confidence : float
         The (leave-one-out) share of curves inside the band at every distance.
     """
-    from scipy.stats import rankdata
-
     m = len(curves)
+    by_distance = np.ascontiguousarray(np.asarray(curves, dtype=float).T)
+    ordered = np.sort(by_distance, axis=1)
     # a curve is inside the band of the others with k cut per side iff, at every distance,
-    # at least k other curves are <= it and at least k others are >= it
-    below = rankdata(curves, method="max", axis=0).min(axis=1) - 1
-    above = (m - rankdata(curves, method="min", axis=0)).min(axis=1)
+    # at least k other curves are <= it and at least k others are >= it: counted in the
+    # sorted values at that distance (scipy's rankdata "max" - 1 and m - "min")
+    below = np.full(m, m, dtype=np.int64)
+    above = np.full(m, m, dtype=np.int64)
+    for values, sorted_values in zip(by_distance, ordered, strict=True):
+        np.minimum(below, np.searchsorted(sorted_values, values, side="right") - 1, out=below)
+        np.minimum(above, m - 1 - np.searchsorted(sorted_values, values, side="left"),
+                   out=above)
     depth = np.minimum(below, above)
     ks = np.arange(1, max(m // 2, 1) + 1)
     share = (depth[None, :] >= ks[:, None]).mean(axis=1)
     ok = np.flatnonzero(share >= level - 1e-12)
     i = int(ok[-1]) if len(ok) else 0
     k = int(ks[i])
-    ordered = np.sort(curves, axis=0)
-    return ordered[k - 1], ordered[m - k], float(share[i])
+    return ordered[:, k - 1].copy(), ordered[:, m - k].copy(), float(share[i])
 
 
 def _ranges(grid: np.ndarray, mask: np.ndarray) -> list[list[float]]:
