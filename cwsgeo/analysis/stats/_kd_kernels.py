@@ -7,13 +7,16 @@ simulations in parallel (``prange``, one counts row per simulation).
 
 **Bit-identical bins.** A pair's distance is computed with exactly the floating-point
 operations of the code it replaces, and binned as ``int(d / bin_m)`` when ``d < cutoff``
-(and the bin is below ``n_bins``), as :func:`bin_counts` does with an array:
+(and the bin is below ``n_bins``), as :func:`~._kd_distances.bin_counts` does with an
+array:
 
 * straight line: ``d = sqrt(dx * dx + dy * dy)`` in ``float64`` — ``scipy``'s ``pdist`` and
-  ``cdist``. The square is first clamped at a square a hair *above* the cutoff's (a clamped
-  pair is beyond the cutoff either way), and a point's pairs are binned without a branch
-  (the compiler vectorises it) before its bins are incremented. With a power-of-two
-  ``bin_m`` (1 m by default) the bin is ``int(d * (1 / bin_m))``: the same number.
+  ``cdist`` as built without FMA contraction (x86-64 wheels; numba contracts nothing), which
+  ``tests/test_kd.py`` pins with pairs a few ulps from bin edges and the cutoff. The square
+  is first clamped at a square a hair *above* the cutoff's (a clamped pair is beyond the
+  cutoff either way), and a point's pairs are binned without a branch (the compiler
+  vectorises it) before its bins are incremented. With a power-of-two ``bin_m`` (1 m by
+  default) the bin is ``int(d * (1 / bin_m))``: the same number.
 * walking (the ``uint16`` node matrix of :class:`~._kd_distances.NetworkDistances`): the
   entries between the two points' edge ends are read in ``float32`` steps, the origin's costs
   added in ``float32``, the target's in ``float64``, and the walk along a shared edge taken
@@ -40,8 +43,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["Grid", "SnapArrays", "bin_counts", "cross_counts", "grid_for", "network_counts",
-           "within_counts"]
+__all__ = ["Grid", "cross_counts", "grid_for", "network_counts", "within_counts"]
 
 #: Cells per cutoff (cells are ``cutoff / _CELLS_PER_CUTOFF`` wide).
 _CELLS_PER_CUTOFF = 4
@@ -55,29 +57,6 @@ _MARGIN_M = 1e-3
 _BEYOND = np.iinfo(np.uint16).max
 
 Grid = tuple[float, float, float, int, int]  # x0, y0, cell, nx, ny
-
-
-def bin_counts(distances: np.ndarray, cutoff: float, bin_m: float, n_bins: int) -> np.ndarray:
-    """Pairs per ``bin_m``-wide bin, ``int(d / bin_m)``, of the distances below ``cutoff``.
-
-    Parameters
-    ----------
-    distances
-        Distances in metres (``inf``/``NaN`` are never counted).
-    cutoff
-        Distances from here on are not counted.
-    bin_m
-        Bin width.
-    n_bins
-        Bins returned (a distance whose bin is ``n_bins`` or more is not counted).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``int64`` counts, ``n_bins`` long.
-    """
-    d = distances[distances < cutoff]
-    return np.bincount((d / bin_m).astype(np.int64), minlength=n_bins)[:n_bins]
 
 
 def grid_for(xy: np.ndarray, cutoff: float) -> Grid:
@@ -125,6 +104,7 @@ def _bin_run(buf, at, px, py, bx, by, q0, q1, c2, cutoff, bin_m, inv, n_bins):
     Without a branch (``n_bins``, the spare last slot of a counts row, for a pair not
     counted), so the compiler vectorises it; returns the next free position of ``buf``.
     """
+    # two copies of the loop on purpose: each is vectorised without a branch inside
     if inv > 0.0:  # bin_m a power of two: d * inv is d / bin_m exactly, and faster
         for t in range(q1 - q0):
             dx = px - bx[q0 + t]
@@ -235,9 +215,9 @@ def within_counts(xy: np.ndarray, idx: np.ndarray, cutoff: float, bin_m: float,
         ``(m, 2)`` coordinates in metres.
     idx
         ``(n_sims, n)`` rows of positions in ``xy``: the pairs ``i < j`` of each row are
-        counted, as :func:`bin_counts` counts ``pdist(xy[row])``.
+        counted, as :func:`~._kd_distances.bin_counts` counts ``pdist(xy[row])``.
     cutoff, bin_m, n_bins
-        As in :func:`bin_counts`.
+        As in :func:`~._kd_distances.bin_counts`.
 
     Returns
     -------
@@ -248,16 +228,16 @@ def within_counts(xy: np.ndarray, idx: np.ndarray, cutoff: float, bin_m: float,
     c2, reach = _limits(cutoff)
     x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
     rows = np.ascontiguousarray(idx, dtype=np.int64)
-    return np.ascontiguousarray(_within_kernel(x, y, rows, x0, y0, cell, nx, ny, reach, c2,
-                                               float(cutoff), float(bin_m), _inverse(bin_m),
-                                               int(n_bins)))
+    # a view of the kernel's rows (its spare last bin dropped): no copy of the counts
+    return _within_kernel(x, y, rows, x0, y0, cell, nx, ny, reach, c2, float(cutoff),
+                          float(bin_m), _inverse(bin_m), int(n_bins))
 
 
 def cross_counts(xy: np.ndarray, idx: np.ndarray, b: np.ndarray, cutoff: float, bin_m: float,
                  n_bins: int) -> np.ndarray:
     """Bin counts of the straight-line distances from each row's points to every point of ``b``.
 
-    As :func:`bin_counts` counts ``cdist(xy[row], b)``; see :func:`within_counts`.
+    As :func:`~._kd_distances.bin_counts` counts ``cdist(xy[row], b)``; see :func:`within_counts`.
     """
     x0, y0, cell, nx, ny = grid_for(b, cutoff)
     c2, reach = _limits(cutoff)
@@ -373,14 +353,14 @@ def network_counts(matrix: np.ndarray, n_carriers: int, step: float, points: Sna
         The fixed second set (same arrays) for cross distances: each row's points to every
         target; ``None``: the pairs ``i < j`` within each row, ``i`` the origin.
     cutoff, bin_m, n_bins
-        As in :func:`bin_counts`.
+        As in :func:`~._kd_distances.bin_counts`.
 
     Returns
     -------
     numpy.ndarray
         ``(n_sims, n_bins)`` ``int64`` counts.
     """
-    return np.ascontiguousarray(_network_kernel(
+    return np.asarray(_network_kernel(
         matrix, int(n_carriers), np.float32(step), points,
         np.ascontiguousarray(idx, dtype=np.int64), points if targets is None else targets,
         targets is not None, float(cutoff), float(bin_m), int(n_bins)))

@@ -22,11 +22,13 @@ bandwidth, so every curve is smoothed alike. Pairs beyond the maximum still coun
 0–3,000 m every 10 m) is one matrix product of the bin counts with the reflected Gaussian
 sampled at the bin centres, for all simulations at once. Binning moves a distance by at most
 half a metre, against bandwidths of 100+ m. The simulations' bin counts come from compiled
-kernels (:mod:`._kd_kernels`) that compute each pair's distance and bin it in one pass,
-visiting only pairs that can be within the cutoff, in parallel over the simulations, never
-making a distance array; every draw is made first, in the order a draw-then-count loop
-makes them, so a seed gives the same simulations, and the counts are those of binning
-``pdist`` (or the engine's distances) exactly.
+kernels (:mod:`._kd_kernels`; straight-line distances and the network in ``"matrix"`` mode)
+that compute each pair's distance and bin it in one pass, visiting only pairs that can be
+within the cutoff, in parallel over the simulations, never making a distance array (callable
+distances and the network's ``"search"`` mode bin each simulation's distance array); every
+draw is made first, in the order a draw-then-count loop makes them, so a seed gives the same
+simulations, and the counts are those of binning ``pdist`` (or the engine's distances)
+exactly.
 
 **Counterfactual** (:func:`kd_test`): ``n_sims`` (default 999) draws of ``n`` distinct sites
 from a reference set of possible sites — by default the gazetteer's address points, i.e. the
@@ -84,8 +86,13 @@ import pandas as pd
 
 from ..network import WalkNetwork
 from ._json import json_ready as _json
-from ._kd_distances import CallableDistances, EuclideanDistances, NetworkDistances, as_xy
-from ._kd_kernels import bin_counts
+from ._kd_distances import (
+    CallableDistances,
+    EuclideanDistances,
+    NetworkDistances,
+    as_xy,
+    bin_counts,
+)
 
 __all__ = ["KdResult", "global_band", "kd_cross_test", "kd_curve", "kd_test",
            "silverman_bandwidth"]
