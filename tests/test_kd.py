@@ -394,19 +394,22 @@ def test_compiled_counts_of_pairs_a_few_ulps_from_bin_edges_and_the_cutoff(bin_m
     rng = np.random.default_rng(7)
     cutoff = 3000.0 + 4 * 123.456789
     n_bins = int(np.ceil(cutoff / bin_m))
-    edges = np.r_[rng.integers(1, n_bins, 60) * bin_m, [cutoff] * 10]
+    edges = np.r_[rng.integers(1, n_bins, 20_000) * bin_m, [cutoff] * 2_000]
     ulps = rng.integers(-3, 4, len(edges)).astype(float)
     d = edges * (1.0 + ulps * 2.0**-52)
     theta = rng.uniform(0, 2 * np.pi, len(d))
     p = rng.uniform(0, 5000, (len(d), 2)) + np.array([430_000.0, 4_580_000.0])
     q = p + d[:, None] * np.column_stack([np.cos(theta), np.sin(theta)])
     xy = np.vstack([p, q])
-    idx = np.column_stack([np.arange(len(d)), len(d) + np.arange(len(d))])
+    pairs = np.column_stack([np.arange(len(d)), len(d) + np.arange(len(d))])
+    idx = pairs.reshape(50, -1)  # 440 pairs a row (and the other pairs of the row)
     engine = EuclideanDistances(xy, q)
-    for cross in (False, True):
-        got = engine.counts(idx, cross, cutoff, bin_m, n_bins)
-        np.testing.assert_array_equal(got, loop_counts(engine, idx, cross, cutoff, bin_m,
-                                                       n_bins))
+    got = engine.counts(idx, False, cutoff, bin_m, n_bins)
+    np.testing.assert_array_equal(got, loop_counts(engine, idx, False, cutoff, bin_m, n_bins))
+    engine = EuclideanDistances(xy, q[-300:])  # each near the cutoff from its own p
+    rows = pairs[-300:, 0].reshape(30, 10)
+    got = engine.counts(rows, True, cutoff, bin_m, n_bins)
+    np.testing.assert_array_equal(got, loop_counts(engine, rows, True, cutoff, bin_m, n_bins))
 
 
 def test_compiled_counts_keep_a_pair_just_inside_the_cutoff_across_cells() -> None:
@@ -415,7 +418,7 @@ def test_compiled_counts_keep_a_pair_just_inside_the_cutoff_across_cells() -> No
 
     c = 3517.3291
     a = np.array([c * 5e-7, 0.0])
-    xy = np.array([a, a + [c * (1 - 2e-7), 0.0], [0.0, 10 * c]])  # the last: x0 = 0
+    xy = np.array([a, a + np.array([c * (1 - 2e-7), 0.0]), [0.0, 10 * c]])  # x0 = 0
     engine = EuclideanDistances(xy, xy[1:])
     for cross, idx in ((False, np.array([[0, 1, 2]])), (True, np.array([[0]]))):
         got = engine.counts(idx, cross, c, 1.0, int(np.ceil(c)))
