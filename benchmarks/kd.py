@@ -172,7 +172,11 @@ def bundle(net: nw.WalkNetwork, ref: np.ndarray, data: Path, processed: Path,
 
 
 def partner_sets(data: Path) -> dict[str, np.ndarray]:
-    """The statistics stage's co-agglomeration partners in the bundle (EPSG:25831 x, y)."""
+    """The statistics stage's co-agglomeration partners in the bundle (EPSG:25831 x, y).
+
+    As ``_Statistics._partners`` of :mod:`cwsgeo.build.statistics` selects them (no
+    modes: the profile's rail modes).
+    """
     import cwsgeo
     from cwsgeo.build.profiles import load_profile
     from cwsgeo.build.statistics import CROSS_GROUPS
@@ -182,7 +186,7 @@ def partner_sets(data: Path) -> dict[str, np.ndarray]:
                          "category"),
               "transit": (cwsgeo.read_transit(sorted((data / "transit").glob("*.geojson")),
                                               rules=rules), "mode")}
-    rail = tuple(m for m in rules.rail_modes if m != "funicular")
+    rail = tuple(rules.rail_modes)
     out = {}
     for group, (layer, values) in CROSS_GROUPS.items():
         frame, column = layers[layer]

@@ -361,6 +361,90 @@ def test_compiled_straight_line_counts_equal_the_binned_distance_arrays(case) ->
     assert got.sum() > 0
 
 
+@pytest.mark.parametrize("block_bytes", [1, 4000, 32 * 2**20])
+def test_cross_counts_of_points_drawn_by_many_simulations_in_blocks(monkeypatch,
+                                                                   block_bytes) -> None:
+    """Each drawn point's bins are computed once and added to every simulation drawing it."""
+    from cwsgeo.analysis.stats import _kd_kernels
+    from cwsgeo.analysis.stats._kd_distances import EuclideanDistances
+
+    monkeypatch.setattr(_kd_kernels, "_CROSS_BYTES", block_bytes)  # 1 point, a few, all
+    rng = np.random.default_rng(11)
+    xy = rng.uniform(0, 2000, (120, 2))
+    b = rng.uniform(0, 2000, (90, 2))
+    idx = np.array([rng.choice(len(xy), 40, replace=False) for _ in range(25)])
+    engine = EuclideanDistances(xy, b)
+    got = engine.counts(idx, True, 900.0, 1.0, 900)
+    assert got.dtype == np.int64 and got.shape == (25, 900)
+    np.testing.assert_array_equal(got, loop_counts(engine, idx, True, 900.0, 1.0, 900))
+    empty = _kd_kernels.cross_counts(xy, idx[:0], b, 900.0, 1.0, 900)
+    assert empty.shape == (0, 900) and empty.dtype == np.int64
+    none = _kd_kernels.cross_counts(xy, idx, b[:0], 900.0, 1.0, 900)
+    assert none.shape == (25, 900) and not none.any()
+
+
+@pytest.mark.parametrize("bin_m", [1.0, 0.7, 0.25])
+def test_compiled_counts_of_pairs_a_few_ulps_from_bin_edges_and_the_cutoff(bin_m) -> None:
+    """Pairs within 3 ulp of a bin edge or the cutoff: the bins of ``pdist``/``cdist``.
+
+    (A ``hypot`` for ``sqrt(dx * dx + dy * dy)`` fails here.)
+    """
+    from cwsgeo.analysis.stats._kd_distances import EuclideanDistances
+
+    rng = np.random.default_rng(7)
+    cutoff = 3000.0 + 4 * 123.456789
+    n_bins = int(np.ceil(cutoff / bin_m))
+    edges = np.r_[rng.integers(1, n_bins, 20_000) * bin_m, [cutoff] * 2_000]
+    ulps = rng.integers(-3, 4, len(edges)).astype(float)
+    d = edges * (1.0 + ulps * 2.0**-52)
+    theta = rng.uniform(0, 2 * np.pi, len(d))
+    p = rng.uniform(0, 5000, (len(d), 2)) + np.array([430_000.0, 4_580_000.0])
+    q = p + d[:, None] * np.column_stack([np.cos(theta), np.sin(theta)])
+    xy = np.vstack([p, q])
+    pairs = np.column_stack([np.arange(len(d)), len(d) + np.arange(len(d))])
+    idx = pairs.reshape(50, -1)  # 440 pairs a row (and the other pairs of the row)
+    engine = EuclideanDistances(xy, q)
+    got = engine.counts(idx, False, cutoff, bin_m, n_bins)
+    np.testing.assert_array_equal(got, loop_counts(engine, idx, False, cutoff, bin_m, n_bins))
+    engine = EuclideanDistances(xy, q[-300:])  # each near the cutoff from its own p
+    rows = pairs[-300:, 0].reshape(30, 10)
+    got = engine.counts(rows, True, cutoff, bin_m, n_bins)
+    np.testing.assert_array_equal(got, loop_counts(engine, rows, True, cutoff, bin_m, n_bins))
+
+
+def test_compiled_counts_keep_a_pair_just_inside_the_cutoff_across_cells() -> None:
+    """The search reach keeps its margin: a pair at cutoff (1 - 2e-7), its cells ~1e-6 apart."""
+    from cwsgeo.analysis.stats._kd_distances import EuclideanDistances
+
+    c = 3517.3291
+    a = np.array([c * 5e-7, 0.0])
+    xy = np.array([a, a + np.array([c * (1 - 2e-7), 0.0]), [0.0, 10 * c]])  # x0 = 0
+    engine = EuclideanDistances(xy, xy[1:])
+    for cross, idx in ((False, np.array([[0, 1, 2]])), (True, np.array([[0]]))):
+        got = engine.counts(idx, cross, c, 1.0, int(np.ceil(c)))
+        assert got[0, int(c * (1 - 2e-7))] == 1
+        np.testing.assert_array_equal(got, loop_counts(engine, idx, cross, c, 1.0,
+                                                       int(np.ceil(c))))
+
+
+def test_kd_tests_equal_the_draw_then_bin_loop(monkeypatch, reference) -> None:
+    """End to end: the compiled counts give the results of binning every distance array."""
+    from cwsgeo.analysis.stats._kd_distances import EuclideanDistances, _Distances
+
+    rng = np.random.default_rng(5)
+    sites = reference[rng.choice(len(reference), 40, replace=False)]
+    b = reference[rng.choice(len(reference), 30, replace=False)]
+    runs = (lambda: kd_test(sites, reference, n_sims=39, seed=3),
+            lambda: kd_cross_test(sites, b, reference, n_sims=39, seed=3))
+    compiled = [run() for run in runs]
+    monkeypatch.setattr(EuclideanDistances, "counts", _Distances.counts)
+    for new, run in zip(compiled, runs, strict=True):
+        old = run()
+        for name in ("kd", "local_lo", "local_hi", "global_lo", "global_hi"):
+            np.testing.assert_array_equal(getattr(new, name), getattr(old, name))
+        assert new.to_dict() == old.to_dict()
+
+
 def test_compiled_counts_without_a_cutoff_count_every_pair() -> None:
     from cwsgeo.analysis.stats._kd_kernels import within_counts
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -51,14 +51,39 @@ from ..network import (
     snap_points,
     to_points,
 )
-from ._kd_kernels import SnapArrays, bin_counts, cross_counts, network_counts, within_counts
 
-__all__ = ["CallableDistances", "EuclideanDistances", "NetworkDistances", "as_xy"]
+if TYPE_CHECKING:
+    from ._kd_kernels import SnapArrays
+
+__all__ = ["CallableDistances", "EuclideanDistances", "NetworkDistances", "as_xy", "bin_counts"]
 
 PairFunction = Callable[[np.ndarray, np.ndarray], npt.ArrayLike]
 
 #: Memory for one batch of the matrix's searches (its scatter takes about three times more).
 _REACH_BYTES = 8 * 2**20
+
+
+def bin_counts(distances: np.ndarray, cutoff: float, bin_m: float, n_bins: int) -> np.ndarray:
+    """Pairs per ``bin_m``-wide bin, ``int(d / bin_m)``, of the distances below ``cutoff``.
+
+    Parameters
+    ----------
+    distances
+        Distances in metres (``inf``/``NaN`` are never counted).
+    cutoff
+        Distances from here on are not counted.
+    bin_m
+        Bin width.
+    n_bins
+        Bins returned (a distance whose bin is ``n_bins`` or more is not counted).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64`` counts, ``n_bins`` long.
+    """
+    d = distances[distances < cutoff]
+    return np.bincount((d / bin_m).astype(np.int64), minlength=n_bins)[:n_bins]
 
 
 def as_xy(points: npt.ArrayLike, what: str) -> np.ndarray:
@@ -92,7 +117,7 @@ class _Distances(ABC):
 
     def counts(self, idx: np.ndarray, cross: bool, cutoff: float, bin_m: float,
                n_bins: int) -> np.ndarray:
-        """Bin counts (:func:`~._kd_kernels.bin_counts`) of each row's distances.
+        """Bin counts (:func:`bin_counts`) of each row's distances.
 
         Parameters
         ----------
@@ -101,7 +126,7 @@ class _Distances(ABC):
         cross
             Count :meth:`cross` distances (else :meth:`within`).
         cutoff, bin_m, n_bins
-            As in :func:`~._kd_kernels.bin_counts`.
+            As in :func:`bin_counts`.
 
         Returns
         -------
@@ -156,7 +181,11 @@ class EuclideanDistances(_PointSet):
         """Bin counts of each row's distances, compiled (see :meth:`_Distances.counts`)."""
         if cross:
             assert self.b is not None
+            from ._kd_kernels import cross_counts  # numba: loaded when counting
+
             return cross_counts(self.points, idx, self.b, cutoff, bin_m, n_bins)
+        from ._kd_kernels import within_counts
+
         return within_counts(self.points, idx, cutoff, bin_m, n_bins)
 
 
@@ -303,6 +332,8 @@ class NetworkDistances(_Distances):
         if cross:
             assert self._cb is not None
             targets = _snap_arrays(self._cb)
+        from ._kd_kernels import network_counts
+
         return network_counts(self.matrix, self.n_carriers, _step(self.cutoff),
                               _snap_arrays(self._csnap), idx, targets, cutoff, bin_m, n_bins)
 

@@ -7,13 +7,16 @@ simulations in parallel (``prange``, one counts row per simulation).
 
 **Bit-identical bins.** A pair's distance is computed with exactly the floating-point
 operations of the code it replaces, and binned as ``int(d / bin_m)`` when ``d < cutoff``
-(and the bin is below ``n_bins``), as :func:`bin_counts` does with an array:
+(and the bin is below ``n_bins``), as :func:`~._kd_distances.bin_counts` does with an
+array:
 
 * straight line: ``d = sqrt(dx * dx + dy * dy)`` in ``float64`` — ``scipy``'s ``pdist`` and
-  ``cdist``. The square is first clamped at a square a hair *above* the cutoff's (a clamped
-  pair is beyond the cutoff either way), and a chunk of pairs is binned without a branch
-  (the compiler vectorises it) before its bins are incremented. With a power-of-two
-  ``bin_m`` (1 m by default) the bin is ``int(d * (1 / bin_m))``: the same number.
+  ``cdist`` as built without FMA contraction (x86-64 wheels; numba contracts nothing), which
+  ``tests/test_kd.py`` pins with pairs a few ulps from bin edges and the cutoff. The square
+  is first clamped at a square a hair *above* the cutoff's (a clamped pair is beyond the
+  cutoff either way), and a point's pairs are binned without a branch (the compiler
+  vectorises it) before its bins are incremented. With a power-of-two ``bin_m`` (1 m by
+  default) the bin is ``int(d * (1 / bin_m))``: the same number.
 * walking (the ``uint16`` node matrix of :class:`~._kd_distances.NetworkDistances`): the
   entries between the two points' edge ends are read in ``float32`` steps, the origin's costs
   added in ``float32``, the target's in ``float64``, and the walk along a shared edge taken
@@ -26,6 +29,11 @@ row by row, so the cells a point can reach in one row of cells are one contiguou
 and columns are chosen with a 1 mm margin, and the exact test above decides. Within one set,
 each pair is visited once (from its earlier point in cell order).
 
+**Cross counts** (a fixed second set ``b``): a reference point is drawn by many simulations
+(999 draws of 2,000 among 175,895 addresses: about 11 times each), so each drawn point's bins
+with ``b`` are computed once, for a block of points at a time (``_CROSS_BYTES``), and added to
+every simulation that drew it; rows are ``int32`` when no bin can reach ``2**31``.
+
 Kernels are compiled on first use (``cache=True``: later processes load them from numba's
 cache).
 """
@@ -35,44 +43,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["Grid", "SnapArrays", "bin_counts", "cross_counts", "grid_for", "network_counts",
-           "within_counts"]
+__all__ = ["Grid", "cross_counts", "grid_for", "network_counts", "within_counts"]
 
 #: Cells per cutoff (cells are ``cutoff / _CELLS_PER_CUTOFF`` wide).
 _CELLS_PER_CUTOFF = 4
 #: Most cells along one axis (coarser cells beyond).
 _MAX_CELLS = 512
-#: Pairs whose bins are computed in one vectorised pass.
-_CHUNK = 256
+#: Memory for the bins of one block of drawn points in the cross counts.
+_CROSS_BYTES = 32 * 2**20
 #: Pruning margin in metres (far above any rounding of the cell arithmetic).
 _MARGIN_M = 1e-3
 #: A node-matrix entry beyond the cutoff (as in :mod:`._kd_distances`).
 _BEYOND = np.iinfo(np.uint16).max
 
 Grid = tuple[float, float, float, int, int]  # x0, y0, cell, nx, ny
-
-
-def bin_counts(distances: np.ndarray, cutoff: float, bin_m: float, n_bins: int) -> np.ndarray:
-    """Pairs per ``bin_m``-wide bin, ``int(d / bin_m)``, of the distances below ``cutoff``.
-
-    Parameters
-    ----------
-    distances
-        Distances in metres (``inf``/``NaN`` are never counted).
-    cutoff
-        Distances from here on are not counted.
-    bin_m
-        Bin width.
-    n_bins
-        Bins returned (a distance whose bin is ``n_bins`` or more is not counted).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``int64`` counts, ``n_bins`` long.
-    """
-    d = distances[distances < cutoff]
-    return np.bincount((d / bin_m).astype(np.int64), minlength=n_bins)[:n_bins]
 
 
 def grid_for(xy: np.ndarray, cutoff: float) -> Grid:
@@ -114,37 +98,39 @@ def _bucket(x, y, x0, y0, cell, nx, ny):
 
 
 @njit(cache=True, inline="always")
-def _count_run(row, buf, px, py, bx, by, q0, q1, c2, cutoff, bin_m, inv, n_bins):
-    """Count the pairs of ``(px, py)`` with the points ``q0:q1`` of ``bx, by``.
+def _bin_run(buf, at, px, py, bx, by, q0, q1, c2, cutoff, bin_m, inv, n_bins):
+    """Write the bins of the pairs of ``(px, py)`` with the points ``q0:q1`` from ``buf[at]``.
 
-    In chunks, two passes: the bins of a chunk's pairs without a branch (``n_bins``, the
-    spare last slot of ``row``, for a pair not counted), which the compiler vectorises;
-    then the increments.
+    Without a branch (``n_bins``, the spare last slot of a counts row, for a pair not
+    counted), so the compiler vectorises it; returns the next free position of ``buf``.
     """
-    for q in range(q0, q1, _CHUNK):
-        m = min(_CHUNK, q1 - q)
-        if inv > 0.0:  # bin_m a power of two: d * inv is d / bin_m exactly, and faster
-            for t in range(m):
-                dx = px - bx[q + t]
-                dy = py - by[q + t]
-                d = np.sqrt(min(dx * dx + dy * dy, c2))  # >= c2: beyond the cutoff
-                k = int(d * inv)
-                buf[t] = k if (d < cutoff) & (k < n_bins) else n_bins
-        else:
-            for t in range(m):
-                dx = px - bx[q + t]
-                dy = py - by[q + t]
-                d = np.sqrt(min(dx * dx + dy * dy, c2))
-                k = int(d / bin_m)
-                buf[t] = k if (d < cutoff) & (k < n_bins) else n_bins
-        for t in range(m):
-            row[buf[t]] += 1
+    # two copies of the loop on purpose: each is vectorised without a branch inside
+    if inv > 0.0:  # bin_m a power of two: d * inv is d / bin_m exactly, and faster
+        for t in range(q1 - q0):
+            dx = px - bx[q0 + t]
+            dy = py - by[q0 + t]
+            d = np.sqrt(min(dx * dx + dy * dy, c2))  # >= c2: beyond the cutoff
+            k = int(d * inv)
+            buf[at + t] = k if (d < cutoff) & (k < n_bins) else n_bins
+    else:
+        for t in range(q1 - q0):
+            dx = px - bx[q0 + t]
+            dy = py - by[q0 + t]
+            d = np.sqrt(min(dx * dx + dy * dy, c2))
+            k = int(d / bin_m)
+            buf[at + t] = k if (d < cutoff) & (k < n_bins) else n_bins
+    return at + max(q1 - q0, 0)
 
 
 @njit(cache=True, inline="always")
-def _count_near(row, buf, px, py, bx, by, start, first, x0, y0, cell, nx, ny, reach,
-                c2, cutoff, bin_m, inv, n_bins):
-    """Count the pairs of ``(px, py)`` with the gridded points ``bx, by`` from ``first`` on."""
+def _bins_near(buf, px, py, bx, by, start, first, x0, y0, cell, nx, ny, reach,
+               c2, cutoff, bin_m, inv, n_bins):
+    """Bins of the pairs of ``(px, py)`` with the gridded points ``bx, by`` from ``first`` on.
+
+    Written to ``buf`` (as long as ``bx``: each point is visited at most once); returns how
+    many.
+    """
+    at = 0
     lo_y = max(np.floor((py - reach - y0) / cell), 0.0)
     hi_y = min(np.floor((py + reach - y0) / cell), ny - 1.0)
     cy = lo_y
@@ -157,9 +143,10 @@ def _count_near(row, buf, px, py, bx, by, start, first, x0, y0, cell, nx, ny, re
             hi_x = min(np.floor((px + w - x0) / cell), nx - 1.0)
             if lo_x <= hi_x:
                 base = int(cy) * nx
-                _count_run(row, buf, px, py, bx, by, max(start[base + int(lo_x)], first),
-                           start[base + int(hi_x) + 1], c2, cutoff, bin_m, inv, n_bins)
+                at = _bin_run(buf, at, px, py, bx, by, max(start[base + int(lo_x)], first),
+                              start[base + int(hi_x) + 1], c2, cutoff, bin_m, inv, n_bins)
         cy += 1.0
+    return at
 
 
 def _inverse(bin_m: float) -> float:
@@ -179,7 +166,7 @@ def _within_kernel(x, y, idx, x0, y0, cell, nx, ny, reach, c2, cutoff, bin_m, in
     n_sims, n = idx.shape
     counts = np.zeros((n_sims, n_bins + 1), np.int64)
     for s in prange(n_sims):
-        buf = np.empty(_CHUNK, np.int64)
+        buf = np.empty(n, np.int64)
         px = np.empty(n)
         py = np.empty(n)
         for i in range(n):
@@ -190,24 +177,32 @@ def _within_kernel(x, y, idx, x0, y0, cell, nx, ny, reach, c2, cutoff, bin_m, in
         sy = py[order]
         row = counts[s]
         for p in range(n):
-            _count_near(row, buf, sx[p], sy[p], sx, sy, start, p + 1, x0, y0, cell, nx, ny,
-                        reach, c2, cutoff, bin_m, inv, n_bins)
+            m = _bins_near(buf, sx[p], sy[p], sx, sy, start, p + 1, x0, y0, cell, nx, ny,
+                           reach, c2, cutoff, bin_m, inv, n_bins)
+            for t in range(m):
+                row[buf[t]] += 1
     return counts[:, :n_bins]
 
 
 @njit(cache=True, parallel=True)
-def _cross_kernel(x, y, idx, bx, by, start, x0, y0, cell, nx, ny, reach, c2, cutoff, bin_m,
-                  inv, n_bins):
-    n_sims, n = idx.shape
-    counts = np.zeros((n_sims, n_bins + 1), np.int64)
-    for s in prange(n_sims):
-        buf = np.empty(_CHUNK, np.int64)
+def _cross_bins(x, y, points, bins, m, bx, by, start, x0, y0, cell, nx, ny, reach, c2, cutoff,
+                bin_m, inv, n_bins):
+    """Bins of each point of ``points`` with every point of ``b`` (row ``i`` of ``bins``)."""
+    for i in prange(len(points)):
+        j = points[i]
+        m[i] = _bins_near(bins[i], x[j], y[j], bx, by, start, 0, x0, y0, cell, nx, ny, reach,
+                          c2, cutoff, bin_m, inv, n_bins)
+
+
+@njit(cache=True, parallel=True)
+def _cross_add(counts, bins, m, local, offsets):
+    """Add to each simulation the bins of its points (``local[offsets[s]:offsets[s + 1]]``)."""
+    for s in prange(len(offsets) - 1):
         row = counts[s]
-        for i in range(n):
-            j = idx[s, i]
-            _count_near(row, buf, x[j], y[j], bx, by, start, 0, x0, y0, cell, nx, ny,
-                        reach, c2, cutoff, bin_m, inv, n_bins)
-    return counts[:, :n_bins]
+        for o in range(offsets[s], offsets[s + 1]):
+            p = local[o]
+            for t in range(m[p]):
+                row[bins[p, t]] += 1
 
 
 def within_counts(xy: np.ndarray, idx: np.ndarray, cutoff: float, bin_m: float,
@@ -220,9 +215,9 @@ def within_counts(xy: np.ndarray, idx: np.ndarray, cutoff: float, bin_m: float,
         ``(m, 2)`` coordinates in metres.
     idx
         ``(n_sims, n)`` rows of positions in ``xy``: the pairs ``i < j`` of each row are
-        counted, as :func:`bin_counts` counts ``pdist(xy[row])``.
+        counted, as :func:`~._kd_distances.bin_counts` counts ``pdist(xy[row])``.
     cutoff, bin_m, n_bins
-        As in :func:`bin_counts`.
+        As in :func:`~._kd_distances.bin_counts`.
 
     Returns
     -------
@@ -233,26 +228,49 @@ def within_counts(xy: np.ndarray, idx: np.ndarray, cutoff: float, bin_m: float,
     c2, reach = _limits(cutoff)
     x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
     rows = np.ascontiguousarray(idx, dtype=np.int64)
-    return np.ascontiguousarray(_within_kernel(x, y, rows, x0, y0, cell, nx, ny, reach, c2,
-                                               float(cutoff), float(bin_m), _inverse(bin_m),
-                                               int(n_bins)))
+    # a view of the kernel's rows (its spare last bin dropped): no copy of the counts
+    return _within_kernel(x, y, rows, x0, y0, cell, nx, ny, reach, c2, float(cutoff),
+                          float(bin_m), _inverse(bin_m), int(n_bins))
 
 
 def cross_counts(xy: np.ndarray, idx: np.ndarray, b: np.ndarray, cutoff: float, bin_m: float,
                  n_bins: int) -> np.ndarray:
     """Bin counts of the straight-line distances from each row's points to every point of ``b``.
 
-    As :func:`bin_counts` counts ``cdist(xy[row], b)``; see :func:`within_counts`.
+    As :func:`~._kd_distances.bin_counts` counts ``cdist(xy[row], b)``; see :func:`within_counts`.
     """
     x0, y0, cell, nx, ny = grid_for(b, cutoff)
     c2, reach = _limits(cutoff)
     bx, by = np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1])
-    order, start = _bucket(bx, by, x0, y0, cell, nx, ny)
+    order_b, start = _bucket(bx, by, x0, y0, cell, nx, ny)
     x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
-    return np.ascontiguousarray(_cross_kernel(x, y, np.ascontiguousarray(idx, dtype=np.int64),
-                                    bx[order], by[order], start, x0, y0, cell, nx, ny, reach,
-                                    c2, float(cutoff), float(bin_m), _inverse(bin_m),
-                                    int(n_bins)))
+    idx = np.asarray(idx, dtype=np.int64)
+    n_sims = len(idx)
+    if idx.size == 0 or len(b) == 0:
+        return np.zeros((n_sims, n_bins), np.int64)
+    # int32 rows when no bin can overflow them: half the cache for the increments
+    wide = idx.shape[1] * len(b) >= np.iinfo(np.int32).max
+    counts = np.zeros((n_sims, n_bins + 1), np.int64 if wide else np.int32)
+    # each drawn point's bins once (a point is drawn by many simulations), in blocks of
+    # points whose bins fit in _CROSS_BYTES, then added to the simulations drawing them
+    points, inverse = np.unique(idx, return_inverse=True)
+    dtype = np.uint16 if n_bins < np.iinfo(np.uint16).max else np.int64
+    per_block = max(1, _CROSS_BYTES // (max(len(b), 1) * np.dtype(dtype).itemsize))
+    block = inverse.reshape(n_sims, -1) // per_block
+    sims = np.broadcast_to(np.arange(n_sims)[:, None], idx.shape)
+    order = np.argsort((block * n_sims + sims).ravel(), kind="stable")
+    local = (inverse.ravel() % per_block)[order]
+    bounds = np.searchsorted((block * n_sims + sims).ravel()[order],
+                             np.arange(0, (int(block.max(initial=0)) + 1) * n_sims + 1))
+    bins = np.empty((min(per_block, len(points)), len(b)), dtype)
+    m = np.empty(len(bins), np.int64)
+    ordered = (bx[order_b], by[order_b], start, x0, y0, cell, nx, ny, reach, c2, float(cutoff),
+               float(bin_m), _inverse(bin_m), int(n_bins))
+    for k, lo in enumerate(range(0, len(points), per_block)):
+        chunk = points[lo:lo + per_block]
+        _cross_bins(x, y, chunk, bins, m, *ordered)
+        _cross_add(counts, bins, m, local, bounds[k * n_sims:(k + 1) * n_sims + 1])
+    return counts[:, :n_bins].astype(np.int64)
 
 
 # ----------------------------------------------------------------------------- network
@@ -335,14 +353,14 @@ def network_counts(matrix: np.ndarray, n_carriers: int, step: float, points: Sna
         The fixed second set (same arrays) for cross distances: each row's points to every
         target; ``None``: the pairs ``i < j`` within each row, ``i`` the origin.
     cutoff, bin_m, n_bins
-        As in :func:`bin_counts`.
+        As in :func:`~._kd_distances.bin_counts`.
 
     Returns
     -------
     numpy.ndarray
         ``(n_sims, n_bins)`` ``int64`` counts.
     """
-    return np.ascontiguousarray(_network_kernel(
+    return np.asarray(_network_kernel(
         matrix, int(n_carriers), np.float32(step), points,
         np.ascontiguousarray(idx, dtype=np.int64), points if targets is None else targets,
         targets is not None, float(cutoff), float(bin_m), int(n_bins)))

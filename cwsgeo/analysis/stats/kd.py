@@ -22,11 +22,13 @@ bandwidth, so every curve is smoothed alike. Pairs beyond the maximum still coun
 0–3,000 m every 10 m) is one matrix product of the bin counts with the reflected Gaussian
 sampled at the bin centres, for all simulations at once. Binning moves a distance by at most
 half a metre, against bandwidths of 100+ m. The simulations' bin counts come from compiled
-kernels (:mod:`._kd_kernels`) that compute each pair's distance and bin it in one pass,
-visiting only pairs that can be within the cutoff, in parallel over the simulations, never
-making a distance array; every draw is made first, in the order a draw-then-count loop
-makes them, so a seed gives the same simulations, and the counts are those of binning
-``pdist`` (or the engine's distances) exactly.
+kernels (:mod:`._kd_kernels`; straight-line distances and the network in ``"matrix"`` mode)
+that compute each pair's distance and bin it in one pass, visiting only pairs that can be
+within the cutoff, in parallel over the simulations, never making a distance array (callable
+distances and the network's ``"search"`` mode bin each simulation's distance array); every
+draw is made first, in the order a draw-then-count loop makes them, so a seed gives the same
+simulations, and the counts are those of binning ``pdist`` (or the engine's distances)
+exactly.
 
 **Counterfactual** (:func:`kd_test`): ``n_sims`` (default 999) draws of ``n`` distinct sites
 from a reference set of possible sites — by default the gazetteer's address points, i.e. the
@@ -84,8 +86,13 @@ import pandas as pd
 
 from ..network import WalkNetwork
 from ._json import json_ready as _json
-from ._kd_distances import CallableDistances, EuclideanDistances, NetworkDistances, as_xy
-from ._kd_kernels import bin_counts
+from ._kd_distances import (
+    CallableDistances,
+    EuclideanDistances,
+    NetworkDistances,
+    as_xy,
+    bin_counts,
+)
 
 __all__ = ["KdResult", "global_band", "kd_cross_test", "kd_curve", "kd_test",
            "silverman_bandwidth"]
@@ -201,21 +208,25 @@ def global_band(curves: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np
     confidence : float
         The (leave-one-out) share of curves inside the band at every distance.
     """
-    from scipy.stats import rankdata
-
     m = len(curves)
+    by_distance = np.ascontiguousarray(np.asarray(curves, dtype=float).T)
+    ordered = np.sort(by_distance, axis=1)
     # a curve is inside the band of the others with k cut per side iff, at every distance,
-    # at least k other curves are <= it and at least k others are >= it
-    below = rankdata(curves, method="max", axis=0).min(axis=1) - 1
-    above = (m - rankdata(curves, method="min", axis=0)).min(axis=1)
+    # at least k other curves are <= it and at least k others are >= it: counted in the
+    # sorted values at that distance (scipy's rankdata "max" - 1 and m - "min")
+    below = np.full(m, m, dtype=np.int64)
+    above = np.full(m, m, dtype=np.int64)
+    for values, sorted_values in zip(by_distance, ordered, strict=True):
+        np.minimum(below, np.searchsorted(sorted_values, values, side="right") - 1, out=below)
+        np.minimum(above, m - 1 - np.searchsorted(sorted_values, values, side="left"),
+                   out=above)
     depth = np.minimum(below, above)
     ks = np.arange(1, max(m // 2, 1) + 1)
     share = (depth[None, :] >= ks[:, None]).mean(axis=1)
     ok = np.flatnonzero(share >= level - 1e-12)
     i = int(ok[-1]) if len(ok) else 0
     k = int(ks[i])
-    ordered = np.sort(curves, axis=0)
-    return ordered[k - 1], ordered[m - k], float(share[i])
+    return ordered[:, k - 1].copy(), ordered[:, m - k].copy(), float(share[i])
 
 
 def _ranges(grid: np.ndarray, mask: np.ndarray) -> list[list[float]]:
