@@ -35,6 +35,11 @@ __all__ = ["CLUSTER_COLORS", "band_text", "cluster_figure", "kd_figure", "type_c
 CLUSTER_COLORS: dict[str, str] = {"HH": "#d7191c", "HL": "#fdae61", "LH": "#abd9e9",
                                   "LL": "#2c7bb6", "ns": "#eeeeee"}
 
+#: Inches under the plot: tick labels, the axis label and the source lines.
+_BOTTOM_IN = 0.85
+#: Width of one character of the 6.5 pt source line, in points (DejaVu Sans, with a margin).
+_SOURCE_CHAR_PT = 4.0
+
 _CLUSTER_WORDS = {"HH": "hot spot (high among high)", "HL": "high among low",
                   "LH": "low among high", "LL": "cold spot (low among low)",
                   "ns": "not significant"}
@@ -46,7 +51,8 @@ def _plot_axes(figsize: tuple[float, float]) -> tuple[Figure, Any]:
 
     fig = Figure(figsize=figsize)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.11, 0.14, 0.85, 0.72))
+    bottom = _BOTTOM_IN / figsize[1]  # room for the axis label and three source lines
+    ax = fig.add_axes((0.11, bottom, 0.85, 0.86 - bottom))
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
     return fig, ax
@@ -56,7 +62,17 @@ def _titles(fig: Figure, title: str, subtitle: str | None, source: str) -> None:
     fig.text(0.02, 0.975, title, ha="left", va="top", fontsize=12, fontweight="bold")
     if subtitle:
         fig.text(0.02, 0.925, subtitle, ha="left", va="top", fontsize=8.5, color="#444444")
-    fig.text(0.02, 0.015, source, ha="left", va="bottom", fontsize=6.5, color="#555555")
+    fig.text(0.02, 0.015, _fitted(source, fig.get_figwidth()), ha="left", va="bottom",
+             fontsize=6.5, color="#555555")
+
+
+def _fitted(source: str, width_in: float) -> str:
+    """Re-wrap the source line to the figure's width (at most three lines)."""
+    import textwrap
+
+    chars = int(width_in * 72 / _SOURCE_CHAR_PT)
+    return "\n".join(textwrap.wrap(" ".join(source.split()), chars, max_lines=3,
+                                    placeholder=" …"))
 
 
 def kd_figure(curve: pd.DataFrame, *, title: str, subtitle: str | None = None,
