@@ -14,11 +14,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from cwsgeo.analysis.network import network_from_graph, point_node_distances, snap_points
+from cwsgeo.analysis.network import (
+    network_from_graph,
+    point_node_distances,
+    point_node_rows,
+    snap_points,
+)
 from cwsgeo.analysis.network import to_points as network_to_points
 from cwsgeo.analysis.stats.middleground import (
     _bounded_distances,
-    _point_node_rows,
     _snap_distances,
     middleground_indicators,
     space_network_distances,
@@ -74,10 +78,10 @@ def test_point_node_rows_equal_scipy_with_the_same_limit(grid, points, limit):
     snap = snap_points(grid, points)
     columns = np.array([0, 3, 17, 100, grid.n_nodes - 1])
     full = point_node_distances(grid, snap, limit=limit)
-    np.testing.assert_array_equal(_point_node_rows(grid, snap, limit, columns),
+    np.testing.assert_array_equal(point_node_rows(grid, snap, limit, columns),
                                   full[:, columns])
     every = np.arange(grid.n_nodes)
-    np.testing.assert_array_equal(_point_node_rows(grid, snap, limit, every), full)
+    np.testing.assert_array_equal(point_node_rows(grid, snap, limit, every), full)
 
 
 @pytest.mark.parametrize("radius", [0.0, 120.0, 350.0, 5000.0])

@@ -73,6 +73,7 @@ not with the size of the graph (scipy's ``limit`` still does O(n) work per origi
   are every node in Morton (Z-curve) order, so each batch covers a compact area.
 * :func:`point_node_distances`: from snapped points to every node (both edge ends, offsets
   added; ``dijkstra``).
+* :func:`point_node_rows`: the same at chosen nodes, on the bounded engine for a finite limit.
 * :func:`to_points`: from rows of node distances to snapped target points (exact: both ends of
   the target's edge, plus the along-the-edge shortcut when origin and target share an edge;
   the gather is one compiled pass, :mod:`._gather`, equal to the numpy expression bit for bit).
@@ -93,6 +94,7 @@ from .search import (
     node_distances,
     nodes_in_range,
     point_node_distances,
+    point_node_rows,
     sums_in_range,
     to_points,
 )
@@ -115,6 +117,7 @@ __all__ = [
     "node_distances",
     "nodes_in_range",
     "point_node_distances",
+    "point_node_rows",
     "read_network",
     "snap_points",
     "sums_in_range",

@@ -22,8 +22,8 @@ from .model import WalkNetwork, concat_ranges
 from .snap import Snap
 
 __all__ = ["Reach", "iter_node_distances", "iter_reach", "nearest_distances", "nearest_k",
-           "node_distances", "nodes_in_range", "point_node_distances", "sums_in_range",
-           "to_points"]
+           "node_distances", "nodes_in_range", "point_node_distances", "point_node_rows",
+           "sums_in_range", "to_points"]
 
 #: Memory for one batch of reached nodes in :func:`iter_reach` (12 bytes a node).
 REACH_BATCH_BYTES = 32 * 2**20
@@ -557,6 +557,54 @@ def point_node_distances(net: WalkNetwork, snap: Snap, *, limit: float = np.inf,
         block = np.minimum(du + snap.cost_u[r, None], dv + snap.cost_v[r, None])
         block[block > limit] = np.inf
         out[r] = block
+    return out
+
+
+def point_node_rows(net: WalkNetwork, snap: Snap, limit: float, columns: np.ndarray
+                    ) -> np.ndarray:
+    """Node distances from snapped points to the ``columns`` nodes.
+
+    :func:`point_node_distances`'s values at those nodes; with a
+    finite ``limit``, the node distances from the points' edge ends come from the bounded
+    engine (:func:`nodes_in_range`, equal to ``dijkstra``'s with
+    that limit) instead of a search of the whole graph per end, and the point's costs are
+    added in the same order (``min(d_u + cost_u, d_v + cost_v)``).
+
+    Parameters
+    ----------
+    net
+        The walking network.
+    snap
+        Snapped points (:func:`snap_points`).
+    limit
+        Largest distance searched (metres; ``inf``: the whole graph); farther is ``inf``.
+    columns
+        The nodes wanted, in the output's column order.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(snap), len(columns))`` distances in metres.
+    """
+    if not np.isfinite(limit):
+        return point_node_distances(net, snap, limit=limit,
+                                    chunk_size=max(len(snap), 1))[:, columns]
+    out = np.full((len(snap), len(columns)), np.inf)
+    rows = np.flatnonzero(snap.valid & (np.minimum(snap.cost_u, snap.cost_v) <= limit))
+    ends, inverse = np.unique(np.concatenate([snap.u[rows], snap.v[rows]]),
+                              return_inverse=True)
+    reach = nodes_in_range(net, ends, radius=limit)
+    where = np.full(net.n_nodes, -1, dtype=np.int64)
+    where[columns] = np.arange(len(columns))
+    col = where[reach.nodes]
+    kept = col >= 0
+    dist = np.full((len(ends), len(columns)), np.inf)
+    dist[np.repeat(np.arange(len(ends)), reach.sizes)[kept], col[kept]] = \
+        reach.distances[kept]
+    du, dv = dist[inverse[:len(rows)]], dist[inverse[len(rows):]]
+    block = np.minimum(du + snap.cost_u[rows, None], dv + snap.cost_v[rows, None])
+    block[block > limit] = np.inf
+    out[rows] = block
     return out
 
 

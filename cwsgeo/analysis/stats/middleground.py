@@ -79,8 +79,7 @@ from ...schema import metric_column
 from ..network import (
     Snap,
     WalkNetwork,
-    nodes_in_range,
-    point_node_distances,
+    point_node_rows,
     snap_points,
     to_points,
 )
@@ -226,8 +225,9 @@ def _snap_distances(net: WalkNetwork, origins: Snap, targets: Snap, *, limit: fl
 
     ``same``: the origins are the targets (pairs on one edge also get the walk along it, and
     the diagonal is 0); ``rows`` then computes only those origins' rows (the others NaN).
-    Each chunk of origins gets its node distances (:func:`_point_node_rows`) and then its
-    distances to the targets (:func:`~cwsgeo.analysis.network.search.to_points`).
+    Each chunk of origins gets its node distances
+    (:func:`~cwsgeo.analysis.network.point_node_rows`) and then its distances to the targets
+    (:func:`~cwsgeo.analysis.network.to_points`).
     """
     out = np.full((len(origins), len(targets)), np.nan)
     todo = np.flatnonzero(origins.on_network)
@@ -241,45 +241,13 @@ def _snap_distances(net: WalkNetwork, origins: Snap, targets: Snap, *, limit: fl
     for start in range(0, len(todo), chunk_size):
         r = todo[start:start + chunk_size]
         chunk = origins.subset(r)
-        block = to_points(_point_node_rows(net, chunk, limit, columns), renumbered,
+        block = to_points(point_node_rows(net, chunk, limit, columns), renumbered,
                           origins=chunk if same else None)
         block[(block > limit) | ~np.isfinite(block)] = np.nan
         block[:, ~targets.on_network] = np.nan
         if same:
             block[np.arange(len(r)), r] = 0.0
         out[r] = block
-    return out
-
-
-def _point_node_rows(net: WalkNetwork, snap: Snap, limit: float, columns: np.ndarray
-                     ) -> np.ndarray:
-    """Node distances from snapped points to the ``columns`` nodes.
-
-    :func:`~cwsgeo.analysis.network.point_node_distances`'s values at those nodes; with a
-    finite ``limit``, the node distances from the points' edge ends come from the bounded
-    engine (:func:`~cwsgeo.analysis.network.nodes_in_range`, equal to ``dijkstra``'s with
-    that limit) instead of a search of the whole graph per end, and the point's costs are
-    added in the same order (``min(d_u + cost_u, d_v + cost_v)``).
-    """
-    if not np.isfinite(limit):
-        return point_node_distances(net, snap, limit=limit,
-                                    chunk_size=max(len(snap), 1))[:, columns]
-    out = np.full((len(snap), len(columns)), np.inf)
-    rows = np.flatnonzero(snap.valid & (np.minimum(snap.cost_u, snap.cost_v) <= limit))
-    ends, inverse = np.unique(np.concatenate([snap.u[rows], snap.v[rows]]),
-                              return_inverse=True)
-    reach = nodes_in_range(net, ends, radius=limit)
-    where = np.full(net.n_nodes, -1, dtype=np.int64)
-    where[columns] = np.arange(len(columns))
-    col = where[reach.nodes]
-    kept = col >= 0
-    dist = np.full((len(ends), len(columns)), np.inf)
-    dist[np.repeat(np.arange(len(ends)), reach.sizes)[kept], col[kept]] = \
-        reach.distances[kept]
-    du, dv = dist[inverse[:len(rows)]], dist[inverse[len(rows):]]
-    block = np.minimum(du + snap.cost_u[rows, None], dv + snap.cost_v[rows, None])
-    block[block > limit] = np.inf
-    out[rows] = block
     return out
 
 
