@@ -61,6 +61,7 @@ __all__ = [
     "density_figures",
     "save_figure",
     "surface_figure",
+    "wrap_source",
     "write_density_figures",
 ]
 
@@ -83,13 +84,26 @@ def credit_line(attributions: Iterable[str], width: int = 150) -> str:
     >>> credit_line([])
     ''
     """
-    import textwrap
-
     lines = [a.strip() for a in attributions if a and a.strip()]
     if not lines:
         return ""
-    return "\n".join(textwrap.wrap("Sources: " + "; ".join(lines), width, max_lines=2,
-                                    placeholder=" …"))
+    return wrap_source("Sources: " + "; ".join(lines), width, max_lines=2)
+
+
+def wrap_source(text: str, width: int, max_lines: int) -> str:
+    r"""Return ``text`` wrapped at ``width`` characters in at most ``max_lines`` lines.
+
+    Its own line breaks count as spaces; what does not fit ends in " …".
+
+    Examples
+    --------
+    >>> print(wrap_source("Sources: a; b;\nc", 10, max_lines=2))
+    Sources:
+    a; b; c
+    """
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width, max_lines=max_lines, placeholder=" …"))
 
 
 # -- drawing helpers ------------------------------------------------------------------------------

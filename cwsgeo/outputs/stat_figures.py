@@ -24,7 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .figures import _add_outline, _add_polygons, _finish, _new_figure
+from .figures import _add_outline, _add_polygons, _finish, _new_figure, wrap_source
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -68,11 +68,7 @@ def _titles(fig: Figure, title: str, subtitle: str | None, source: str) -> None:
 
 def _fitted(source: str, width_in: float) -> str:
     """Re-wrap the source line to the figure's width (at most three lines)."""
-    import textwrap
-
-    chars = int(width_in * 72 / _SOURCE_CHAR_PT)
-    return "\n".join(textwrap.wrap(" ".join(source.split()), chars, max_lines=3,
-                                    placeholder=" …"))
+    return wrap_source(source, int(width_in * 72 / _SOURCE_CHAR_PT), max_lines=3)
 
 
 def kd_figure(curve: pd.DataFrame, *, title: str, subtitle: str | None = None,
